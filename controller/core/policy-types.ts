@@ -1,0 +1,158 @@
+/**
+ * The decision core's contract. A policy is Ray-Serve-shaped: pure functions of
+ * (observation/request, state, env) returning (decision, nextState). Time is an input
+ * (`nowMs`), never read from a clock. Hysteresis, cooldowns and learned estimates live in the
+ * state value, not in timers. The simulator (controller/sim), the local stack and AWS all drive
+ * the same Policy objects through this interface.
+ *
+ * CONTRACT: the simulator, the control loop and the baselines code against this file.
+ */
+import type { Catalog } from '../../profiles/catalog.js';
+import type { VariantProfile } from '../../profiles/schema.js';
+
+/** Static facts a policy decides from. */
+export interface PolicyEnv {
+  catalog: Catalog;
+  /** Variants the policy may use, with their measured profiles. */
+  variants: readonly VariantInfo[];
+  /** Default latency SLO (ms) for requests that do not carry their own. */
+  sloMs: number;
+  /** How often tick() is called (ms); e.g. 10_000. */
+  tickIntervalMs: number;
+  /** Optional spend cap in dollars per hour for the planner. */
+  budgetUsdPerHour?: number;
+  /** Instance types the policy may buy (names from the catalog). */
+  instanceTypes: readonly string[];
+  /** Lambda architecture for pricing. */
+  lambdaArch: 'x86_64' | 'arm64';
+  /** Lambda concurrency limit the pool enforces. */
+  lambdaConcurrencyLimit: number;
+}
+
+export interface VariantInfo {
+  name: string;
+  task: string;
+  /** Published top-1 %, null if none (a null never satisfies a minAccuracy > 0). */
+  accuracyTop1: number | null;
+  weights: 'real' | 'synthetic';
+  profile: VariantProfile;
+}
+
+/** One VM as the policy sees it. A VM serves one variant (replicas x threads = its vCPUs). */
+export interface VmView {
+  id: string;
+  instanceType: string;
+  variant: string;
+  state: 'booting' | 'ready' | 'draining';
+  launchedAtMs: number;
+  readyAtMs?: number;
+  /** Requests queued + in service right now. */
+  outstanding: number;
+  /** Concurrent service slots (replicas). */
+  slots: number;
+  /** Observed / expected latency, 1 = nominal (IRIS-style interference estimate kept by the caller or the policy). */
+  slowdown: number;
+}
+
+export interface LambdaView {
+  /** Memory currently configured per variant's function. */
+  memoryMbByVariant: Record<string, number>;
+  /** Warm idle instances per variant right now (a request to one of these is not cold). */
+  warmIdleByVariant: Record<string, number>;
+  /** Invocations in flight across all functions. */
+  inFlight: number;
+  concurrencyLimit: number;
+  /** Set after a 429: the pool is throttling until this time. */
+  throttledUntilMs?: number;
+}
+
+/** A completed (or failed) request, fed back for learning. */
+export interface CompletionRecord {
+  atMs: number;
+  variant: string;
+  backend: 'vm' | 'lambda';
+  /** Instance type for 'vm', memory size as a string (e.g. '2048') for 'lambda'. */
+  resourceKey: string;
+  vmId?: string;
+  /** Pure service time (inference incl. preprocessing) in ms. */
+  serviceMs: number;
+  /** End-to-end time the caller saw, in ms. */
+  totalMs: number;
+  sloMs: number;
+  coldStart: boolean;
+  /** totalMs > sloMs or the request failed. */
+  violated: boolean;
+}
+
+export interface TickObservation {
+  nowMs: number;
+  /** Mean arrival rate (rps) for each past tick interval, oldest first, most recent last. */
+  arrivalRpsHistory: readonly number[];
+  vms: readonly VmView[];
+  lambda: LambdaView;
+  /** Completions since the previous tick. */
+  completions: readonly CompletionRecord[];
+  /** Observed provisioning latencies (request -> server ready), ms, per instance type. */
+  observedBootDelayMs: Readonly<Record<string, readonly number[]>>;
+}
+
+export interface TickDecision {
+  launch: Array<{ instanceType: string; variant: string; count: number }>;
+  /** VM ids to stop (policy has already checked billing minimums and hysteresis). */
+  terminate: string[];
+  /** Desired Lambda memory per variant (MB); unchanged entries may be omitted. */
+  lambdaMemoryMb: Record<string, number>;
+  /** Target traffic split across variants (sums to 1 over the variants in use). */
+  variantShares: Record<string, number>;
+  /** Forecast load (rps) over the provisioning horizon that the plan was made for. */
+  forecastRps: number;
+  /** Human-readable reasons, written to the decision log. */
+  notes: string[];
+}
+
+/** A model-less request as the router sees it. */
+export interface RouteRequest {
+  nowMs: number;
+  task: string;
+  /** End-to-end latency SLO in ms. */
+  sloMs: number;
+  /** Minimum published top-1 accuracy in percent (0 = any). */
+  minAccuracy: number;
+  /** Remaining budget in ms if the caller already spent some (Sponge-style); defaults to sloMs. */
+  budgetMs?: number;
+  /** Pinned variant (model-specific endpoint), bypassing selection. */
+  variant?: string;
+  /** Number of inputs in the request (batch). */
+  inputs: number;
+}
+
+export type RouteDecision =
+  | { kind: 'vm'; vmId: string; variant: string; expectedMs: number }
+  | { kind: 'lambda'; variant: string; memoryMb: number; expectedMs: number; cold: boolean }
+  | { kind: 'reject'; status: 400 | 404 | 503; retryAfterS: number; reason: string };
+
+export interface RouterView {
+  nowMs: number;
+  vms: readonly VmView[];
+  lambda: LambdaView;
+}
+
+export interface Policy<S> {
+  readonly name: string;
+  /** Whether this policy may send traffic to Lambda (lambda-only, spock, mark, spillway: yes). */
+  readonly usesLambda: boolean;
+  init(env: PolicyEnv, nowMs: number): S;
+  /** Called every env.tickIntervalMs: forecast -> plan -> decide. Must not throw; return a decision with notes instead. */
+  tick(obs: TickObservation, state: S, env: PolicyEnv): { decision: TickDecision; state: S };
+  /**
+   * Per-request routing. Hot path (the simulator calls it > 1 M times per wall second):
+   * no allocation-heavy work; it reads state, never returns a new one.
+   */
+  route(req: RouteRequest, view: RouterView, state: S, env: PolicyEnv): RouteDecision;
+  /**
+   * Feedback from a completion (learned latency estimates, interference). Returns the next state.
+   * May update internal estimators in place for speed as long as no other holder of `state`
+   * observes the change (the caller always replaces its reference with the returned one).
+   */
+  observe(c: CompletionRecord, state: S, env: PolicyEnv): S;
+}
