@@ -1,0 +1,6 @@
+/** Subcommand registry: each helper module adds one line here. */
+import type { Command } from 'commander';
+
+export function registerCommands(_program: Command): void {
+  // register(program) calls for: models (models.ts), simulate (simulate.ts), replay (replay.ts)
+}
