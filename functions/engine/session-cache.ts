@@ -1,0 +1,54 @@
+/**
+ * One ORT session per variant, created once (concurrent load() calls share the same promise so a
+ * burst of first requests creates one session, not N).
+ */
+import type * as ort from 'onnxruntime-node';
+
+export interface SessionOptions {
+  intraOpThreads: number;
+}
+
+/**
+ * The session options every Spillway backend uses. interOp 1 + sequential: our graphs are chains,
+ * and a second pool would compete with the Node main thread on a 2-vCPU box (see the shared
+ * README's latency notes).
+ */
+export function ortSessionOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: o.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  };
+}
+
+export class SessionCache<T extends { session: ort.InferenceSession }> {
+  private readonly entries = new Map<string, Promise<T>>();
+
+  /** The cached value for `key`, creating it with `create` on first use. A failed create is not cached. */
+  get(key: string, create: () => Promise<T>): Promise<T> {
+    let p = this.entries.get(key);
+    if (!p) {
+      p = create();
+      this.entries.set(key, p);
+      p.catch(() => {
+        if (this.entries.get(key) === p) this.entries.delete(key);
+      });
+    }
+    return p;
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(
+      all.map(async (p) => {
+        try {
+          await (await p).session.release();
+        } catch {
+          // a session that failed to load has nothing to release
+        }
+      }),
+    );
+  }
+}
