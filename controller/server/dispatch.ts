@@ -1,0 +1,249 @@
+/**
+ * The per-request router: ask the policy where to send a request, call that backend, and fall
+ * back when it fails so an accepted request is never lost:
+ *  - VM unavailable (process killed, connection refused/reset) -> another ready VM of the same
+ *    variant, else Lambda;
+ *  - VM overloaded (503) or timed out -> another VM or Lambda;
+ *  - Lambda throttled (429) -> a VM of the variant if one has room, else 503 + Retry-After;
+ *  - every call has a timeout and the whole request has a deadline, so nothing hangs.
+ * Completions feed policy.observe (via the runtime) and the control loop.
+ */
+import { randomUUID } from 'node:crypto';
+import type { BackendInferRequestInput, BackendInferResponse, InferInput } from '../../functions/engine/protocol.js';
+import type { CompletionRecord } from '../core/policy-types.js';
+import {
+  BackendResponseError,
+  BackendTimeoutError,
+  BackendUnavailableError,
+  ThrottledError,
+} from '../errors.js';
+import type { ServerlessPoolPort, VmClientPort } from '../ports.js';
+import { ApiError, DeadlineError, NoCapacityError } from './errors.js';
+import type { ApiMetrics } from './metrics.js';
+import type { ControllerRuntime } from './runtime.js';
+import type { InferResponse } from './schemas.js';
+
+export interface DispatchDeps {
+  runtime: ControllerRuntime<unknown>;
+  vmClient: VmClientPort;
+  pool: ServerlessPoolPort;
+  /** Per backend call; also the overall deadline (a request gets at most this long end to end). */
+  backendTimeoutMs: number;
+  metrics?: ApiMetrics;
+  now?: () => number;
+}
+
+export interface DispatchRequest {
+  task: string;
+  input: InferInput;
+  sloMs: number;
+  minAccuracy: number;
+  budgetMs?: number;
+  topK?: number;
+  /** Model-specific endpoint: variant pinned. */
+  variant?: string;
+}
+
+type Target = { kind: 'vm'; vmId: string; endpoint: string } | { kind: 'lambda' };
+
+/** At most this many backends per request: first choice + 3 fallbacks covers VM->VM->Lambda->VM. */
+const MAX_ATTEMPTS = 4;
+
+function failedReason(err: unknown): string {
+  if (err instanceof ThrottledError) return 'throttled';
+  if (err instanceof BackendUnavailableError) return 'unavailable';
+  if (err instanceof BackendTimeoutError) return 'timeout';
+  if (err instanceof BackendResponseError) return `status_${err.status}`;
+  return 'error';
+}
+
+export async function dispatch(deps: DispatchDeps, req: DispatchRequest, receivedAtMs: number): Promise<InferResponse> {
+  const now = deps.now ?? Date.now;
+  const rt = deps.runtime;
+  rt.recordArrival();
+  const startMs = now();
+  const decision = rt.policy.route(
+    {
+      nowMs: startMs,
+      task: req.task,
+      sloMs: req.sloMs,
+      minAccuracy: req.minAccuracy,
+      ...(req.budgetMs !== undefined ? { budgetMs: req.budgetMs } : {}),
+      ...(req.variant !== undefined ? { variant: req.variant } : {}),
+      inputs: 1,
+    },
+    rt.routerView(startMs),
+    rt.state,
+    rt.env,
+  );
+  if (decision.kind === 'reject') {
+    rt.totals.rejected++;
+    deps.metrics?.requests.inc({ backend: 'rejected', variant: req.variant ?? '', status: String(decision.status) });
+    const code = decision.status === 404 ? 'not_found' : decision.status === 400 ? 'invalid_request' : 'no_capacity';
+    throw new ApiError(
+      decision.status,
+      code,
+      decision.reason,
+      undefined,
+      decision.status === 503 ? decision.retryAfterS : undefined,
+    );
+  }
+  const variant = decision.variant;
+  const body: BackendInferRequestInput = {
+    model: variant,
+    inputs: [req.input],
+    ...(req.topK !== undefined ? { topK: req.topK } : {}),
+  };
+  const deadlineMs = receivedAtMs + deps.backendTimeoutMs;
+  const excluded = new Set<string>();
+  let lambdaThrottled = false;
+  let lambdaFailed = false;
+  let retries = 0;
+  let lastErr: unknown;
+
+  let target: Target | undefined;
+  if (decision.kind === 'vm') {
+    const endpoint = rt.endpointOf(decision.vmId);
+    target = endpoint ? { kind: 'vm', vmId: decision.vmId, endpoint } : { kind: 'lambda' };
+  } else {
+    target = { kind: 'lambda' };
+  }
+
+  for (let attempt = 0; attempt < MAX_ATTEMPTS && target; attempt++) {
+    const remainingMs = deadlineMs - now();
+    if (remainingMs <= 0) break;
+    const callStart = now();
+    try {
+      let res: BackendInferResponse;
+      let coldStart = false;
+      let resourceKey: string;
+      let billing: { billedDurationMs: number; memoryMb: number } | undefined;
+      if (target.kind === 'vm') {
+        rt.addOutstanding(target.vmId, 1);
+        try {
+          res = await deps.vmClient.infer(target.endpoint, body, remainingMs);
+        } finally {
+          rt.addOutstanding(target.vmId, -1);
+        }
+        resourceKey = rt.vms.find((v) => v.id === (target as { vmId: string }).vmId)?.instanceType ?? 'vm';
+      } else {
+        rt.lambdaStart(variant, callStart);
+        let ran = false;
+        try {
+          const inv = await deps.pool.invoke(variant, body, remainingMs);
+          ran = true;
+          res = inv.response;
+          coldStart = inv.coldStart;
+          resourceKey = String(inv.memoryMb);
+          billing = { billedDurationMs: inv.billedDurationMs, memoryMb: inv.memoryMb };
+        } finally {
+          rt.lambdaEnd(variant, now(), ran);
+        }
+      }
+      const endMs = now();
+      const callMs = endMs - callStart;
+      const inferenceMs = res.timings.preprocessMs + res.timings.inferenceMs;
+      const queueMs = res.timings.queueMs;
+      const totalMs = endMs - receivedAtMs;
+      const sloMet = totalMs <= req.sloMs;
+      const completion: CompletionRecord = {
+        atMs: endMs,
+        variant,
+        backend: target.kind,
+        resourceKey,
+        ...(target.kind === 'vm' ? { vmId: target.vmId } : {}),
+        serviceMs: inferenceMs,
+        totalMs,
+        sloMs: req.sloMs,
+        coldStart,
+        violated: !sloMet,
+      };
+      rt.observe(completion, billing);
+      const m = deps.metrics;
+      if (m) {
+        m.requests.inc({ backend: target.kind, variant, status: '200' });
+        m.latency.observe({ backend: target.kind, variant }, totalMs / 1000);
+        if (!sloMet) m.sloViolations.inc({ backend: target.kind });
+      }
+      const served = rt.variants.get(variant);
+      return {
+        requestId: randomUUID(),
+        task: req.task,
+        model: res.model,
+        weights: res.weights,
+        accuracyTop1: served?.info.accuracyTop1 ?? null,
+        backend: {
+          kind: target.kind,
+          id: target.kind === 'vm' ? target.vmId : res.backend.id,
+          coldStart: target.kind === 'lambda' ? (res.backend.coldStart ?? coldStart) : false,
+        },
+        predictions: res.outputs[0]?.top ?? [],
+        latency: {
+          queueMs,
+          inferenceMs,
+          transportMs: Math.max(0, callMs - queueMs - inferenceMs),
+          totalMs,
+        },
+        sloMs: req.sloMs,
+        sloMet,
+        retries,
+      };
+    } catch (err) {
+      lastErr = err;
+      // The request itself was bad (e.g. undecodable image): retrying elsewhere cannot help.
+      if (err instanceof BackendResponseError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+        throw passThrough(err);
+      }
+      deps.metrics?.retries.inc({ reason: failedReason(err) });
+      retries++;
+      if (target.kind === 'vm') {
+        excluded.add(target.vmId);
+        if (err instanceof BackendUnavailableError) rt.markVmDead(target.vmId);
+      } else if (err instanceof ThrottledError) {
+        lambdaThrottled = true;
+        rt.noteThrottled(now() + err.retryAfterMs);
+      } else {
+        lambdaFailed = true;
+      }
+      target = nextTarget(rt, variant, excluded, lambdaThrottled || lambdaFailed);
+    }
+  }
+  rt.totals.failed++;
+  const status = lambdaThrottled && !(lastErr instanceof BackendTimeoutError) ? 503 : 504;
+  deps.metrics?.requests.inc({ backend: 'failed', variant, status: String(status) });
+  if (status === 503) {
+    const retryAfterS = lastErr instanceof ThrottledError ? lastErr.retryAfterMs / 1000 : 1;
+    throw new NoCapacityError(
+      `Lambda is throttling and no VM serving '${variant}' has room; retry after ${Math.ceil(retryAfterS)} s`,
+      retryAfterS,
+      { cause: lastErr },
+    );
+  }
+  throw new DeadlineError(`no backend answered for '${variant}' within ${deps.backendTimeoutMs} ms`, {
+    cause: lastErr,
+  });
+}
+
+function nextTarget(
+  rt: ControllerRuntime<unknown>,
+  variant: string,
+  excluded: ReadonlySet<string>,
+  lambdaOut: boolean,
+): Target | undefined {
+  const vm = rt.pickFallbackVm(variant, excluded);
+  if (vm) {
+    const endpoint = rt.endpointOf(vm.id);
+    if (endpoint) return { kind: 'vm', vmId: vm.id, endpoint };
+  }
+  if (!lambdaOut) return { kind: 'lambda' };
+  return undefined;
+}
+
+function passThrough(err: BackendResponseError): ApiError {
+  const b = err.body as { error?: { code?: string; message?: string; field?: string } } | undefined;
+  const code = b?.error?.code ?? 'invalid_request';
+  const message = b?.error?.message ?? err.message;
+  let field = b?.error?.field;
+  if (field && !field.startsWith('input')) field = field.replace(/^inputs\.0/, 'input');
+  return new ApiError(err.status, code, message, field, undefined, { cause: err });
+}

@@ -1,0 +1,42 @@
+/**
+ * Errors the public API maps to HTTP statuses. Each names the field and the limit so the
+ * caller can fix the request; 5xx messages never carry internals.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly retryAfterS?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class PayloadTooLargeError extends ApiError {
+  constructor(limitBytes: number) {
+    super(413, 'payload_too_large', `request body exceeds the limit of ${limitBytes} bytes`);
+  }
+}
+
+export class UnauthorizedError extends ApiError {
+  constructor() {
+    super(401, 'unauthorized', 'missing or invalid x-api-key header');
+  }
+}
+
+/** Every backend that could take the request was tried (or throttled); the caller should retry later. */
+export class NoCapacityError extends ApiError {
+  constructor(message: string, retryAfterS: number, options?: { cause?: unknown }) {
+    super(503, 'no_capacity', message, undefined, retryAfterS, options);
+  }
+}
+
+export class DeadlineError extends ApiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(504, 'deadline_exceeded', message, undefined, undefined, options);
+  }
+}

@@ -1,0 +1,83 @@
+/** Small node:http helpers: bounded body reads and JSON answers (no framework on the hot path). */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import { ApiError, PayloadTooLargeError } from './errors.js';
+
+/** Reads the body, failing fast with 413 once it exceeds `limitBytes` (checks Content-Length first). */
+export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limitBytes) {
+    req.resume();
+    return Promise.reject(new PayloadTooLargeError(limitBytes));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (c: Buffer) => {
+      if (done) return;
+      size += c.length;
+      if (size > limitBytes) {
+        done = true;
+        req.resume();
+        reject(new PayloadTooLargeError(limitBytes));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!done) {
+        done = true;
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      }
+    });
+    req.on('error', (err) => {
+      if (!done) {
+        done = true;
+        reject(new ApiError(400, 'bad_body', 'request body could not be read', undefined, undefined, { cause: err }));
+      }
+    });
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: ApiError): void {
+  const headers: Record<string, string> = {};
+  if (err.retryAfterS !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(err.retryAfterS)));
+  sendJson(
+    res,
+    err.status,
+    { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } },
+    headers,
+  );
+}
+
+/** Parses JSON and validates it; 400 naming the first offending field and its limit. */
+export function parseJsonBody<T extends z.ZodType>(buf: Buffer, schema: T): z.infer<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(buf.toString('utf8'));
+  } catch (err) {
+    throw new ApiError(400, 'invalid_json', 'request body is not valid JSON', undefined, undefined, { cause: err });
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const field = issue.path.map(String).join('.') || undefined;
+    const extra =
+      issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message;
+    const where = field ? `${field}: ` : '';
+    const unknownField = issue.code === 'unrecognized_keys' ? [field, issue.keys[0]].filter(Boolean).join('.') : field;
+    throw new ApiError(400, 'invalid_request', `${where}${extra}`, unknownField);
+  }
+  return r.data;
+}

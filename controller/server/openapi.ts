@@ -1,0 +1,112 @@
+/**
+ * OpenAPI 3.1 document generated from the zod schemas in schemas.ts (z.toJSONSchema, draft
+ * 2020-12, which is OpenAPI 3.1's dialect). Requests use the schemas' input side, responses the
+ * output side, so optional-with-default fields are documented the way each direction sees them.
+ */
+import { z } from 'zod';
+import {
+  ErrorBodySchema,
+  HealthResponseSchema,
+  InferRequestSchema,
+  InferResponseSchema,
+  ModelInferRequestSchema,
+  ModelsResponseSchema,
+  StatusResponseSchema,
+} from './schemas.js';
+
+function component(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  delete json.$schema;
+  return json;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
+const errorResponse = (description: string) => ({ description, content: json('ErrorBody') });
+
+function inferResponses(): Record<string, unknown> {
+  return {
+    '200': { description: 'Answered; says which variant and backend served it, with the latency breakdown.', content: json('InferResponse') },
+    '400': errorResponse('Invalid request: the message names the field and the limit.'),
+    '401': errorResponse('Missing or wrong x-api-key.'),
+    '404': errorResponse('Unknown task or model.'),
+    '413': errorResponse('Request body larger than the configured limit.'),
+    '415': errorResponse('Content-Type is not application/json.'),
+    '503': {
+      description: 'No backend can take the request now (Lambda throttled, no VM fits); retry after Retry-After seconds.',
+      headers: { 'Retry-After': { schema: { type: 'integer', minimum: 0 } } },
+      content: json('ErrorBody'),
+    },
+    '504': errorResponse('No backend answered within the budget.'),
+  };
+}
+
+export function buildOpenApiDocument(opts: { serverUrl?: string; apiKeyRequired: boolean }): Record<string, unknown> {
+  const security = opts.apiKeyRequired ? [{ apiKey: [] }] : [];
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'Spillway inference API',
+      version: '0.1.0',
+      description:
+        'Model-less inference: name a task, a latency SLO and a minimum accuracy; Spillway picks the variant and serves it on a VM or spills to Lambda.',
+    },
+    ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
+    paths: {
+      '/v1/infer': {
+        post: {
+          operationId: 'infer',
+          summary: 'Model-less inference',
+          security,
+          requestBody: { required: true, content: json('InferRequest') },
+          responses: inferResponses(),
+        },
+      },
+      '/v1/models/{name}/infer': {
+        post: {
+          operationId: 'inferModel',
+          summary: 'Model-specific inference (variant pinned)',
+          security,
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: json('ModelInferRequest') },
+          responses: inferResponses(),
+        },
+      },
+      '/v1/models': {
+        get: {
+          operationId: 'listModels',
+          security,
+          responses: { '200': { description: 'Variants served', content: json('ModelsResponse') }, '401': errorResponse('Missing or wrong x-api-key.') },
+        },
+      },
+      '/v1/status': {
+        get: {
+          operationId: 'status',
+          security,
+          responses: { '200': { description: 'Fleet, plan, traffic split, forecast, cost', content: json('StatusResponse') }, '401': errorResponse('Missing or wrong x-api-key.') },
+        },
+      },
+      '/healthz': { get: { operationId: 'health', responses: { '200': { description: 'Alive', content: json('HealthResponse') } } } },
+      '/metrics': {
+        get: { operationId: 'metrics', responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+      },
+      '/openapi.json': { get: { operationId: 'openapi', responses: { '200': { description: 'This document' } } } },
+    },
+    components: {
+      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+      schemas: {
+        InferRequest: component(InferRequestSchema, 'input'),
+        ModelInferRequest: component(ModelInferRequestSchema, 'input'),
+        InferResponse: component(InferResponseSchema, 'output'),
+        ModelsResponse: component(ModelsResponseSchema, 'output'),
+        StatusResponse: component(StatusResponseSchema, 'output'),
+        HealthResponse: component(HealthResponseSchema, 'output'),
+        ErrorBody: component(ErrorBodySchema, 'output'),
+      },
+    },
+  };
+}

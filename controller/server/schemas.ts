@@ -1,0 +1,181 @@
+/**
+ * The public API's request/response schemas. The zod objects are the single source of truth:
+ * the server validates with them and /openapi.json is generated from them (z.toJSONSchema),
+ * so the document cannot drift from what the server accepts.
+ */
+import { z } from 'zod';
+import { ErrorBodySchema, LIMITS, PredictionSchema, TensorDtypeSchema } from '../../functions/engine/protocol.js';
+
+export { ErrorBodySchema };
+
+/** Base64 of at most LIMITS.maxImageBytes decoded bytes: 4 MiB -> ceil(4 MiB / 3) * 4 chars. */
+export const MAX_IMAGE_BASE64_CHARS = Math.ceil(LIMITS.maxImageBytes / 3) * 4;
+
+export const PublicInputSchema = z
+  .union([
+    z.strictObject({
+      image: z
+        .string()
+        .min(1)
+        .max(MAX_IMAGE_BASE64_CHARS)
+        .describe('Base64-encoded JPEG/PNG/WebP image (at most 4 MiB decoded).'),
+    }),
+    z.strictObject({
+      tensor: z.strictObject({
+        dtype: TensorDtypeSchema,
+        shape: z.array(z.number().int().positive()).min(1).max(8),
+        data: z.array(z.number()).max(LIMITS.maxTensorElements),
+      }),
+    }),
+  ])
+  .describe('One input: an image or a raw tensor already in the model layout (no batch dimension).');
+
+const sloMs = z.number().int().min(1).max(LIMITS.maxBudgetMs).describe('End-to-end latency SLO in ms.');
+const budgetMs = z
+  .number()
+  .positive()
+  .max(LIMITS.maxBudgetMs)
+  .describe('Remaining latency budget in ms if the caller already spent part of the SLO (Sponge-style).');
+const topK = z.number().int().min(1).max(LIMITS.maxTopK);
+
+/** Model-less request: the caller names the task and targets; Spillway picks the variant. */
+export const InferRequestSchema = z
+  .strictObject({
+    task: z.string().min(1).max(128),
+    input: PublicInputSchema,
+    sloMs,
+    minAccuracy: z.number().min(0).max(100).describe('Minimum published top-1 accuracy in percent (0 = any).'),
+    budgetMs: budgetMs.optional(),
+    topK: topK.optional(),
+  });
+export type InferRequest = z.infer<typeof InferRequestSchema>;
+
+/** Model-specific request (POST /v1/models/{name}/infer): the variant is pinned by the URL. */
+export const ModelInferRequestSchema = z
+  .strictObject({
+    input: PublicInputSchema,
+    sloMs: sloMs.optional(),
+    budgetMs: budgetMs.optional(),
+    topK: topK.optional(),
+  });
+export type ModelInferRequest = z.infer<typeof ModelInferRequestSchema>;
+
+export const LatencyBreakdownSchema = z.strictObject({
+  /** Time waiting in the backend's batch queue. */
+  queueMs: z.number().nonnegative(),
+  /** Decode/resize (preprocessing) plus session.run. */
+  inferenceMs: z.number().nonnegative(),
+  /** Everything between the router and the backend's own timers: network, (de)serialisation, cold start. */
+  transportMs: z.number().nonnegative(),
+  /** Router receipt to answer. */
+  totalMs: z.number().nonnegative(),
+});
+
+export const InferResponseSchema = z
+  .strictObject({
+    requestId: z.string(),
+    task: z.string(),
+    model: z.string().describe('Variant that served the request.'),
+    weights: z.enum(['real', 'synthetic']).describe("'synthetic': real latency, meaningless predictions."),
+    accuracyTop1: z.number().nullable(),
+    backend: z.strictObject({
+      kind: z.enum(['vm', 'lambda']),
+      id: z.string(),
+      coldStart: z.boolean(),
+    }),
+    /** Top-k predictions, best first. */
+    predictions: z.array(PredictionSchema),
+    latency: LatencyBreakdownSchema,
+    sloMs: z.number(),
+    sloMet: z.boolean(),
+    /** Backends tried before this one answered (VM killed, throttled, ...). */
+    retries: z.number().int().nonnegative(),
+  });
+export type InferResponse = z.infer<typeof InferResponseSchema>;
+
+export const ModelSummarySchema = z.strictObject({
+  name: z.string(),
+  task: z.string(),
+  architecture: z.string(),
+  weights: z.enum(['real', 'synthetic']),
+  accuracy: z.strictObject({
+    top1: z.number().nullable(),
+    source: z.string(),
+    appliesTo: z.enum(['these-weights', 'architecture', 'user']),
+  }),
+  input: z.strictObject({
+    dtype: TensorDtypeSchema,
+    shape: z.array(z.number().int().nullable()),
+    layout: z.string(),
+  }),
+  profile: z
+    .strictObject({
+      measuredOn: z.string(),
+      sessionLoadMs: z.number(),
+      p50MsBatch1: z.number().nullable(),
+      p99MsBatch1: z.number().nullable(),
+      modelSizeBytes: z.number(),
+      /** 'measured': profiles/*.json; 'default': no profile file, a placeholder prior is used. */
+      source: z.enum(['measured', 'default']),
+    })
+    .nullable(),
+});
+export const ModelsResponseSchema = z
+  .strictObject({ models: z.array(ModelSummarySchema) });
+export type ModelsResponse = z.infer<typeof ModelsResponseSchema>;
+
+export const HealthResponseSchema = z
+  .strictObject({ status: z.literal('ok'), uptimeS: z.number() });
+
+export const StatusResponseSchema = z
+  .strictObject({
+    nowMs: z.number(),
+    policy: z.string(),
+    fleet: z.array(
+      z.strictObject({
+        id: z.string(),
+        instanceType: z.string(),
+        variant: z.string(),
+        state: z.enum(['booting', 'ready', 'draining']),
+        launchedAtMs: z.number(),
+        readyAtMs: z.number().nullable(),
+        outstanding: z.number().int(),
+        slots: z.number().int(),
+        endpoint: z.string().nullable(),
+      }),
+    ),
+    lambda: z.strictObject({
+      memoryMbByVariant: z.record(z.string(), z.number()),
+      warmIdleByVariant: z.record(z.string(), z.number()),
+      inFlight: z.number().int(),
+      concurrencyLimit: z.number().int(),
+      throttledUntilMs: z.number().nullable(),
+    }),
+    plan: z
+      .strictObject({
+        atMs: z.number(),
+        launch: z.array(z.strictObject({ instanceType: z.string(), variant: z.string(), count: z.number() })),
+        terminate: z.array(z.string()),
+        lambdaMemoryMb: z.record(z.string(), z.number()),
+        variantShares: z.record(z.string(), z.number()),
+        notes: z.array(z.string()),
+      })
+      .nullable(),
+    forecastRps: z.number().nullable(),
+    traffic: z.strictObject({
+      /** Requests answered per backend since start. */
+      totals: z.strictObject({ vm: z.number(), lambda: z.number(), rejected: z.number(), failed: z.number() }),
+      /** Share of the last window's answered requests served on Lambda (0..1). */
+      recentLambdaShare: z.number(),
+      recentWindowS: z.number(),
+      recentByVariant: z.record(z.string(), z.number()),
+      arrivalRps: z.number(),
+    }),
+    cost: z.strictObject({
+      ec2Usd: z.number(),
+      lambdaUsd: z.number(),
+      totalUsd: z.number(),
+      ec2ByInstanceType: z.record(z.string(), z.number()),
+    }),
+  });
+export type StatusResponse = z.infer<typeof StatusResponseSchema>;
