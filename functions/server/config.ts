@@ -1,0 +1,30 @@
+/** Environment of the VM inference server process (contract: COMMON.md "VM inference server process"). */
+import { z } from 'zod';
+import { envInt, envNum, readEnv } from './env.js';
+import { SERVING_LIMITS } from './limits.js';
+
+const variantList = z
+  .string()
+  .transform((s) => s.split(',').map((v) => v.trim()).filter((v) => v.length > 0))
+  .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'variant names are [a-z0-9._-]')).min(1, 'list at least one variant'));
+
+export const ServerEnvSchema = z.object({
+  PORT: envInt(8081, 0, 65535),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  SPILLWAY_VARIANTS: variantList,
+  SPILLWAY_INTRA_OP_THREADS: envInt(1, 1, 256),
+  SPILLWAY_MAX_BATCH: envInt(8, 1, 1024),
+  SPILLWAY_MAX_WAIT_MS: envNum(2, 0, 10_000),
+  SPILLWAY_QUEUE_LIMIT: envInt(256, 1, 1_000_000),
+  SPILLWAY_BOOT_DELAY_MS: envInt(0, 0, 3_600_000),
+  /** Optional extension (not in the contract): request body limit in bytes. */
+  SPILLWAY_MAX_BODY_BYTES: envInt(SERVING_LIMITS.serverMaxBodyBytes, 1024, 1024 * 1024 * 1024),
+  SPILLWAY_MODEL_DIR: z.string().min(1).optional(),
+  SPILLWAY_HOME: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type ServerEnv = z.output<typeof ServerEnvSchema>;
+
+export function readServerEnv(env: NodeJS.ProcessEnv = process.env): ServerEnv {
+  return readEnv(ServerEnvSchema, env);
+}

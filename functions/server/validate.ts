@@ -1,0 +1,217 @@
+/**
+ * Strict validation of a BackendInferRequest against the protocol schema AND the served variant:
+ * unknown fields rejected, limits named in messages, base64 images decoded and sniffed, tensors
+ * checked for dtype / shape / element count. Decide-only: returns engine inputs or throws a
+ * ClientFacingError naming the field; does no inference.
+ */
+import sharp, { type Metadata } from 'sharp';
+import type { z } from 'zod';
+import type { EngineInput } from '../engine/engine-types.js';
+import { type BackendInferRequest, BackendInferRequestSchema, LIMITS } from '../engine/protocol.js';
+import type { ModelVariant } from '../engine/registry-schema.js';
+import { InvalidRequestError, UnknownModelError } from './errors.js';
+import { SERVING_LIMITS } from './limits.js';
+
+export interface ValidatedRequest {
+  request: BackendInferRequest;
+  inputs: EngineInput[];
+}
+
+/** Where each limit lives, so a too_big message says which named limit was hit. */
+const LIMIT_NAMES: Record<string, string> = {
+  inputs: 'LIMITS.maxInputsPerRequest',
+  topK: 'LIMITS.maxTopK',
+  budgetMs: 'LIMITS.maxBudgetMs',
+  data: 'LIMITS.maxTensorElements',
+};
+
+type Issue = z.core.$ZodIssue;
+
+function fieldOf(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.');
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/** For the image|tensor union, report the branch the caller evidently meant (the key they used). */
+function pickUnionIssue(issue: Issue & { code: 'invalid_union' }, root: unknown): Issue | undefined {
+  const value = valueAt(root, issue.path);
+  const branch = value !== null && typeof value === 'object' && 'tensor' in value ? 1 : 0;
+  const candidates = issue.errors[branch] ?? issue.errors[0];
+  if (!value || typeof value !== 'object' || (!('image' in value) && !('tensor' in value))) {
+    return undefined; // neither key: say so plainly below
+  }
+  const first = candidates?.[0];
+  return first ? { ...first, path: [...issue.path, ...first.path] } : undefined;
+}
+
+function describeIssue(issue: Issue, root: unknown): { field: string; message: string } {
+  if (issue.code === 'invalid_union') {
+    const inner = pickUnionIssue(issue as Issue & { code: 'invalid_union' }, root);
+    if (inner) return describeIssue(inner, root);
+    const field = fieldOf(issue.path);
+    return { field, message: `${field || 'body'}: each input must be {"image": base64} or {"tensor": {dtype, shape, data}}` };
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => (issue.path.length ? `${fieldOf(issue.path)}.${k}` : k));
+    return { field: keys[0] ?? fieldOf(issue.path), message: `unknown field(s): ${keys.join(', ')}` };
+  }
+  const field = fieldOf(issue.path);
+  const name = field || 'body';
+  if (issue.code === 'too_big' || issue.code === 'too_small') {
+    const last = String(issue.path[issue.path.length - 1] ?? '');
+    const bound = issue.code === 'too_big' ? `at most ${issue.maximum}` : `at least ${issue.minimum}`;
+    const unit = issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : '';
+    const limitName = issue.code === 'too_big' && LIMIT_NAMES[last] ? ` (${LIMIT_NAMES[last]})` : '';
+    return { field, message: `${name}: must be ${bound}${unit}${limitName}` };
+  }
+  if (issue.code === 'invalid_type') {
+    return { field, message: `${name}: expected ${issue.expected}` };
+  }
+  return { field, message: `${name}: ${issue.message}` };
+}
+
+/** Schema check only (sync). Throws InvalidRequestError naming the first offending field. */
+export function parseRequestShape(raw: unknown): BackendInferRequest {
+  const parsed = BackendInferRequestSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const first = parsed.error.issues[0];
+  if (!first) throw new InvalidRequestError('body: invalid request');
+  const { field, message } = describeIssue(first, raw);
+  throw new InvalidRequestError(message, field || undefined);
+}
+
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64URL_RE = /^[A-Za-z0-9_-]*$/;
+
+function sniffImage(buf: Buffer): 'jpeg' | 'png' | 'webp' | undefined {
+  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
+  if (buf.length >= 8 && buf.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))
+    return 'png';
+  if (buf.length >= 12 && buf.toString('latin1', 0, 4) === 'RIFF' && buf.toString('latin1', 8, 12) === 'WEBP')
+    return 'webp';
+  return undefined;
+}
+
+export async function decodeImage(b64: string, field: string): Promise<Buffer> {
+  if (b64.length > SERVING_LIMITS.maxImageBase64Chars) {
+    throw new InvalidRequestError(
+      `${field}: image is larger than ${LIMITS.maxImageBytes} bytes (LIMITS.maxImageBytes)`,
+      field,
+    );
+  }
+  const std = BASE64_RE.test(b64) && b64.length % 4 === 0;
+  if (!std && !BASE64URL_RE.test(b64)) {
+    throw new InvalidRequestError(`${field}: not valid base64`, field, { code: 'invalid_image' });
+  }
+  const buf = Buffer.from(b64, std ? 'base64' : 'base64url');
+  if (buf.length === 0) throw new InvalidRequestError(`${field}: empty image`, field, { code: 'invalid_image' });
+  if (buf.length > LIMITS.maxImageBytes) {
+    throw new InvalidRequestError(`${field}: image is larger than ${LIMITS.maxImageBytes} bytes (LIMITS.maxImageBytes)`, field);
+  }
+  if (!sniffImage(buf)) {
+    throw new InvalidRequestError(`${field}: not a JPEG, PNG or WebP image`, field, { code: 'invalid_image' });
+  }
+  let meta: Metadata;
+  try {
+    meta = await sharp(buf, { limitInputPixels: SERVING_LIMITS.maxImagePixels }).metadata();
+  } catch (cause) {
+    throw new InvalidRequestError(`${field}: image header cannot be decoded`, field, { cause, code: 'invalid_image' });
+  }
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  if (pixels <= 0) throw new InvalidRequestError(`${field}: image has no pixels`, field, { code: 'invalid_image' });
+  if (pixels > SERVING_LIMITS.maxImagePixels) {
+    throw new InvalidRequestError(
+      `${field}: image has ${pixels} pixels, more than ${SERVING_LIMITS.maxImagePixels} (SERVING_LIMITS.maxImagePixels)`,
+      field,
+    );
+  }
+  return buf;
+}
+
+/** Expected per-item tensor shape: the variant's input shape without the batch dimension (null = any). */
+export function itemShape(variant: ModelVariant): readonly (number | null)[] {
+  return variant.input.shape.slice(1);
+}
+
+function checkTensor(
+  t: { dtype: string; shape: number[]; data: number[] },
+  variant: ModelVariant,
+  field: string,
+): EngineInput {
+  if (t.dtype !== variant.input.dtype) {
+    throw new InvalidRequestError(
+      `${field}.dtype: model '${variant.name}' takes ${variant.input.dtype}, got ${t.dtype}`,
+      `${field}.dtype`,
+    );
+  }
+  const want = itemShape(variant);
+  const ok = t.shape.length === want.length && t.shape.every((d, i) => want[i] === null || want[i] === d);
+  if (!ok) {
+    const w = `[${want.map((d) => (d === null ? '?' : d)).join(',')}]`;
+    throw new InvalidRequestError(
+      `${field}.shape: model '${variant.name}' takes one item of shape ${w} (no batch dimension), got [${t.shape.join(',')}]`,
+      `${field}.shape`,
+    );
+  }
+  let count = 1;
+  for (const d of t.shape) count *= d;
+  if (count > LIMITS.maxTensorElements) {
+    throw new InvalidRequestError(
+      `${field}.shape: ${count} elements exceeds ${LIMITS.maxTensorElements} (LIMITS.maxTensorElements)`,
+      `${field}.shape`,
+    );
+  }
+  if (t.data.length !== count) {
+    throw new InvalidRequestError(
+      `${field}.data: shape [${t.shape.join(',')}] needs ${count} elements, got ${t.data.length}`,
+      `${field}.data`,
+    );
+  }
+  if (t.dtype === 'uint8') {
+    for (let i = 0; i < t.data.length; i++) {
+      const v = t.data[i]!;
+      if (!Number.isInteger(v) || v < 0 || v > 255) {
+        throw new InvalidRequestError(`${field}.data.${i}: uint8 values must be integers 0..255`, `${field}.data.${i}`);
+      }
+    }
+  }
+  return { tensor: { dtype: t.dtype, shape: t.shape, data: t.data } };
+}
+
+/**
+ * Full validation against the served variants. `variants` maps served names to their registry
+ * entries; a model not in it is a 404 naming what is served.
+ */
+export async function validateInferRequest(
+  raw: unknown,
+  variants: ReadonlyMap<string, ModelVariant>,
+): Promise<ValidatedRequest & { variant: ModelVariant }> {
+  const request = parseRequestShape(raw);
+  const variant = variants.get(request.model);
+  if (!variant) throw new UnknownModelError(request.model, [...variants.keys()]);
+  const inputs: EngineInput[] = [];
+  for (let i = 0; i < request.inputs.length; i++) {
+    const input = request.inputs[i]!;
+    const field = `inputs.${i}`;
+    if ('image' in input) {
+      if (variant.preprocessing.kind !== 'image') {
+        throw new InvalidRequestError(
+          `${field}.image: model '${variant.name}' takes raw tensors only (no image preprocessing)`,
+          `${field}.image`,
+        );
+      }
+      inputs.push({ image: await decodeImage(input.image, `${field}.image`) });
+    } else {
+      inputs.push(checkTensor(input.tensor, variant, `${field}.tensor`));
+    }
+  }
+  return { request, inputs, variant };
+}

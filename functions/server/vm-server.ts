@@ -1,0 +1,304 @@
+/**
+ * The VM inference server: node:http + the engine + one dynamic batcher per variant.
+ * POST /v1/infer, GET /healthz, GET /readyz (200 once every model is loaded), GET /metrics.
+ * drain() implements graceful shutdown: new requests get 503 'draining', requests already
+ * accepted (headers received) and everything queued still finish, then the listener closes.
+ */
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import pino, { type Logger } from 'pino';
+import { z } from 'zod';
+import type { InferenceEngine } from '../engine/engine-types.js';
+import type { BackendInferResponse } from '../engine/protocol.js';
+import type { ModelVariant } from '../engine/registry-schema.js';
+import { Batcher, type Clock, realClock } from './batcher.js';
+import { errorReply } from './error-reply.js';
+import {
+  ClientFacingError,
+  DrainingError,
+  InvalidRequestError,
+  NotReadyError,
+  PayloadTooLargeError,
+  ServingConfigError,
+  UnsupportedMediaTypeError,
+} from './errors.js';
+import { SERVING_LIMITS } from './limits.js';
+import { type ServerMetrics, createServerMetrics } from './metrics.js';
+import { validateInferRequest } from './validate.js';
+
+export const VmServerOptionsSchema = z.strictObject({
+  engine: z.custom<InferenceEngine>((v) => typeof v === 'object' && v !== null && 'predict' in v, {
+    message: 'must be an InferenceEngine',
+  }),
+  variants: z.array(z.string().min(1)).min(1),
+  maxBatch: z.number().int().min(1).max(1024).default(8),
+  maxWaitMs: z.number().min(0).max(10_000).default(2),
+  queueLimit: z.number().int().min(1).max(1_000_000).default(256),
+  maxBodyBytes: z.number().int().min(1024).default(SERVING_LIMITS.serverMaxBodyBytes),
+  /** Batches in flight per variant. */
+  concurrency: z.number().int().min(1).max(64).default(1),
+  instanceId: z.string().min(1).default(`${hostname()}:${process.pid}`),
+  logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'info' in v).optional(),
+  clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v).optional(),
+  /** Also export Node process metrics on /metrics. */
+  defaultMetrics: z.boolean().default(false),
+});
+export type VmServerOptions = z.input<typeof VmServerOptionsSchema>;
+
+export interface VmServer {
+  readonly metrics: ServerMetrics;
+  /** Load every variant; /readyz turns 200 when this resolves. */
+  load(): Promise<void>;
+  isReady(): boolean;
+  listen(port?: number, host?: string): Promise<{ host: string; port: number }>;
+  /** Graceful: refuse new requests (503 'draining'), finish accepted and queued ones, close. */
+  drain(opts?: { forceAfterMs?: number }): Promise<void>;
+  readonly http: Server;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export function createVmServer(options: VmServerOptions): VmServer {
+  const parsed = VmServerOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new ServingConfigError(`createVmServer option ${i?.path.join('.') || '?'}: ${i?.message}`);
+  }
+  const opts = parsed.data;
+  const log = opts.logger ?? pino({ level: 'info' });
+  const clock = opts.clock ?? realClock;
+  const metrics = createServerMetrics({ defaultMetrics: opts.defaultMetrics });
+  const variants = new Map<string, ModelVariant>();
+  const batchers = new Map<string, Batcher>();
+  let ready = false;
+  let draining = false;
+  let inFlight = 0;
+  let inFlightZero: (() => void)[] = [];
+
+  for (const name of opts.variants) {
+    const variant = opts.engine.registry.get(name); // throws UnknownVariantError naming known variants
+    variants.set(name, variant);
+    // A fixed batch dimension of 1 means every input is its own session.run: no point holding inputs.
+    const fixedBatch = variant.input.shape[0] === 1;
+    batchers.set(
+      name,
+      new Batcher({
+        maxBatch: fixedBatch ? 1 : opts.maxBatch,
+        maxWaitMs: fixedBatch ? 0 : opts.maxWaitMs,
+        queueLimit: opts.queueLimit,
+        concurrency: opts.concurrency,
+        clock,
+        run: (inputs, o) => opts.engine.predict(name, inputs, o),
+        onBatch: (size) => metrics.batchSize.observe({ model: name }, size),
+      }),
+    );
+  }
+
+  const updateDepth = (name: string) => metrics.queueDepth.set({ model: name }, batchers.get(name)?.depth() ?? 0);
+
+  function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+    if (res.headersSent || res.destroyed) return;
+    const h: Record<string, string> = { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    if (draining) h['connection'] = 'close';
+    res.writeHead(status, h);
+    res.end(body);
+  }
+
+  function sendError(res: ServerResponse, err: unknown): number {
+    const r = errorReply(err, log);
+    send(res, r.status, r.headers, JSON.stringify(r.body));
+    return r.status;
+  }
+
+  function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const declared = Number(req.headers['content-length']);
+      if (Number.isFinite(declared) && declared > limit) {
+        reject(new PayloadTooLargeError(limit));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      req.on('data', (c: Buffer) => {
+        if (done) return;
+        size += c.length;
+        if (size > limit) {
+          done = true;
+          chunks.length = 0;
+          reject(new PayloadTooLargeError(limit));
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => {
+        if (!done) {
+          done = true;
+          resolve(Buffer.concat(chunks));
+        }
+      });
+      req.on('error', (e) => {
+        if (!done) {
+          done = true;
+          reject(e);
+        }
+      });
+    });
+  }
+
+  async function handleInfer(req: IncomingMessage, res: ServerResponse, arrivalMs: number): Promise<void> {
+    let modelLabel = 'other';
+    let status = 500;
+    try {
+      const ct = req.headers['content-type'];
+      if (ct && !/json/i.test(ct)) throw new UnsupportedMediaTypeError(ct);
+      let body: Buffer;
+      try {
+        body = await readBody(req, opts.maxBodyBytes);
+      } catch (e) {
+        res.setHeader('connection', 'close'); // stop reading an oversized body
+        throw e;
+      }
+      let raw: unknown;
+      try {
+        raw = JSON.parse(body.toString('utf8'));
+      } catch (cause) {
+        throw new InvalidRequestError('body: not valid JSON', 'body', { cause, code: 'invalid_json' });
+      }
+      const v = await validateInferRequest(raw, variants);
+      modelLabel = v.variant.name;
+      const batcher = batchers.get(v.variant.name)!;
+      const resultP = batcher.submit({
+        inputs: v.inputs,
+        topK: v.request.topK,
+        arrivalMs,
+        budgetMs: v.request.budgetMs,
+      });
+      updateDepth(v.variant.name);
+      const result = await resultP.finally(() => updateDepth(v.variant.name));
+      const reply: BackendInferResponse = {
+        model: v.variant.name,
+        weights: v.variant.weights,
+        outputs: result.outputs.map((top) => ({ top })),
+        timings: {
+          queueMs: result.queueMs,
+          preprocessMs: result.preprocessMs,
+          inferenceMs: result.inferenceMs,
+          batchSize: result.batchSize,
+        },
+        backend: { kind: 'vm', id: opts.instanceId },
+      };
+      status = 200;
+      send(res, 200, JSON_HEADERS, JSON.stringify(reply));
+    } catch (err) {
+      status = sendError(res, err);
+    } finally {
+      metrics.requests.inc({ status: String(status), model: modelLabel });
+      metrics.latency.observe({ model: modelLabel }, (clock.now() - arrivalMs) / 1000);
+    }
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrivalMs = clock.now();
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/v1/infer') {
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        sendError(res, new ClientFacingError(405, 'method_not_allowed', `${req.method} not allowed on /v1/infer; use POST`));
+        req.resume();
+        return;
+      }
+      if (draining) {
+        metrics.requests.inc({ status: '503', model: 'other' });
+        sendError(res, new DrainingError());
+        req.resume();
+        return;
+      }
+      if (!ready) {
+        metrics.requests.inc({ status: '503', model: 'other' });
+        sendError(res, new NotReadyError());
+        req.resume();
+        return;
+      }
+      await handleInfer(req, res, arrivalMs);
+      return;
+    }
+    req.resume();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET');
+      sendError(res, new ClientFacingError(405, 'method_not_allowed', `${req.method} not allowed on ${path}; use GET`));
+      return;
+    }
+    if (path === '/healthz') {
+      send(res, 200, JSON_HEADERS, JSON.stringify({ status: 'ok', draining }));
+    } else if (path === '/readyz') {
+      const ok = ready && !draining;
+      send(res, ok ? 200 : 503, JSON_HEADERS, JSON.stringify({ status: ok ? 'ready' : draining ? 'draining' : 'loading', variants: [...variants.keys()] }));
+    } else if (path === '/metrics') {
+      for (const name of batchers.keys()) updateDepth(name);
+      const text = await metrics.registry.metrics();
+      send(res, 200, { 'content-type': metrics.registry.contentType }, text);
+    } else {
+      sendError(res, new ClientFacingError(404, 'not_found', `no route ${path}; try POST /v1/infer`));
+    }
+  }
+
+  const http = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+    inFlight++;
+    res.on('close', () => {
+      inFlight--;
+      if (inFlight === 0 && inFlightZero.length) {
+        const w = inFlightZero;
+        inFlightZero = [];
+        for (const r of w) r();
+      }
+    });
+    route(req, res).catch((err) => {
+      sendError(res, err);
+    });
+  });
+  http.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  let loading: Promise<void> | undefined;
+  const server: VmServer = {
+    metrics,
+    http,
+    load() {
+      loading ??= (async () => {
+        for (const name of variants.keys()) {
+          const loaded = await opts.engine.load(name);
+          log.info({ variant: name, source: loaded.resolved.source, sessionLoadMs: loaded.sessionLoadMs }, 'model loaded');
+        }
+        ready = true;
+      })();
+      return loading;
+    },
+    isReady: () => ready,
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => {
+          http.off('error', reject);
+          const a = http.address() as AddressInfo;
+          resolve({ host, port: a.port });
+        });
+      });
+    },
+    async drain({ forceAfterMs = 30_000 } = {}) {
+      draining = true;
+      const closed = new Promise<void>((r) => http.close(() => r()));
+      await Promise.all([...batchers.values()].map((b) => b.drain()));
+      if (inFlight > 0) await new Promise<void>((r) => inFlightZero.push(r));
+      http.closeIdleConnections();
+      const timer = setTimeout(() => http.closeAllConnections(), forceAfterMs);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+  return server;
+}
