@@ -1,0 +1,364 @@
+/**
+ * Ec2Fleet: the VM pool over @aws-sdk/client-ec2. Instances are launched from one launch template
+ * per instance type (name pattern '{fleet}-{instanceType}' by default, created by infra/), tagged
+ * spillway:fleet / spillway:variant / spillway:instance-type / spillway:client-token, tracked
+ * with DescribeInstances filtered by the fleet tag, and adopted after a controller restart
+ * (describe() picks up every running tagged instance instead of launching again).
+ *
+ * Capacity: InsufficientInstanceCapacity (or throttling, RequestLimitExceeded) on one type falls
+ * back to the next-cheapest catalog type with the same or more vCPUs, waiting a full-jitter
+ * exponential backoff between attempts. Provisioning latency (RunInstances request -> server
+ * /readyz answers) is measured per instance type and exposed for the planner.
+ */
+import { createHash } from 'node:crypto';
+import {
+  DescribeInstancesCommand,
+  EC2Client,
+  type Instance,
+  type _InstanceType,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
+import { ConfigError } from '../errors.js';
+import type { LaunchSpec, VmFleetPort, VmRecord } from '../ports.js';
+import { type AwsClientOptions, resolveClientConfig } from './client-config.js';
+import { FleetCapacityError, FleetLaunchError, LaunchTemplateMissingError } from './errors.js';
+import { type BackoffOptions, fullJitterDelayMs, sdkErrorCode, sleepMs } from './retry.js';
+
+export const TAG_FLEET = 'spillway:fleet';
+export const TAG_VARIANT = 'spillway:variant';
+export const TAG_INSTANCE_TYPE = 'spillway:instance-type';
+export const TAG_CLIENT_TOKEN = 'spillway:client-token';
+
+/** Errors after which another instance type may succeed. */
+const CAPACITY_CODES = new Set([
+  'InsufficientInstanceCapacity',
+  'InsufficientCapacity',
+  'InsufficientHostCapacity',
+  'Unsupported', // type not offered in this AZ
+]);
+const THROTTLE_CODES = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException']);
+
+export interface ReadinessTarget {
+  id: string;
+  instanceType: string;
+  endpoint: string;
+}
+/** Answers whether the VM's inference server is ready (true) or not yet (false); must not throw. */
+export type ReadinessProber = (vm: ReadinessTarget) => Promise<boolean>;
+
+/** Default prober: GET <endpoint>/readyz, ready on HTTP 200, 2 s timeout. */
+export function httpReadinessProber(timeoutMs = 2000): ReadinessProber {
+  return async (vm) => {
+    try {
+      const res = await fetch(`${vm.endpoint}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
+      await res.body?.cancel();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  };
+}
+
+export interface Ec2FleetOptions extends AwsClientOptions {
+  /** Use this client instead of building one. */
+  client?: EC2Client;
+  /** Value of the spillway:fleet tag; everything this fleet owns carries it. */
+  fleetName: string;
+  /** Launch template name pattern; {fleet} and {instanceType} are replaced. @default '{fleet}-{instanceType}' */
+  launchTemplatePattern?: string;
+  /** Instance types that have a launch template (fallback candidates). @default every catalog type */
+  instanceTypes?: readonly string[];
+  /** @default profiles/catalog.json */
+  catalog?: Catalog;
+  /** @default httpReadinessProber() on http://<privateIp>:<serverPort> */
+  readinessProber?: ReadinessProber;
+  /** Port of the VM inference server. @default 8081 */
+  serverPort?: number;
+  /** Service slots per instance. @default the type's vCPU count (one single-threaded replica per vCPU) */
+  slotsFor?: (instanceType: string) => number;
+  /** Throttled attempts on one type before moving to the next. @default 3 */
+  maxAttemptsPerType?: number;
+  /** @default base 200 ms, cap 5 s */
+  backoff?: BackoffOptions;
+  /** @default Date.now */
+  now?: () => number;
+  /** @default real setTimeout sleep */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+interface Tracked {
+  record: VmRecord;
+  privateIp?: string;
+  /** Launched by this process: its readiness time measures provisioning latency. */
+  launchedHere: boolean;
+}
+
+export class Ec2Fleet implements VmFleetPort {
+  readonly client: EC2Client;
+  private readonly catalog: Catalog;
+  private readonly pattern: string;
+  private readonly typeNames: readonly string[];
+  private readonly prober: ReadinessProber;
+  private readonly serverPort: number;
+  private readonly maxAttemptsPerType: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly bootDelays = new Map<string, number[]>();
+
+  constructor(private readonly opts: Ec2FleetOptions) {
+    if (!opts.fleetName || !/^[A-Za-z0-9._-]{1,64}$/.test(opts.fleetName)) {
+      throw new ConfigError(`Ec2Fleet fleetName must match [A-Za-z0-9._-]{1,64}, got '${opts.fleetName}'`);
+    }
+    this.catalog = opts.catalog ?? loadCatalog();
+    this.pattern = opts.launchTemplatePattern ?? '{fleet}-{instanceType}';
+    const known = new Set(this.catalog.ec2.instanceTypes.map((t) => t.name));
+    this.typeNames = opts.instanceTypes ?? [...known];
+    for (const t of this.typeNames) {
+      if (!known.has(t)) {
+        throw new ConfigError(`Ec2Fleet instanceTypes: '${t}' is not in the catalog (${[...known].join(', ')})`);
+      }
+    }
+    this.serverPort = opts.serverPort ?? 8081;
+    this.maxAttemptsPerType = opts.maxAttemptsPerType ?? 3;
+    this.prober = opts.readinessProber ?? httpReadinessProber();
+    this.now = opts.now ?? Date.now;
+    this.sleep = opts.sleep ?? ((ms) => sleepMs(ms));
+    this.client = opts.client ?? new EC2Client({ ...resolveClientConfig(opts), maxAttempts: 2 });
+  }
+
+  launchTemplateName(instanceType: string): string {
+    return this.pattern.replaceAll('{fleet}', this.opts.fleetName).replaceAll('{instanceType}', instanceType);
+  }
+
+  /**
+   * The requested type first, then every other allowed catalog type with at least as many vCPUs,
+   * cheapest first. E.g. c5.large (2 vCPU, $0.085/h) -> c6g.large $0.068, c7g.large $0.0725,
+   * m5.large $0.096, c5.xlarge $0.17, c5.2xlarge $0.34.
+   */
+  fallbackOrder(instanceType: string): string[] {
+    const types = this.catalog.ec2.instanceTypes;
+    const want = types.find((t) => t.name === instanceType);
+    if (!want) throw new ConfigError(`instanceType '${instanceType}' is not in the catalog`);
+    const rest = types
+      .filter((t) => t.name !== instanceType && this.typeNames.includes(t.name) && t.vcpu >= want.vcpu)
+      .sort((a, b) => a.pricePerHourUsd - b.pricePerHourUsd || a.vcpu - b.vcpu);
+    return [instanceType, ...rest.map((t) => t.name)];
+  }
+
+  async launch(spec: LaunchSpec): Promise<VmRecord[]> {
+    if (!Number.isInteger(spec.count) || spec.count < 1 || spec.count > 100) {
+      throw new ConfigError(`launch count must be an integer in 1..100, got ${spec.count}`);
+    }
+    if (!spec.clientToken) throw new ConfigError('launch clientToken must be a non-empty string');
+    // Idempotency first: instances already carrying this token are the answer (a retried
+    // launch after a timeout or a controller restart must not buy a second set).
+    const existing = await this.findByToken(spec.clientToken);
+    if (existing.length > 0) return existing.map((t) => t.record);
+
+    const attempts: Array<{ instanceType: string; code: string }> = [];
+    let backoffAttempt = 0;
+    let lastErr: unknown;
+    for (const instanceType of this.fallbackOrder(spec.instanceType)) {
+      for (let i = 0; i < this.maxAttemptsPerType; i++) {
+        try {
+          return await this.runInstances(spec, instanceType);
+        } catch (err) {
+          const code = sdkErrorCode(err);
+          if (code.startsWith('InvalidLaunchTemplateName') || code === 'InvalidLaunchTemplateId.NotFound') {
+            throw new LaunchTemplateMissingError(
+              `no launch template '${this.launchTemplateName(instanceType)}' for ${instanceType} (deploy infra/ first)`,
+              { cause: err },
+            );
+          }
+          if (!CAPACITY_CODES.has(code) && !THROTTLE_CODES.has(code)) {
+            throw new FleetLaunchError(`RunInstances ${instanceType} x${spec.count} failed: ${code}`, { cause: err });
+          }
+          attempts.push({ instanceType, code });
+          lastErr = err;
+          await this.sleep(fullJitterDelayMs(backoffAttempt++, { baseMs: 200, capMs: 5000, ...this.opts.backoff }));
+          // Capacity is per type: move on at once. Throttling may clear: retry this type.
+          if (CAPACITY_CODES.has(code)) break;
+        }
+      }
+    }
+    throw new FleetCapacityError(
+      `no capacity for ${spec.variant} on ${spec.instanceType} or its fallbacks: ${attempts
+        .map((a) => `${a.instanceType}:${a.code}`)
+        .join(', ')}`,
+      attempts,
+      { cause: lastErr },
+    );
+  }
+
+  private async runInstances(spec: LaunchSpec, instanceType: string): Promise<VmRecord[]> {
+    const requestedAtMs = this.now();
+    const tags = [
+      { Key: TAG_FLEET, Value: this.opts.fleetName },
+      { Key: TAG_VARIANT, Value: spec.variant },
+      { Key: TAG_INSTANCE_TYPE, Value: instanceType },
+      { Key: TAG_CLIENT_TOKEN, Value: spec.clientToken },
+    ];
+    const out = await this.client.send(
+      new RunInstancesCommand({
+        LaunchTemplate: { LaunchTemplateName: this.launchTemplateName(instanceType), Version: '$Default' },
+        InstanceType: instanceType as _InstanceType,
+        MinCount: spec.count,
+        MaxCount: spec.count,
+        // EC2 ClientToken: <= 64 ASCII chars, and one token per parameter set, so a fallback
+        // type gets its own token derived from the caller's.
+        ClientToken: ec2ClientToken(spec.clientToken, instanceType),
+        TagSpecifications: [
+          { ResourceType: 'instance', Tags: tags },
+          { ResourceType: 'volume', Tags: tags },
+        ],
+      }),
+    );
+    return (out.Instances ?? []).map((inst) => {
+      const t = this.track(inst, true);
+      t.record.launchedAtMs = requestedAtMs;
+      return t.record;
+    });
+  }
+
+  private async findByToken(clientToken: string): Promise<Tracked[]> {
+    const local = [...this.tracked.values()].filter(
+      (t) => t.record.state !== 'terminated' && this.tokenOf.get(t.record.id) === clientToken,
+    );
+    if (local.length > 0) return local;
+    const found = await this.describeRaw([
+      { Name: `tag:${TAG_CLIENT_TOKEN}`, Values: [clientToken] },
+      { Name: 'instance-state-name', Values: ['pending', 'running'] },
+    ]);
+    return found.map((inst) => this.track(inst, false));
+  }
+
+  private readonly tokenOf = new Map<string, string>();
+
+  private track(inst: Instance, launchedHere: boolean): Tracked {
+    const id = inst.InstanceId ?? '';
+    const tag = (k: string) => inst.Tags?.find((t) => t.Key === k)?.Value;
+    const instanceType = tag(TAG_INSTANCE_TYPE) ?? inst.InstanceType ?? 'unknown';
+    const token = tag(TAG_CLIENT_TOKEN);
+    if (token) this.tokenOf.set(id, token);
+    let t = this.tracked.get(id);
+    if (!t) {
+      t = {
+        record: {
+          id,
+          instanceType,
+          variant: tag(TAG_VARIANT) ?? 'unknown',
+          state: 'pending',
+          launchedAtMs: inst.LaunchTime ? inst.LaunchTime.getTime() : this.now(),
+          slots: this.slotsFor(instanceType),
+        },
+        launchedHere,
+      };
+      this.tracked.set(id, t);
+    }
+    if (inst.PrivateIpAddress) {
+      t.privateIp = inst.PrivateIpAddress;
+      t.record.endpoint = `http://${inst.PrivateIpAddress}:${this.serverPort}`;
+    }
+    const ec2State = inst.State?.Name;
+    if (ec2State === 'shutting-down' || ec2State === 'stopping') t.record.state = 'terminating';
+    else if (ec2State === 'terminated' || ec2State === 'stopped') t.record.state = 'terminated';
+    return t;
+  }
+
+  private slotsFor(instanceType: string): number {
+    if (this.opts.slotsFor) return this.opts.slotsFor(instanceType);
+    return this.catalog.ec2.instanceTypes.find((t) => t.name === instanceType)?.vcpu ?? 1;
+  }
+
+  private async describeRaw(filters: Array<{ Name: string; Values: string[] }>): Promise<Instance[]> {
+    const instances: Instance[] = [];
+    let NextToken: string | undefined;
+    do {
+      const out = await this.client.send(
+        new DescribeInstancesCommand({
+          Filters: [{ Name: `tag:${TAG_FLEET}`, Values: [this.opts.fleetName] }, ...filters],
+          ...(NextToken ? { NextToken } : {}),
+        }),
+      );
+      for (const r of out.Reservations ?? []) instances.push(...(r.Instances ?? []));
+      NextToken = out.NextToken;
+    } while (NextToken);
+    return instances;
+  }
+
+  /** Refreshes the fleet from EC2 (adopting tagged instances) and probes readiness of pending ones. */
+  async describe(): Promise<VmRecord[]> {
+    const instances = await this.describeRaw([
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping'] },
+    ]);
+    const seen = new Set<string>();
+    for (const inst of instances) {
+      const t = this.track(inst, false);
+      seen.add(t.record.id);
+      const running = inst.State?.Name === 'running';
+      if (running && t.record.state === 'pending' && t.record.endpoint) {
+        const ready = await this.prober({
+          id: t.record.id,
+          instanceType: t.record.instanceType,
+          endpoint: t.record.endpoint,
+        });
+        if (ready) {
+          const nowMs = this.now();
+          t.record.state = 'ready';
+          t.record.readyAtMs = nowMs;
+          // Adopted instances were launched by an earlier controller: their request time is
+          // unknown (LaunchTime is when EC2 accepted it), so only our own launches are measured.
+          if (t.launchedHere) {
+            const list = this.bootDelays.get(t.record.instanceType) ?? [];
+            list.push(nowMs - t.record.launchedAtMs);
+            this.bootDelays.set(t.record.instanceType, list);
+          }
+        }
+      }
+    }
+    // Anything we tracked that EC2 no longer lists as alive is gone.
+    for (const [id, t] of this.tracked) {
+      if (!seen.has(id)) {
+        t.record.state = 'terminated';
+        this.tracked.delete(id);
+      }
+    }
+    return [...this.tracked.values()].map((t) => ({ ...t.record }));
+  }
+
+  /** Observed provisioning latencies (RunInstances request -> /readyz 200), ms, per instance type. */
+  observedBootDelayMs(): Record<string, number[]> {
+    return Object.fromEntries([...this.bootDelays].map(([k, v]) => [k, [...v]]));
+  }
+
+  async terminate(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const unknown = ids.filter((id) => !this.tracked.has(id));
+    if (unknown.length > 0) await this.describe();
+    const foreign = ids.filter((id) => !this.tracked.has(id));
+    if (foreign.length > 0) {
+      throw new FleetLaunchError(`refusing to terminate instances not in fleet '${this.opts.fleetName}': ${foreign.join(', ')}`);
+    }
+    await this.client.send(new TerminateInstancesCommand({ InstanceIds: [...ids] }));
+    for (const id of ids) {
+      const t = this.tracked.get(id);
+      if (t) t.record.state = 'terminating';
+    }
+  }
+
+  async close(): Promise<void> {
+    const alive = (await this.describe()).filter((r) => r.state !== 'terminated' && r.state !== 'terminating');
+    await this.terminate(alive.map((r) => r.id));
+    this.client.destroy();
+  }
+}
+
+/** Deterministic EC2 ClientToken (<= 64 chars) from the caller's token and the instance type. */
+export function ec2ClientToken(clientToken: string, instanceType: string): string {
+  const raw = `${clientToken}:${instanceType}`;
+  if (raw.length <= 64 && /^[\x20-\x7e]+$/.test(raw)) return raw;
+  return createHash('sha256').update(raw).digest('hex').slice(0, 64);
+}
