@@ -1,0 +1,20 @@
+/**
+ * Errors of the local adapters (the embedded default: child-process "VMs" and the local Lambda
+ * runtime). Transport failures towards backends use controller/errors.ts instead, so the router
+ * treats local and AWS backends alike.
+ */
+export class LocalAdapterError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The same clientToken was used again with different launch parameters (EC2's IdempotentParameterMismatch). */
+export class IdempotentParameterMismatchError extends LocalAdapterError {}
+
+/** A child process could not be started or died before it said it was listening/ready. */
+export class ChildStartError extends LocalAdapterError {}
+
+/** Unknown instance type or variant in a launch spec. */
+export class InvalidLaunchSpecError extends LocalAdapterError {}
