@@ -1,0 +1,163 @@
+/**
+ * Measures one variant inside the current process (the profiler runs this in a child process per
+ * variant, so peak RSS and session-load time belong to that model alone): session load time, then
+ * session.run latency per (batch size x intra-op threads) cell on a seeded random input.
+ *
+ * Only session.run is timed (no decoding or preprocessing), with the serving engine's session
+ * options (interOp 1, sequential, graph optimisation 'all'; the same as the shared models README),
+ * so the figures are comparable with both.
+ */
+import { build as buildHistogram } from 'hdr-histogram-js';
+import * as ort from 'onnxruntime-node';
+import type { ModelVariant } from '../../functions/engine/registry-schema.js';
+import { ortSessionOptions } from '../../functions/engine/session-cache.js';
+import type { Measurement } from '../schema.js';
+
+export interface CellBudget {
+  /** Warm-up runs per cell (fewer if they exceed half the time budget). */
+  warmupRuns: number;
+  /** Timed runs continue until this much time has passed (and minSamples are in). */
+  timeBudgetMs: number;
+  minSamples: number;
+  maxSamples: number;
+  /** Hard stop per cell once 3 samples are in: keeps e.g. ResNet-50 at batch 16 from taking minutes. */
+  maxCellMs: number;
+}
+
+export interface MeasureRequest {
+  variant: ModelVariant;
+  modelPath: string;
+  batchSizes: number[];
+  threads: number[];
+  budget: CellBudget;
+}
+
+export interface MeasureResult {
+  sessionLoadMs: number;
+  peakRssMb: number;
+  measurements: Measurement[];
+}
+
+export type ProgressFn = (cellsDone: number, cellsTotal: number, label: string) => void;
+
+/** The serving backends' own session options, so profiled and served latency agree. */
+export function sessionOptions(intraOpThreads: number): ort.InferenceSession.SessionOptions {
+  return ortSessionOptions({ intraOpThreads });
+}
+
+/** Mulberry32: a tiny seeded PRNG so every run feeds the same input. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Input shape for batch b: the variant's shape with the batch dimension set (other dims must be fixed). */
+export function inputShape(variant: ModelVariant, batchSize: number): number[] {
+  return variant.input.shape.map((d, i) => {
+    if (i === 0) return batchSize;
+    if (d === null) throw new Error(`input dimension ${i} of ${variant.name} is dynamic; cannot build a test input`);
+    return d;
+  });
+}
+
+/** A seeded random tensor of the variant's input dtype: uint8 0..255, float32 in [-1,1), float16 in [0.5,1). */
+export function randomInput(variant: ModelVariant, batchSize: number, seed = 1): ort.Tensor {
+  const shape = inputShape(variant, batchSize);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const rnd = prng(seed);
+  switch (variant.input.dtype) {
+    case 'uint8': {
+      const data = new Uint8Array(n);
+      for (let i = 0; i < n; i++) data[i] = Math.floor(rnd() * 256);
+      return new ort.Tensor('uint8', data, shape);
+    }
+    case 'float16': {
+      // IEEE-754 half bits: exponent 14 (0x3800) + random 10-bit mantissa = a value in [0.5, 1).
+      const data = new Uint16Array(n);
+      for (let i = 0; i < n; i++) data[i] = 0x3800 | Math.floor(rnd() * 1024);
+      return new ort.Tensor('float16', data, shape);
+    }
+    default: {
+      const data = new Float32Array(n);
+      for (let i = 0; i < n; i++) data[i] = rnd() * 2 - 1;
+      return new ort.Tensor('float32', data, shape);
+    }
+  }
+}
+
+async function timeCell(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+  batchSize: number,
+  intraOpThreads: number,
+  budget: CellBudget,
+): Promise<Measurement> {
+  const warmStart = performance.now();
+  for (let i = 0; i < budget.warmupRuns; i++) {
+    await session.run(feeds);
+    if (performance.now() - warmStart > budget.timeBudgetMs / 2) break;
+  }
+  // Microsecond resolution, 3 significant digits: percentile error <= 0.1 %.
+  const hist = buildHistogram({ numberOfSignificantValueDigits: 3 });
+  let samples = 0;
+  let sumMs = 0;
+  const start = performance.now();
+  for (;;) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    const ms = performance.now() - t0;
+    hist.recordValue(Math.max(1, Math.round(ms * 1000)));
+    samples++;
+    sumMs += ms;
+    const elapsed = performance.now() - start;
+    if (samples >= budget.maxSamples) break;
+    if (elapsed >= budget.timeBudgetMs && samples >= budget.minSamples) break;
+    if (elapsed >= budget.maxCellMs && samples >= 3) break;
+  }
+  const pct = (p: number) => Math.round(hist.getValueAtPercentile(p)) / 1000;
+  const out: Measurement = {
+    batchSize,
+    intraOpThreads,
+    samples,
+    p50Ms: pct(50),
+    p95Ms: pct(95),
+    p99Ms: pct(99),
+    meanMs: Math.round((sumMs / samples) * 1000) / 1000,
+  };
+  if (typeof hist.destroy === 'function') hist.destroy();
+  return out;
+}
+
+/** Runs the whole grid. Session load time = creating the first session (1st thread count) in this process. */
+export async function measureVariant(req: MeasureRequest, onProgress?: ProgressFn): Promise<MeasureResult> {
+  const { variant } = req;
+  const fixedBatch = variant.input.shape[0] !== null;
+  const batchSizes = fixedBatch ? [variant.input.shape[0] as number] : req.batchSizes;
+  const total = batchSizes.length * req.threads.length;
+  const measurements: Measurement[] = [];
+  let sessionLoadMs = 0;
+  let done = 0;
+  for (const [ti, threads] of req.threads.entries()) {
+    const t0 = performance.now();
+    const session = await ort.InferenceSession.create(req.modelPath, sessionOptions(threads));
+    if (ti === 0) sessionLoadMs = Math.round((performance.now() - t0) * 100) / 100;
+    try {
+      for (const b of batchSizes) {
+        const feeds = { [variant.input.name]: randomInput(variant, b, 1000 + b) };
+        measurements.push(await timeCell(session, feeds, b, threads, req.budget));
+        done++;
+        onProgress?.(done, total, `b=${b} t=${threads}`);
+      }
+    } finally {
+      await session.release();
+    }
+  }
+  const peakRssMb = Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+  return { sessionLoadMs, peakRssMb, measurements };
+}
