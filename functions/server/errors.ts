@@ -74,8 +74,14 @@ export class NotReadyError extends ClientFacingError {
 }
 
 export class DeadlineExceededError extends ClientFacingError {
-  constructor(budgetMs: number, reason: string) {
-    super(504, 'deadline_exceeded', `request could not be answered within its budget of ${Math.round(budgetMs)} ms: ${reason}`, 'budgetMs');
+  constructor(budgetMs: number, reason: string, field = 'budgetMs') {
+    super(504, 'deadline_exceeded', `request could not be answered within its budget of ${Math.round(budgetMs)} ms: ${reason}`, field);
+  }
+}
+
+export class MethodNotAllowedError extends ClientFacingError {
+  constructor(method: string, allowed: string) {
+    super(405, 'method_not_allowed', `method ${method.slice(0, 16)} not allowed; use ${allowed}`, 'method');
   }
 }
 
