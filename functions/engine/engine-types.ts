@@ -20,6 +20,8 @@ export interface PredictResult {
   inferenceMs: number;
   /** Inputs run together (one session.run when the model has a dynamic batch dimension). */
   batchSize: number;
+  /** (Added by ENGINE, optional) the variant's weights: 'synthetic' predictions are meaningless. */
+  weights?: 'real' | 'synthetic';
 }
 
 export interface ModelRegistry {
@@ -43,6 +45,8 @@ export interface ModelSourceOptions {
   downloadBaseUrl?: string;
   /** Build synthetic variants offline when no file is found. Default true. */
   allowBuild?: boolean;
+  /** (Added by ENGINE, optional) $SPILLWAY_HOME override: user models ($home/models) and the default cache. */
+  home?: string;
 }
 
 export interface ResolvedModel {

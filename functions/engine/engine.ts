@@ -43,7 +43,7 @@ function concat(items: readonly ItemData[]): ItemData {
 }
 
 export function createEngine(opts: EngineOptions = {}): Engine {
-  const registry = opts.registry ?? loadRegistry();
+  const registry = opts.registry ?? loadRegistry(opts.sources?.home ? { home: opts.sources.home } : {});
   const intraOpThreads = opts.intraOpThreads ?? 1;
   const cache = new SessionCache<Entry>();
 

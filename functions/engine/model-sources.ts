@@ -20,10 +20,7 @@ import { ChecksumMismatchError, ModelSourceError } from './errors.js';
 import { builtinModelsDir, sharedDir, spillwayHome } from './registry.js';
 import type { ModelVariant } from './registry-schema.js';
 
-export interface ResolveOptions extends ModelSourceOptions {
-  /** $SPILLWAY_HOME override (user models and the default cache live under it). */
-  home?: string;
-}
+export type ResolveOptions = ModelSourceOptions;
 
 /** Download timeout: a 4 MB model over a slow link is seconds; anything past this is a hung server. */
 const DOWNLOAD_TIMEOUT_MS = 120_000;
