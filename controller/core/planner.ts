@@ -1,0 +1,296 @@
+/**
+ * The capacity planner: one small integer program per tick (javascript-lp-solver, branch and bound).
+ *
+ * Decisions
+ *   n[v,t]  integer  VMs of instance type t serving variant v
+ *   x[v]    >= 0     rps served by VMs of v          (x[v] <= sum_t cap[v,t] x util x n[v,t])
+ *   y[v]    >= 0     rps sent to v's Lambda function
+ * Objective (min, $/hour)
+ *   sum n[v,t] x price'[t]  +  sum y[v] x 3600 x lambda$/req[v]  -  w x sum acc[v] (x[v] + y[v])
+ *   price'[t] = price[t] x (1 + bootDelay[t] / expectedLifetime): a VM is paid while it boots
+ *   (provisioning-latency-aware choice: 90 s of boot over a 1 h life = +2.5 %).
+ *   w = accuracy value in $ per million requests per accuracy point, turned into $/h per rps.
+ * Constraints
+ *   sum_v x[v] + y[v] = load          (the forecast peak over the provisioning horizon)
+ *   sum_v acc[v] (x[v] + y[v]) >= minAccuracy x load   (optional floor on served accuracy)
+ *   sum_v y[v] x duration[v] / 1000 <= lambda concurrency x share   (Little's law)
+ *   sum n x price + sum y x 3600 x $/req <= budget     (optional)
+ * Lambda memory per variant is chosen outside the IP (chooseLambdaMemory: cheapest size whose
+ * latency at the expected warm/cold mix meets the SLO), so the IP stays small: for 6 variants x 12
+ * resource options it is 72 integers + 12 continuous, solved in milliseconds.
+ * Infeasible or no data -> {ok:false, reason}; never throws.
+ */
+import lpSolverModule from 'javascript-lp-solver';
+import type { Model as LpModel } from 'javascript-lp-solver';
+
+// The package is CommonJS with a `default` export in its types; under NodeNext the import is the
+// module object, whose `default` (or itself) is the solver instance. Resolve once.
+const lp = ((lpSolverModule as unknown as { default?: unknown }).default ?? lpSolverModule) as {
+  Solve(model: LpModel): unknown;
+};
+
+export interface VmOption {
+  instanceType: string;
+  /** Sustainable rps of one VM at 100 % (profile instances[] x learned slowdown). */
+  capacityRps: number;
+  pricePerHourUsd: number;
+  bootDelayMs: number;
+}
+
+export interface LambdaOption {
+  memoryMb: number;
+  costPerRequestUsd: number;
+  /** Mean duration (ms) for the concurrency constraint. */
+  durationMs: number;
+}
+
+export interface PlannerVariant {
+  name: string;
+  /** Published top-1 %, null if none (counts as 0 for the accuracy term and floor). */
+  accuracy: number | null;
+  /** Instance options whose latency fits the SLO. */
+  vmOptions: readonly VmOption[];
+  /** Lambda option that fits the SLO, if any. */
+  lambda?: LambdaOption;
+}
+
+export interface PlanInput {
+  loadRps: number;
+  variants: readonly PlannerVariant[];
+  /** Fraction of a VM's capacity the plan may use (default 0.8), leaving room for bursts within a tick. */
+  targetUtilisation?: number;
+  /** Floor on the average served accuracy (top-1 %), e.g. 65. */
+  minAccuracy?: number;
+  budgetUsdPerHour?: number;
+  /** $ per million requests per accuracy point (default 0.01). */
+  accuracyValueUsdPerMillionPerPct?: number;
+  lambdaConcurrencyLimit: number;
+  /** Share of the concurrency limit the plan may use (default 0.8). */
+  lambdaConcurrencyShare?: number;
+  /** Expected life of a VM for amortising its boot time (default 3,600 s). */
+  expectedVmLifetimeMs?: number;
+  /** Cap on total VMs (default 500). */
+  maxVms?: number;
+}
+
+export interface PlannedVms {
+  instanceType: string;
+  variant: string;
+  count: number;
+}
+
+export type PlanResult =
+  | {
+      ok: true;
+      vms: PlannedVms[];
+      vmRps: Record<string, number>;
+      lambdaRps: Record<string, number>;
+      /** Traffic share per variant (non-negative, sums to 1 over the variants in use). */
+      shares: Record<string, number>;
+      costUsdPerHour: number;
+      /** Average served accuracy of the mix (top-1 %). */
+      accuracy: number;
+    }
+  | { ok: false; reason: string };
+
+interface SolverResult {
+  feasible: boolean;
+  bounded?: boolean;
+  result: number;
+  [k: string]: number | boolean | undefined;
+}
+
+export function planCapacity(input: PlanInput): PlanResult {
+  const load = input.loadRps;
+  if (!Number.isFinite(load) || load < 0) return { ok: false, reason: `loadRps must be a finite number >= 0, got ${load}` };
+  if (input.variants.length === 0) return { ok: false, reason: 'no variants to plan for' };
+  const util = input.targetUtilisation ?? 0.8;
+  const life = input.expectedVmLifetimeMs ?? 3_600_000;
+  const w = ((input.accuracyValueUsdPerMillionPerPct ?? 0.01) * 3600) / 1e6; // $/h per (rps x accuracy point)
+  const usable = input.variants.filter((v) => v.vmOptions.some((o) => o.capacityRps > 0) || v.lambda);
+  if (usable.length === 0) return { ok: false, reason: 'no variant has a VM or Lambda option that meets the SLO' };
+  // Plan shares for a tiny virtual load when idle, so the router still has a mix.
+  const planLoad = load > 0 ? load : 1e-3;
+
+  const constraints: Record<string, { min?: number; max?: number; equal?: number }> = {
+    load: { equal: planLoad },
+    vmTotal: { max: input.maxVms ?? 500 },
+  };
+  const variables: Record<string, Record<string, number>> = {};
+  const ints: Record<string, 1> = {};
+  const names: Array<{ key: string; kind: 'n' | 'x' | 'y'; v: PlannerVariant; o?: VmOption }> = [];
+  const budget = input.budgetUsdPerHour;
+  const hasBudget = budget !== undefined && Number.isFinite(budget);
+  if (hasBudget) constraints.budget = { max: budget };
+  const hasFloor = (input.minAccuracy ?? 0) > 0;
+  if (hasFloor) constraints.acc = { min: (input.minAccuracy ?? 0) * planLoad };
+  constraints.conc = { max: input.lambdaConcurrencyLimit * (input.lambdaConcurrencyShare ?? 0.8) };
+
+  usable.forEach((v, i) => {
+    const acc = v.accuracy ?? 0;
+    const capKey = `cap${i}`;
+    const opts = v.vmOptions.filter((o) => o.capacityRps > 0);
+    if (opts.length > 0) {
+      constraints[capKey] = { max: 0 };
+      opts.forEach((o, j) => {
+        const key = `n${i}_${j}`;
+        const row: Record<string, number> = {
+          cost: o.pricePerHourUsd * (1 + o.bootDelayMs / life),
+          [capKey]: -o.capacityRps * util,
+          vmTotal: 1,
+        };
+        if (hasBudget) row.budget = o.pricePerHourUsd;
+        variables[key] = row;
+        ints[key] = 1;
+        names.push({ key, kind: 'n', v, o });
+      });
+      const xk = `x${i}`;
+      const xr: Record<string, number> = { cost: -w * acc, [capKey]: 1, load: 1 };
+      if (hasFloor) xr.acc = acc;
+      variables[xk] = xr;
+      names.push({ key: xk, kind: 'x', v });
+    }
+    if (v.lambda) {
+      const yk = `y${i}`;
+      const perHour = v.lambda.costPerRequestUsd * 3600;
+      const yr: Record<string, number> = { cost: perHour - w * acc, load: 1, conc: v.lambda.durationMs / 1000 };
+      if (hasBudget) yr.budget = perHour;
+      if (hasFloor) yr.acc = acc;
+      variables[yk] = yr;
+      names.push({ key: yk, kind: 'y', v });
+    }
+  });
+
+  let res: SolverResult;
+  try {
+    res = lp.Solve({
+      optimize: 'cost',
+      opType: 'min',
+      constraints,
+      variables,
+      ints,
+      options: { tolerance: 0.01, timeout: 200 },
+    }) as unknown as SolverResult;
+  } catch (err) {
+    return { ok: false, reason: `solver failed: ${(err as Error).message}` };
+  }
+  if (!res.feasible) return { ok: false, reason: diagnose(input, planLoad, hasBudget, hasFloor) };
+
+  const vms: PlannedVms[] = [];
+  const vmRps: Record<string, number> = {};
+  const lambdaRps: Record<string, number> = {};
+  let cost = 0;
+  let accSum = 0;
+  let served = 0;
+  for (const n of names) {
+    const raw = res[n.key];
+    const val = typeof raw === 'number' && Number.isFinite(raw) ? raw : 0;
+    if (n.kind === 'n' && n.o) {
+      const count = Math.max(0, Math.round(val));
+      if (count > 0) {
+        vms.push({ instanceType: n.o.instanceType, variant: n.v.name, count });
+        cost += count * n.o.pricePerHourUsd;
+      }
+    } else if (n.kind === 'x') {
+      const r = Math.max(0, val);
+      vmRps[n.v.name] = (vmRps[n.v.name] ?? 0) + r;
+      accSum += r * (n.v.accuracy ?? 0);
+      served += r;
+    } else if (n.kind === 'y' && n.v.lambda) {
+      const r = Math.max(0, val);
+      lambdaRps[n.v.name] = (lambdaRps[n.v.name] ?? 0) + r;
+      cost += r * 3600 * n.v.lambda.costPerRequestUsd;
+      accSum += r * (n.v.accuracy ?? 0);
+      served += r;
+    }
+  }
+  const shares: Record<string, number> = {};
+  if (served > 0) {
+    for (const v of usable) {
+      const s = ((vmRps[v.name] ?? 0) + (lambdaRps[v.name] ?? 0)) / served;
+      if (s > 1e-9) shares[v.name] = s;
+    }
+    normalise(shares);
+  } else {
+    shares[usable[0]!.name] = 1;
+  }
+  if (load <= 0) {
+    // Idle: the shares describe the preferred mix, but nothing is bought for a virtual load.
+    return { ok: true, vms: [], vmRps: {}, lambdaRps: {}, shares, costUsdPerHour: 0, accuracy: served > 0 ? accSum / served : 0 };
+  }
+  return { ok: true, vms, vmRps, lambdaRps, shares, costUsdPerHour: cost, accuracy: served > 0 ? accSum / served : 0 };
+}
+
+function normalise(shares: Record<string, number>): void {
+  let sum = 0;
+  for (const k of Object.keys(shares)) sum += shares[k]!;
+  if (sum <= 0) return;
+  for (const k of Object.keys(shares)) shares[k] = shares[k]! / sum;
+}
+
+function diagnose(input: PlanInput, load: number, hasBudget: boolean, hasFloor: boolean): string {
+  const reasons: string[] = [];
+  if (hasFloor) {
+    const best = Math.max(...input.variants.map((v) => v.accuracy ?? 0));
+    if (best < (input.minAccuracy ?? 0)) reasons.push(`no variant reaches minAccuracy ${input.minAccuracy} (best ${best})`);
+  }
+  if (hasBudget) {
+    const relaxed = planCapacity({ ...input, budgetUsdPerHour: undefined });
+    if (relaxed.ok) {
+      reasons.push(
+        `budget $${input.budgetUsdPerHour}/h is below the cheapest plan for ${load.toFixed(1)} rps ($${relaxed.costUsdPerHour.toFixed(4)}/h)`,
+      );
+    }
+  }
+  if (reasons.length === 0) {
+    reasons.push(`cannot serve ${load.toFixed(1)} rps within the SLO with the allowed VMs (max ${input.maxVms ?? 500}) and Lambda concurrency ${input.lambdaConcurrencyLimit}`);
+  }
+  return `infeasible: ${reasons.join('; ')}`;
+}
+
+export interface LambdaMemoryCandidate {
+  memoryMb: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Extra latency of a cold start (ms). */
+  coldStartMs: number;
+  /** Warm invoke overhead (ms). */
+  overheadMs?: number;
+  costPerRequestUsd: number;
+}
+
+/**
+ * Cheapest memory size whose latency at the expected warm/cold mix meets the SLO. With cold
+ * fraction f above 1 % the p99 of the mix is a cold request, so cold start + p50 must fit too;
+ * at f <= 1 % the warm p99 decides. Example: 1,024 MB p99 40 ms, cold +900 ms, SLO 200 ms:
+ * fits at f = 0.5 %, not at f = 3 % (then a size with a faster cold start, or none, is chosen).
+ * If cold starts miss the SLO at every size, the warm p99 alone decides (cold requests are late at any
+ * size). When no size fits even warm, returns the fastest one with fits = false.
+ */
+export function chooseLambdaMemory(
+  candidates: readonly LambdaMemoryCandidate[],
+  sloMs: number,
+  coldFraction: number,
+): { choice: LambdaMemoryCandidate; fits: boolean } | undefined {
+  if (candidates.length === 0) return undefined;
+  const lat = (c: LambdaMemoryCandidate): number => {
+    const warm = (c.overheadMs ?? 0) + c.p99Ms;
+    return coldFraction > 0.01 ? Math.max(warm, (c.overheadMs ?? 0) + c.coldStartMs + c.p50Ms) : warm;
+  };
+  let best: LambdaMemoryCandidate | undefined;
+  for (const c of candidates) {
+    if (lat(c) > sloMs) continue;
+    if (!best || c.costPerRequestUsd < best.costPerRequestUsd || (c.costPerRequestUsd === best.costPerRequestUsd && c.memoryMb < best.memoryMb)) best = c;
+  }
+  if (best) return { choice: best, fits: true };
+  // Cold starts longer than the SLO at every size: they are late whatever we pick, so choose on the
+  // warm tail alone (the cheapest size whose warm p99 fits) rather than paying for 10 GB.
+  for (const c of candidates) {
+    if ((c.overheadMs ?? 0) + c.p99Ms > sloMs) continue;
+    if (!best || c.costPerRequestUsd < best.costPerRequestUsd) best = c;
+  }
+  if (best) return { choice: best, fits: true };
+  let fastest = candidates[0]!;
+  for (const c of candidates) if (lat(c) < lat(fastest)) fastest = c;
+  return { choice: fastest, fits: false };
+}

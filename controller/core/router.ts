@@ -1,0 +1,230 @@
+/**
+ * Per-request routing (the hot path). Tables are pre-computed per tick (see buildRouteTables);
+ * route() walks the VMs once and the task's variants once: O(#VMs + #variants), no allocation
+ * except the returned decision.
+ *
+ * Order of preference for a request (task, sloMs, minAccuracy):
+ * 1. eligible variants = the task's variants with accuracyTop1 >= minAccuracy (null never satisfies
+ *    minAccuracy > 0). None -> 400.
+ * 2. primary variant = the planner's traffic mix (InfAdapter-style shares), drawn with a
+ *    low-discrepancy sequence from a counter in the tables (deterministic); if the drawn variant is
+ *    not eligible, the cheapest eligible variant. A bounded share (default 2 %) explores another
+ *    eligible variant instead, so estimates of unused variants keep being refreshed.
+ * 3. a ready VM of the primary whose predicted wait (outstanding / slots x p50 x slowdown) + p99
+ *    service x slowdown fits the budget, shortest expected delay first; else a ready VM of another
+ *    eligible variant (already paid for, so free at the margin), shortest expected delay;
+ * 4. else Lambda: primary first, then the other eligible variants cheapest first, if its warm (or
+ *    cold when no warm idle instance) estimate fits, concurrency allows and the pool is not throttled;
+ *    if only the cold estimate misses, the cold start is still taken (coldSpill 'serve', see below);
+ * 5. else 503 with Retry-After (the throttle's end, else 1 s).
+ */
+import type { LatencyEstimate } from './selector.js';
+import { lambdaExpectedMs } from './selector.js';
+import type { RouteDecision, RouteRequest, RouterView, VmView } from './policy-types.js';
+
+export interface VariantRow {
+  name: string;
+  task: string;
+  /** Published top-1 %, -1 when unknown (fails any minAccuracy > 0). */
+  accuracy: number;
+  /** VM estimate per instance type. */
+  vmEst: Map<string, LatencyEstimate>;
+  /** Lambda estimates per memory size (MB). */
+  lambdaEst: Map<number, LatencyEstimate>;
+  /** Memory the plan wants when the pool does not report one. */
+  plannedMemoryMb: number;
+  /** Dollars per Lambda request at the planned memory (ordering of Lambda fallbacks). */
+  lambdaCostPerRequestUsd: number;
+}
+
+export interface TaskRow {
+  /** Variant indices, cheapest per request first, ties to higher accuracy. */
+  byCost: number[];
+  /** Planned mix: variant indices and cumulative shares (last = 1). */
+  mixIdx: number[];
+  mixCum: number[];
+}
+
+export interface RouteTables {
+  variants: VariantRow[];
+  index: Map<string, number>;
+  tasks: Map<string, TaskRow>;
+  /** Share of requests that explore (0..1), e.g. 0.02. */
+  exploreShare: number;
+  /**
+   * When no VM fits and no warm Lambda is idle, a cold start that will miss the budget is still
+   * taken ('serve', default) as long as the WARM estimate fits: a late answer beats a drop (both count
+   * as violations), and refusing cold starts would keep the pool cold forever. 'reject' answers 503.
+   */
+  coldSpill: 'serve' | 'reject';
+  /** Network/HTTP overhead added to VM estimates (ms). */
+  vmOverheadMs: number;
+  /** Slowdown per VM id (interference), read-only here. */
+  slowdownOf: (vm: VmView) => number;
+  /**
+   * Scratch counter for the share draw and exploration; the ONLY thing route() writes. It changes
+   * which variant a given request gets, never any learned value, and the sequence is deterministic.
+   */
+  counter: Uint32Array;
+}
+
+const GOLDEN = 0.6180339887498949;
+const PLASTIC = 0.7548776662466927;
+
+function frac(x: number): number {
+  return x - Math.floor(x);
+}
+
+export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables): RouteDecision {
+  const budget = req.budgetMs ?? req.sloMs;
+  // Accuracy -1 marks 'not published': it passes only when the request asks for no minimum.
+  const minAcc = req.minAccuracy > 0 ? req.minAccuracy : Number.NEGATIVE_INFINITY;
+  const variants = t.variants;
+  let primary = -1;
+  let task: TaskRow | undefined;
+  if (req.variant !== undefined) {
+    const i = t.index.get(req.variant);
+    if (i === undefined) return { kind: 'reject', status: 404, retryAfterS: 0, reason: `unknown variant '${req.variant}'` };
+    primary = i;
+  } else {
+    task = t.tasks.get(req.task);
+    if (!task) return { kind: 'reject', status: 404, retryAfterS: 0, reason: `no variant serves task '${req.task}'` };
+    const c = t.counter[0]!;
+    t.counter[0] = c + 1;
+    const u = frac(c * GOLDEN);
+    for (let k = 0; k < task.mixIdx.length; k++) {
+      if (u < task.mixCum[k]!) {
+        const vi = task.mixIdx[k]!;
+        if (variants[vi]!.accuracy >= minAcc) primary = vi;
+        break;
+      }
+    }
+    if (primary < 0) {
+      for (const vi of task.byCost) {
+        if (variants[vi]!.accuracy >= minAcc) {
+          primary = vi;
+          break;
+        }
+      }
+    }
+    if (primary < 0) {
+      return {
+        kind: 'reject',
+        status: 400,
+        retryAfterS: 0,
+        reason: `no variant of task '${req.task}' has accuracyTop1 >= minAccuracy ${req.minAccuracy}`,
+      };
+    }
+    if (t.exploreShare > 0 && frac(c * PLASTIC) < t.exploreShare && task.byCost.length > 1) {
+      // Explore the eligible variants in turn (a different one each time this branch is taken).
+      const n = task.byCost.length;
+      const start = Math.floor(frac(c * GOLDEN * PLASTIC) * n);
+      for (let k = 0; k < n; k++) {
+        const vi = task.byCost[(start + k) % n]!;
+        if (vi !== primary && variants[vi]!.accuracy >= minAcc) {
+          primary = vi;
+          break;
+        }
+      }
+    }
+  }
+  const pv = variants[primary]!;
+
+  // VM pass: best VM of the primary, and best VM of any other eligible variant.
+  let bestP: VmView | undefined;
+  let bestPDelay = Number.POSITIVE_INFINITY;
+  let bestO: VmView | undefined;
+  let bestODelay = Number.POSITIVE_INFINITY;
+  let bestOVariant = '';
+  const vms = view.vms;
+  for (let i = 0; i < vms.length; i++) {
+    const vm = vms[i]!;
+    if (vm.state !== 'ready') continue;
+    let vi: number;
+    if (vm.variant === pv.name) vi = primary;
+    else {
+      if (task === undefined) continue; // pinned variant: only its own VMs
+      const j = t.index.get(vm.variant);
+      if (j === undefined) continue;
+      const row = variants[j]!;
+      if (row.task !== pv.task || row.accuracy < minAcc) continue;
+      vi = j;
+    }
+    const row = variants[vi]!;
+    const est = row.vmEst.get(vm.instanceType);
+    if (!est) continue;
+    const sd = t.slowdownOf(vm);
+    const slots = vm.slots > 0 ? vm.slots : 1;
+    const waitMs = Math.floor(vm.outstanding / slots) * est.p50Ms * sd;
+    if (waitMs + est.p99Ms * sd + t.vmOverheadMs > budget) continue;
+    const delay = waitMs + est.p50Ms * sd;
+    if (vi === primary) {
+      if (delay < bestPDelay) {
+        bestPDelay = delay;
+        bestP = vm;
+      }
+    } else if (delay < bestODelay) {
+      bestODelay = delay;
+      bestO = vm;
+      bestOVariant = row.name;
+    }
+  }
+  if (bestP) return { kind: 'vm', vmId: bestP.id, variant: pv.name, expectedMs: bestPDelay + t.vmOverheadMs };
+  if (bestO) return { kind: 'vm', vmId: bestO.id, variant: bestOVariant, expectedMs: bestODelay + t.vmOverheadMs };
+
+  // Lambda pass.
+  const lv = view.lambda;
+  const throttled = lv.throttledUntilMs !== undefined && lv.throttledUntilMs > req.nowMs;
+  if (!throttled && lv.inFlight < lv.concurrencyLimit) {
+    const strict = tryLambda(pv, budget, view, false) ?? (task ? otherLambda(t, task, primary, minAcc, budget, view, false) : undefined);
+    if (strict) return strict;
+    if (t.coldSpill === 'serve') {
+      const late = tryLambda(pv, budget, view, true) ?? (task ? otherLambda(t, task, primary, minAcc, budget, view, true) : undefined);
+      if (late) return late;
+    }
+  }
+  const retryAfterS = throttled ? Math.max(1, Math.ceil((lv.throttledUntilMs! - req.nowMs) / 1000)) : 1;
+  return {
+    kind: 'reject',
+    status: 503,
+    retryAfterS,
+    reason: throttled
+      ? 'serverless pool throttled and no VM slot fits the latency budget'
+      : lv.inFlight >= lv.concurrencyLimit
+        ? 'serverless concurrency exhausted and no VM slot fits the latency budget'
+        : `no VM slot or Lambda estimate fits the ${budget} ms budget`,
+  };
+}
+
+function otherLambda(
+  t: RouteTables,
+  task: TaskRow,
+  primary: number,
+  minAcc: number,
+  budget: number,
+  view: RouterView,
+  acceptLateCold: boolean,
+): RouteDecision | undefined {
+  for (const vi of task.byCost) {
+    if (vi === primary) continue;
+    const row = t.variants[vi]!;
+    if (row.accuracy < minAcc) continue;
+    const d = tryLambda(row, budget, view, acceptLateCold);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+/** A Lambda decision if the estimate fits; with acceptLateCold a cold start may miss as long as warm fits. */
+function tryLambda(row: VariantRow, budget: number, view: RouterView, acceptLateCold: boolean): RouteDecision | undefined {
+  const mem = view.lambda.memoryMbByVariant[row.name] ?? row.plannedMemoryMb;
+  const est = row.lambdaEst.get(mem);
+  if (!est) return undefined;
+  const cold = !((view.lambda.warmIdleByVariant[row.name] ?? 0) > 0);
+  const expectedMs = lambdaExpectedMs(est, cold);
+  if (expectedMs <= budget) return { kind: 'lambda', variant: row.name, memoryMb: mem, expectedMs, cold };
+  if (acceptLateCold && cold && lambdaExpectedMs(est, false) <= budget) {
+    return { kind: 'lambda', variant: row.name, memoryMb: mem, expectedMs, cold };
+  }
+  return undefined;
+}

@@ -1,0 +1,191 @@
+/**
+ * Feedback-learned latency estimates for model-less selection (INFaaS/Clipper-like).
+ *
+ * One estimate per (variant, backend kind, resource key): resource key = instance type for 'vm',
+ * memory size as a string for 'lambda'. Each starts from the profile (prior) and learns from
+ * CompletionRecords:
+ * - ratio: EWMA (alpha 0.1) of observed service / prior p50, clipped to [0.2, 5]. p50 = prior p50 x ratio.
+ *   A variant really 1.5x slower than its profile: after n observations ratio = 1.5 - 0.5 x 0.9^n, so it
+ *   passes 1.3 after 9 observations and 1.45 after 22 - bounded detection.
+ * - p99: max(p50 x the profile's p99/p50 tail factor, a stochastic-approximation quantile tracker
+ *   q += eta x (x > q ? 0.99 : -0.01), eta = 0.1 x p50) so a heavier tail than the profile shows too.
+ * - Lambda only: cold-start extra (totalMs - serviceMs of cold requests) and warm overhead
+ *   (invoke round trip) as EWMAs.
+ * Estimates are mutable records updated in place by observe() (allowed by the Policy contract: the
+ * caller always replaces its state reference); tick() decays idle estimates back toward the prior so
+ * a variant that was slow once gets re-admitted when nothing confirms it any more.
+ */
+import type { Catalog } from '../../profiles/catalog.js';
+import { lambdaVcpu } from '../../profiles/catalog.js';
+import { predictLatencyMs, type VariantProfile } from '../../profiles/schema.js';
+import type { CompletionRecord, VariantInfo } from './policy-types.js';
+
+export interface LatencyEstimate {
+  readonly variant: string;
+  readonly kind: 'vm' | 'lambda';
+  readonly resourceKey: string;
+  readonly priorP50Ms: number;
+  readonly priorP99Ms: number;
+  ratio: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Tail quantile tracker (ms). */
+  q99Ms: number;
+  /** Observations so far. */
+  n: number;
+  /** Observations since the last decay pass (tick). */
+  recentN: number;
+  /** Lambda only: expected cold-start extra (ms) and warm invoke overhead (ms). */
+  coldStartMs: number;
+  overheadMs: number;
+}
+
+export interface SelectorOptions {
+  /** EWMA weight of one observation (default 0.1). */
+  alpha?: number;
+  /** Per tick without observations, move ratio this fraction back toward 1 (default 0.02). */
+  decayPerIdleTick?: number;
+}
+
+export interface SelectorState {
+  readonly estimates: Map<string, LatencyEstimate>;
+  readonly alpha: number;
+  readonly decayPerIdleTick: number;
+}
+
+export function estimateKey(variant: string, kind: 'vm' | 'lambda', resourceKey: string): string {
+  return `${variant}|${kind}|${resourceKey}`;
+}
+
+/** Prior for one VM replica of `instanceType` serving batch 1 (threads from the profile's estimate, else 1). */
+export function vmPrior(profile: VariantProfile, instanceType: string): { p50Ms: number; p99Ms: number } {
+  const inst = profile.instances.find((i) => i.instanceType === instanceType);
+  const threads = inst?.intraOpThreads ?? 1;
+  const p50 = predictLatencyMs(profile.latencyModel, 1, threads);
+  return { p50Ms: p50, p99Ms: p50 * profile.latencyModel.p99OverP50 };
+}
+
+/** Prior for a Lambda of `memoryMb`: the profile's measured estimate for that size, else the latency model at its vCPU share. */
+export function lambdaPrior(
+  catalog: Catalog,
+  profile: VariantProfile,
+  memoryMb: number,
+): { p50Ms: number; p99Ms: number; coldStartMs: number } {
+  const l = profile.lambda.find((x) => x.memoryMb === memoryMb);
+  if (l) return { p50Ms: l.p50Ms, p99Ms: l.p99Ms, coldStartMs: l.coldStartMs };
+  // ORT threads cannot go below one; a 0.5 vCPU share runs one thread at half speed (c = 0.5).
+  const p50 = predictLatencyMs(profile.latencyModel, 1, lambdaVcpu(catalog, memoryMb));
+  return {
+    p50Ms: p50,
+    p99Ms: p50 * profile.latencyModel.p99OverP50,
+    coldStartMs: catalog.lambda.runtimeInitMs + profile.sessionLoadMs,
+  };
+}
+
+function newEstimate(
+  variant: string,
+  kind: 'vm' | 'lambda',
+  resourceKey: string,
+  prior: { p50Ms: number; p99Ms: number; coldStartMs?: number },
+): LatencyEstimate {
+  return {
+    variant,
+    kind,
+    resourceKey,
+    priorP50Ms: prior.p50Ms,
+    priorP99Ms: Math.max(prior.p99Ms, prior.p50Ms),
+    ratio: 1,
+    p50Ms: prior.p50Ms,
+    p99Ms: Math.max(prior.p99Ms, prior.p50Ms),
+    q99Ms: Math.max(prior.p99Ms, prior.p50Ms),
+    n: 0,
+    recentN: 0,
+    coldStartMs: prior.coldStartMs ?? 0,
+    overheadMs: 0,
+  };
+}
+
+/** Seeds estimates for every variant on every allowed instance type and every catalog Lambda memory size. */
+export function initSelector(
+  catalog: Catalog,
+  variants: readonly VariantInfo[],
+  instanceTypes: readonly string[],
+  opts: SelectorOptions = {},
+): SelectorState {
+  const estimates = new Map<string, LatencyEstimate>();
+  for (const v of variants) {
+    for (const t of instanceTypes) {
+      estimates.set(estimateKey(v.name, 'vm', t), newEstimate(v.name, 'vm', t, vmPrior(v.profile, t)));
+    }
+    for (const m of catalog.lambda.memoryOptionsMb) {
+      const k = String(m);
+      estimates.set(estimateKey(v.name, 'lambda', k), newEstimate(v.name, 'lambda', k, lambdaPrior(catalog, v.profile, m)));
+    }
+  }
+  return { estimates, alpha: opts.alpha ?? 0.1, decayPerIdleTick: opts.decayPerIdleTick ?? 0.02 };
+}
+
+/** The estimate for a (variant, kind, key), created from the profile if it was not seeded (e.g. an odd memory size). */
+export function getEstimate(
+  state: SelectorState,
+  catalog: Catalog,
+  variant: VariantInfo,
+  kind: 'vm' | 'lambda',
+  resourceKey: string,
+): LatencyEstimate {
+  const k = estimateKey(variant.name, kind, resourceKey);
+  let e = state.estimates.get(k);
+  if (!e) {
+    const prior =
+      kind === 'vm'
+        ? vmPrior(variant.profile, resourceKey)
+        : lambdaPrior(catalog, variant.profile, Number(resourceKey) || catalog.lambda.memoryOptionsMb[0]!);
+    e = newEstimate(variant.name, kind, resourceKey, prior);
+    state.estimates.set(k, e);
+  }
+  return e;
+}
+
+function refresh(e: LatencyEstimate): void {
+  e.p50Ms = e.priorP50Ms * e.ratio;
+  const tail = e.priorP99Ms / e.priorP50Ms;
+  e.p99Ms = Math.max(e.p50Ms * tail, e.q99Ms);
+}
+
+/** Learns from one completion, in place. Unknown (variant, resource) pairs are ignored unless seeded. */
+export function observeLatency(state: SelectorState, c: CompletionRecord): LatencyEstimate | undefined {
+  const e = state.estimates.get(estimateKey(c.variant, c.backend, c.resourceKey));
+  if (!e || !(c.serviceMs >= 0) || !Number.isFinite(c.serviceMs)) return e;
+  const a = state.alpha;
+  const r = Math.min(5, Math.max(0.2, c.serviceMs / e.priorP50Ms));
+  e.ratio = (1 - a) * e.ratio + a * r;
+  const eta = 0.1 * e.p50Ms;
+  e.q99Ms = Math.max(e.p50Ms, e.q99Ms + (c.serviceMs > e.q99Ms ? 0.99 * eta : -0.01 * eta));
+  if (c.backend === 'lambda' && Number.isFinite(c.totalMs)) {
+    const extra = Math.max(0, c.totalMs - c.serviceMs);
+    if (c.coldStart) e.coldStartMs = e.n === 0 && e.coldStartMs === 0 ? extra : (1 - a) * e.coldStartMs + a * extra;
+    else e.overheadMs = (1 - a) * e.overheadMs + a * extra;
+  }
+  e.n++;
+  e.recentN++;
+  refresh(e);
+  return e;
+}
+
+/** Per-tick forgetting: estimates with no observation since the last tick drift back toward the prior. */
+export function decaySelector(state: SelectorState): void {
+  const d = state.decayPerIdleTick;
+  for (const e of state.estimates.values()) {
+    if (e.recentN === 0 && e.ratio !== 1) {
+      e.ratio += d * (1 - e.ratio);
+      e.q99Ms += d * (e.priorP99Ms * e.ratio - e.q99Ms);
+      refresh(e);
+    }
+    e.recentN = 0;
+  }
+}
+
+/** Expected end-to-end ms of a Lambda request at the estimate's tail (cold adds the cold-start extra). */
+export function lambdaExpectedMs(e: LatencyEstimate, cold: boolean): number {
+  return e.overheadMs + e.p99Ms + (cold ? e.coldStartMs : 0);
+}
