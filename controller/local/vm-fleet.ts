@@ -1,0 +1,280 @@
+/**
+ * LocalVmFleet: the embedded default's "EC2". Each VM is a child process running the real VM
+ * inference server (functions/server/main.ts) on a loopback ephemeral port:
+ *   node --import tsx --import parent-watch.ts functions/server/main.ts
+ * with PORT=0, SPILLWAY_VARIANTS=<variant>, SPILLWAY_INTRA_OP_THREADS = min(instance type vCPUs,
+ * maxThreadsPerVm) and SPILLWAY_BOOT_DELAY_MS = bootDelayMs (stands in for EC2 provisioning).
+ *
+ * Lifecycle as EC2 shows it: launch() returns 'pending' records at once; the server's listening line
+ * gives the endpoint; a /readyz poll flips the VM to 'ready' and stamps readyAtMs (so the controller
+ * measures a real provisioning latency); terminate() sends SIGTERM (the server drains) and SIGKILL
+ * after terminateGraceMs; a process that dies on its own shows as 'terminated'.
+ * Cost: each VM bills like the instance type it stands in for (catalog price, per second, 60 s
+ * minimum, controller/core/cost.ts) from launch to exit.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { availableParallelism } from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import type { LaunchSpec, VmFleetPort, VmRecord } from '../ports.js';
+import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
+import { findInstanceType, vmBilledCostUsd } from '../core/cost.js';
+import { IdempotentParameterMismatchError, InvalidLaunchSpecError } from './errors.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DEFAULT_SERVER_ENTRY = fileURLToPath(new URL('../../functions/server/main.ts', import.meta.url));
+const PARENT_WATCH = pathToFileURL(fileURLToPath(new URL('./parent-watch.ts', import.meta.url))).href;
+
+export const LocalVmFleetOptionsSchema = z.strictObject({
+  /** Server entry module (default functions/server/main.ts). */
+  serverEntry: z.string().optional(),
+  /** Stand-in for EC2 provisioning (real: 60-120 s; locally a few seconds keeps demos short). */
+  bootDelayMs: z.number().int().min(0).default(5_000),
+  /** This machine has few cores: a c5.2xlarge (8 vCPU) still gets at most this many threads. */
+  maxThreadsPerVm: z.number().int().min(1).default(availableParallelism()),
+  /** Concurrent service slots a local VM reports (VmRecord.slots). */
+  slotsPerVm: z.number().int().min(1).default(1),
+  host: z.string().default('127.0.0.1'),
+  /** SIGTERM -> SIGKILL grace for a draining server. */
+  terminateGraceMs: z.number().int().min(0).default(10_000),
+  readyPollMs: z.number().int().min(10).default(100),
+  /** Extra env for every server (e.g. SPILLWAY_MAX_BATCH, SPILLWAY_MODEL_DIR). */
+  env: z.record(z.string(), z.string()).default({}),
+  catalogPath: z.string().optional(),
+  /** Copy server stderr to this process's stderr, prefixed with the VM id (debugging). */
+  echoOutput: z.boolean().default(false),
+});
+export type LocalVmFleetOptions = z.input<typeof LocalVmFleetOptionsSchema>;
+
+export interface LocalVmCost {
+  id: string;
+  instanceType: string;
+  pricePerHourUsd: number;
+  runningMs: number;
+  /** Per-second billing with the 60 s minimum, as EC2 bills it. */
+  billedCostUsd: number;
+}
+
+interface LocalVm {
+  record: VmRecord;
+  proc: ChildProcess;
+  pricePerHourUsd: number;
+  terminatedAtMs?: number;
+  exited: Promise<void>;
+  killTimer?: NodeJS.Timeout;
+  pollTimer?: NodeJS.Timeout;
+  /** Last stderr lines, for a clear message when a server dies at start. */
+  stderrTail: string[];
+  exitInfo?: string;
+}
+
+export class LocalVmFleet implements VmFleetPort {
+  private readonly opts: z.infer<typeof LocalVmFleetOptionsSchema>;
+  private readonly catalog: Catalog;
+  private readonly now: () => number;
+  private readonly vms = new Map<string, LocalVm>();
+  private readonly tokens = new Map<string, { spec: LaunchSpec; ids: string[] }>();
+  private closed = false;
+
+  constructor(options: LocalVmFleetOptions = {}, deps: { now?: () => number; catalog?: Catalog } = {}) {
+    this.opts = LocalVmFleetOptionsSchema.parse(options);
+    this.catalog = deps.catalog ?? loadCatalog(this.opts.catalogPath);
+    this.now = deps.now ?? Date.now;
+  }
+
+  async launch(spec: LaunchSpec): Promise<VmRecord[]> {
+    if (this.closed) throw new InvalidLaunchSpecError('the local VM fleet is closed');
+    const prior = this.tokens.get(spec.clientToken);
+    if (prior) {
+      const p = prior.spec;
+      if (p.instanceType !== spec.instanceType || p.variant !== spec.variant || p.count !== spec.count) {
+        throw new IdempotentParameterMismatchError(
+          `clientToken '${spec.clientToken}' was used for ${p.count} x ${p.instanceType}/${p.variant}; now ${spec.count} x ${spec.instanceType}/${spec.variant}`,
+        );
+      }
+      return prior.ids.map((id) => this.snapshot(id));
+    }
+    if (!Number.isInteger(spec.count) || spec.count < 1 || spec.count > 64) {
+      throw new InvalidLaunchSpecError(`count ${spec.count} is invalid: an integer 1-64`);
+    }
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(spec.variant)) {
+      throw new InvalidLaunchSpecError(`variant '${spec.variant}' is not a valid variant name`);
+    }
+    let type: ReturnType<typeof findInstanceType>;
+    try {
+      type = findInstanceType(this.catalog, spec.instanceType);
+    } catch (err) {
+      throw new InvalidLaunchSpecError((err as Error).message, { cause: err });
+    }
+    const ids: string[] = [];
+    for (let k = 0; k < spec.count; k++) ids.push(this.start(spec, type.vcpu, type.pricePerHourUsd));
+    this.tokens.set(spec.clientToken, { spec: { ...spec }, ids });
+    return ids.map((id) => this.snapshot(id));
+  }
+
+  private start(spec: LaunchSpec, vcpu: number, pricePerHourUsd: number): string {
+    const id = `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
+    const threads = Math.min(vcpu, this.opts.maxThreadsPerVm);
+    const proc = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--import', PARENT_WATCH, this.opts.serverEntry ?? DEFAULT_SERVER_ENTRY],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          ...this.opts.env,
+          PORT: '0',
+          HOST: this.opts.host,
+          SPILLWAY_VARIANTS: spec.variant,
+          SPILLWAY_INTRA_OP_THREADS: String(threads),
+          SPILLWAY_BOOT_DELAY_MS: String(this.opts.bootDelayMs),
+          SPILLWAY_VM_ID: id,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const vm: LocalVm = {
+      record: {
+        id,
+        instanceType: spec.instanceType,
+        variant: spec.variant,
+        state: 'pending',
+        launchedAtMs: this.now(),
+        slots: this.opts.slotsPerVm,
+      },
+      proc,
+      pricePerHourUsd,
+      stderrTail: [],
+      exited: new Promise((resolve) => {
+        proc.once('exit', (code, signal) => {
+          vm.exitInfo = signal ? `signal ${signal}` : `exit code ${code}`;
+          vm.record.state = 'terminated';
+          vm.terminatedAtMs ??= this.now();
+          clearTimeout(vm.killTimer);
+          clearTimeout(vm.pollTimer);
+          resolve();
+        });
+      }),
+    };
+    proc.on('error', (err) => {
+      vm.stderrTail.push(`spawn error: ${err.message}`);
+    });
+    this.vms.set(id, vm);
+
+    if (proc.stdout) {
+      const lines = createInterface({ input: proc.stdout });
+      lines.on('line', (line) => {
+        if (vm.record.endpoint) return;
+        try {
+          const m = JSON.parse(line) as { event?: string; host?: string; port?: number };
+          if (m.event === 'listening' && typeof m.port === 'number') {
+            const host = m.host?.includes(':') ? `[${m.host}]` : (m.host ?? this.opts.host);
+            vm.record.endpoint = `http://${host}:${m.port}`;
+            this.pollReady(vm);
+          }
+        } catch {
+          // not the listening line
+        }
+      });
+    }
+    proc.stderr?.on('data', (d: Buffer) => {
+      const text = d.toString('utf8');
+      if (this.opts.echoOutput) process.stderr.write(`[vm ${id}] ${text}`);
+      vm.stderrTail.push(...text.split('\n').filter(Boolean));
+      if (vm.stderrTail.length > 20) vm.stderrTail.splice(0, vm.stderrTail.length - 20);
+    });
+    return id;
+  }
+
+  private pollReady(vm: LocalVm): void {
+    const tick = (): void => {
+      if (vm.record.state !== 'pending' || !vm.record.endpoint) return;
+      const req = request(`${vm.record.endpoint}/readyz`, { method: 'GET', agent: false, timeout: 1000 }, (res) => {
+        res.resume();
+        if (res.statusCode === 200 && vm.record.state === 'pending') {
+          vm.record.state = 'ready';
+          vm.record.readyAtMs = this.now();
+        } else again();
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => again());
+      req.end();
+    };
+    const again = (): void => {
+      if (vm.record.state !== 'pending') return;
+      vm.pollTimer = setTimeout(tick, this.opts.readyPollMs);
+      vm.pollTimer.unref();
+    };
+    tick();
+  }
+
+  private snapshot(id: string): VmRecord {
+    const vm = this.vms.get(id);
+    if (!vm) throw new InvalidLaunchSpecError(`unknown VM id '${id}'`);
+    return { ...vm.record };
+  }
+
+  /** SIGTERM (graceful drain), SIGKILL after terminateGraceMs. Unknown or gone ids are ignored. Returns without waiting for exit; see waitForExit. */
+  async terminate(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const vm = this.vms.get(id);
+      if (!vm || vm.record.state === 'terminated' || vm.record.state === 'terminating') continue;
+      vm.record.state = 'terminating';
+      clearTimeout(vm.pollTimer);
+      vm.proc.kill('SIGTERM');
+      vm.killTimer = setTimeout(() => {
+        if (vm.proc.exitCode === null && vm.proc.signalCode === null) vm.proc.kill('SIGKILL');
+      }, this.opts.terminateGraceMs);
+      vm.killTimer.unref();
+    }
+  }
+
+  /** Resolves when every listed VM's process has exited. */
+  async waitForExit(ids: readonly string[]): Promise<void> {
+    await Promise.all(ids.map((id) => this.vms.get(id)?.exited));
+  }
+
+  async describe(): Promise<VmRecord[]> {
+    return [...this.vms.keys()].map((id) => this.snapshot(id));
+  }
+
+  /** OS pid of a VM's server process (tests, diagnostics). */
+  pidOf(id: string): number | undefined {
+    return this.vms.get(id)?.proc.pid;
+  }
+
+  /** Why a VM ended (exit code/signal and its last stderr lines), for error messages. */
+  diagnostics(id: string): { exit?: string; stderrTail: string[] } | undefined {
+    const vm = this.vms.get(id);
+    if (!vm) return undefined;
+    return vm.exitInfo === undefined ? { stderrTail: [...vm.stderrTail] } : { exit: vm.exitInfo, stderrTail: [...vm.stderrTail] };
+  }
+
+  /** Per-VM running time and EC2-rule cost at `nowMs`. */
+  costs(nowMs: number = this.now()): LocalVmCost[] {
+    return [...this.vms.values()].map((vm) => {
+      const runningMs = Math.max(0, (vm.terminatedAtMs ?? nowMs) - vm.record.launchedAtMs);
+      return {
+        id: vm.record.id,
+        instanceType: vm.record.instanceType,
+        pricePerHourUsd: vm.pricePerHourUsd,
+        runningMs,
+        billedCostUsd: vmBilledCostUsd(this.catalog, vm.record.instanceType, runningMs),
+      };
+    });
+  }
+
+  totalCostUsd(nowMs: number = this.now()): number {
+    return this.costs(nowMs).reduce((a, c) => a + c.billedCostUsd, 0);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const live = [...this.vms.values()].filter((v) => v.proc.pid !== undefined && v.record.state !== 'terminated');
+    await this.terminate(live.map((v) => v.record.id));
+    await Promise.all(live.map((v) => v.exited));
+  }
+}
