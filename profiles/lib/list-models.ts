@@ -1,0 +1,88 @@
+/**
+ * Rows for `spillway models list`: registry entries joined with their profiles and with where
+ * their model file would come from (without building or downloading anything).
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDirOf, defaultModelDir, userModelsDir } from '../../functions/engine/model-sources.js';
+import type { ModelRegistry } from '../../functions/engine/engine-types.js';
+import type { ModelVariant } from '../../functions/engine/registry-schema.js';
+import type { VariantProfile } from '../schema.js';
+
+export interface ModelRow {
+  name: string;
+  task: string;
+  weights: 'real' | 'synthetic';
+  top1: number | null;
+  accuracySource: string;
+  accuracyAppliesTo: ModelVariant['accuracy']['appliesTo'];
+  input: string;
+  /** Measured p50 at batch 1, 1 thread (ms), when a profile exists. */
+  p50Ms: number | null;
+  /** Where the file comes from: 'model dir <path>', 'user <path>', 'cache <path>', 'built on first use', 'download', 'missing'. */
+  source: string;
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function locateModel(variant: ModelVariant, home: string): string {
+  const modelDir = defaultModelDir({ home });
+  if (modelDir && isFile(join(modelDir, variant.file))) return `model dir ${join(modelDir, variant.file)}`;
+  const user = join(userModelsDir({ home }), variant.file);
+  if (isFile(user)) return `user ${user}`;
+  const cached = join(cacheDirOf({ home }), variant.file);
+  if (isFile(cached)) return `cache ${cached}`;
+  if (variant.weights === 'synthetic' && variant.synthetic) return `built on first use (recipe ${variant.synthetic.recipe})`;
+  if (variant.downloadUrl) return `download ${variant.downloadUrl} (needs SPILLWAY_ALLOW_DOWNLOAD=1)`;
+  return 'missing';
+}
+
+export function modelRows(
+  registry: ModelRegistry,
+  profiles: ReadonlyMap<string, VariantProfile>,
+  home: string,
+): ModelRow[] {
+  return registry.variants().map((v) => {
+    const m = profiles.get(v.name)?.measurements.find((x) => x.batchSize === 1 && x.intraOpThreads === 1);
+    return {
+      name: v.name,
+      task: v.task,
+      weights: v.weights,
+      top1: v.accuracy.top1,
+      accuracySource: v.accuracy.source,
+      accuracyAppliesTo: v.accuracy.appliesTo,
+      input: `${v.input.dtype}[${v.input.shape.map((d) => d ?? 'N').join(',')}] ${v.input.layout}`,
+      p50Ms: m ? m.p50Ms : null,
+      source: locateModel(v, home),
+    };
+  });
+}
+
+/** Plain-text table: fixed columns, long sources last so they can wrap. */
+export function formatModelTable(rows: readonly ModelRow[]): string {
+  const header = ['name', 'task', 'weights', 'top-1 % (source)', 'input', 'p50 b1/t1', 'file'];
+  const body = rows.map((r) => [
+    r.name,
+    r.task,
+    r.weights,
+    r.top1 === null
+      ? `- (${r.accuracySource})`
+      : `${r.top1}${r.accuracyAppliesTo === 'architecture' ? ' [architecture, not these weights]' : ''} (${r.accuracySource})`,
+    r.input,
+    r.p50Ms === null ? 'no profile' : `${r.p50Ms.toFixed(2)} ms`,
+    r.source,
+  ]);
+  // The accuracy source can be a long citation; cap that column so the table stays readable.
+  const cap = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+  const cells = [header, ...body].map((row) => row.map((c, i) => (i === 3 ? cap(c, 48) : c)));
+  const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  return cells
+    .map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  '))
+    .join('\n');
+}
