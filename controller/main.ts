@@ -1,0 +1,76 @@
+/**
+ * `npm start`: the embedded default. No AWS account needed: brings up the local Lambda runtime,
+ * the local VM fleet, the controller API on PORT (8080) and the control loop; prints the endpoint,
+ * the models (real vs synthetic) and a curl that works. SIGINT/SIGTERM: stop the loop, the server,
+ * every VM process and every Lambda instance, then exit 0 (no orphans).
+ * Flags mirror the env variables (see app-config.ts), e.g. `npm start -- --port 9000 --max-vms 1`.
+ */
+import { relative } from 'node:path';
+import pino from 'pino';
+import { repoRoot } from '../functions/engine/registry.js';
+import { loadAppConfig } from './app-config.js';
+import { ConfigError } from './errors.js';
+import { startStack } from './server/stack.js';
+
+function exampleCurl(url: string, task: string, sloMs: number, apiKey: string | undefined): string {
+  const photo = relative(process.cwd(), `${repoRoot()}/functions/models/samples/ort_cat.jpg`) || 'functions/models/samples/ort_cat.jpg';
+  const key = apiKey ? ` -H 'x-api-key: ${apiKey}'` : '';
+  return (
+    `base64 -w0 ${photo} | ` +
+    `(printf '{"task":"${task}","sloMs":${sloMs},"minAccuracy":0,"input":{"image":"'; cat; printf '"}}') | ` +
+    `curl -s -X POST ${url}/v1/infer -H 'content-type: application/json'${key} --data-binary @-`
+  );
+}
+
+async function main(): Promise<void> {
+  const config = loadAppConfig(process.env, process.argv.slice(2));
+  // Logs are JSON on stderr; stdout carries the human summary (and stays parseable by tests).
+  const log = pino({ level: config.logLevel, base: { svc: 'spillway-controller' } }, pino.destination(2));
+  const say = (s: string) => process.stdout.write(`${s}\n`);
+  say('spillway: starting the embedded default (local VMs + local Lambda runtime, no AWS account)');
+  const stack = await startStack(config, { log, onProgress: (m) => say(`  ${m}`) });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`spillway: ${signal}: stopping (loop, API, VMs, Lambda instances)...`);
+    const hard = setTimeout(() => {
+      log.error('shutdown took longer than 20 s; exiting');
+      process.exit(1);
+    }, 20_000);
+    hard.unref();
+    stack
+      .close()
+      .then(() => {
+        say('spillway: stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  say(`spillway: listening on ${stack.url}`);
+  say('models:');
+  for (const s of stack.served.values()) {
+    const acc = s.info.accuracyTop1 === null ? 'no accuracy claim' : `top-1 ${s.info.accuracyTop1} %`;
+    const w = s.variant.weights === 'real' ? 'real weights' : 'SYNTHETIC weights (real latency, meaningless predictions)';
+    say(`  ${s.variant.name.padEnd(30)} ${w}, ${acc}, profile: ${s.profileSource}`);
+  }
+  const task = [...stack.served.values()][0]?.info.task ?? 'image-classification';
+  say('try:');
+  say(`  ${exampleCurl(stack.url, task, Math.max(config.sloMs, 5_000), config.apiKey)}`);
+  say(`  curl -s ${stack.url}/v1/status${config.apiKey ? ` -H 'x-api-key: ${config.apiKey}'` : ''}`);
+  say(`  npx spillway replay --target ${stack.url} --trace builtin:spike --mean-rps 5 --duration 60`);
+  say(`spillway: ready (${JSON.stringify({ event: 'ready', url: stack.url })})`);
+}
+
+main().catch((err: unknown) => {
+  const msg = err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`spillway: failed to start: ${msg}\n`);
+  process.exit(1);
+});

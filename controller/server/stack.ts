@@ -1,0 +1,179 @@
+/**
+ * Wires the embedded default: the local Lambda runtime (real handler, real cold starts), the
+ * local VM fleet (real inference-server processes with a boot delay), the Spillway policy, the
+ * public API server and the control loop. `npm start` (controller/main.ts) and the e2e tests both
+ * call startStack(); close() stops everything it started, children included.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { loadCatalog } from '../../profiles/catalog.js';
+import { loadRegistry } from '../../functions/engine/registry.js';
+import type { AppConfig } from '../app-config.js';
+import { LambdaPool } from '../aws/lambda-pool.js';
+import type { Policy, PolicyEnv } from '../core/policy-types.js';
+import { createSpillwayPolicy } from '../core/spillway-policy.js';
+import { startLocalLambdaRuntime, type LocalLambdaRuntime } from '../local/lambda-runtime/index.js';
+import { HttpVmClient } from '../local/vm-client.js';
+import { LocalVmFleet } from '../local/vm-fleet.js';
+import { ControlLoop } from '../loop/control-loop.js';
+import type { ServerlessPoolPort, VmClientPort, VmFleetPort } from '../ports.js';
+import { createApiServer } from './app.js';
+import { ApiMetrics } from './metrics.js';
+import { ControllerRuntime, type ServedVariant } from './runtime.js';
+import { resolveServedVariants } from './variants.js';
+
+export interface Stack {
+  url: string;
+  port: number;
+  config: AppConfig;
+  served: ReadonlyMap<string, ServedVariant>;
+  runtime: ControllerRuntime<unknown>;
+  loop: ControlLoop;
+  fleet: VmFleetPort;
+  pool: ServerlessPoolPort;
+  lambdaEndpoint: string;
+  server: Server;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartStackOptions {
+  log?: Logger;
+  /** Start-up progress lines (model builds, children starting) for humans. */
+  onProgress?: (msg: string) => void;
+  /** Override the policy (tests); default createSpillwayPolicy(). */
+  policy?: Policy<unknown>;
+}
+
+export async function startStack(config: AppConfig, opts: StartStackOptions = {}): Promise<Stack> {
+  const log = opts.log ?? pino({ level: config.logLevel, base: { svc: 'spillway-controller' } });
+  const progress = opts.onProgress ?? ((m: string) => log.info(m));
+  const home = config.home;
+  const modelDir = config.modelDir;
+  const registry = loadRegistry(home ? { home } : {});
+  const catalog = loadCatalog();
+  const served = await resolveServedVariants({
+    registry,
+    catalog,
+    wanted: config.variants,
+    sloMs: config.sloMs,
+    onProgress: progress,
+    ...(home ? { home } : {}),
+    ...(modelDir ? { modelDir } : {}),
+  });
+  const names = [...served.keys()];
+  const env: PolicyEnv = {
+    catalog,
+    variants: [...served.values()].map((s) => s.info),
+    sloMs: config.sloMs,
+    tickIntervalMs: config.tickIntervalMs,
+    instanceTypes: [config.instanceType],
+    lambdaArch: config.lambdaArch,
+    lambdaConcurrencyLimit: config.lambdaConcurrency,
+  };
+  const policy = opts.policy ?? (createSpillwayPolicy({ maxVms: config.maxVms }) as unknown as Policy<unknown>);
+
+  const childEnv: Record<string, string> = {};
+  if (home) childEnv['SPILLWAY_HOME'] = home;
+  if (modelDir) childEnv['SPILLWAY_MODEL_DIR'] = modelDir;
+
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn({ err }, 'shutdown step failed');
+      }
+    }
+  };
+  try {
+    progress(`starting local Lambda runtime (${names.length} functions, concurrency ${config.lambdaConcurrency})...`);
+    const lambdaRt: LocalLambdaRuntime = await startLocalLambdaRuntime({
+      port: 0,
+      functions: names.map((variant) => ({
+        functionName: `spillway-${variant}`,
+        variant,
+        memoryMb: config.lambdaMemoryMb,
+        env: childEnv,
+      })),
+      keepAliveMs: Math.max(1, config.lambdaKeepAliveMs),
+      accountConcurrencyLimit: config.lambdaConcurrency,
+    });
+    closers.push(() => lambdaRt.close());
+    const pool = new LambdaPool({ endpoint: lambdaRt.endpoint, region: 'us-east-1', variants: names });
+
+    progress(`local VM fleet: up to ${config.maxVms} VM(s) standing in for ${config.instanceType}, boot delay ${config.vmBootDelayMs} ms`);
+    const fleet = new LocalVmFleet({
+      bootDelayMs: config.vmBootDelayMs,
+      // One thread per local VM: on a 2-core machine two VMs already use every core.
+      maxThreadsPerVm: 1,
+      env: childEnv,
+    });
+    closers.push(() => fleet.close());
+    const vmClient: VmClientPort = new HttpVmClient();
+
+    const runtime = new ControllerRuntime(policy, env, served, {
+      lambdaMemoryMb: config.lambdaMemoryMb,
+      lambdaKeepAliveMs: config.lambdaKeepAliveMs,
+      lambdaConcurrency: config.lambdaConcurrency,
+      nowMs: Date.now(),
+    });
+    const metrics = new ApiMetrics({ defaultMetrics: true });
+    const server = createApiServer({
+      runtime,
+      vmClient,
+      pool,
+      metrics,
+      backendTimeoutMs: config.backendTimeoutMs,
+      maxBodyBytes: config.maxBodyBytes,
+      ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const port = (server.address() as AddressInfo).port;
+    const loop = new ControlLoop({
+      runtime,
+      fleet,
+      pool,
+      tickIntervalMs: config.tickIntervalMs,
+      maxVms: config.maxVms,
+      log: log.child({ component: 'loop' }),
+    });
+    try {
+      await loop.refreshFleet();
+    } catch (err) {
+      log.warn({ err }, 'initial fleet describe failed');
+    }
+    loop.start();
+    closers.push(() => loop.stop());
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    return {
+      url: `http://${host}:${port}`,
+      port,
+      config,
+      served,
+      runtime,
+      loop,
+      fleet,
+      pool,
+      lambdaEndpoint: lambdaRt.endpoint,
+      server,
+      log,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
