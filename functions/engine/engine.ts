@@ -7,7 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import type { EngineInput, EngineOptions, InferenceEngine, LoadedModel, PredictResult } from './engine-types.js';
+import type {
+  EngineInput,
+  EngineOptions,
+  InferenceEngine,
+  LoadedModel,
+  PredictResult,
+} from './engine-types.js';
 import { InvalidInputError, ModelSourceError } from './errors.js';
 import { resolveModelFile } from './model-sources.js';
 import { classScores, parseLabels, topK } from './postprocess.js';
@@ -28,7 +34,11 @@ export interface EnginePredictResult extends PredictResult {
 }
 
 export interface Engine extends InferenceEngine {
-  predict(variant: string, inputs: readonly EngineInput[], opts?: { topK?: number }): Promise<EnginePredictResult>;
+  predict(
+    variant: string,
+    inputs: readonly EngineInput[],
+    opts?: { topK?: number },
+  ): Promise<EnginePredictResult>;
 }
 
 function concat(items: readonly ItemData[]): ItemData {
@@ -54,12 +64,19 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     try {
       session = await ort.InferenceSession.create(resolved.path, ortSessionOptions({ intraOpThreads }));
     } catch (err) {
-      throw new ModelSourceError(`onnxruntime could not load ${resolved.path} for '${variant.name}': ${(err as Error).message}`, variant.name, {
-        cause: err,
-      });
+      throw new ModelSourceError(
+        `onnxruntime could not load ${resolved.path} for '${variant.name}': ${(err as Error).message}`,
+        variant.name,
+        {
+          cause: err,
+        },
+      );
     }
     const sessionLoadMs = performance.now() - t0;
-    if (!session.inputNames.includes(variant.input.name) || !session.outputNames.includes(variant.output.name)) {
+    if (
+      !session.inputNames.includes(variant.input.name) ||
+      !session.outputNames.includes(variant.output.name)
+    ) {
       await session.release();
       throw new ModelSourceError(
         `model ${resolved.path} has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]; the registry entry '${variant.name}' says input '${variant.input.name}', output '${variant.output.name}'`,
@@ -82,12 +99,20 @@ export function createEngine(opts: EngineOptions = {}): Engine {
         const field = `inputs[${i}]`;
         if ('image' in input) {
           if (pp.kind !== 'image') {
-            throw new InvalidInputError(`${field}.image: model '${variant.name}' takes tensors, not images`, `${field}.image`);
+            throw new InvalidInputError(
+              `${field}.image: model '${variant.name}' takes tensors, not images`,
+              `${field}.image`,
+            );
           }
-          if (!Buffer.isBuffer(input.image)) throw new InvalidInputError(`${field}.image must be bytes`, `${field}.image`);
-          return rgbToInput(await decodeToRgb(input.image, pp.size, pp.resizeShorterTo, `${field}.image`), variant);
+          if (!Buffer.isBuffer(input.image))
+            throw new InvalidInputError(`${field}.image must be bytes`, `${field}.image`);
+          return rgbToInput(
+            await decodeToRgb(input.image, pp.size, pp.resizeShorterTo, `${field}.image`),
+            variant,
+          );
         }
-        if ('tensor' in input && input.tensor) return tensorToInput(input.tensor, variant, `${field}.tensor`).data;
+        if ('tensor' in input && input.tensor)
+          return tensorToInput(input.tensor, variant, `${field}.tensor`).data;
         throw new InvalidInputError(`${field} must have 'image' or 'tensor'`, field);
       }),
     );
@@ -97,15 +122,22 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     const shape = itemShape(variant);
     if (shape.some((d) => d === null)) {
       // Only the batch dim may be dynamic for our feeds; other dynamic dims would need the caller's shape.
-      throw new ModelSourceError(`variant '${variant.name}' has a dynamic non-batch input dimension`, variant.name);
+      throw new ModelSourceError(
+        `variant '${variant.name}' has a dynamic non-batch input dimension`,
+        variant.name,
+      );
     }
     const dims = [batch, ...(shape as number[])];
     const n = dims.reduce((a, b) => a * b, 1);
-    if (n !== item.length * batch) throw new Error(`internal: feed of ${item.length * batch} elements for shape ${dims}`);
+    if (n !== item.length * batch)
+      throw new Error(`internal: feed of ${item.length * batch} elements for shape ${dims}`);
     return dims;
   }
 
-  async function run(e: Entry, items: readonly ItemData[]): Promise<{ data: ArrayLike<number | bigint>; stride: number }[]> {
+  async function run(
+    e: Entry,
+    items: readonly ItemData[],
+  ): Promise<{ data: ArrayLike<number | bigint>; stride: number }[]> {
     const v = e.variant;
     const dynamicBatch = v.input.shape[0] === null;
     const groups = dynamicBatch ? [items] : items.map((it) => [it]);
@@ -134,7 +166,11 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       const v = e.variant;
       const k = popts.topK ?? 5;
       if (!Number.isInteger(k) || k < 1 || k > v.output.numClasses) {
-        throw new InvalidInputError(`topK is ${k}; it must be an integer 1..${v.output.numClasses}`, 'topK', `1..${v.output.numClasses}`);
+        throw new InvalidInputError(
+          `topK is ${k}; it must be an integer 1..${v.output.numClasses}`,
+          'topK',
+          `1..${v.output.numClasses}`,
+        );
       }
       if (!Array.isArray(inputs) || inputs.length === 0) {
         throw new InvalidInputError('inputs must be a non-empty array', 'inputs', '>= 1 input');

@@ -11,7 +11,15 @@
  * processes starting at once) never see or leave a half-written file.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -100,12 +108,19 @@ async function download(variant: ModelVariant, url: string, cacheDir: string): P
     try {
       res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
     } catch (err) {
-      throw new ModelSourceError(`download of '${variant.name}' from ${url} failed: ${(err as Error).message}`, variant.name, {
-        cause: err,
-      });
+      throw new ModelSourceError(
+        `download of '${variant.name}' from ${url} failed: ${(err as Error).message}`,
+        variant.name,
+        {
+          cause: err,
+        },
+      );
     }
     if (!res.ok || !res.body) {
-      throw new ModelSourceError(`download of '${variant.name}' from ${url} failed: HTTP ${res.status}`, variant.name);
+      throw new ModelSourceError(
+        `download of '${variant.name}' from ${url} failed: HTTP ${res.status}`,
+        variant.name,
+      );
     }
     const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
     body.on('data', (chunk: Buffer) => hash.update(chunk));
@@ -135,9 +150,13 @@ async function buildIntoCache(variant: ModelVariant, cacheDir: string): Promise<
       try {
         bytes = buildSyntheticModel(syn.recipe, syn.seed).bytes;
       } catch (err) {
-        throw new ModelSourceError(`building synthetic '${variant.name}' (recipe ${syn.recipe}) failed: ${(err as Error).message}`, variant.name, {
-          cause: err,
-        });
+        throw new ModelSourceError(
+          `building synthetic '${variant.name}' (recipe ${syn.recipe}) failed: ${(err as Error).message}`,
+          variant.name,
+          {
+            cause: err,
+          },
+        );
       }
       mkdirSync(cacheDir, { recursive: true });
       const tmp = tempPathIn(cacheDir, variant.file);
@@ -169,9 +188,13 @@ export function resolveLabels(variant: ModelVariant, opts: ResolveOptions = {}):
   );
 }
 
-export async function resolveModelFile(variant: ModelVariant, opts: ResolveOptions = {}): Promise<ResolvedModel> {
+export async function resolveModelFile(
+  variant: ModelVariant,
+  opts: ResolveOptions = {},
+): Promise<ResolvedModel> {
   const labelsPath = resolveLabels(variant, opts);
-  const withLabels = (r: Omit<ResolvedModel, 'labelsPath'>): ResolvedModel => (labelsPath ? { ...r, labelsPath } : r);
+  const withLabels = (r: Omit<ResolvedModel, 'labelsPath'>): ResolvedModel =>
+    labelsPath ? { ...r, labelsPath } : r;
   const tried: string[] = [];
 
   // 1. model dir, then user-added models
@@ -210,5 +233,8 @@ export async function resolveModelFile(variant: ModelVariant, opts: ResolveOptio
       return withLabels({ path, source: 'built' });
     }
   }
-  throw new ModelSourceError(`model file '${variant.file}' for '${variant.name}' not found; tried: ${tried.join('; ')}`, variant.name);
+  throw new ModelSourceError(
+    `model file '${variant.file}' for '${variant.name}' not found; tried: ${tried.join('; ')}`,
+    variant.name,
+  );
 }

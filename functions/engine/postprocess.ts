@@ -40,7 +40,11 @@ export function classScores(
 }
 
 /** Top-k of class scores, best first; ties broken by lower class index. */
-export function topK(scores: ArrayLike<number>, k: number, labels: readonly string[] | undefined): Prediction[] {
+export function topK(
+  scores: ArrayLike<number>,
+  k: number,
+  labels: readonly string[] | undefined,
+): Prediction[] {
   const idx = Array.from({ length: scores.length }, (_, i) => i);
   idx.sort((a, b) => scores[b]! - scores[a]! || a - b);
   return idx.slice(0, Math.min(k, scores.length)).map((i) => ({

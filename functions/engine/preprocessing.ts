@@ -16,7 +16,12 @@ export type ItemData = Float32Array | Uint8Array | Uint16Array;
 const MAX_INPUT_PIXELS = 40_000_000;
 
 /** Decode, rotate, resize and centre-crop to S x S raw RGB (3 bytes per pixel, row-major HWC). */
-export async function decodeToRgb(image: Buffer, size: number, resizeShorterTo: number, field: string): Promise<Buffer> {
+export async function decodeToRgb(
+  image: Buffer,
+  size: number,
+  resizeShorterTo: number,
+  field: string,
+): Promise<Buffer> {
   if (image.length === 0) throw new InvalidInputError(`${field} is empty`, field);
   if (image.length > LIMITS.maxImageBytes) {
     throw new InvalidInputError(
@@ -40,7 +45,12 @@ export async function decodeToRgb(image: Buffer, size: number, resizeShorterTo: 
       .removeAlpha()
       .toColourspace('srgb')
       .resize(rw, rh, { fit: 'fill', kernel: 'linear' })
-      .extract({ left: Math.floor((rw - size) / 2), top: Math.floor((rh - size) / 2), width: size, height: size })
+      .extract({
+        left: Math.floor((rw - size) / 2),
+        top: Math.floor((rh - size) / 2),
+        width: size,
+        height: size,
+      })
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || data.length !== size * size * 3) {
@@ -67,7 +77,11 @@ export function rgbToInput(rgb: Buffer, variant: ModelVariant): ItemData {
   const nchw = variant.input.layout === 'NCHW';
   const dtype = variant.input.dtype;
   const out: ItemData =
-    dtype === 'uint8' ? new Uint8Array(plane * 3) : dtype === 'float16' ? new Uint16Array(plane * 3) : new Float32Array(plane * 3);
+    dtype === 'uint8'
+      ? new Uint8Array(plane * 3)
+      : dtype === 'float16'
+        ? new Uint16Array(plane * 3)
+        : new Float32Array(plane * 3);
   const bgr = pp.colorOrder === 'BGR';
   const identity = pp.scale === 1 && pp.mean.every((m) => m === 0) && pp.std.every((d) => d === 1);
   for (let p = 0; p < plane; p++) {
@@ -76,7 +90,9 @@ export function rgbToInput(rgb: Buffer, variant: ModelVariant): ItemData {
       const idx = nchw ? c * plane + p : p * 3 + c;
       if (dtype === 'uint8') {
         // Raw-uint8 models (quantisation inside the graph) take 0..255 as is; anything else would need clamping.
-        out[idx] = identity ? x : Math.max(0, Math.min(255, Math.round((x * pp.scale - pp.mean[c]!) / pp.std[c]!)));
+        out[idx] = identity
+          ? x
+          : Math.max(0, Math.min(255, Math.round((x * pp.scale - pp.mean[c]!) / pp.std[c]!)));
       } else {
         const v = (x * pp.scale - pp.mean[c]!) / pp.std[c]!;
         out[idx] = dtype === 'float16' ? toHalfBits(v) : v;
@@ -128,10 +144,15 @@ export function tensorToInput(
     );
   }
   const dtype = variant.input.dtype;
-  const out: ItemData = dtype === 'uint8' ? new Uint8Array(n) : dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n);
+  const out: ItemData =
+    dtype === 'uint8' ? new Uint8Array(n) : dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const v = tensor.data[i]!;
-    if (typeof v !== 'number' || !Number.isFinite(v) || (dtype === 'uint8' && (!Number.isInteger(v) || v < 0 || v > 255))) {
+    if (
+      typeof v !== 'number' ||
+      !Number.isFinite(v) ||
+      (dtype === 'uint8' && (!Number.isInteger(v) || v < 0 || v > 255))
+    ) {
       throw new InvalidInputError(
         `${field}.data[${i}] is ${String(v)}; ${dtype === 'uint8' ? 'integers 0..255' : 'finite numbers'} expected`,
         `${field}.data`,

@@ -11,7 +11,12 @@ import { fileURLToPath } from 'node:url';
 import builtinJson from '../models/registry.json' with { type: 'json' };
 import type { ModelRegistry } from './engine-types.js';
 import { RegistryError, UnknownVariantError } from './errors.js';
-import { type ModelVariant, ModelVariantSchema, type RegistryFile, RegistryFileSchema } from './registry-schema.js';
+import {
+  type ModelVariant,
+  ModelVariantSchema,
+  type RegistryFile,
+  RegistryFileSchema,
+} from './registry-schema.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -95,7 +100,9 @@ function readUserRegistry(home: string): ModelVariant[] {
   }
   const parsed = RegistryFileSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new RegistryError(`user registry ${path} is invalid: ${parsed.error.message}`, { cause: parsed.error });
+    throw new RegistryError(`user registry ${path} is invalid: ${parsed.error.message}`, {
+      cause: parsed.error,
+    });
   }
   return parsed.data.variants;
 }

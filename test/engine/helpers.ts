@@ -8,7 +8,8 @@ export const sharedModels: string | undefined = (() => {
   const s = sharedDir();
   return s ? join(s, 'models') : undefined;
 })();
-export const noSharedReason = 'skipped: ../shared/models not present (fresh clone); set SPILLWAY_SHARED_DIR to run';
+export const noSharedReason =
+  'skipped: ../shared/models not present (fresh clone); set SPILLWAY_SHARED_DIR to run';
 
 export const samplesDir = join(builtinModelsDir(), 'samples');
 

@@ -36,21 +36,27 @@ async function invalid(p: Promise<unknown>): Promise<InvalidInputError> {
 
 describe('InvalidInputError names the field', () => {
   it('not an image', async () => {
-    const err = await invalid(engine.predict(SMALL, [{ image: cat }, { image: Buffer.from('hello, not a picture') }]));
+    const err = await invalid(
+      engine.predict(SMALL, [{ image: cat }, { image: Buffer.from('hello, not a picture') }]),
+    );
     expect(err.field).toBe('inputs[1].image');
     expect(err.message).toMatch(/not a decodable image/);
     expect(err.cause).toBeDefined();
   });
 
   it('empty and oversized images', async () => {
-    expect((await invalid(engine.predict(SMALL, [{ image: Buffer.alloc(0) }]))).field).toBe('inputs[0].image');
+    expect((await invalid(engine.predict(SMALL, [{ image: Buffer.alloc(0) }]))).field).toBe(
+      'inputs[0].image',
+    );
     const big = await invalid(engine.predict(SMALL, [{ image: Buffer.alloc(LIMITS.maxImageBytes + 1) }]));
     expect(big.message).toContain(String(LIMITS.maxImageBytes));
   });
 
   it('wrong tensor shape quotes the expected shape', async () => {
     const err = await invalid(
-      engine.predict(SMALL, [{ tensor: { dtype: 'float32', shape: [3, 224, 224], data: new Float32Array(3 * 224 * 224) } }]),
+      engine.predict(SMALL, [
+        { tensor: { dtype: 'float32', shape: [3, 224, 224], data: new Float32Array(3 * 224 * 224) } },
+      ]),
     );
     expect(err.field).toBe('inputs[0].tensor.shape');
     expect(err.limit).toBe('[3,112,112]');
@@ -59,14 +65,20 @@ describe('InvalidInputError names the field', () => {
 
   it('wrong dtype, wrong element count, non-finite values', async () => {
     const n = 3 * 112 * 112;
-    const e1 = await invalid(engine.predict(SMALL, [{ tensor: { dtype: 'uint8', shape: [3, 112, 112], data: new Uint8Array(n) } }]));
+    const e1 = await invalid(
+      engine.predict(SMALL, [{ tensor: { dtype: 'uint8', shape: [3, 112, 112], data: new Uint8Array(n) } }]),
+    );
     expect(e1.field).toBe('inputs[0].tensor.dtype');
     expect(e1.message).toMatch(/expects 'float32'/);
-    const e2 = await invalid(engine.predict(SMALL, [{ tensor: { dtype: 'float32', shape: [3, 112, 112], data: [1, 2, 3] } }]));
+    const e2 = await invalid(
+      engine.predict(SMALL, [{ tensor: { dtype: 'float32', shape: [3, 112, 112], data: [1, 2, 3] } }]),
+    );
     expect(e2.field).toBe('inputs[0].tensor.data');
     const bad = new Float32Array(n);
     bad[7] = Number.NaN;
-    const e3 = await invalid(engine.predict(SMALL, [{ tensor: { dtype: 'float32', shape: [3, 112, 112], data: bad } }]));
+    const e3 = await invalid(
+      engine.predict(SMALL, [{ tensor: { dtype: 'float32', shape: [3, 112, 112], data: bad } }]),
+    );
     expect(e3.message).toMatch(/data\[7\]/);
   });
 
@@ -81,7 +93,9 @@ describe('preprocessing', () => {
   it('a raw tensor gives exactly the same result as the image it came from', async () => {
     const v = engine.registry.get(SMALL);
     const data = rgbToInput(await decodeToRgb(cat, 112, 128, 'x'), v);
-    const fromTensor = await engine.predict(SMALL, [{ tensor: { dtype: 'float32', shape: [3, 112, 112], data } }]);
+    const fromTensor = await engine.predict(SMALL, [
+      { tensor: { dtype: 'float32', shape: [3, 112, 112], data } },
+    ]);
     const fromImage = await engine.predict(SMALL, [{ image: cat }]);
     expect(fromTensor.outputs).toEqual(fromImage.outputs);
   });
@@ -102,7 +116,9 @@ describe('preprocessing', () => {
   });
 
   it('alpha and grayscale images become 3-channel RGB', async () => {
-    const rgba = await sharp({ create: { width: 50, height: 80, channels: 4, background: { r: 200, g: 10, b: 30, alpha: 0.5 } } })
+    const rgba = await sharp({
+      create: { width: 50, height: 80, channels: 4, background: { r: 200, g: 10, b: 30, alpha: 0.5 } },
+    })
       .png()
       .toBuffer();
     const gray = await sharp(cat).grayscale().jpeg().toBuffer();
@@ -119,14 +135,30 @@ describe('preprocessing', () => {
     const bgr = rgbToInput(rgb, {
       ...base,
       input: { ...base.input, dtype: 'float32', layout: 'NCHW' },
-      preprocessing: { kind: 'image', size: 2, resizeShorterTo: 2, colorOrder: 'BGR', scale: 1, mean: [100, 10, 1], std: [1, 1, 1] },
+      preprocessing: {
+        kind: 'image',
+        size: 2,
+        resizeShorterTo: 2,
+        colorOrder: 'BGR',
+        scale: 1,
+        mean: [100, 10, 1],
+        std: [1, 1, 1],
+      },
     });
     // plane 0 = B - 100, plane 1 = G - 10, plane 2 = R - 1
     expect(Array.from(bgr)).toEqual([-70, -40, -10, 20, 10, 40, 70, 100, 9, 39, 69, 99]);
     const nhwc = rgbToInput(rgb, {
       ...base,
       input: { ...base.input, dtype: 'uint8', layout: 'NHWC' },
-      preprocessing: { kind: 'image', size: 2, resizeShorterTo: 2, colorOrder: 'RGB', scale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
+      preprocessing: {
+        kind: 'image',
+        size: 2,
+        resizeShorterTo: 2,
+        colorOrder: 'RGB',
+        scale: 1,
+        mean: [0, 0, 0],
+        std: [1, 1, 1],
+      },
     });
     expect(Array.from(nhwc)).toEqual(Array.from(rgb));
   });
@@ -141,7 +173,9 @@ describe('float16 and labels', () => {
     expect(toHalfBits(2 ** -24)).toBe(1);
     expect(fromHalfBits(0x3555)).toBeCloseTo(0.333251953125, 12);
     for (const x of [0, 0.5, -123.6, 103.939, 1e-5, -65504]) {
-      expect(Math.abs(fromHalfBits(toHalfBits(x)) - x)).toBeLessThanOrEqual(Math.max(Math.abs(x) * 2 ** -11, 2 ** -25));
+      expect(Math.abs(fromHalfBits(toHalfBits(x)) - x)).toBeLessThanOrEqual(
+        Math.max(Math.abs(x) * 2 ** -11, 2 ** -25),
+      );
     }
   });
 
@@ -154,18 +188,25 @@ describe('float16 and labels', () => {
   });
 });
 
-describe.skipIf(!sharedModels)(`real uint8 / fp16 inputs (${sharedModels ? 'shared' : noSharedReason})`, () => {
-  const real = createEngine({ sources: { modelDir: sharedModels!, home: home.dir } });
-  afterAll(() => real.close());
+describe.skipIf(!sharedModels)(
+  `real uint8 / fp16 inputs (${sharedModels ? 'shared' : noSharedReason})`,
+  () => {
+    const real = createEngine({ sources: { modelDir: sharedModels!, home: home.dir } });
+    afterAll(() => real.close());
 
-  it('uint8 tensors outside 0..255 are rejected; fp16 tensors are accepted as numbers', async () => {
-    const data = new Array(128 * 128 * 3).fill(0);
-    data[5] = 256;
-    const err = await invalid(real.predict('mobilenet-v1-050-128-quant', [{ tensor: { dtype: 'uint8', shape: [128, 128, 3], data } }]));
-    expect(err.message).toMatch(/integers 0..255/);
-    const fp16 = await real.predict('squeezenet-caffe2-fp16', [
-      { tensor: { dtype: 'float16', shape: [3, 224, 224], data: new Float32Array(3 * 224 * 224) } },
-    ]);
-    expect(fp16.outputs[0]![0]!.score).toBeGreaterThan(0);
-  });
-});
+    it('uint8 tensors outside 0..255 are rejected; fp16 tensors are accepted as numbers', async () => {
+      const data = new Array(128 * 128 * 3).fill(0);
+      data[5] = 256;
+      const err = await invalid(
+        real.predict('mobilenet-v1-050-128-quant', [
+          { tensor: { dtype: 'uint8', shape: [128, 128, 3], data } },
+        ]),
+      );
+      expect(err.message).toMatch(/integers 0..255/);
+      const fp16 = await real.predict('squeezenet-caffe2-fp16', [
+        { tensor: { dtype: 'float16', shape: [3, 224, 224], data: new Float32Array(3 * 224 * 224) } },
+      ]);
+      expect(fp16.outputs[0]![0]!.score).toBeGreaterThan(0);
+    });
+  },
+);

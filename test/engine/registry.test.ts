@@ -4,7 +4,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RegistryError, UnknownVariantError } from '../../functions/engine/errors.js';
-import { builtinVariants, loadRegistry, repoRoot, saveUserVariant, sharedDir, spillwayHome } from '../../functions/engine/registry.js';
+import {
+  builtinVariants,
+  loadRegistry,
+  repoRoot,
+  saveUserVariant,
+  sharedDir,
+  spillwayHome,
+} from '../../functions/engine/registry.js';
 import { noSharedReason, sharedModels, tempDir } from './helpers.js';
 
 const homes = tempDir('registry');
@@ -19,7 +26,9 @@ describe('built-in registry', () => {
 
   it('has the five real models and synthetic ResNets, names safe for Lambda function names', () => {
     expect(real).toHaveLength(5);
-    expect(syn.map((v) => v.name)).toEqual(expect.arrayContaining(['resnet18-synthetic', 'resnet50-synthetic']));
+    expect(syn.map((v) => v.name)).toEqual(
+      expect.arrayContaining(['resnet18-synthetic', 'resnet50-synthetic']),
+    );
     // Lambda function names allow [A-Za-z0-9-_] only; 'spillway-' + name must stay within 64 chars.
     for (const v of all) expect(`spillway-${v.name}`).toMatch(/^[a-z0-9_-]{1,64}$/);
   });
@@ -33,7 +42,9 @@ describe('built-in registry', () => {
       expect(v.architecture).toMatch(/SYNTHETIC/);
       expect(v.synthetic).toBeDefined();
     }
-    expect(builtinVariants().find((v) => v.name === 'squeezenet-caffe2-fp16')!.accuracy.source).toMatch(/fp32 parent/);
+    expect(builtinVariants().find((v) => v.name === 'squeezenet-caffe2-fp16')!.accuracy.source).toMatch(
+      /fp32 parent/,
+    );
   });
 
   it('the synthetic-only family spans >= 20x in compute', () => {
@@ -41,29 +52,32 @@ describe('built-in registry', () => {
     expect(Math.max(...g) / Math.min(...g)).toBeGreaterThanOrEqual(20);
   });
 
-  it.skipIf(!sharedModels)(`real entries match models.json and the files (${sharedModels ? 'shared' : noSharedReason})`, () => {
-    const mj = JSON.parse(readFileSync(join(sharedModels!, 'models.json'), 'utf8')) as {
-      models: {
-        file: string;
-        sha256: string;
-        sizeBytes: number;
-        input: { name: string; dtype: string; shape: (number | string)[]; layout: string };
-        output: { name: string; classOffset: number };
-      }[];
-    };
-    for (const v of real) {
-      const m = mj.models.find((x) => x.file === v.file)!;
-      expect(m, v.file).toBeDefined();
-      expect([v.sha256, v.sizeBytes]).toEqual([m.sha256, m.sizeBytes]);
-      expect(v.input.name).toBe(m.input.name);
-      expect(v.input.dtype).toBe(m.input.dtype);
-      expect(v.input.layout).toBe(m.input.layout);
-      expect(v.input.shape).toEqual(m.input.shape.map((d) => (typeof d === 'string' ? null : d)));
-      expect([v.output.name, v.output.classOffset]).toEqual([m.output.name, m.output.classOffset]);
-      const bytes = readFileSync(join(sharedModels!, v.file));
-      expect(createHash('sha256').update(bytes).digest('hex')).toBe(v.sha256);
-    }
-  });
+  it.skipIf(!sharedModels)(
+    `real entries match models.json and the files (${sharedModels ? 'shared' : noSharedReason})`,
+    () => {
+      const mj = JSON.parse(readFileSync(join(sharedModels!, 'models.json'), 'utf8')) as {
+        models: {
+          file: string;
+          sha256: string;
+          sizeBytes: number;
+          input: { name: string; dtype: string; shape: (number | string)[]; layout: string };
+          output: { name: string; classOffset: number };
+        }[];
+      };
+      for (const v of real) {
+        const m = mj.models.find((x) => x.file === v.file)!;
+        expect(m, v.file).toBeDefined();
+        expect([v.sha256, v.sizeBytes]).toEqual([m.sha256, m.sizeBytes]);
+        expect(v.input.name).toBe(m.input.name);
+        expect(v.input.dtype).toBe(m.input.dtype);
+        expect(v.input.layout).toBe(m.input.layout);
+        expect(v.input.shape).toEqual(m.input.shape.map((d) => (typeof d === 'string' ? null : d)));
+        expect([v.output.name, v.output.classOffset]).toEqual([m.output.name, m.output.classOffset]);
+        const bytes = readFileSync(join(sharedModels!, v.file));
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(v.sha256);
+      }
+    },
+  );
 });
 
 describe('loadRegistry / saveUserVariant', () => {
@@ -128,7 +142,10 @@ describe('paths', () => {
       process.env['SPILLWAY_SHARED_DIR'] = homes.dir;
       expect(sharedDir()).toBe(homes.dir);
     } finally {
-      for (const [k, v] of [['SPILLWAY_HOME', saved.home], ['SPILLWAY_SHARED_DIR', saved.shared]] as const) {
+      for (const [k, v] of [
+        ['SPILLWAY_HOME', saved.home],
+        ['SPILLWAY_SHARED_DIR', saved.shared],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }

@@ -3,7 +3,15 @@
  * and atomic. The "remote" is a real node:http server on loopback (port 0).
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -90,7 +98,12 @@ describe('resolution order', () => {
   it('dir beats cache', async () => {
     put(modelDir);
     put(cacheDir);
-    const r = await resolveModelFile(variant, { modelDir, home, downloadBaseUrl: baseUrl, allowDownload: true });
+    const r = await resolveModelFile(variant, {
+      modelDir,
+      home,
+      downloadBaseUrl: baseUrl,
+      allowDownload: true,
+    });
     expect(r).toMatchObject({ source: 'dir', path: join(modelDir, variant.file) });
     expect(r.labelsPath).toMatch(/functions\/models\/imagenet_synset\.txt$/);
     expect(hits).toBe(0);
@@ -104,25 +117,38 @@ describe('resolution order', () => {
 
   it('cache beats download', async () => {
     put(cacheDir);
-    const r = await resolveModelFile(variant, { modelDir, home, downloadBaseUrl: baseUrl, allowDownload: true });
+    const r = await resolveModelFile(variant, {
+      modelDir,
+      home,
+      downloadBaseUrl: baseUrl,
+      allowDownload: true,
+    });
     expect(r).toMatchObject({ source: 'cache', path: join(cacheDir, variant.file) });
     expect(hits).toBe(0);
   });
 
   it('download beats build, lands in the cache, and the engine runs it', async () => {
-    const r = await resolveModelFile(variant, { modelDir, home, downloadBaseUrl: baseUrl, allowDownload: true });
+    const r = await resolveModelFile(variant, {
+      modelDir,
+      home,
+      downloadBaseUrl: baseUrl,
+      allowDownload: true,
+    });
     expect(r).toMatchObject({ source: 'download', path: join(cacheDir, variant.file) });
     expect(hits).toBe(1);
     expect(readFileSync(r.path).equals(Buffer.from(model))).toBe(true);
     expect(readdirSync(cacheDir)).toEqual([variant.file]); // no temp files left
     // second resolve: from the cache, no network
-    expect((await resolveModelFile(variant, { modelDir, home, downloadBaseUrl: baseUrl, allowDownload: true })).source).toBe(
-      'cache',
-    );
+    expect(
+      (await resolveModelFile(variant, { modelDir, home, downloadBaseUrl: baseUrl, allowDownload: true }))
+        .source,
+    ).toBe('cache');
     expect(hits).toBe(1);
     const engine = createEngine({ registry: registryFrom([variant]), sources: { modelDir, home } });
     try {
-      const out = await engine.predict(variant.name, [{ image: readFileSync(join(samplesDir, 'ort_cat.jpg')) }]);
+      const out = await engine.predict(variant.name, [
+        { image: readFileSync(join(samplesDir, 'ort_cat.jpg')) },
+      ]);
       expect(out.outputs[0]).toHaveLength(5);
     } finally {
       await engine.close();
@@ -130,7 +156,12 @@ describe('resolution order', () => {
   });
 
   it('build when nothing else is available (download not allowed)', async () => {
-    const r = await resolveModelFile(variant, { modelDir, home, downloadBaseUrl: baseUrl, allowDownload: false });
+    const r = await resolveModelFile(variant, {
+      modelDir,
+      home,
+      downloadBaseUrl: baseUrl,
+      allowDownload: false,
+    });
     expect(r.source).toBe('built');
     expect(createHash('sha256').update(readFileSync(r.path)).digest('hex')).toBe(modelSha);
     expect(hits).toBe(0);
@@ -153,9 +184,12 @@ describe('resolution order', () => {
 describe('download', () => {
   it('wrong sha256 -> ChecksumMismatchError and nothing left in the cache', async () => {
     serveBytes = Buffer.concat([Buffer.from(model.subarray(0, model.length - 1)), Buffer.from([0])]);
-    const err = await resolveModelFile(realOnly, { modelDir, home, downloadBaseUrl: baseUrl, allowDownload: true }).catch(
-      (e: unknown) => e,
-    );
+    const err = await resolveModelFile(realOnly, {
+      modelDir,
+      home,
+      downloadBaseUrl: baseUrl,
+      allowDownload: true,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChecksumMismatchError);
     expect((err as ChecksumMismatchError).expectedSha256).toBe(modelSha);
     expect(hits).toBe(1);
@@ -163,9 +197,12 @@ describe('download', () => {
   });
 
   it('allowDownload false -> never contacts the server; error lists what was tried', async () => {
-    const err = await resolveModelFile(realOnly, { modelDir, home, downloadBaseUrl: baseUrl, allowDownload: false }).catch(
-      (e: unknown) => e,
-    );
+    const err = await resolveModelFile(realOnly, {
+      modelDir,
+      home,
+      downloadBaseUrl: baseUrl,
+      allowDownload: false,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelSourceError);
     expect((err as Error).message).toMatch(/SPILLWAY_ALLOW_DOWNLOAD=1/);
     expect(hits).toBe(0);
@@ -205,21 +242,27 @@ describe('labels', () => {
     const r = await resolveModelFile({ ...variant, labels: 'other-labels.txt' }, { modelDir, home });
     expect(r.labelsPath).toBe(join(modelDir, 'other-labels.txt'));
     rmSync(join(modelDir, 'other-labels.txt'));
-    await expect(resolveModelFile({ ...variant, labels: 'other-labels.txt' }, { modelDir, home })).rejects.toThrow(
-      /label file 'other-labels.txt'/,
-    );
+    await expect(
+      resolveModelFile({ ...variant, labels: 'other-labels.txt' }, { modelDir, home }),
+    ).rejects.toThrow(/label file 'other-labels.txt'/);
   });
 });
 
 describe('fresh clone (no ../shared)', () => {
   it('real models fail clearly, synthetic ones build, labels come from functions/models', async () => {
-    const saved = { shared: process.env['SPILLWAY_SHARED_DIR'], dir: process.env['SPILLWAY_MODEL_DIR'], home: process.env['SPILLWAY_HOME'] };
+    const saved = {
+      shared: process.env['SPILLWAY_SHARED_DIR'],
+      dir: process.env['SPILLWAY_MODEL_DIR'],
+      home: process.env['SPILLWAY_HOME'],
+    };
     process.env['SPILLWAY_SHARED_DIR'] = 'none';
     delete process.env['SPILLWAY_MODEL_DIR'];
     process.env['SPILLWAY_HOME'] = home;
     const engine = createEngine();
     try {
-      await expect(engine.load('shufflenet-v2-10-qdq')).rejects.toThrow(/not found; tried: .*download not allowed/);
+      await expect(engine.load('shufflenet-v2-10-qdq')).rejects.toThrow(
+        /not found; tried: .*download not allowed/,
+      );
       const small = await engine.load('resnet18-w025-s112-synthetic');
       expect(small.resolved.source).toBe('built');
       expect(small.resolved.labelsPath).toMatch(/functions\/models\/imagenet_synset\.txt$/);

@@ -38,17 +38,20 @@ describe('synthetic builder', () => {
     expect(() => parseRecipe('resnet18-s8')).toThrow(/size/);
   });
 
-  it.each(['resnet18', 'resnet18-w0.25-s112'])('%s builds byte-identically twice and matches the registry', (recipe) => {
-    const a = buildSyntheticModel(recipe, 1);
-    const b = buildSyntheticModel(recipe, 1);
-    expect(sha(a.bytes)).toBe(sha(b.bytes));
-    expect(sha(buildSyntheticModel(recipe, 2).bytes)).not.toBe(sha(a.bytes));
-    const entry = synthetic.find((v) => v.synthetic?.recipe === recipe)!;
-    expect(entry).toBeDefined();
-    expect(sha(a.bytes)).toBe(entry.sha256);
-    expect(a.bytes.length).toBe(entry.sizeBytes);
-    expect(a.gflops).toBeCloseTo(entry.gflops!, 3);
-  });
+  it.each(['resnet18', 'resnet18-w0.25-s112'])(
+    '%s builds byte-identically twice and matches the registry',
+    (recipe) => {
+      const a = buildSyntheticModel(recipe, 1);
+      const b = buildSyntheticModel(recipe, 1);
+      expect(sha(a.bytes)).toBe(sha(b.bytes));
+      expect(sha(buildSyntheticModel(recipe, 2).bytes)).not.toBe(sha(a.bytes));
+      const entry = synthetic.find((v) => v.synthetic?.recipe === recipe)!;
+      expect(entry).toBeDefined();
+      expect(sha(a.bytes)).toBe(entry.sha256);
+      expect(a.bytes.length).toBe(entry.sizeBytes);
+      expect(a.gflops).toBeCloseTo(entry.gflops!, 3);
+    },
+  );
 
   it('resnet18/resnet50 have the torchvision layer structure (params and GMACs)', () => {
     const r18 = buildSyntheticModel('resnet18', 1);
@@ -70,23 +73,26 @@ describe('synthetic variants through the engine', () => {
     home.cleanup();
   });
 
-  it.each(['resnet18-w025-s112-synthetic', 'resnet18-synthetic'])('%s builds into the cache, runs batch 2, finite', async (name) => {
-    const loaded = await engine.load(name);
-    expect(loaded.resolved.source).toBe('built');
-    expect(loaded.resolved.path.startsWith(join(home.dir, 'cache', 'models'))).toBe(true);
-    expect(sha(readFileSync(loaded.resolved.path))).toBe(registry.get(name).sha256);
-    const img = (f: string) => ({ image: readFileSync(join(samplesDir, f)) });
-    const r = await engine.predict(name, [img('ort_cat.jpg'), img('ort_dog.jpg')], { topK: 1000 });
-    expect(r.weights).toBe('synthetic');
-    expect(r.batchSize).toBe(2);
-    for (const out of r.outputs) {
-      expect(out).toHaveLength(1000);
-      expect(out.every((p) => Number.isFinite(p.score) && p.score > 0)).toBe(true);
-      expect(out.reduce((s, p) => s + p.score, 0)).toBeCloseTo(1, 5);
-    }
-    // Different photos, different logits: the graph is not constant.
-    expect(r.outputs[0]![0]!.score).not.toBe(r.outputs[1]![0]!.score);
-  });
+  it.each(['resnet18-w025-s112-synthetic', 'resnet18-synthetic'])(
+    '%s builds into the cache, runs batch 2, finite',
+    async (name) => {
+      const loaded = await engine.load(name);
+      expect(loaded.resolved.source).toBe('built');
+      expect(loaded.resolved.path.startsWith(join(home.dir, 'cache', 'models'))).toBe(true);
+      expect(sha(readFileSync(loaded.resolved.path))).toBe(registry.get(name).sha256);
+      const img = (f: string) => ({ image: readFileSync(join(samplesDir, f)) });
+      const r = await engine.predict(name, [img('ort_cat.jpg'), img('ort_dog.jpg')], { topK: 1000 });
+      expect(r.weights).toBe('synthetic');
+      expect(r.batchSize).toBe(2);
+      for (const out of r.outputs) {
+        expect(out).toHaveLength(1000);
+        expect(out.every((p) => Number.isFinite(p.score) && p.score > 0)).toBe(true);
+        expect(out.reduce((s, p) => s + p.score, 0)).toBeCloseTo(1, 5);
+      }
+      // Different photos, different logits: the graph is not constant.
+      expect(r.outputs[0]![0]!.score).not.toBe(r.outputs[1]![0]!.score);
+    },
+  );
 
   it('a second engine finds the built file in the cache', async () => {
     const e2 = createEngine({ sources: { home: home.dir, modelDir: join(home.dir, 'no-such-dir') } });

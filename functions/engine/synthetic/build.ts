@@ -57,7 +57,15 @@ class GraphBuilder {
   }
 
   /** Conv with bias; returns [output name, output side]. */
-  conv(x: string, side: number, cin: number, cout: number, k: number, stride: number, scale = 1): [string, number] {
+  conv(
+    x: string,
+    side: number,
+    cin: number,
+    cout: number,
+    k: number,
+    stride: number,
+    scale = 1,
+  ): [string, number] {
     const pad = Math.floor(k / 2);
     const out = Math.floor((side + 2 * pad - k) / stride) + 1;
     const fanIn = cin * k * k;
@@ -123,7 +131,15 @@ function valueInfo(name: string, dims: (number | string)[]): OnnxNs.IValueInfoPr
 }
 
 /** One residual block; returns [output, side, channels]. */
-function block(g: GraphBuilder, r: ResnetRecipe, x: string, side: number, cin: number, width: number, stride: number) {
+function block(
+  g: GraphBuilder,
+  r: ResnetRecipe,
+  x: string,
+  side: number,
+  cin: number,
+  width: number,
+  stride: number,
+) {
   let y: string;
   let s: number;
   let cout: number;
@@ -152,7 +168,11 @@ export function buildResnet(r: ResnetRecipe, seed: number): SyntheticModel {
   const stem = scaledChannels(64, r.widthMultiplier);
   let [x, side] = g.conv('input', r.size, 3, stem, 7, 2);
   x = g.op('Relu', [x]);
-  x = g.op('MaxPool', [x], [ints('kernel_shape', [3, 3]), ints('strides', [2, 2]), ints('pads', [1, 1, 1, 1])]);
+  x = g.op(
+    'MaxPool',
+    [x],
+    [ints('kernel_shape', [3, 3]), ints('strides', [2, 2]), ints('pads', [1, 1, 1, 1])],
+  );
   side = Math.floor((side + 2 - 3) / 2) + 1;
   let c = stem;
   r.stages.forEach((blocks, stage) => {

@@ -35,7 +35,8 @@ export function parseRecipe(recipe: string): ResnetRecipe {
   }
   const widthMultiplier = m[2] ? Number(m[2]) : 1;
   const size = m[3] ? Number(m[3]) : 224;
-  if (!(widthMultiplier > 0 && widthMultiplier <= 4)) throw new Error(`recipe '${recipe}': width must be in (0, 4]`);
+  if (!(widthMultiplier > 0 && widthMultiplier <= 4))
+    throw new Error(`recipe '${recipe}': width must be in (0, 4]`);
   // The stem divides by 4 and the stages by 8 more: 32 keeps every feature map >= 1x1.
   if (size < 32 || size > 1024) throw new Error(`recipe '${recipe}': size must be 32..1024`);
   return { family: 'resnet', depth: Number(m[1]), ...spec, widthMultiplier, size, numClasses: 1000 };
