@@ -66,3 +66,17 @@ export function samplePhoto(): { path: string; label: string } | undefined {
   const path = candidates.find((p) => existsSync(p));
   return path ? { path, label: 'goldfish, Carassius auratus' } : undefined;
 }
+
+/**
+ * The variant the real-handler/real-server tests use: a real pretrained model when its file is
+ * available (../shared/models or $SPILLWAY_MODEL_DIR), else an architecture-faithful synthetic one
+ * that the engine builds offline (real latency, meaningless predictions: only the shape is checked).
+ */
+export async function pickTestVariant(): Promise<{ variant: string; real: boolean }> {
+  const { defaultModelDir } = await import('../../functions/engine/model-sources.js');
+  const { loadRegistry } = await import('../../functions/engine/registry.js');
+  const real = loadRegistry().get('mobilenet-v1-050-128-quant');
+  const dir = defaultModelDir();
+  if (dir && existsSync(join(dir, real.file))) return { variant: real.name, real: true };
+  return { variant: 'resnet18-w025-s112-synthetic', real: false };
+}
