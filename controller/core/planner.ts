@@ -71,6 +71,33 @@ export interface PlanInput {
   expectedVmLifetimeMs?: number;
   /** Cap on total VMs (default 500). */
   maxVms?: number;
+  /** Solve the LP relaxation (fractional VM counts): a baseline for benches, not for decisions. */
+  relaxIntegers?: boolean;
+}
+
+/**
+ * Drops instance options another option makes redundant for this variant: j is redundant when
+ * ceil(cap_j / cap_k) VMs of type k cost no more than one VM of j (raw and boot-amortised price).
+ * Any plan using j can swap each j for those k VMs at no extra cost and no less capacity, so the
+ * optimum is unchanged (up to the total-VM safety cap), while the branch-and-bound tree shrinks a
+ * lot: c5.xlarge = 2 x c5.large at exactly 2x the price, m5.large = c5.large capacity at +13 %.
+ * Ties keep the earlier option.
+ */
+export function pruneDominated(opts: readonly VmOption[], lifeMs: number): VmOption[] {
+  const eff = (o: VmOption): number => o.pricePerHourUsd * (1 + o.bootDelayMs / lifeMs);
+  return opts.filter((oj, j) => {
+    for (let k = 0; k < opts.length; k++) {
+      if (k === j) continue;
+      const ok = opts[k]!;
+      const m = Math.ceil(oj.capacityRps / ok.capacityRps - 1e-9);
+      const cheaperRaw = m * ok.pricePerHourUsd <= oj.pricePerHourUsd + 1e-12;
+      const cheaperEff = m * eff(ok) <= eff(oj) + 1e-12;
+      if (!cheaperRaw || !cheaperEff) continue;
+      const strictly = m * ok.pricePerHourUsd < oj.pricePerHourUsd - 1e-12 || m * ok.capacityRps > oj.capacityRps + 1e-9;
+      if (strictly || k < j) return false;
+    }
+    return true;
+  });
 }
 
 export interface PlannedVms {
@@ -129,7 +156,7 @@ export function planCapacity(input: PlanInput): PlanResult {
   usable.forEach((v, i) => {
     const acc = v.accuracy ?? 0;
     const capKey = `cap${i}`;
-    const opts = v.vmOptions.filter((o) => o.capacityRps > 0);
+    const opts = pruneDominated(v.vmOptions.filter((o) => o.capacityRps > 0), life);
     if (opts.length > 0) {
       constraints[capKey] = { max: 0 };
       opts.forEach((o, j) => {
@@ -141,7 +168,7 @@ export function planCapacity(input: PlanInput): PlanResult {
         };
         if (hasBudget) row.budget = o.pricePerHourUsd;
         variables[key] = row;
-        ints[key] = 1;
+        if (!input.relaxIntegers) ints[key] = 1;
         names.push({ key, kind: 'n', v, o });
       });
       const xk = `x${i}`;

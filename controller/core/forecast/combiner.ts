@@ -1,6 +1,7 @@
 /**
- * The forecast the planner uses: base = max(Holt-Winters peak, short-term peak) (the seasonal model
- * knows tomorrow's morning ramp; the short-term one reacts to today's surprise), then
+ * The forecast the planner uses: base = max(Holt-Winters peak, EWMA-trend peak, peak of the last H
+ * steps) (the seasonal model knows tomorrow's morning ramp; the short-term ones react to today's
+ * surprise and do not let go of a plateau too early), then
  * forecast = base x (1 + headroom), where headroom is an upper quantile (default the 95th) of the
  * recent RELATIVE UNDER-forecast errors of `base` itself: once a forecast's horizon has passed we
  * compare it with the actual peak, e = max(0, actual / base - 1), and keep the last N errors in state.
@@ -23,6 +24,8 @@ export interface CombinedOptions {
   maxHeadroom?: number;
   /** Headroom before any error has been resolved (default 0.1). */
   initialHeadroom?: number;
+  /** Also floor the base at the peak of the last H observations (default true). */
+  includeRecentMax?: boolean;
   holtWinters?: Partial<HoltWintersOptions>;
   ewma?: Partial<EwmaTrendOptions>;
 }
@@ -65,6 +68,7 @@ export function createCombinedForecaster(opts: CombinedOptions): PeakForecaster<
   const N = Math.max(8, opts.errorWindow ?? 288);
   const maxHeadroom = opts.maxHeadroom ?? 1;
   const initialHeadroom = opts.initialHeadroom ?? 0.1;
+  const useRecentMax = opts.includeRecentMax ?? true;
   return {
     name: 'combined',
     horizonSteps: H,
@@ -96,7 +100,9 @@ export function createCombinedForecaster(opts: CombinedOptions): PeakForecaster<
       }
       const h = hw.step(prev.hw, y);
       const s = st.step(prev.st, y);
-      const base = Math.max(h.forecastRps, s.forecastRps);
+      let recentMax = 0;
+      if (useRecentMax) for (const v of recent) if (v > recentMax) recentMax = v;
+      const base = Math.max(h.forecastRps, s.forecastRps, recentMax);
       pendingBase = [...pendingBase, base];
       return {
         forecastRps: base * (1 + headroom),
