@@ -17,7 +17,7 @@ import type {
 import { InvalidInputError, ModelSourceError } from './errors.js';
 import { resolveModelFile } from './model-sources.js';
 import { classScores, parseLabels, topK } from './postprocess.js';
-import { decodeToRgb, type ItemData, itemShape, rgbToInput, tensorToInput } from './preprocessing.js';
+import { decodeToRgb, type ItemData, rgbToInput, tensorToInput } from './preprocessing.js';
 import type { Prediction } from './protocol.js';
 import { loadRegistry } from './registry.js';
 import type { ModelVariant } from './registry-schema.js';
@@ -83,6 +83,14 @@ export function createEngine(opts: EngineOptions = {}): Engine {
         variant.name,
       );
     }
+    const fixedBatch = variant.input.shape[0];
+    if (fixedBatch !== null && fixedBatch !== 1) {
+      await session.release();
+      throw new ModelSourceError(
+        `variant '${variant.name}' has a fixed batch dimension of ${fixedBatch}; Spillway feeds batch 1 or a dynamic batch`,
+        variant.name,
+      );
+    }
     const labels = resolved.labelsPath ? parseLabels(readFileSync(resolved.labelsPath, 'utf8')) : undefined;
     return { variant, resolved, sessionLoadMs, session, labels };
   }
@@ -92,65 +100,78 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     return cache.get(name, () => create(variant));
   }
 
-  async function prepare(variant: ModelVariant, inputs: readonly EngineInput[]): Promise<ItemData[]> {
+  /** One preprocessed item: data in the model's dtype/layout and its shape without the batch dim. */
+  interface Item {
+    data: ItemData;
+    shape: readonly number[];
+  }
+
+  async function prepare(variant: ModelVariant, inputs: readonly EngineInput[]): Promise<Item[]> {
     const pp = variant.preprocessing;
     return Promise.all(
-      inputs.map(async (input, i) => {
+      inputs.map(async (input, i): Promise<Item> => {
         const field = `inputs[${i}]`;
-        if ('image' in input) {
+        if (input && 'image' in input) {
           if (pp.kind !== 'image') {
             throw new InvalidInputError(
               `${field}.image: model '${variant.name}' takes tensors, not images`,
               `${field}.image`,
             );
           }
-          if (!Buffer.isBuffer(input.image))
+          if (!Buffer.isBuffer(input.image)) {
             throw new InvalidInputError(`${field}.image must be bytes`, `${field}.image`);
-          return rgbToInput(
-            await decodeToRgb(input.image, pp.size, pp.resizeShorterTo, `${field}.image`),
-            variant,
-          );
+          }
+          const rgb = await decodeToRgb(input.image, pp.size, pp.resizeShorterTo, `${field}.image`);
+          const s = pp.size;
+          return {
+            data: rgbToInput(rgb, variant),
+            shape: variant.input.layout === 'NHWC' ? [s, s, 3] : [3, s, s],
+          };
         }
-        if ('tensor' in input && input.tensor)
-          return tensorToInput(input.tensor, variant, `${field}.tensor`).data;
+        if (input && 'tensor' in input && input.tensor)
+          return tensorToInput(input.tensor, variant, `${field}.tensor`);
         throw new InvalidInputError(`${field} must have 'image' or 'tensor'`, field);
       }),
     );
   }
 
-  function feedShape(variant: ModelVariant, batch: number, item: ItemData): number[] {
-    const shape = itemShape(variant);
-    if (shape.some((d) => d === null)) {
-      // Only the batch dim may be dynamic for our feeds; other dynamic dims would need the caller's shape.
-      throw new ModelSourceError(
-        `variant '${variant.name}' has a dynamic non-batch input dimension`,
-        variant.name,
-      );
+  /**
+   * Items that can share one session.run: all of them when the batch dim is dynamic and the item
+   * shapes agree (tensor inputs to a model with other dynamic dims may differ), else one per run.
+   */
+  function groupsOf(variant: ModelVariant, items: readonly Item[]): Item[][] {
+    if (variant.input.shape[0] !== null) return items.map((it) => [it]);
+    const groups: Item[][] = [];
+    for (const it of items) {
+      const last = groups[groups.length - 1];
+      const head = last?.[0];
+      if (last && head && head.shape.join(',') === it.shape.join(',')) last.push(it);
+      else groups.push([it]);
     }
-    const dims = [batch, ...(shape as number[])];
-    const n = dims.reduce((a, b) => a * b, 1);
-    if (n !== item.length * batch)
-      throw new Error(`internal: feed of ${item.length * batch} elements for shape ${dims}`);
-    return dims;
+    return groups;
   }
 
   async function run(
     e: Entry,
-    items: readonly ItemData[],
-  ): Promise<{ data: ArrayLike<number | bigint>; stride: number }[]> {
+    items: readonly Item[],
+  ): Promise<{ data: ArrayLike<number | bigint>; item: number; stride: number }[]> {
     const v = e.variant;
-    const dynamicBatch = v.input.shape[0] === null;
-    const groups = dynamicBatch ? [items] : items.map((it) => [it]);
-    const out: { data: ArrayLike<number | bigint>; stride: number }[] = [];
-    for (const group of groups) {
-      const dims = feedShape(v, group.length, group[0]!);
-      const tensor = new ort.Tensor(v.input.dtype, concat(group), dims);
+    const out: { data: ArrayLike<number | bigint>; item: number; stride: number }[] = [];
+    for (const group of groupsOf(v, items)) {
+      const dims = [group.length, ...group[0]!.shape];
+      const tensor = new ort.Tensor(v.input.dtype, concat(group.map((g) => g.data)), dims);
       const result = await e.session.run({ [v.input.name]: tensor });
+      tensor.dispose();
       const t = result[v.output.name]!;
       const data = t.data as ArrayLike<number | bigint>;
       const stride = data.length / group.length;
-      for (let i = 0; i < group.length; i++) out.push({ data, stride });
-      tensor.dispose();
+      if (stride < v.output.classOffset + v.output.numClasses) {
+        throw new ModelSourceError(
+          `model '${v.name}' output '${v.output.name}' has ${stride} values per input; the registry says classOffset ${v.output.classOffset} + numClasses ${v.output.numClasses}`,
+          v.name,
+        );
+      }
+      for (let i = 0; i < group.length; i++) out.push({ data, item: i, stride });
     }
     return out;
   }
@@ -180,16 +201,15 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       const t1 = performance.now();
       const raw = await run(e, items);
       const t2 = performance.now();
-      const dynamicBatch = v.input.shape[0] === null;
-      const outputs: Prediction[][] = raw.map(({ data, stride }, i) => {
-        const itemInGroup = dynamicBatch ? i : 0;
-        return topK(classScores(data, itemInGroup, stride, v), k, e.labels);
-      });
+      const outputs: Prediction[][] = raw.map(({ data, item, stride }) =>
+        topK(classScores(data, item, stride, v), k, e.labels),
+      );
       return {
         outputs,
         preprocessMs: t1 - t0,
         inferenceMs: t2 - t1,
-        batchSize: dynamicBatch ? inputs.length : 1,
+        // Largest group that shared one session.run (all inputs, for a dynamic batch dim).
+        batchSize: Math.max(...raw.map((r) => r.data.length / r.stride)),
         weights: v.weights,
       };
     },
