@@ -7,5 +7,5 @@
 const parentPid = process.ppid;
 const timer = setInterval(() => {
   if (process.ppid !== parentPid) process.exit(0);
-}, 1000);
+}, 500);
 timer.unref();

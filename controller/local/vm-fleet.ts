@@ -35,8 +35,11 @@ export const LocalVmFleetOptionsSchema = z.strictObject({
   bootDelayMs: z.number().int().min(0).default(5_000),
   /** This machine has few cores: a c5.2xlarge (8 vCPU) still gets at most this many threads. */
   maxThreadsPerVm: z.number().int().min(1).default(availableParallelism()),
-  /** Concurrent service slots a local VM reports (VmRecord.slots). */
-  slotsPerVm: z.number().int().min(1).default(1),
+  /**
+   * Concurrent service slots a local VM reports (VmRecord.slots). Default: its thread count
+   * (min(vCPUs, maxThreadsPerVm)), matching the EC2 fleet's one-slot-per-vCPU on a real VM.
+   */
+  slotsPerVm: z.number().int().min(1).optional(),
   host: z.string().default('127.0.0.1'),
   /** SIGTERM -> SIGKILL grace for a draining server. */
   terminateGraceMs: z.number().int().min(0).default(10_000),
@@ -143,7 +146,7 @@ export class LocalVmFleet implements VmFleetPort {
         variant: spec.variant,
         state: 'pending',
         launchedAtMs: this.now(),
-        slots: this.opts.slotsPerVm,
+        slots: this.opts.slotsPerVm ?? threads,
       },
       proc,
       pricePerHourUsd,

@@ -1,5 +1,5 @@
 /** Shared helpers for the local adapter tests. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -18,12 +18,22 @@ export function lambdaClient(endpoint: string): LambdaClient {
   });
 }
 
+/**
+ * True while the process exists and is not a zombie. An orphan that exited stays a zombie until
+ * pid 1 reaps it (seconds in some containers); it runs nothing and holds no port, so it counts as gone.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..." — the state letter follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no procfs (not Linux): signal 0 succeeded, so it exists
   }
 }
 

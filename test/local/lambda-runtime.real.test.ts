@@ -105,3 +105,33 @@ describe('local Lambda runtime defaults', () => {
     }
   });
 });
+
+describe.skipIf(!photo)('AWS LambdaPool (controller/aws) against the local runtime, unchanged', () => {
+  it('setMemory waits for the update, invoke reports cold start/billing/memory, reserved 0 -> ThrottledError', async () => {
+    const { LambdaPool } = await import('../../controller/aws/lambda-pool.js');
+    const { ThrottledError } = await import('../../controller/errors.js');
+    const { variant } = await pickTestVariant();
+    const rt = await startLocalLambdaRuntime({ functions: [{ functionName: `spillway-${variant}`, variant, memoryMb: 1769 }] });
+    const seen = new Set<number>();
+    try {
+      const pool = new LambdaPool({ endpoint: rt.endpoint, region: 'us-east-1', variants: [variant] });
+      await pool.setMemory(variant, 1024);
+      expect(await pool.describe()).toEqual([{ variant, functionName: `spillway-${variant}`, memoryMb: 1024, state: 'Active' }]);
+      const image = readFileSync(photo?.path ?? '').toString('base64');
+      const first = await pool.invoke(variant, { model: variant, inputs: [{ image }] }, 30_000);
+      for (const p of rt.stats().liveWorkerPids) seen.add(p);
+      expect(first.coldStart).toBe(true);
+      expect(first.memoryMb).toBe(1024);
+      expect(first.response.backend.kind).toBe('lambda');
+      const s = rt.stats().functions[0];
+      expect(first.billedDurationMs).toBe(s?.billedMs);
+      const second = await pool.invoke(variant, { model: variant, inputs: [{ image }] }, 30_000);
+      expect(second.coldStart).toBe(false);
+      await pool.setReservedConcurrency(variant, 0);
+      await expect(pool.invoke(variant, { model: variant, inputs: [{ image }] }, 30_000)).rejects.toBeInstanceOf(ThrottledError);
+    } finally {
+      await rt.close();
+    }
+    for (const pid of seen) expect(isAlive(pid)).toBe(false);
+  });
+});
