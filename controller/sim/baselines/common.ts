@@ -1,0 +1,192 @@
+/**
+ * Shared pieces of the baseline policies: which variant a model-specific baseline serves, what
+ * one VM of a type sustains, and the VM-first router with optional Lambda spill.
+ * Baselines read only the profiles and the catalog (no feedback learning: that is Spillway's part).
+ */
+import { lambdaVcpu } from '../../../profiles/catalog.js';
+import { lambdaLatencyMs } from '../../../profiles/lib/estimates.js';
+import { predictLatencyMs } from '../../../profiles/schema.js';
+import { lambdaCostPerRequest } from '../../core/cost.js';
+import type { PolicyEnv, RouteDecision, RouterView, TickDecision, VariantInfo, VmView } from '../../core/policy-types.js';
+
+/** Context every policy factory receives (what an operator would configure for a deployment). */
+export interface PolicyFactoryContext {
+  /** Peak rps of the workload (vm-peak sizes its fleet for it). */
+  peakRps: number;
+  /** Minimum accuracy the requests ask for. */
+  minAccuracy: number;
+}
+
+export function emptyDecision(): TickDecision {
+  return { launch: [], terminate: [], lambdaMemoryMb: {}, variantShares: {}, forecastRps: 0, notes: [] };
+}
+
+export function eligibleVariants(env: PolicyEnv, minAccuracy: number): VariantInfo[] {
+  const ok = env.variants.filter((v) => minAccuracy <= 0 || (v.accuracyTop1 !== null && v.accuracyTop1 >= minAccuracy));
+  return ok.length > 0 ? ok : [...env.variants];
+}
+
+export interface VmOption {
+  instanceType: string;
+  pricePerHourUsd: number;
+  /** Sustainable rps of one VM (profile instance estimate). */
+  capacityRps: number;
+  slots: number;
+  batch: number;
+  /** Batch p99 service time at `batch` (ms). */
+  p99Ms: number;
+  costPerMillionUsd: number;
+}
+
+export function vmOptions(env: PolicyEnv, variant: VariantInfo): VmOption[] {
+  const out: VmOption[] = [];
+  for (const e of variant.profile.instances) {
+    if (!env.instanceTypes.includes(e.instanceType)) continue;
+    const t = env.catalog.ec2.instanceTypes.find((x) => x.name === e.instanceType);
+    if (!t) continue;
+    out.push({
+      instanceType: e.instanceType,
+      pricePerHourUsd: t.pricePerHourUsd,
+      capacityRps: e.throughputRps,
+      slots: e.replicas,
+      batch: e.batchSize,
+      p99Ms: e.p99Ms,
+      costPerMillionUsd: e.costPerMillionUsd,
+    });
+  }
+  return out;
+}
+
+/** Greedy dollars-per-request choice (MArk): the option with the lowest $/M at full utilisation. */
+export function cheapestPerRequest(options: VmOption[]): VmOption | undefined {
+  let best: VmOption | undefined;
+  for (const o of options) if (!best || o.costPerMillionUsd < best.costPerMillionUsd) best = o;
+  return best;
+}
+
+/**
+ * The variant a model-specific baseline serves: the eligible variant (accuracy >= minAccuracy)
+ * with the lowest VM $/request whose batch-1 p99 meets the SLO; what an operator picking one model
+ * from the profiles would deploy.
+ */
+export function defaultVariant(env: PolicyEnv, minAccuracy: number): VariantInfo {
+  const eligible = eligibleVariants(env, minAccuracy);
+  let best: VariantInfo | undefined;
+  let bestCost = Number.POSITIVE_INFINITY;
+  for (const v of eligible) {
+    const m = v.profile.latencyModel;
+    if (predictLatencyMs(m, 1, 1) * m.p99OverP50 > env.sloMs) continue;
+    const o = cheapestPerRequest(vmOptions(env, v));
+    const c = o ? o.costPerMillionUsd : Number.POSITIVE_INFINITY;
+    if (!best || c < bestCost) {
+      best = v;
+      bestCost = c;
+    }
+  }
+  return best ?? eligible[0]!;
+}
+
+/**
+ * How many requests may be outstanding on one VM before a new one would miss the SLO:
+ * (SLO - one batch p99) / batch p50 more batches fit behind the one in service, each serving
+ * slots x batch requests. E.g. SLO 200 ms, 2 slots x batch 8, p50 40 ms, p99 52 ms -> (200-52)/40 = 3
+ * batches -> 2 x 8 x (3 + 1) = 64 outstanding.
+ */
+export function maxOutstandingWithinSlo(env: PolicyEnv, variant: VariantInfo, vm: VmView, batch: number): number {
+  const m = variant.profile.latencyModel;
+  const threads = Math.max(1, Math.floor(vmVcpu(env, vm.instanceType) / Math.max(1, vm.slots)));
+  const p50 = predictLatencyMs(m, batch, threads) * vm.slowdown;
+  const p99 = p50 * m.p99OverP50;
+  const batches = Math.max(0, Math.floor((env.sloMs - p99) / p50));
+  return vm.slots * batch * (batches + 1);
+}
+
+export function vmVcpu(env: PolicyEnv, instanceType: string): number {
+  return env.catalog.ec2.instanceTypes.find((t) => t.name === instanceType)?.vcpu ?? 1;
+}
+
+/** Lambda warm latency and $/request for a variant at a memory size. */
+export function lambdaCost(env: PolicyEnv, variant: VariantInfo, memoryMb: number): { p50Ms: number; usd: number } {
+  const p50Ms = lambdaLatencyMs(variant.profile.latencyModel, 1, lambdaVcpu(env.catalog, memoryMb));
+  return { p50Ms, usd: lambdaCostPerRequest(env.catalog, memoryMb, p50Ms, env.lambdaArch) };
+}
+
+export interface RouteLimits {
+  variant: string;
+  /** Outstanding requests per VM above which the VM counts as full. */
+  maxOutstanding: number;
+  /** Lambda memory for spill, or undefined for VM-only policies. */
+  lambdaMemoryMb?: number;
+}
+
+/**
+ * VM-first routing: the ready VM of the variant with the lowest outstanding/slots; if it is full,
+ * spill to Lambda when allowed and not throttled; VM-only policies queue on the least-loaded VM
+ * anyway (its queue limit rejects), and answer 503 when there is no ready VM at all.
+ */
+export function routeVmFirst(view: RouterView, limits: RouteLimits): RouteDecision {
+  let best: VmView | undefined;
+  let bestLoad = Number.POSITIVE_INFINITY;
+  const vms = view.vms;
+  for (let i = 0; i < vms.length; i++) {
+    const vm = vms[i]!;
+    if (vm.state !== 'ready' || vm.variant !== limits.variant) continue;
+    const load = vm.outstanding / vm.slots;
+    if (load < bestLoad) {
+      bestLoad = load;
+      best = vm;
+    }
+  }
+  if (best && best.outstanding < limits.maxOutstanding) {
+    return { kind: 'vm', vmId: best.id, variant: limits.variant, expectedMs: 0 };
+  }
+  const lam = view.lambda;
+  if (
+    limits.lambdaMemoryMb !== undefined &&
+    lam.inFlight < lam.concurrencyLimit &&
+    !(lam.throttledUntilMs !== undefined && lam.throttledUntilMs > view.nowMs)
+  ) {
+    return {
+      kind: 'lambda',
+      variant: limits.variant,
+      memoryMb: limits.lambdaMemoryMb,
+      expectedMs: 0,
+      cold: (lam.warmIdleByVariant[limits.variant] ?? 0) === 0,
+    };
+  }
+  if (best) return { kind: 'vm', vmId: best.id, variant: limits.variant, expectedMs: 0 };
+  return { kind: 'reject', status: 503, retryAfterS: 1, reason: 'no ready VM and no Lambda capacity' };
+}
+
+/** Ready + booting VMs of a variant (draining ones are on their way out). */
+export function activeVms(vms: readonly VmView[], variant?: string): VmView[] {
+  return vms.filter((v) => v.state !== 'draining' && (variant === undefined || v.variant === variant));
+}
+
+/**
+ * VMs to stop when shrinking to `keep`: newest first among those past the 60 s billing minimum
+ * (stopping earlier saves nothing), booting ones first of all (they serve nobody yet).
+ */
+export function pickToTerminate(vms: VmView[], keep: number, nowMs: number, minBilledMs: number): string[] {
+  const surplus = vms.length - keep;
+  if (surplus <= 0) return [];
+  const candidates = vms
+    .filter((v) => v.state === 'booting' || nowMs - v.launchedAtMs >= minBilledMs)
+    .sort((a, b) => (a.state === 'booting' ? -1 : 0) - (b.state === 'booting' ? -1 : 0) || b.launchedAtMs - a.launchedAtMs);
+  return candidates.slice(0, surplus).map((v) => v.id);
+}
+
+/** Mean of the last n entries (0 when empty). */
+export function meanLast(xs: readonly number[], n: number): number {
+  if (xs.length === 0) return 0;
+  const k = Math.min(n, xs.length);
+  let s = 0;
+  for (let i = xs.length - k; i < xs.length; i++) s += xs[i]!;
+  return s / k;
+}
+
+export function maxLast(xs: readonly number[], n: number): number {
+  let m = 0;
+  for (let i = Math.max(0, xs.length - n); i < xs.length; i++) m = Math.max(m, xs[i]!);
+  return m;
+}

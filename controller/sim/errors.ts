@@ -1,0 +1,13 @@
+/** Named errors of the simulator module (trace loading, bad scenario options). Each carries `cause`. */
+export class SimError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A trace spec could not be read or parsed; the message names the file/line and the problem. */
+export class TraceError extends SimError {}
+
+/** A simulation option is out of range; the message names the field and the limit. */
+export class SimConfigError extends SimError {}

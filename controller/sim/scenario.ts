@@ -1,0 +1,201 @@
+/**
+ * One comparison run: load the trace and the profiles, build the PolicyEnv, simulate every named
+ * policy on the same arrivals (same seed), compute the clairvoyant bound, and summarise. Shared by
+ * `spillway simulate`, the policy benchmark and the tests (decide/act split: no printing here).
+ */
+import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
+import type { VariantProfile } from '../../profiles/schema.js';
+import type { PolicyEnv, VariantInfo } from '../core/policy-types.js';
+import { CLAIRVOYANT, createPolicy } from './policies.js';
+import { type ClairvoyantResult, clairvoyantBound } from './clairvoyant.js';
+import { DEFAULT_PROFILE_NOTE, defaultProfiles } from './default-profiles.js';
+import { SimConfigError } from './errors.js';
+import { type SimOptions, type SimResult, simulate } from './simulator.js';
+import { loadTrace, type Trace } from './trace.js';
+
+export interface ScenarioOptions {
+  trace: string | Trace;
+  meanRps?: number;
+  scale?: number;
+  hours?: number;
+  startHours?: number;
+  sloMs: number;
+  minAccuracy: number;
+  policies: string[];
+  seed: number;
+  tickIntervalMs?: number;
+  instanceTypes?: string[];
+  /** Restrict to these variants (default: all profiles). */
+  variants?: string[];
+  profiles?: Map<string, VariantProfile>;
+  catalog?: Catalog;
+  sim?: Partial<SimOptions>;
+  /** Progress: policy index, fraction of its run done. */
+  onProgress?: (policyIndex: number, fraction: number) => void;
+}
+
+export interface SummaryRow {
+  policy: string;
+  totalUsd: number;
+  ec2Usd: number;
+  lambdaUsd: number;
+  ratioToClairvoyant: number;
+  violationPct: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  avgAccuracy: number | null;
+  lambdaPct: number;
+  vmHours: number;
+  vmUtilisationPct: number;
+  coldStarts: number;
+  requests: number;
+}
+
+export interface ScenarioResult {
+  trace: Pick<Trace, 'name' | 'synthetic' | 'stepS' | 'durationS' | 'meanRps' | 'peakRps' | 'scale' | 'startS' | 'gaps' | 'notes'>;
+  sloMs: number;
+  minAccuracy: number;
+  seed: number;
+  profileNotes: string[];
+  syntheticWeights: string[];
+  results: SimResult[];
+  clairvoyant: ClairvoyantResult | null;
+  rows: SummaryRow[];
+}
+
+/** Measured profiles (profiles/lib/load.ts) where they exist, built-in defaults for the rest. */
+export async function loadSimProfiles(catalog: Catalog): Promise<{ profiles: Map<string, VariantProfile>; notes: string[] }> {
+  const notes: string[] = [];
+  let measured = new Map<string, VariantProfile>();
+  try {
+    const mod = await import('../../profiles/lib/load.js');
+    measured = mod.loadProfiles();
+  } catch (err) {
+    notes.push(`measured profiles unavailable (${(err as Error).message}); using defaults`);
+  }
+  const profiles = new Map(measured);
+  const defaults: string[] = [];
+  for (const [name, p] of defaultProfiles(catalog)) {
+    if (!profiles.has(name)) {
+      profiles.set(name, p);
+      defaults.push(name);
+    }
+  }
+  if (measured.size > 0) notes.push(`measured profiles: ${[...measured.keys()].join(', ')}`);
+  if (defaults.length > 0) notes.push(`${DEFAULT_PROFILE_NOTE}: ${defaults.join(', ')}`);
+  return { profiles, notes };
+}
+
+export function buildEnv(
+  catalog: Catalog,
+  profiles: Map<string, VariantProfile>,
+  o: { sloMs: number; tickIntervalMs?: number; instanceTypes?: string[]; variants?: string[] },
+): PolicyEnv {
+  const variants: VariantInfo[] = [];
+  for (const [name, p] of profiles) {
+    if (o.variants && !o.variants.includes(name)) continue;
+    variants.push({ name, task: p.task, accuracyTop1: p.accuracyTop1, weights: p.weights, profile: p });
+  }
+  if (variants.length === 0) throw new SimConfigError(`no profiles for variants ${o.variants?.join(', ') ?? '(any)'}`);
+  return {
+    catalog,
+    variants,
+    sloMs: o.sloMs,
+    tickIntervalMs: o.tickIntervalMs ?? 10_000,
+    instanceTypes: o.instanceTypes ?? catalog.ec2.instanceTypes.map((t) => t.name),
+    lambdaArch: 'x86_64',
+    lambdaConcurrencyLimit: catalog.lambda.accountConcurrencyLimit,
+  };
+}
+
+export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+  const catalog = o.catalog ?? loadCatalog();
+  const trace =
+    typeof o.trace === 'string'
+      ? loadTrace(o.trace, { meanRps: o.meanRps, scale: o.scale, hours: o.hours, startHours: o.startHours })
+      : o.trace;
+  const loaded = o.profiles ? { profiles: o.profiles, notes: ['profiles given by the caller'] } : await loadSimProfiles(catalog);
+  const env = buildEnv(catalog, loaded.profiles, o);
+  const ctx = { peakRps: trace.peakRps, minAccuracy: o.minAccuracy };
+  const results: SimResult[] = [];
+  const names = o.policies.filter((p) => p !== CLAIRVOYANT);
+  for (const name of o.policies) if (name !== CLAIRVOYANT) createPolicy(name, ctx); // fail fast on a bad name
+  let arrivals: Uint32Array | undefined;
+  names.forEach((name, i) => {
+    const policy = createPolicy(name, ctx);
+    const r = simulate(trace, policy, env, {
+      seed: o.seed,
+      minAccuracy: o.minAccuracy,
+      ...o.sim,
+      onProgress: o.onProgress ? (t, total) => o.onProgress!(i, t / total) : undefined,
+    });
+    arrivals ??= r.arrivalsPerSecond;
+    r.arrivalsPerSecond = undefined;
+    results.push(r);
+    o.onProgress?.(i, 1);
+  });
+  if (!arrivals) {
+    // Only the bound was asked for: run the cheapest simulation to get the realised arrivals.
+    const r = simulate(trace, createPolicy('lambda-only', ctx), env, { seed: o.seed, minAccuracy: o.minAccuracy, ...o.sim });
+    arrivals = r.arrivalsPerSecond;
+  }
+  const clairvoyant = arrivals ? clairvoyantBound(arrivals, env, o.minAccuracy, { vmOverheadMs: o.sim?.vmOverheadMs }) : null;
+  const cv = clairvoyant?.clairvoyantUsd ?? Number.NaN;
+  const rows: SummaryRow[] = results.map((r) => ({
+    policy: r.policy,
+    totalUsd: r.cost.totalUsd,
+    ec2Usd: r.cost.ec2Usd,
+    lambdaUsd: r.cost.lambdaComputeUsd + r.cost.lambdaRequestsUsd,
+    ratioToClairvoyant: r.cost.totalUsd / cv,
+    violationPct: r.violationRate * 100,
+    p50Ms: r.served > 0 ? r.p50Ms : null,
+    p99Ms: r.served > 0 ? r.p99Ms : null,
+    avgAccuracy: r.avgAccuracy,
+    lambdaPct: r.lambdaShare * 100,
+    vmHours: r.vmHours,
+    vmUtilisationPct: r.vmUtilisation * 100,
+    coldStarts: r.coldStarts,
+    requests: r.requests,
+  }));
+  if (clairvoyant && o.policies.includes(CLAIRVOYANT)) {
+    rows.push({
+      policy: CLAIRVOYANT,
+      totalUsd: clairvoyant.clairvoyantUsd,
+      ec2Usd: clairvoyant.ec2Usd,
+      lambdaUsd: clairvoyant.lambdaUsd,
+      ratioToClairvoyant: 1,
+      violationPct: 0,
+      p50Ms: null,
+      p99Ms: null,
+      avgAccuracy: null,
+      lambdaPct: Number.NaN,
+      vmHours: Number.NaN,
+      vmUtilisationPct: 100,
+      coldStarts: 0,
+      requests: results[0]?.requests ?? 0,
+    });
+  }
+  const syntheticWeights = env.variants.filter((v) => v.weights === 'synthetic').map((v) => v.name);
+  return {
+    trace: {
+      name: trace.name,
+      synthetic: trace.synthetic,
+      stepS: trace.stepS,
+      durationS: trace.durationS,
+      meanRps: trace.meanRps,
+      peakRps: trace.peakRps,
+      scale: trace.scale,
+      startS: trace.startS,
+      gaps: trace.gaps,
+      notes: trace.notes,
+    },
+    sloMs: o.sloMs,
+    minAccuracy: o.minAccuracy,
+    seed: o.seed,
+    profileNotes: loaded.notes,
+    syntheticWeights,
+    results,
+    clairvoyant,
+    rows,
+  };
+}

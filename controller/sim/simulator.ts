@@ -1,0 +1,919 @@
+/**
+ * Discrete-event, request-level simulator with a simulated clock. It drives the SAME Policy<S>
+ * objects as the local stack and AWS (init / tick / route / observe); it is not a second
+ * implementation of any policy.
+ *
+ * World model (each choice is a parameter; defaults in DEFAULT_SIM_OPTIONS):
+ * - Arrivals: Poisson inside each trace step at that step's rate (memoryless, so crossing a step
+ *   boundary just restarts the draw at the new rate).
+ * - VMs: `slots` replicas x `threads` = the instance's vCPUs (from the profile's instance estimate),
+ *   one variant per VM. Each slot takes a dynamic batch of up to `maxBatch` queued requests as
+ *   soon as it is free; the queue is earliest-deadline-first (insertion from the tail, O(1) when
+ *   every request has the same SLO) with a length limit (503 beyond it, like the real server).
+ *   Batch service = predictLatencyMs(l, b, threads) x true-latency multiplier x VM interference x
+ *   lognormal noise (median 1, p99/p50 from the profile).
+ * - VM provisioning: ready at launch + boot delay (catalog typicalBootDelayMs or an override,
+ *   x (1 +- bootJitter) uniform); observed delays are fed back in TickObservation.
+ * - Lambda: one function per variant at the memory the policy sets; warm instances kept
+ *   `keepAliveMs` (catalog) after their last request, reused most-recent-first; a request with no
+ *   warm idle instance is a cold start (profile coldStartMs at that memory). Account concurrency
+ *   limit: a request beyond it is throttled (429); the policy gets one more route() with
+ *   `throttledUntilMs` set and may fall back, otherwise the request counts as rejected.
+ *   A memory change discards the warm pool (new configuration = new instances).
+ * - Billing: controller/core/cost.ts: EC2 per second with the 60 s minimum, from launch request to
+ *   stop (the boot time is billed: a slight over-estimate, EC2 does not bill the short 'pending'
+ *   state); Lambda GB-s per 1 ms including the INIT phase on cold starts (AWS bills INIT since
+ *   2025-08) + $0.20/M requests.
+ *
+ * Speed: the hot path (arrival -> route -> enqueue/invoke -> completion) uses typed-array pools
+ * and a typed-array event heap; no closures per request. The RouteRequest / RouterView objects
+ * are reused and mutated between calls (policies must not keep references to them).
+ */
+import { build as buildHistogram } from 'hdr-histogram-js';
+import { type Catalog, lambdaVcpu } from '../../profiles/catalog.js';
+import { lambdaColdStartMs, lambdaLatencyMs } from '../../profiles/lib/estimates.js';
+import { type LatencyModel, predictLatencyMs } from '../../profiles/schema.js';
+import { lambdaBilledDurationMs, lambdaPricePerGbSecond, vmBilledCostUsd } from '../core/cost.js';
+import type {
+  CompletionRecord,
+  LambdaView,
+  Policy,
+  PolicyEnv,
+  RouteRequest,
+  RouterView,
+  TickDecision,
+  VmView,
+} from '../core/policy-types.js';
+import { SimConfigError } from './errors.js';
+import { Rng, sigmaForP99OverP50 } from './rng.js';
+import type { Trace } from './trace.js';
+import { EventHeap } from './event-heap.js';
+
+export interface SimOptions {
+  seed: number;
+  /** Task of every request (default: the first variant's task). */
+  task?: string;
+  /** Minimum published accuracy every request asks for (default 0). */
+  minAccuracy: number;
+  /** Max batch per VM slot; default: the profile's instance estimate batch size (else 8). */
+  maxBatch?: number;
+  /** VM server queue limit (SPILLWAY_QUEUE_LIMIT). */
+  queueLimit: number;
+  /** Network + proxy overhead per request to a VM (ms). */
+  vmOverheadMs: number;
+  /** Invoke API overhead per Lambda request (ms), not billed. */
+  lambdaOverheadMs: number;
+  /** Boot delay override per instance type (ms). */
+  bootDelayMs?: Record<string, number>;
+  /** Uniform +- fraction applied to each boot delay (0.15 -> 85 %..115 %). */
+  bootJitter: number;
+  /** Variant -> true latency / profiled latency (1.5 = the profile is 33 % optimistic). */
+  trueLatencyMultiplier?: Record<string, number>;
+  /** Per-VM interference: each VM is, with this probability, `slowdown`x slower for its whole life. */
+  interference?: { probability: number; slowdown: number };
+  /** Whether Lambda INIT time is billed on cold starts. */
+  billLambdaInit: boolean;
+  /** Time-series bucket (ms). */
+  seriesIntervalMs: number;
+  /** How many past tick intervals arrivalRpsHistory carries. */
+  historyTicks: number;
+  /** Called after each tick with (simulated ms, total ms). */
+  onProgress?: (simMs: number, totalMs: number) => void;
+  /**
+   * VMs launched by the tick at t = 0 are ready at once: the system was already running before
+   * the window starts (otherwise every VM policy loses the first ~90 s to boot).
+   */
+  prewarm: boolean;
+  /** Record arrivals per second (needed by the clairvoyant bound). */
+  recordArrivalsPerSecond: boolean;
+}
+
+export const DEFAULT_SIM_OPTIONS: SimOptions = {
+  seed: 1,
+  minAccuracy: 0,
+  queueLimit: 256,
+  vmOverheadMs: 1,
+  lambdaOverheadMs: 15,
+  bootJitter: 0.15,
+  billLambdaInit: true,
+  seriesIntervalMs: 60_000,
+  historyTicks: 720,
+  recordArrivalsPerSecond: true,
+  prewarm: true,
+};
+
+export interface SimSeries {
+  /** Start of each bucket, minutes of simulated time. */
+  tMin: number[];
+  loadRps: number[];
+  vmCapacityRps: number[];
+  vmCount: number[];
+  lambdaShare: number[];
+  cumulativeCostUsd: number[];
+  forecastRps: number[];
+  violationRate: number[];
+  /** Served share per variant per bucket. */
+  variantShare: Record<string, number[]>;
+}
+
+export interface SimResult {
+  policy: string;
+  trace: string;
+  synthetic: boolean;
+  simulatedS: number;
+  requests: number;
+  served: number;
+  late: number;
+  rejected: number;
+  throttled: number;
+  violations: number;
+  violationRate: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  avgAccuracy: number | null;
+  lambdaShare: number;
+  cost: { ec2Usd: number; lambdaComputeUsd: number; lambdaRequestsUsd: number; totalUsd: number };
+  vmHours: number;
+  vmUtilisation: number;
+  vmLaunches: number;
+  coldStarts: number;
+  servedByVariant: Record<string, number>;
+  series: SimSeries;
+  /** Arrivals per simulated second (for the clairvoyant bound); omitted from JSON output. */
+  arrivalsPerSecond?: Uint32Array;
+  wallMs: number;
+  requestsPerWallSecond: number;
+  tickNotes: string[];
+}
+
+// Event kinds.
+const EV_TICK = 1;
+const EV_VM_READY = 2;
+const EV_VM_DONE = 3; // payload = vmIdx * SLOT_SHIFT + slot
+const EV_LAMBDA_DONE = 4; // payload = request index
+const EV_SAMPLE = 5;
+const SLOT_SHIFT = 64;
+
+const VM_BOOTING = 0;
+const VM_READY = 1;
+const VM_DRAINING = 2;
+const VM_STOPPED = 3;
+
+interface VariantRt {
+  name: string;
+  model: LatencyModel;
+  sigma: number;
+  trueMult: number;
+  accuracy: number | null;
+  profileIdx: number;
+}
+
+class SimVm {
+  state = VM_BOOTING;
+  readyAtMs = 0;
+  stopAtMs = -1;
+  busySlots = 0;
+  busyMs = 0;
+  readyMs = 0;
+  qHead = 0;
+  qLen = 0;
+  queue: Int32Array;
+  /** Members of the batch in service per slot: slot * maxBatch + k. */
+  batch: Int32Array;
+  batchLen: Int32Array;
+  batchStartMs: Float64Array;
+  slotFree: Uint8Array;
+  constructor(
+    readonly idx: number,
+    readonly id: string,
+    readonly typeIdx: number,
+    readonly pricePerHourUsd: number,
+    readonly instanceType: string,
+    readonly variantIdx: number,
+    readonly launchedAtMs: number,
+    readonly slots: number,
+    readonly threads: number,
+    readonly maxBatch: number,
+    readonly capacityRps: number,
+    readonly interference: number,
+    queueLimit: number,
+    readonly view: VmView,
+  ) {
+    let cap = 16;
+    while (cap < queueLimit) cap *= 2;
+    this.queue = new Int32Array(cap);
+    this.batch = new Int32Array(slots * maxBatch);
+    this.batchLen = new Int32Array(slots);
+    this.batchStartMs = new Float64Array(slots);
+    this.slotFree = new Uint8Array(slots).fill(1);
+  }
+}
+
+/** Runs one policy over one trace. */
+export function simulate<S>(
+  trace: Trace,
+  policy: Policy<S>,
+  env: PolicyEnv,
+  partial: Partial<SimOptions> = {},
+): SimResult {
+  const opts: SimOptions = { ...DEFAULT_SIM_OPTIONS, ...partial };
+  const wallStart = performance.now();
+  const catalog: Catalog = env.catalog;
+  if (env.variants.length === 0) throw new SimConfigError('env.variants is empty: no variant to serve');
+  if (!(env.sloMs > 0)) throw new SimConfigError(`env.sloMs must be > 0 (got ${env.sloMs})`);
+  if (!(env.tickIntervalMs >= 100)) throw new SimConfigError(`env.tickIntervalMs must be >= 100 (got ${env.tickIntervalMs})`);
+  const rng = new Rng(opts.seed);
+  // Arrivals have their own stream so every policy sees the same requests for the same seed.
+  const arrivalRng = new Rng(opts.seed ^ 0x5eed);
+  const heap = new EventHeap(4096);
+  const endMs = trace.durationS * 1000;
+  const sloMs = env.sloMs;
+  const task = opts.task ?? env.variants[0]!.task;
+
+  // ---- variants ----
+  const variants: VariantRt[] = env.variants.map((v, i) => ({
+    name: v.name,
+    model: v.profile.latencyModel,
+    sigma: sigmaForP99OverP50(v.profile.latencyModel.p99OverP50),
+    trueMult: opts.trueLatencyMultiplier?.[v.name] ?? 1,
+    accuracy: v.accuracyTop1,
+    profileIdx: i,
+  }));
+  const variantIdx = new Map<string, number>();
+  variants.forEach((v, i) => {
+    variantIdx.set(v.name, i);
+  });
+  const typeIdx = new Map<string, number>();
+  catalog.ec2.instanceTypes.forEach((t, i) => {
+    typeIdx.set(t.name, i);
+  });
+
+  // ---- request pool (typed arrays, recycled through a free list) ----
+  let poolCap = 1 << 14;
+  let rqArrival = new Float64Array(poolCap);
+  let rqDeadline = new Float64Array(poolCap);
+  let rqVariant = new Int32Array(poolCap);
+  let rqMem = new Int32Array(poolCap);
+  let rqCold = new Uint8Array(poolCap);
+  let rqStart = new Float64Array(poolCap);
+  let rqGen = new Int32Array(poolCap);
+  let freeList = new Int32Array(poolCap);
+  let freeTop = 0;
+  for (let i = poolCap - 1; i >= 0; i--) freeList[freeTop++] = i;
+  const growPool = (): void => {
+    const cap = poolCap * 2;
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(cap);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    rqArrival = f64(rqArrival);
+    rqDeadline = f64(rqDeadline);
+    rqStart = f64(rqStart);
+    rqVariant = i32(rqVariant);
+    rqMem = i32(rqMem);
+    rqGen = i32(rqGen);
+    const c = new Uint8Array(cap);
+    c.set(rqCold);
+    rqCold = c;
+    const fl = new Int32Array(cap);
+    fl.set(freeList.subarray(0, freeTop));
+    freeList = fl;
+    for (let i = cap - 1; i >= poolCap; i--) freeList[freeTop++] = i;
+    poolCap = cap;
+  };
+  const allocReq = (): number => {
+    if (freeTop === 0) growPool();
+    return freeList[--freeTop]!;
+  };
+  const freeReq = (r: number): void => {
+    freeList[freeTop++] = r;
+  };
+
+  // ---- metrics ----
+  const hist = buildHistogram({ numberOfSignificantValueDigits: 3 });
+  let requests = 0;
+  let served = 0;
+  let late = 0;
+  let rejected = 0;
+  let throttled = 0;
+  let sumLatency = 0;
+  let accSum = 0;
+  let accCount = 0;
+  let lambdaServed = 0;
+  let coldStarts = 0;
+  let lambdaComputeUsd = 0;
+  let lambdaRequests = 0;
+  let vmLaunches = 0;
+  const servedByVariant = new Float64Array(variants.length);
+  const gbSPrice = lambdaPricePerGbSecond(catalog, env.lambdaArch);
+  const arrivalsPerSecond = opts.recordArrivalsPerSecond ? new Uint32Array(Math.ceil(trace.durationS)) : undefined;
+
+  // Series buckets.
+  const nBuckets = Math.max(1, Math.ceil(endMs / opts.seriesIntervalMs));
+  const bArrivals = new Float64Array(nBuckets);
+  const bLambda = new Float64Array(nBuckets);
+  const bServed = new Float64Array(nBuckets);
+  const bViol = new Float64Array(nBuckets);
+  const bVariant = variants.map(() => new Float64Array(nBuckets));
+  const series: SimSeries = {
+    tMin: [],
+    loadRps: [],
+    vmCapacityRps: [],
+    vmCount: [],
+    lambdaShare: [],
+    cumulativeCostUsd: [],
+    forecastRps: [],
+    violationRate: [],
+    variantShare: {},
+  };
+  const bucketOf = (t: number): number => {
+    const b = Math.floor(t / opts.seriesIntervalMs);
+    return b < nBuckets ? b : nBuckets - 1;
+  };
+
+  // ---- VM fleet ----
+  const vms: SimVm[] = [];
+  const vmById = new Map<string, SimVm>();
+  let liveViews: VmView[] = [];
+  const observedBoot: Record<string, number[]> = {};
+  const rebuildViews = (): void => {
+    liveViews = [];
+    for (const vm of vms) if (vm.state !== VM_STOPPED) liveViews.push(vm.view);
+    routerView.vms = liveViews;
+  };
+
+  // ---- Lambda ----
+  const lambdaView: LambdaView = {
+    memoryMbByVariant: {},
+    warmIdleByVariant: {},
+    inFlight: 0,
+    concurrencyLimit: Math.min(env.lambdaConcurrencyLimit, catalog.lambda.accountConcurrencyLimit),
+  };
+  const keepAliveMs = catalog.lambda.keepAliveMs;
+  // Warm pool per variant: ring of idle-since times, newest at the top.
+  const warmTimes: Float64Array[] = variants.map(() => new Float64Array(64));
+  const warmHead = new Int32Array(variants.length);
+  const warmLen = new Int32Array(variants.length);
+  const memGen = new Int32Array(variants.length);
+  const memByVariant = new Int32Array(variants.length);
+  const coldMsByVariant = new Float64Array(variants.length);
+  const vcpuByVariant = new Float64Array(variants.length);
+  for (const v of variants) lambdaView.warmIdleByVariant[v.name] = 0;
+  const setMemory = (vi: number, memoryMb: number): void => {
+    if (memByVariant[vi] === memoryMb) return;
+    const lo = catalog.lambda.minMemoryMb;
+    const hi = catalog.lambda.maxMemoryMb;
+    const m = Math.min(hi, Math.max(lo, Math.round(memoryMb)));
+    memByVariant[vi] = m;
+    memGen[vi] = memGen[vi]! + 1;
+    warmLen[vi] = 0;
+    const name = variants[vi]!.name;
+    lambdaView.memoryMbByVariant[name] = m;
+    lambdaView.warmIdleByVariant[name] = 0;
+    const vcpu = lambdaVcpu(catalog, m);
+    vcpuByVariant[vi] = vcpu;
+    const prof = env.variants[vi]!.profile;
+    const est = prof.lambda.find((l) => l.memoryMb === m);
+    coldMsByVariant[vi] = est ? est.coldStartMs : lambdaColdStartMs(catalog, prof.sessionLoadMs, vcpu);
+  };
+  const expireWarm = (vi: number, now: number): void => {
+    const ring = warmTimes[vi]!;
+    const mask = ring.length - 1;
+    while (warmLen[vi]! > 0) {
+      const bottom = (warmHead[vi]! - warmLen[vi]! + 1 + ring.length) & mask;
+      if (ring[bottom]! + keepAliveMs >= now) break;
+      warmLen[vi] = warmLen[vi]! - 1;
+    }
+    lambdaView.warmIdleByVariant[variants[vi]!.name] = warmLen[vi]!;
+  };
+  const pushWarm = (vi: number, now: number): void => {
+    let ring = warmTimes[vi]!;
+    if (warmLen[vi] === ring.length) {
+      // Grow, unrolling the ring oldest-first.
+      const bigger = new Float64Array(ring.length * 2);
+      const mask = ring.length - 1;
+      for (let k = 0; k < warmLen[vi]!; k++) {
+        bigger[k] = ring[(warmHead[vi]! - warmLen[vi]! + 1 + k + ring.length) & mask]!;
+      }
+      warmHead[vi] = warmLen[vi]! - 1;
+      warmTimes[vi] = bigger;
+      ring = bigger;
+    }
+    const h = (warmHead[vi]! + 1) & (ring.length - 1);
+    ring[h] = now;
+    warmHead[vi] = h;
+    warmLen[vi] = warmLen[vi]! + 1;
+    lambdaView.warmIdleByVariant[variants[vi]!.name] = warmLen[vi]!;
+  };
+
+  // ---- reused hot-path objects ----
+  const routerView: RouterView = { nowMs: 0, vms: liveViews, lambda: lambdaView };
+  const routeReq: RouteRequest = { nowMs: 0, task, sloMs, minAccuracy: opts.minAccuracy, inputs: 1 };
+  let completions: CompletionRecord[] = [];
+
+  // ---- policy ----
+  let state = policy.init(env, 0);
+  let lastForecast = 0;
+  const tickNotes: string[] = [];
+  const history: number[] = [];
+  let tickArrivals = 0;
+
+  const complete = (
+    r: number,
+    now: number,
+    backend: 'vm' | 'lambda',
+    resourceKey: string,
+    vmId: string | undefined,
+    serviceMs: number,
+    cold: boolean,
+  ): void => {
+    const vi = rqVariant[r]!;
+    const totalMs = now - rqArrival[r]!;
+    const violated = totalMs > sloMs;
+    served++;
+    sumLatency += totalMs;
+    hist.recordValue(Math.round(totalMs * 1000));
+    const b = bucketOf(rqArrival[r]!);
+    bServed[b] = bServed[b]! + 1;
+    bVariant[vi]![b] = bVariant[vi]![b]! + 1;
+    servedByVariant[vi] = servedByVariant[vi]! + 1;
+    if (violated) {
+      late++;
+      bViol[b] = bViol[b]! + 1;
+    }
+    const acc = variants[vi]!.accuracy;
+    if (acc !== null) {
+      accSum += acc;
+      accCount++;
+    }
+    const rec: CompletionRecord = {
+      atMs: now,
+      variant: variants[vi]!.name,
+      backend,
+      resourceKey,
+      vmId,
+      serviceMs,
+      totalMs,
+      sloMs,
+      coldStart: cold,
+      violated,
+    };
+    completions.push(rec);
+    state = policy.observe(rec, state, env);
+  };
+
+  const reject = (r: number): void => {
+    rejected++;
+    const b = bucketOf(rqArrival[r]!);
+    bViol[b] = bViol[b]! + 1;
+    freeReq(r);
+  };
+
+  // ---- VM mechanics ----
+  const startBatches = (vm: SimVm, now: number): void => {
+    if (vm.state !== VM_READY && vm.state !== VM_DRAINING) return;
+    const v = variants[vm.variantIdx]!;
+    for (let s = 0; s < vm.slots && vm.qLen > 0; s++) {
+      if (vm.slotFree[s] === 0) continue;
+      const mask = vm.queue.length - 1;
+      let n = 0;
+      const base = s * vm.maxBatch;
+      while (n < vm.maxBatch && vm.qLen > 0) {
+        vm.batch[base + n] = vm.queue[vm.qHead]!;
+        vm.qHead = (vm.qHead + 1) & mask;
+        vm.qLen--;
+        n++;
+      }
+      vm.batchLen[s] = n;
+      vm.slotFree[s] = 0;
+      vm.busySlots++;
+      vm.batchStartMs[s] = now;
+      const serviceMs =
+        predictLatencyMs(v.model, n, vm.threads) * v.trueMult * vm.interference * rng.lognormalMedian1(v.sigma);
+      heap.push(now + serviceMs, EV_VM_DONE, vm.idx * SLOT_SHIFT + s);
+    }
+  };
+
+  const finishVmBatch = (vm: SimVm, s: number, now: number): void => {
+    const n = vm.batchLen[s]!;
+    const serviceMs = now - vm.batchStartMs[s]!;
+    vm.busyMs += serviceMs;
+    vm.slotFree[s] = 1;
+    vm.busySlots--;
+    // The caller's interference estimate: EWMA of observed / nominal service time.
+    const nominal = predictLatencyMs(variants[vm.variantIdx]!.model, n, vm.threads);
+    vm.view.slowdown = 0.9 * vm.view.slowdown + 0.1 * (serviceMs / nominal);
+    const base = s * vm.maxBatch;
+    const done = now + opts.vmOverheadMs;
+    for (let k = 0; k < n; k++) {
+      const r = vm.batch[base + k]!;
+      complete(r, done, 'vm', vm.instanceType, vm.id, serviceMs, false);
+      freeReq(r);
+    }
+    vm.view.outstanding -= n;
+    if (vm.qLen > 0) startBatches(vm, now);
+    else if (vm.state === VM_DRAINING && vm.busySlots === 0) stopVm(vm, now);
+  };
+
+  const enqueueVm = (vm: SimVm, r: number, now: number): boolean => {
+    if (vm.qLen >= vm.queue.length || vm.qLen >= opts.queueLimit) return false;
+    const mask = vm.queue.length - 1;
+    // EDF insert from the tail: walk back past requests with a later deadline.
+    const d = rqDeadline[r]!;
+    let pos = vm.qLen;
+    while (pos > 0) {
+      const prev = vm.queue[(vm.qHead + pos - 1) & mask]!;
+      if (rqDeadline[prev]! <= d) break;
+      vm.queue[(vm.qHead + pos) & mask] = prev;
+      pos--;
+    }
+    vm.queue[(vm.qHead + pos) & mask] = r;
+    vm.qLen++;
+    vm.view.outstanding++;
+    if (vm.busySlots < vm.slots) startBatches(vm, now);
+    return true;
+  };
+
+  const stopVm = (vm: SimVm, now: number): void => {
+    if (vm.state === VM_STOPPED) return;
+    if (vm.state === VM_READY || vm.state === VM_DRAINING) vm.readyMs += now - vm.readyAtMs;
+    vm.state = VM_STOPPED;
+    vm.stopAtMs = now;
+    // Anything still queued (a booting VM has none) would be lost: reject it.
+    while (vm.qLen > 0) {
+      const r = vm.queue[vm.qHead]!;
+      vm.qHead = (vm.qHead + 1) & (vm.queue.length - 1);
+      vm.qLen--;
+      reject(r);
+    }
+    rebuildViews();
+  };
+
+  const launchVm = (instanceType: string, variant: string, now: number): void => {
+    const ti = typeIdx.get(instanceType);
+    const vi = variantIdx.get(variant);
+    if (ti === undefined || vi === undefined) {
+      tickNotes.push(`sim: ignored launch of unknown ${ti === undefined ? 'instance type' : 'variant'} ${ti === undefined ? instanceType : variant}`);
+      return;
+    }
+    const type = catalog.ec2.instanceTypes[ti]!;
+    const prof = env.variants[vi]!.profile;
+    const est = prof.instances.find((e) => e.instanceType === instanceType);
+    const slots = est?.replicas ?? type.vcpu;
+    const threads = est?.intraOpThreads ?? 1;
+    const maxBatch = Math.max(1, Math.min(SLOT_SHIFT, opts.maxBatch ?? est?.batchSize ?? 8));
+    const capacityRps =
+      est?.throughputRps ?? (slots * maxBatch * 1000) / predictLatencyMs(prof.latencyModel, maxBatch, threads);
+    const bootBase = opts.bootDelayMs?.[instanceType] ?? type.typicalBootDelayMs;
+    const boot = now === 0 && opts.prewarm ? 0 : bootBase * (1 + opts.bootJitter * (2 * rng.uniform() - 1));
+    const interference =
+      opts.interference && rng.uniform() < opts.interference.probability ? opts.interference.slowdown : 1;
+    const idx = vms.length;
+    const id = `sim-${idx}`;
+    const view: VmView = {
+      id,
+      instanceType,
+      variant,
+      state: 'booting',
+      launchedAtMs: now,
+      outstanding: 0,
+      slots,
+      slowdown: 1,
+    };
+    const vm = new SimVm(idx, id, ti, type.pricePerHourUsd, instanceType, vi, now, slots, threads, maxBatch, capacityRps, interference, opts.queueLimit, view);
+    vms.push(vm);
+    vmById.set(id, vm);
+    vmLaunches++;
+    heap.push(now + boot, EV_VM_READY, idx);
+  };
+
+  const vmReady = (vm: SimVm, now: number): void => {
+    if (vm.state !== VM_BOOTING) return;
+    vm.state = VM_READY;
+    vm.readyAtMs = now;
+    vm.view.state = 'ready';
+    vm.view.readyAtMs = now;
+    if (now - vm.launchedAtMs <= 0) return; // prewarmed at t = 0: nothing was observed
+    let list = observedBoot[vm.instanceType];
+    if (!list) {
+      list = [];
+      observedBoot[vm.instanceType] = list;
+    }
+    list.push(now - vm.launchedAtMs);
+    if (list.length > 20) list.shift();
+  };
+
+  const terminateVm = (vm: SimVm, now: number): void => {
+    if (vm.state === VM_STOPPED || vm.state === VM_DRAINING) return;
+    if (vm.state === VM_BOOTING || (vm.qLen === 0 && vm.busySlots === 0)) {
+      stopVm(vm, now);
+      return;
+    }
+    vm.state = VM_DRAINING;
+    vm.view.state = 'draining';
+  };
+
+  // ---- Lambda mechanics ----
+  const invokeLambda = (r: number, vi: number, memoryMb: number, now: number): boolean => {
+    if (lambdaView.inFlight >= lambdaView.concurrencyLimit) return false;
+    if (memByVariant[vi] === 0) setMemory(vi, memoryMb);
+    expireWarm(vi, now);
+    let cold = 0;
+    if (warmLen[vi]! > 0) {
+      warmHead[vi] = (warmHead[vi]! - 1 + warmTimes[vi]!.length) & (warmTimes[vi]!.length - 1);
+      warmLen[vi] = warmLen[vi]! - 1;
+      lambdaView.warmIdleByVariant[variants[vi]!.name] = warmLen[vi]!;
+    } else {
+      cold = 1;
+      coldStarts++;
+    }
+    const v = variants[vi]!;
+    const serviceMs = lambdaLatencyMs(v.model, 1, vcpuByVariant[vi]!) * v.trueMult * rng.lognormalMedian1(v.sigma);
+    const initMs = cold ? coldMsByVariant[vi]! : 0;
+    const mem = memByVariant[vi]!;
+    const billedMs = lambdaBilledDurationMs(catalog, serviceMs + (opts.billLambdaInit ? initMs : 0));
+    lambdaComputeUsd += (mem / 1024) * (billedMs / 1000) * gbSPrice;
+    lambdaRequests++;
+    lambdaView.inFlight++;
+    rqMem[r] = mem;
+    rqCold[r] = cold;
+    rqStart[r] = serviceMs;
+    rqGen[r] = memGen[vi]!;
+    heap.push(now + opts.lambdaOverheadMs + initMs + serviceMs, EV_LAMBDA_DONE, r);
+    return true;
+  };
+
+  const lambdaDone = (r: number, now: number): void => {
+    const vi = rqVariant[r]!;
+    lambdaView.inFlight--;
+    if (rqGen[r] === memGen[vi]) pushWarm(vi, now - opts.lambdaOverheadMs / 2);
+    lambdaServed++;
+    const b = bucketOf(rqArrival[r]!);
+    bLambda[b] = bLambda[b]! + 1;
+    const cold = rqCold[r] === 1;
+    complete(r, now, 'lambda', String(rqMem[r]), undefined, rqStart[r]!, cold);
+    freeReq(r);
+  };
+
+  // ---- routing one arrival ----
+  let lastVariantName = '';
+  let lastVariantIdx = 0;
+  const routeOne = (r: number, now: number, retry: boolean): void => {
+    routerView.nowMs = now;
+    routeReq.nowMs = now;
+    const d = policy.route(routeReq, routerView, state, env);
+    if (d.kind === 'reject') {
+      reject(r);
+      return;
+    }
+    // Policies return the same interned name strings: a one-entry cache skips the Map lookup.
+    let vi: number | undefined;
+    if (d.variant === lastVariantName) vi = lastVariantIdx;
+    else {
+      vi = variantIdx.get(d.variant);
+      if (vi !== undefined) {
+        lastVariantName = d.variant;
+        lastVariantIdx = vi;
+      }
+    }
+    if (vi === undefined) {
+      reject(r);
+      return;
+    }
+    rqVariant[r] = vi;
+    if (d.kind === 'vm') {
+      const vm = vmById.get(d.vmId);
+      // A VM that is not serving (booting, stopped) refuses the connection: like the real router
+      // seeing BackendUnavailableError, the request fails (policies must route to ready VMs).
+      if (!vm || vm.state !== VM_READY || !enqueueVm(vm, r, now)) reject(r);
+      return;
+    }
+    if (!invokeLambda(r, vi, d.memoryMb, now)) {
+      throttled++;
+      lambdaView.throttledUntilMs = now + 200;
+      if (retry) routeOne(r, now, false);
+      else reject(r);
+    }
+  };
+
+  // ---- tick ----
+  const applyDecision = (dec: TickDecision, now: number): void => {
+    for (const [variant, mem] of Object.entries(dec.lambdaMemoryMb)) {
+      const vi = variantIdx.get(variant);
+      if (vi !== undefined && mem > 0) setMemory(vi, mem);
+    }
+    for (const l of dec.launch) for (let k = 0; k < l.count; k++) launchVm(l.instanceType, l.variant, now);
+    for (const id of dec.terminate) {
+      const vm = vmById.get(id);
+      if (vm) terminateVm(vm, now);
+    }
+    if (Number.isFinite(dec.forecastRps)) lastForecast = dec.forecastRps;
+    for (const n of dec.notes) if (tickNotes.length < 200) tickNotes.push(`${(now / 1000).toFixed(0)}s ${n}`);
+    rebuildViews();
+  };
+
+  const doTick = (now: number): void => {
+    history.push(tickArrivals / (env.tickIntervalMs / 1000));
+    if (history.length > opts.historyTicks) history.shift();
+    tickArrivals = 0;
+    for (let vi = 0; vi < variants.length; vi++) expireWarm(vi, now);
+    const snapshot: VmView[] = liveViews.map((v) => ({ ...v }));
+    const obs = {
+      nowMs: now,
+      arrivalRpsHistory: history.slice(),
+      vms: snapshot,
+      lambda: { ...lambdaView, memoryMbByVariant: { ...lambdaView.memoryMbByVariant }, warmIdleByVariant: { ...lambdaView.warmIdleByVariant } },
+      completions,
+      observedBootDelayMs: Object.fromEntries(Object.entries(observedBoot).map(([k, v]) => [k, v.slice()])),
+    };
+    completions = [];
+    const { decision, state: next } = policy.tick(obs, state, env);
+    state = next;
+    applyDecision(decision, now);
+    opts.onProgress?.(now, endMs);
+  };
+
+  // Cost so far (for the cumulative series): EC2 run time so far, minimum applied at stop.
+  const costSoFar = (now: number): number => {
+    let ec2 = 0;
+    for (const vm of vms) {
+      const stop = vm.state === VM_STOPPED ? vm.stopAtMs : now;
+      ec2 += vm.state === VM_STOPPED
+        ? vmBilledCostUsd(catalog, vm.instanceType, stop - vm.launchedAtMs)
+        : ((stop - vm.launchedAtMs) / 3_600_000) * vm.pricePerHourUsd;
+    }
+    return ec2 + lambdaComputeUsd + (lambdaRequests * catalog.lambda.pricePerMillionRequestsUsd) / 1e6;
+  };
+
+  const sample = (now: number): void => {
+    // Bucket that just ended.
+    const b = Math.round(now / opts.seriesIntervalMs) - 1;
+    if (b < 0 || b >= nBuckets) return;
+    let count = 0;
+    let cap = 0;
+    for (const vm of vms) {
+      if (vm.state === VM_STOPPED) continue;
+      count++;
+      if (vm.state === VM_READY) cap += vm.capacityRps / vm.interference;
+    }
+    series.tMin.push((b * opts.seriesIntervalMs) / 60_000);
+    series.loadRps.push(bArrivals[b]! / (opts.seriesIntervalMs / 1000));
+    series.vmCapacityRps.push(cap);
+    series.vmCount.push(count);
+    series.cumulativeCostUsd.push(costSoFar(now));
+    series.forecastRps.push(lastForecast);
+  };
+
+  // ---- main loop ----
+  const stepMs = trace.stepS * 1000;
+  const rates = trace.rps;
+  let stepIdx = 0;
+  let stepEnd = stepMs;
+  let ratePerMs = (rates[0] ?? 0) / 1000;
+  // Next arrival after t, Poisson at the piecewise-constant rate (restart the draw at each step end).
+  const nextArrival = (t: number): number => {
+    for (;;) {
+      if (stepIdx >= rates.length) return Number.POSITIVE_INFINITY;
+      if (ratePerMs > 0) {
+        const c = t + arrivalRng.exponential(ratePerMs);
+        if (c < stepEnd) return c;
+      }
+      t = stepEnd;
+      stepIdx++;
+      stepEnd += stepMs;
+      ratePerMs = (rates[stepIdx] ?? 0) / 1000;
+    }
+  };
+
+  for (let t = env.tickIntervalMs; t < endMs; t += env.tickIntervalMs) heap.push(t, EV_TICK, 0);
+  for (let t = opts.seriesIntervalMs; t <= endMs + 1e-6; t += opts.seriesIntervalMs) heap.push(t, EV_SAMPLE, 0);
+  // A first tick at t=0 lets the policy buy its initial fleet.
+  doTick(0);
+
+  let tArr = nextArrival(0);
+  for (;;) {
+    const tEv = heap.peekTime();
+    if (tArr <= tEv) {
+      if (tArr === Number.POSITIVE_INFINITY) break;
+      const now = tArr;
+      requests++;
+      tickArrivals++;
+      const b = bucketOf(now);
+      bArrivals[b] = bArrivals[b]! + 1;
+      if (arrivalsPerSecond) {
+        const s = Math.floor(now / 1000);
+        if (s < arrivalsPerSecond.length) arrivalsPerSecond[s] = arrivalsPerSecond[s]! + 1;
+      }
+      const r = allocReq();
+      rqArrival[r] = now;
+      rqDeadline[r] = now + sloMs;
+      routeOne(r, now, true);
+      tArr = nextArrival(now);
+      continue;
+    }
+    const kind = heap.peekKind();
+    const payload = heap.peekPayload();
+    heap.pop();
+    const now = tEv;
+    switch (kind) {
+      case EV_VM_DONE: {
+        const vm = vms[Math.floor(payload / SLOT_SHIFT)]!;
+        finishVmBatch(vm, payload % SLOT_SHIFT, now);
+        break;
+      }
+      case EV_LAMBDA_DONE:
+        lambdaDone(payload, now);
+        break;
+      case EV_TICK:
+        doTick(now);
+        break;
+      case EV_VM_READY: {
+        const vm = vms[payload]!;
+        if (now <= endMs) {
+          vmReady(vm, now);
+          rebuildViews();
+        }
+        break;
+      }
+      case EV_SAMPLE:
+        sample(now);
+        break;
+    }
+  }
+
+  // ---- finish: everything still running stops at the end of the trace ----
+  let ec2Usd = 0;
+  let vmRunMs = 0;
+  let busyMs = 0;
+  let slotReadyMs = 0;
+  for (const vm of vms) {
+    if (vm.state !== VM_STOPPED) {
+      if (vm.state === VM_READY || vm.state === VM_DRAINING) vm.readyMs += Math.max(0, endMs - vm.readyAtMs);
+      vm.stopAtMs = Math.max(vm.launchedAtMs, endMs);
+      vm.state = VM_STOPPED;
+    }
+    const run = vm.stopAtMs - vm.launchedAtMs;
+    vmRunMs += run;
+    ec2Usd += vmBilledCostUsd(catalog, vm.instanceType, run);
+    busyMs += vm.busyMs;
+    slotReadyMs += vm.readyMs * vm.slots;
+  }
+  const lambdaRequestsUsd = (lambdaRequests * catalog.lambda.pricePerMillionRequestsUsd) / 1e6;
+  for (let b = 0; b < series.tMin.length; b++) {
+    series.lambdaShare.push(bServed[b]! > 0 ? bLambda[b]! / bServed[b]! : 0);
+    const all = bArrivals[b]!;
+    series.violationRate.push(all > 0 ? bViol[b]! / all : 0);
+  }
+  variants.forEach((v, vi) => {
+    const arr: number[] = [];
+    for (let b = 0; b < series.tMin.length; b++) arr.push(bServed[b]! > 0 ? bVariant[vi]![b]! / bServed[b]! : 0);
+    series.variantShare[v.name] = arr;
+  });
+  const violations = late + rejected;
+  const wallMs = performance.now() - wallStart;
+  const byVariant: Record<string, number> = {};
+  variants.forEach((v, i) => {
+    if (servedByVariant[i]! > 0) byVariant[v.name] = servedByVariant[i]!;
+  });
+  return {
+    policy: policy.name,
+    trace: trace.name,
+    synthetic: trace.synthetic,
+    simulatedS: trace.durationS,
+    requests,
+    served,
+    late,
+    rejected,
+    throttled,
+    violations,
+    violationRate: requests > 0 ? violations / requests : 0,
+    p50Ms: served > 0 ? hist.getValueAtPercentile(50) / 1000 : 0,
+    p99Ms: served > 0 ? hist.getValueAtPercentile(99) / 1000 : 0,
+    meanMs: served > 0 ? sumLatency / served : 0,
+    avgAccuracy: accCount > 0 ? accSum / accCount : null,
+    lambdaShare: served > 0 ? lambdaServed / served : 0,
+    cost: {
+      ec2Usd,
+      lambdaComputeUsd,
+      lambdaRequestsUsd,
+      totalUsd: ec2Usd + lambdaComputeUsd + lambdaRequestsUsd,
+    },
+    vmHours: vmRunMs / 3_600_000,
+    vmUtilisation: slotReadyMs > 0 ? busyMs / slotReadyMs : 0,
+    vmLaunches,
+    coldStarts,
+    servedByVariant: byVariant,
+    series,
+    arrivalsPerSecond,
+    wallMs,
+    requestsPerWallSecond: wallMs > 0 ? (requests / wallMs) * 1000 : 0,
+    tickNotes,
+  };
+}
