@@ -100,7 +100,7 @@ export function createLambdaHandler(options: LambdaHandlerOptions) {
   }
 
   return (
-    middy<SpillwayEvent, LambdaResult>(infer as never, { timeoutEarlyInMillis: 0 })
+    middy<unknown, LambdaResult>(infer as never, { timeoutEarlyInMillis: 0 })
       // after/onError middlewares run in reverse order of .use(): errorMapper (any error -> status +
       // ErrorBody), httpErrorHandler (renders it), responseShape last (contract shape, always).
       .use(responseShape())

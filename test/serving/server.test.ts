@@ -90,7 +90,7 @@ describe.skipIf(!served)(`VM inference server (${served?.name ?? NO_MODEL_MSG}, 
 
   it('concurrent requests are batched together and give the same top-k as single requests', async () => {
     const single = await start({ engine, variants: [model], maxBatch: 1, maxWaitMs: 0 });
-    const singles = [];
+    const singles: ReturnType<typeof BackendInferResponseSchema.parse>[] = [];
     try {
       for (const p of photos) singles.push(BackendInferResponseSchema.parse((await post(single.url, req(p.bytes))).json));
     } finally {
