@@ -1,0 +1,126 @@
+/**
+ * Deployment configuration, read from CDK context (cdk.json "context" or `-c key=value`) and
+ * validated fail-fast with zod: a bad value stops synth with a message naming the key and the
+ * accepted values. Every key has a default so `npx cdk synth` works with no arguments.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadCatalog } from '../profiles/catalog.js';
+
+const csv = (def: string[]) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((v) =>
+      v === undefined ? def : (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean),
+    );
+
+const num = (def: number) =>
+  z
+    .union([z.number(), z.string()])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? def : Number(v)));
+
+export const InfraConfigSchema = z.object({
+  /** spillway:region — AWS region. @default CDK_DEFAULT_REGION or us-east-1 */
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region like us-east-1'),
+  /** spillway:account — AWS account id; unset = environment-agnostic synth. */
+  account: z
+    .string()
+    .regex(/^\d{12}$/, 'a 12-digit account id')
+    .optional(),
+  /** spillway:fleetName — tag value and name prefix of everything deployed. @default 'spillway' */
+  fleetName: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, 'lowercase letters, digits, dashes (2-31 chars)'),
+  /** spillway:variants — model variants served (one Lambda function each). */
+  variants: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,50}$/, 'a variant name usable in a function name')).min(1),
+  /** spillway:instanceTypes — EC2 types with a launch template (must be in profiles/catalog.json). */
+  instanceTypes: z.array(z.string()).min(1),
+  /** spillway:sloMs — latency SLO used to right-size Lambda memory and in the alarm. @default 200 */
+  sloMs: z.number().positive().max(300_000),
+  /** spillway:budgetUsdPerHour — spend alarm threshold. @default 2 */
+  budgetUsdPerHour: z.number().positive(),
+  /** spillway:sloViolationRateAlarm — alarm when violations/requests exceeds this over 5 min. @default 0.05 */
+  sloViolationRateAlarm: z.number().gt(0).lt(1),
+  /** spillway:lambdaArchitecture. @default 'x86_64' (arm64 needs sharp's linux-arm64 packages installed) */
+  lambdaArchitecture: z.enum(['x86_64', 'arm64']),
+  /** spillway:lambdaMemoryMb — used when no profile exists for a variant. @default 1769 (1 vCPU) */
+  lambdaMemoryMb: z.number().int().min(128).max(10_240),
+  /** spillway:controllerInstanceType — controller host (in the catalog, so idle cost is computable). */
+  controllerInstanceType: z.string(),
+  /** spillway:modelDir — local model directory uploaded to S3 and packaged; absent = skipped. */
+  modelDir: z.string().optional(),
+  /** spillway:allowedCidr — who may call the public endpoint. @default 0.0.0.0/0 (API key required) */
+  allowedCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR'),
+});
+export type InfraConfig = z.infer<typeof InfraConfigSchema>;
+
+const RawSchema = z.object({
+  region: z.string().optional(),
+  account: z.string().optional(),
+  fleetName: z.string().optional(),
+  variants: csv(['mobilenet-v2-10-int8-zoo', 'squeezenet-caffe2-fp16']),
+  instanceTypes: csv(['c5.large', 'c6g.large', 'c5.xlarge']),
+  sloMs: num(200),
+  budgetUsdPerHour: num(2),
+  sloViolationRateAlarm: num(0.05),
+  lambdaArchitecture: z.string().optional(),
+  lambdaMemoryMb: num(1769),
+  controllerInstanceType: z.string().optional(),
+  modelDir: z.string().optional(),
+  allowedCidr: z.string().optional(),
+});
+
+/** Default local model directory: $SPILLWAY_MODEL_DIR, else ../shared/models beside the repo. */
+export function defaultModelDir(repoRoot: string, env = process.env): string | undefined {
+  const candidates = [env.SPILLWAY_MODEL_DIR, join(repoRoot, '..', 'shared', 'models')];
+  for (const c of candidates) if (c && existsSync(c)) return resolve(c);
+  return undefined;
+}
+
+/** Reads `spillway:<key>` context values through `get` (e.g. app.node.tryGetContext). */
+export function readInfraConfig(
+  get: (key: string) => unknown,
+  opts: { repoRoot: string; env?: NodeJS.ProcessEnv } = { repoRoot: process.cwd() },
+): InfraConfig {
+  const env = opts.env ?? process.env;
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(RawSchema.shape)) {
+    const v = get(`spillway:${key}`);
+    if (v !== undefined) raw[key] = v;
+  }
+  const parsedRaw = RawSchema.safeParse(raw);
+  if (!parsedRaw.success) throw new Error(`invalid spillway:* context: ${z.prettifyError(parsedRaw.error)}`);
+  const r = parsedRaw.data;
+  const candidate = {
+    ...r,
+    region: r.region ?? env.CDK_DEFAULT_REGION ?? 'us-east-1',
+    account: r.account ?? env.CDK_DEFAULT_ACCOUNT,
+    fleetName: r.fleetName ?? 'spillway',
+    lambdaArchitecture: r.lambdaArchitecture ?? 'x86_64',
+    controllerInstanceType: r.controllerInstanceType ?? 'c5.large',
+    modelDir: r.modelDir ?? defaultModelDir(opts.repoRoot, env),
+    allowedCidr: r.allowedCidr ?? '0.0.0.0/0',
+  };
+  const parsed = InfraConfigSchema.safeParse(candidate);
+  if (!parsed.success) {
+    const msg = parsed.error.issues
+      .map((i) => `spillway:${i.path.join('.')} = ${JSON.stringify(pick(candidate, i.path))}: ${i.message}`)
+      .join('; ');
+    throw new Error(`invalid deployment configuration: ${msg}`);
+  }
+  const catalog = loadCatalog();
+  const known = catalog.ec2.instanceTypes.map((t) => t.name);
+  for (const t of [...parsed.data.instanceTypes, parsed.data.controllerInstanceType]) {
+    if (!known.includes(t)) {
+      throw new Error(`invalid deployment configuration: instance type '${t}' is not in profiles/catalog.json (${known.join(', ')})`);
+    }
+  }
+  return parsed.data;
+}
+
+function pick(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = obj;
+  for (const p of path) cur = (cur as Record<PropertyKey, unknown> | undefined)?.[p];
+  return cur;
+}

@@ -1,0 +1,144 @@
+/**
+ * ServingStack: the VPC, one Lambda function per variant (memory right-sized from the profiles
+ * for the SLO), EC2 launch templates per instance type, the controller host, the public endpoint
+ * and the dashboard + alarms.
+ */
+import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import type { Catalog } from '../../profiles/catalog.js';
+import type { VariantProfile } from '../../profiles/schema.js';
+import type { InfraConfig } from '../config.js';
+import { AppSource } from '../constructs/app-source.js';
+import { ControllerHost } from '../constructs/controller-host.js';
+import { PublicEndpoint } from '../constructs/public-endpoint.js';
+import { SpillwayDashboard } from '../constructs/spillway-dashboard.js';
+import { VariantFunction } from '../constructs/variant-function.js';
+import { VmLaunchTemplates } from '../constructs/vm-launch-templates.js';
+import { type LambdaSizing, rightSizeLambdaMemory } from '../sizing.js';
+import { modelBucketName, type StatefulStack } from './stateful-stack.js';
+
+export interface ServingStackProps extends StackProps {
+  readonly config: InfraConfig;
+  readonly catalog: Catalog;
+  /** Measured profiles by variant (profiles/lib/load.ts). @default none: config.lambdaMemoryMb */
+  readonly profiles?: ReadonlyMap<string, VariantProfile>;
+  readonly stateful: StatefulStack;
+  readonly repoRoot: string;
+  /** Handler source override (tests). @default functions/lambda/handler.ts */
+  readonly lambdaEntry?: string;
+}
+
+export class ServingStack extends Stack {
+  readonly vpc: ec2.Vpc;
+  readonly functions = new Map<string, VariantFunction>();
+  readonly lambdaSizing = new Map<string, LambdaSizing>();
+  readonly launchTemplates: VmLaunchTemplates;
+  readonly controller: ControllerHost;
+  readonly endpoint: PublicEndpoint;
+  readonly dashboard: SpillwayDashboard;
+
+  constructor(scope: Construct, id: string, props: ServingStackProps) {
+    super(scope, id, props);
+    const { config, catalog } = props;
+
+    // Public subnets only, no NAT gateway ($0.045/h each): every instance gets a public IPv4
+    // for egress (dnf, npm, AWS APIs) while security groups admit only the ALB -> controller ->
+    // VM paths.
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 22 }],
+      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+    });
+    const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
+      retention: logs.RetentionDays.TWO_WEEKS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) });
+
+    const appSource = new AppSource(this, 'AppSource', { repoRoot: props.repoRoot });
+
+    const architecture = config.lambdaArchitecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+    for (const variant of config.variants) {
+      const sizing = rightSizeLambdaMemory(props.profiles?.get(variant), config.sloMs, config.lambdaMemoryMb);
+      this.lambdaSizing.set(variant, sizing);
+      this.functions.set(
+        variant,
+        new VariantFunction(this, `Fn-${variant}`, {
+          variant,
+          repoRoot: props.repoRoot,
+          memoryMb: sizing.memoryMb,
+          functionPrefix: `${config.fleetName}-`,
+          architecture,
+          ...(config.modelDir ? { modelDir: config.modelDir } : {}),
+          ...(props.lambdaEntry ? { entry: props.lambdaEntry } : {}),
+        }),
+      );
+    }
+
+    const types = config.instanceTypes.map((name) => {
+      const t = catalog.ec2.instanceTypes.find((x) => x.name === name);
+      if (!t) throw new Error(`ServingStack instanceTypes: '${name}' is not in the catalog`);
+      return t;
+    });
+    const controllerSg = new ec2.SecurityGroup(this, 'ControllerSg', {
+      vpc: this.vpc,
+      description: `Spillway ${config.fleetName} controller`,
+      allowAllOutbound: true,
+    });
+    this.launchTemplates = new VmLaunchTemplates(this, 'Vms', {
+      vpc: this.vpc,
+      fleetName: config.fleetName,
+      instanceTypes: types,
+      controllerSecurityGroup: controllerSg,
+      appSource: appSource.asset,
+      // By name, not by reference: keeps the IAM grant free of a cross-stack export.
+      modelBucket: s3.Bucket.fromBucketName(this, 'ModelBucketRef', modelBucketName(this, config.fleetName)),
+    });
+    const controllerType = catalog.ec2.instanceTypes.find((x) => x.name === config.controllerInstanceType);
+    if (!controllerType) throw new Error(`controllerInstanceType '${config.controllerInstanceType}' is not in the catalog`);
+    this.controller = new ControllerHost(this, 'Controller', {
+      vpc: this.vpc,
+      fleetName: config.fleetName,
+      instanceType: controllerType.name,
+      arch: controllerType.arch,
+      securityGroup: controllerSg,
+      launchTemplates: [...this.launchTemplates.templates.values()],
+      vmRole: this.launchTemplates.role,
+      vmSecurityGroup: this.launchTemplates.securityGroup,
+      functions: [...this.functions.values()].map((f) => f.fn),
+      apiKeySecret: props.stateful.apiKeySecret,
+      appSource: appSource.asset,
+      environment: {
+        SPILLWAY_SLO_MS: String(config.sloMs),
+        SPILLWAY_VARIANTS: config.variants.join(','),
+        SPILLWAY_INSTANCE_TYPES: config.instanceTypes.join(','),
+        SPILLWAY_LAMBDA_PREFIX: `${config.fleetName}-`,
+        SPILLWAY_LAUNCH_TEMPLATE_PATTERN: '{fleet}-{instanceType}',
+        SPILLWAY_VM_SUBNETS: this.vpc.publicSubnets.map((s) => s.subnetId).join(','),
+      },
+    });
+    this.endpoint = new PublicEndpoint(this, 'Endpoint', {
+      vpc: this.vpc,
+      controllerInstance: this.controller.instance,
+      controllerSecurityGroup: controllerSg,
+      controllerPort: this.controller.port,
+      apiKeySecret: props.stateful.apiKeySecret,
+      accessLogBucket: props.stateful.models.accessLogBucket,
+      allowedCidr: config.allowedCidr,
+    });
+    this.dashboard = new SpillwayDashboard(this, 'Observability', {
+      fleetName: config.fleetName,
+      sloViolationRateThreshold: config.sloViolationRateAlarm,
+      budgetUsdPerHour: config.budgetUsdPerHour,
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-EC28',
+      reason: 'Inference VMs are short-lived and scaled by the controller; their health is the /readyz probe, not per-minute EC2 metrics.',
+    });
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * StatefulStack: what must survive a redeploy of the serving side — the model bucket (+ access
+ * logs) and the API-key secret. Retained on `cdk destroy` unless removalPolicy says otherwise.
+ */
+import { join } from 'node:path';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { ModelBucket } from '../constructs/model-bucket.js';
+
+export interface StatefulStackProps extends StackProps {
+  readonly fleetName: string;
+  readonly repoRoot: string;
+  /** Local model directory to upload; absent = skipped. @default undefined */
+  readonly modelDir?: string;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Deterministic model bucket name, so the serving stack can reference it without an export. */
+export function modelBucketName(scope: Stack, fleetName: string): string {
+  return `${fleetName}-models-${scope.account}-${scope.region}`;
+}
+
+export class StatefulStack extends Stack {
+  readonly models: ModelBucket;
+  readonly apiKeySecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, props);
+    this.models = new ModelBucket(this, 'Models', {
+      ...(props.modelDir ? { modelDir: props.modelDir } : {}),
+      registryFile: join(props.repoRoot, 'functions', 'models', 'registry.json'),
+      bucketName: modelBucketName(this, props.fleetName),
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.apiKeySecret = new secretsmanager.Secret(this, 'ApiKey', {
+      secretName: `spillway/${props.fleetName}/api-key`,
+      description: 'Spillway public API key (x-api-key header); the controller loads it at boot',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.apiKeySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'A static API key read by the controller at boot; rotate by updating the secret and restarting the controller (documented in infra/README.md).',
+    });
+    new CfnOutput(this, 'ModelBucketName', { value: this.models.bucket.bucketName });
+    new CfnOutput(this, 'ApiKeySecretArn', { value: this.apiKeySecret.secretArn });
+  }
+}
