@@ -114,7 +114,9 @@ describe.skipIf(!served)(`VM inference server (${served?.name ?? NO_MODEL_MSG}, 
         const s = singles[i]!.outputs[0]!.top;
         const b = r.outputs[0]!.top;
         expect(b.map((x) => x.index)).toEqual(s.map((x) => x.index));
-        b.forEach((x, k) => expect(x.score).toBeCloseTo(s[k]!.score, 4));
+        b.forEach((x, k) => {
+          expect(x.score).toBeCloseTo(s[k]!.score, 4);
+        });
       });
     } finally {
       await batched.server.drain();
