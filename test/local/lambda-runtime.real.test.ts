@@ -24,7 +24,13 @@ describe.skipIf(!photo)('local Lambda runtime with the real handler', () => {
   beforeAll(async () => {
     ({ variant, real } = await pickTestVariant());
     fn = `spillway-${variant}`;
-    rt = await startLocalLambdaRuntime({ functions: [{ functionName: fn, variant, memoryMb: 1769 }], keepAliveMs: 60_000 });
+    rt = await startLocalLambdaRuntime({
+      functions: [
+        { functionName: fn, variant, memoryMb: 1769 },
+        { functionName: 'spillway-broken', variant: 'no-such-variant', memoryMb: 512 },
+      ],
+      keepAliveMs: 60_000,
+    });
   });
 
   afterAll(async () => {
@@ -64,6 +70,18 @@ describe.skipIf(!photo)('local Lambda runtime with the real handler', () => {
     expect(res2.backend.id).toBe(res.backend.id);
     expect(res2.outputs[0]?.top[0]?.index).toBe(res.outputs[0]?.top[0]?.index);
     expect(parseReport(second.LogResult).initMs).toBeUndefined();
+  });
+
+  it('a handler whose module init fails (unknown SPILLWAY_VARIANT) -> FunctionError Unhandled, instance discarded', async () => {
+    const out = await lambdaClient(rt.endpoint).send(new InvokeCommand({ FunctionName: 'spillway-broken', Payload: '{}', LogType: 'Tail' }));
+    expect(out.StatusCode).toBe(200);
+    expect(out.FunctionError).toBe('Unhandled');
+    const err = decode(out.Payload) as { errorType: string; errorMessage: string };
+    expect(err.errorMessage).toContain('no-such-variant');
+    expect(parseReport(out.LogResult).initMs).toBeGreaterThan(0);
+    const f = rt.stats().functions.find((x) => x.functionName === 'spillway-broken');
+    expect(f).toMatchObject({ invocations: 1, errors: 1, coldStarts: 1 });
+    await waitFor(() => rt.stats().functions.find((x) => x.functionName === 'spillway-broken')?.instances.starting === 0, 5_000, 'discard');
   });
 
   it('a bad request is the handler`s 400 reply, not a function error', async () => {
