@@ -17,6 +17,7 @@ import {
   BackendUnavailableError,
   ThrottledError,
 } from '../errors.js';
+import type { Logger } from 'pino';
 import type { ServerlessPoolPort, VmClientPort } from '../ports.js';
 import { ApiError, DeadlineError, NoCapacityError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
@@ -30,6 +31,7 @@ export interface DispatchDeps {
   /** Per backend call; also the overall deadline (a request gets at most this long end to end). */
   backendTimeoutMs: number;
   metrics?: ApiMetrics;
+  log?: Logger;
   now?: () => number;
 }
 
@@ -99,7 +101,9 @@ export async function dispatch(deps: DispatchDeps, req: DispatchRequest, receive
   let lambdaThrottled = false;
   let lambdaFailed = false;
   let retries = 0;
+  let rescueWaits = 0;
   let lastErr: unknown;
+  const vmFailed = (ex: ReadonlySet<string>) => ex.size > 0;
 
   let target: Target | undefined;
   if (decision.kind === 'vm') {
@@ -195,6 +199,10 @@ export async function dispatch(deps: DispatchDeps, req: DispatchRequest, receive
         throw passThrough(err);
       }
       deps.metrics?.retries.inc({ reason: failedReason(err) });
+      deps.log?.warn(
+        { backend: target.kind, vmId: target.kind === 'vm' ? target.vmId : undefined, variant, reason: failedReason(err), err },
+        'backend call failed; re-dispatching',
+      );
       retries++;
       if (target.kind === 'vm') {
         excluded.add(target.vmId);
@@ -206,6 +214,17 @@ export async function dispatch(deps: DispatchDeps, req: DispatchRequest, receive
         lambdaFailed = true;
       }
       target = nextTarget(rt, variant, excluded, lambdaThrottled || lambdaFailed);
+      if (!target && vmFailed(excluded) && lambdaThrottled && !lambdaFailed) {
+        // This request was already accepted by a VM that then failed: rather than turn it away,
+        // wait for Lambda concurrency to free up (full-jitter backoff 100 ms .. 1.6 s) until the deadline.
+        const waitMs = Math.min(deadlineMs - now() - 1, 10 + Math.random() * 100 * 2 ** Math.min(rescueWaits++, 4));
+        if (waitMs > 0) {
+          await new Promise((r) => setTimeout(r, waitMs));
+          lambdaThrottled = false;
+          target = nextTarget(rt, variant, excluded, false);
+          attempt--; // rescue waits are bounded by the deadline, not by MAX_ATTEMPTS
+        }
+      }
     }
   }
   rt.totals.failed++;

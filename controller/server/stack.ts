@@ -31,6 +31,8 @@ export interface Stack {
   runtime: ControllerRuntime<unknown>;
   loop: ControlLoop;
   fleet: VmFleetPort;
+  /** The same fleet with its local extras (pidOf, costs) for tests and diagnostics. */
+  localFleet: LocalVmFleet;
   pool: ServerlessPoolPort;
   lambdaEndpoint: string;
   server: Server;
@@ -126,6 +128,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       vmClient,
       pool,
       metrics,
+      log: log.child({ component: 'router' }),
       backendTimeoutMs: config.backendTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
       ...(config.apiKey ? { apiKey: config.apiKey } : {}),
@@ -166,6 +169,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       runtime,
       loop,
       fleet,
+      localFleet: fleet,
       pool,
       lambdaEndpoint: lambdaRt.endpoint,
       server,
