@@ -8,6 +8,7 @@ import {
   InvokeCommand,
   ListFunctionsCommand,
   PutFunctionConcurrencyCommand,
+  ResourceConflictException,
   ResourceNotFoundException,
   TooManyRequestsException,
   InvalidParameterValueException,
@@ -128,6 +129,13 @@ describe('local Lambda runtime with the stand-in handler', () => {
     expect(ok.FunctionError).toBeUndefined();
   });
 
+  it('stand-in handler: an answer over 6 MB -> Function.ResponseSizeTooLarge (a function error, as on AWS)', async () => {
+    const c = lambdaClient(rt.endpoint);
+    const out = await c.send(new InvokeCommand({ FunctionName: 'spillway-a', Payload: JSON.stringify({ bigBytes: 6 * 1024 * 1024 + 10 }) }));
+    expect(out.FunctionError).toBe('Unhandled');
+    expect((decode(out.Payload) as { errorType: string }).errorType).toBe('Function.ResponseSizeTooLarge');
+  });
+
   it('stand-in handler: a process exit mid-invocation -> Runtime.ExitError and the next call is cold', async () => {
     const c = lambdaClient(rt.endpoint);
     const out = await c.send(new InvokeCommand({ FunctionName: 'spillway-b', Payload: JSON.stringify({ exit: 3 }) }));
@@ -190,6 +198,9 @@ describe('local Lambda runtime with the stand-in handler', () => {
     const upd = await c.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'spillway-b', MemorySize: 3538 }));
     expect(upd.MemorySize).toBe(3538);
     expect(upd.LastUpdateStatus).toBe('InProgress');
+    // A second update while the first is in progress is refused, as on AWS.
+    const busy = await c.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'spillway-b', MemorySize: 1024 })).catch((e: unknown) => e);
+    expect(busy).toBeInstanceOf(ResourceConflictException);
     const w = await waitUntilFunctionUpdatedV2({ client: c, maxWaitTime: 30, minDelay: 1 }, { FunctionName: 'spillway-b' });
     expect(w.state).toBe('SUCCESS');
     const cfg = await c.send(new GetFunctionCommand({ FunctionName: 'spillway-b' }));

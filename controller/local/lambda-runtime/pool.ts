@@ -79,6 +79,9 @@ export interface RuntimeStats {
   liveWorkerPids: number[];
 }
 
+/** Lambda's synchronous response limit: 6 MB. */
+export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
+
 const isoNow = (): string => new Date().toISOString().replace('Z', '+0000');
 
 export class LambdaPool {
@@ -253,6 +256,17 @@ export class LambdaPool {
       result = await inst.invoke(requestId, event, timeoutMs);
     }
     inst.lastUsedMs = Date.now();
+    if (result.ok && Buffer.byteLength(result.payload ?? 'null') > MAX_RESPONSE_BYTES) {
+      // Lambda fails the invocation (not the HTTP call) when the function's answer is too large.
+      result = {
+        ...result,
+        ok: false,
+        error: {
+          errorType: 'Function.ResponseSizeTooLarge',
+          errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+        },
+      };
+    }
     // Retire a stale-config instance as soon as it is free.
     if (inst.configVersion !== e.configVersion) inst.kill();
 
