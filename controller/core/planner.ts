@@ -6,9 +6,11 @@
  *   x[v]    >= 0     rps served by VMs of v          (x[v] <= sum_t cap[v,t] x util x n[v,t])
  *   y[v]    >= 0     rps sent to v's Lambda function
  * Objective (min, $/hour)
- *   sum n[v,t] x price'[t]  +  sum y[v] x 3600 x lambda$/req[v]  -  w x sum acc[v] (x[v] + y[v])
- *   price'[t] = price[t] x (1 + bootDelay[t] / expectedLifetime): a VM is paid while it boots
- *   (provisioning-latency-aware choice: 90 s of boot over a 1 h life = +2.5 %).
+ *   sum n[v,t] x price'[t] + k[v,t] x price[t]  +  sum y[v] x 3600 x lambda$/req[v]  -  w x sum acc[v] (x[v] + y[v])
+ *   k[v,t] <= existing[v,t]: VMs already running/booting, kept at their plain price;
+ *   price'[t] = price[t] + (boot-time price + Lambda cost of the boot gap) amortised over the VM's
+ *   expected life: provisioning-latency-aware type choice, and a switching cost (INFaaS's
+ *   "cost + lambda x loading latency") that stops plans flipping between near-equal mixes.
  *   w = accuracy value in $ per million requests per accuracy point, turned into $/h per rps.
  * Constraints
  *   sum_v x[v] + y[v] = load          (the forecast peak over the provisioning horizon)
@@ -29,12 +31,17 @@ const lp = ((lpSolverModule as unknown as { default?: unknown }).default ?? lpSo
   Solve(model: LpModel): unknown;
 };
 
+/** Loads below this (rps) are planned as idle. */
+export const IDLE_RPS = 1e-3;
+
 export interface VmOption {
   instanceType: string;
   /** Sustainable rps of one VM at 100 % (profile instances[] x learned slowdown). */
   capacityRps: number;
   pricePerHourUsd: number;
   bootDelayMs: number;
+  /** VMs of this type already running or booting for this variant (kept at their plain price). */
+  existing?: number;
 }
 
 export interface LambdaOption {
@@ -86,6 +93,7 @@ export interface PlanInput {
 export function pruneDominated(opts: readonly VmOption[], lifeMs: number): VmOption[] {
   const eff = (o: VmOption): number => o.pricePerHourUsd * (1 + o.bootDelayMs / lifeMs);
   return opts.filter((oj, j) => {
+    if ((oj.existing ?? 0) > 0) return true; // running VMs stay options (keeping them is cheaper)
     for (let k = 0; k < opts.length; k++) {
       if (k === j) continue;
       const ok = opts[k]!;
@@ -136,8 +144,10 @@ export function planCapacity(input: PlanInput): PlanResult {
   const w = ((input.accuracyValueUsdPerMillionPerPct ?? 0.01) * 3600) / 1e6; // $/h per (rps x accuracy point)
   const usable = input.variants.filter((v) => v.vmOptions.some((o) => o.capacityRps > 0) || v.lambda);
   if (usable.length === 0) return { ok: false, reason: 'no variant has a VM or Lambda option that meets the SLO' };
-  // Plan shares for a tiny virtual load when idle, so the router still has a mix.
-  const planLoad = load > 0 ? load : 1e-3;
+  // Below IDLE_RPS (1 request per 1,000 s) the load is treated as idle: plan shares for a tiny
+  // virtual load so the router still has a mix, but buy nothing (also avoids solver round-off).
+  const idle = load < IDLE_RPS;
+  const planLoad = idle ? IDLE_RPS : load;
 
   const constraints: Record<string, { min?: number; max?: number; equal?: number }> = {
     load: { equal: planLoad },
@@ -159,17 +169,31 @@ export function planCapacity(input: PlanInput): PlanResult {
     const opts = pruneDominated(v.vmOptions.filter((o) => o.capacityRps > 0), life);
     if (opts.length > 0) {
       constraints[capKey] = { max: 0 };
+      // One-off cost of a NEW VM, amortised over its expected life: it is paid while it boots and
+      // Lambda serves its share meanwhile. c6g.large, 285 rps x 0.8 for 80 s at $0.0000004/request
+      // = $0.0073 once, + 80 s of $0.068/h -> about +13 % of its hourly price over 1 h. Existing VMs
+      // do not pay it, which keeps plans from flipping between near-equal mixes (churn).
+      const lambdaPerReq = v.lambda?.costPerRequestUsd ?? 0;
       opts.forEach((o, j) => {
+        const bootS = o.bootDelayMs / 1000;
+        const launchUsd = o.pricePerHourUsd * (bootS / 3600) + o.capacityRps * util * bootS * lambdaPerReq;
+        const newCost = o.pricePerHourUsd + launchUsd * (3_600_000 / life);
         const key = `n${i}_${j}`;
-        const row: Record<string, number> = {
-          cost: o.pricePerHourUsd * (1 + o.bootDelayMs / life),
-          [capKey]: -o.capacityRps * util,
-          vmTotal: 1,
-        };
+        const row: Record<string, number> = { cost: newCost, [capKey]: -o.capacityRps * util, vmTotal: 1 };
         if (hasBudget) row.budget = o.pricePerHourUsd;
         variables[key] = row;
         if (!input.relaxIntegers) ints[key] = 1;
         names.push({ key, kind: 'n', v, o });
+        const existing = Math.max(0, Math.floor(o.existing ?? 0));
+        if (existing > 0) {
+          const kk = `k${i}_${j}`;
+          constraints[`kmax${i}_${j}`] = { max: existing };
+          const kr: Record<string, number> = { cost: o.pricePerHourUsd, [capKey]: -o.capacityRps * util, vmTotal: 1, [`kmax${i}_${j}`]: 1 };
+          if (hasBudget) kr.budget = o.pricePerHourUsd;
+          variables[kk] = kr;
+          if (!input.relaxIntegers) ints[kk] = 1;
+          names.push({ key: kk, kind: 'n', v, o });
+        }
       });
       const xk = `x${i}`;
       const xr: Record<string, number> = { cost: -w * acc, [capKey]: 1, load: 1 };
@@ -215,7 +239,9 @@ export function planCapacity(input: PlanInput): PlanResult {
     if (n.kind === 'n' && n.o) {
       const count = Math.max(0, Math.round(val));
       if (count > 0) {
-        vms.push({ instanceType: n.o.instanceType, variant: n.v.name, count });
+        const same = vms.find((x) => x.instanceType === n.o!.instanceType && x.variant === n.v.name);
+        if (same) same.count += count;
+        else vms.push({ instanceType: n.o.instanceType, variant: n.v.name, count });
         cost += count * n.o.pricePerHourUsd;
       }
     } else if (n.kind === 'x') {
@@ -241,7 +267,7 @@ export function planCapacity(input: PlanInput): PlanResult {
   } else {
     shares[usable[0]!.name] = 1;
   }
-  if (load <= 0) {
+  if (idle) {
     // Idle: the shares describe the preferred mix, but nothing is bought for a virtual load.
     return { ok: true, vms: [], vmRps: {}, lambdaRps: {}, shares, costUsdPerHour: 0, accuracy: served > 0 ? accSum / served : 0 };
   }

@@ -241,7 +241,10 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       const capacityRps = inst ? inst.throughputRps / e.ratio : (it.vcpu * 1000) / e.p50Ms;
       const p99 = Math.max(e.p99Ms, inst ? inst.p99Ms * e.ratio : 0) + vmOverheadMs;
       if (p99 > env.sloMs) continue;
-      out.push({ instanceType: t, capacityRps, pricePerHourUsd: it.pricePerHourUsd, bootDelayMs: learnedBootDelayMs(env.catalog, obs, t) });
+      const existing = obs
+        ? obs.vms.filter((vm) => vm.instanceType === t && vm.variant === v.name && vm.state !== 'draining').length
+        : 0;
+      out.push({ instanceType: t, capacityRps, pricePerHourUsd: it.pricePerHourUsd, bootDelayMs: learnedBootDelayMs(env.catalog, obs, t), existing });
     }
     return out;
   };

@@ -22,7 +22,9 @@ export interface CombinedOptions {
   errorWindow?: number;
   /** Cap on the headroom (default 1.0 = +100 %). */
   maxHeadroom?: number;
-  /** Headroom before any error has been resolved (default 0.1). */
+  /** Resolved errors needed before the quantile replaces the initial headroom (default 20). */
+  minErrors?: number;
+  /** Headroom before minErrors errors have been resolved (default 0.1). */
   initialHeadroom?: number;
   /** Also floor the base at the peak of the last H observations (default true). */
   includeRecentMax?: boolean;
@@ -69,6 +71,7 @@ export function createCombinedForecaster(opts: CombinedOptions): PeakForecaster<
   const maxHeadroom = opts.maxHeadroom ?? 1;
   const initialHeadroom = opts.initialHeadroom ?? 0.1;
   const useRecentMax = opts.includeRecentMax ?? true;
+  const minErrors = Math.max(1, opts.minErrors ?? 20);
   return {
     name: 'combined',
     horizonSteps: H,
@@ -91,10 +94,12 @@ export function createCombinedForecaster(opts: CombinedOptions): PeakForecaster<
         const base = pendingBase[0] ?? 0;
         let actual = 0;
         for (const v of recent) if (v > actual) actual = v;
-        if (actual > 0) {
-          const e = base > 0 ? Math.min(maxHeadroom, Math.max(0, actual / base - 1)) : maxHeadroom;
+        // A relative error needs a base: idle -> busy (base 0) is a start, not a forecast miss.
+        if (actual > 0 && base > 1e-9) {
+          const e = Math.min(maxHeadroom, Math.max(0, actual / base - 1));
           errors = errors.length >= N ? [...errors.slice(1), e] : [...errors, e];
-          headroom = Math.min(maxHeadroom, quantile(errors, q));
+          // With few errors the 95th percentile is just the worst one; wait for minErrors.
+          headroom = errors.length >= minErrors ? Math.min(maxHeadroom, quantile(errors, q)) : Math.max(initialHeadroom, 0);
         }
         pendingBase = pendingBase.slice(1);
       }

@@ -20,10 +20,12 @@ export interface EwmaTrendState {
 
 export function createEwmaTrend(opts: EwmaTrendOptions): PeakForecaster<EwmaTrendState> {
   const a = opts.alpha ?? 0.5;
-  const b = opts.beta ?? 0.2;
-  const phi = opts.phi ?? 0.8;
+  // A gentle, strongly damped trend: a step (0 -> 800 rps) must not read as a ramp that keeps
+  // climbing for the whole horizon (beta 0.2, phi 0.8 forecast 1,079 rps one tick after such a step).
+  const b = opts.beta ?? 0.1;
+  const phi = opts.phi ?? 0.6;
   const H = Math.max(1, Math.floor(opts.horizonSteps));
-  // Sum of phi^k for k=1..H: how far a damped trend carries over the horizon (phi 0.8, H 2 -> 1.44).
+  // Sum of phi^k for k=1..H: how far a damped trend carries over the horizon (phi 0.6, H 2 -> 0.96).
   let dampH = 0;
   for (let k = 1, p = phi; k <= H; k++, p *= phi) dampH += p;
   return {

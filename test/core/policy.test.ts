@@ -1,0 +1,146 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { RouteRequest } from '../../controller/core/policy-types.js';
+import { createSpillwayPolicy, type SpillwayState } from '../../controller/core/spillway-policy.js';
+import { catalog, makeEnv, REAL_MODELS } from './fixtures.js';
+import { PolicyHarness } from './harness.js';
+
+const boot = (t: string): number => catalog.ec2.instanceTypes.find((x) => x.name === t)!.typicalBootDelayMs;
+const req: RouteRequest = { nowMs: 0, task: 'image-classification', sloMs: 200, minAccuracy: 0, inputs: 1 };
+
+function routeNow(h: PolicyHarness<SpillwayState>) {
+  return h.policy.route(
+    { ...req, nowMs: h.nowMs },
+    { nowMs: h.nowMs, vms: h.vms, lambda: { memoryMbByVariant: {}, warmIdleByVariant: {}, inFlight: 0, concurrencyLimit: 1000 } },
+    h.state,
+    h.env,
+  );
+}
+
+describe('Spillway policy: load step up', () => {
+  it('launches VMs at the forecast; Lambda covers until they are ready, then VMs serve', () => {
+    const env = makeEnv(REAL_MODELS);
+    const h = new PolicyHarness(createSpillwayPolicy({ exploreShare: 0 }), env, boot);
+    for (let i = 0; i < 30; i++) expect(h.tick(0).launch).toEqual([]);
+    const d = h.tick(800);
+    const launched = d.launch.reduce((a, l) => a + l.count, 0);
+    expect(launched).toBeGreaterThan(0);
+    expect(d.forecastRps).toBeGreaterThanOrEqual(800);
+    // Capacity ordered covers the forecast at the target utilisation (from the profiles).
+    const cap = d.launch.reduce((a, l) => {
+      const p = env.variants.find((v) => v.name === l.variant)!.profile;
+      return a + l.count * p.instances.find((x) => x.instanceType === l.instanceType)!.throughputRps * 0.8;
+    }, 0);
+    expect(cap).toBeGreaterThanOrEqual(d.forecastRps * 0.999);
+    // During the boot gap every request goes to Lambda.
+    const firstReady = Math.min(...d.launch.map((l) => boot(l.instanceType)));
+    const launchedAt = h.nowMs;
+    while (h.nowMs + env.tickIntervalMs < launchedAt + firstReady) {
+      h.tick(800);
+      expect(h.readyCount()).toBe(0);
+      expect(routeNow(h).kind).toBe('lambda');
+    }
+    for (let i = 0; i < 3; i++) h.tick(800);
+    expect(h.readyCount()).toBeGreaterThan(0);
+    expect(routeNow(h).kind).toBe('vm');
+    // No launch repeated while the first ones boot: total VMs stays near the plan.
+    expect(h.vms.length).toBeLessThanOrEqual(launched + 2);
+  });
+});
+
+describe('Spillway policy: load drop', () => {
+  it('scales in only after the hysteresis window and never before the 60 s billing minimum', () => {
+    const env = makeEnv(REAL_MODELS);
+    const h = new PolicyHarness(createSpillwayPolicy({ exploreShare: 0 }), env, boot);
+    for (let i = 0; i < 40; i++) h.tick(800);
+    const fleet = h.vms.length;
+    expect(fleet).toBeGreaterThan(0);
+    expect(h.stopped).toEqual([]);
+    const dropTick = h.decisions.length;
+    for (let i = 0; i < 4; i++) expect(h.tick(0).terminate).toEqual([]);
+    for (let i = 0; i < 200 && h.vms.length > 0; i++) h.tick(0);
+    expect(h.vms.length).toBe(0);
+    for (const s of h.stopped) expect(s.ageMs).toBeGreaterThanOrEqual(60_000);
+    const firstStop = h.decisions.findIndex((d) => d.decision.terminate.length > 0);
+    expect(firstStop).toBeGreaterThanOrEqual(dropTick + 4);
+  });
+
+  it('a VM whose plan vanishes within 60 s is kept until its billing minimum', () => {
+    const env = makeEnv(REAL_MODELS);
+    const h = new PolicyHarness(createSpillwayPolicy({ exploreShare: 0, scaleDownTicks: 1, horizonMs: 10_000 }), env, boot);
+    h.tick(0);
+    const d = h.tick(800);
+    expect(d.launch.length).toBeGreaterThan(0);
+    const launchedAt = h.nowMs;
+    for (let i = 0; i < 30; i++) h.tick(0);
+    expect(h.stopped.length).toBeGreaterThan(0);
+    for (const s of h.stopped) {
+      expect(s.ageMs).toBeGreaterThanOrEqual(60_000);
+      expect(s.atMs).toBeGreaterThanOrEqual(launchedAt + 60_000);
+    }
+  });
+});
+
+describe('Spillway policy properties', () => {
+  it('no flapping: a key launched at tick i is not scaled in before tick i + window; stops respect 60 s', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 1500 }), { minLength: 5, maxLength: 40 }),
+        fc.integer({ min: 1, max: 6 }),
+        (loads, window) => {
+          const env = makeEnv(REAL_MODELS.slice(0, 3));
+          const h = new PolicyHarness(createSpillwayPolicy({ exploreShare: 0, scaleDownTicks: window }), env, boot);
+          const lastLaunch = new Map<string, number>();
+          for (const [i, rps] of loads.entries()) {
+            const before = new Map(h.vms.map((v) => [v.id, `${v.instanceType}|${v.variant}`]));
+            const d = h.tick(rps);
+            for (const id of d.terminate) {
+              const k = before.get(id)!;
+              const li = lastLaunch.get(k);
+              if (li !== undefined && i - li < window) return false;
+            }
+            for (const l of d.launch) lastLaunch.set(`${l.instanceType}|${l.variant}`, i);
+            let sum = 0;
+            for (const s of Object.values(d.variantShares)) {
+              if (s < 0) return false;
+              sum += s;
+            }
+            if (Math.abs(sum - 1) > 1e-6) return false;
+            for (const m of Object.values(d.lambdaMemoryMb)) {
+              if (m < catalog.lambda.minMemoryMb || m > catalog.lambda.maxMemoryMb) return false;
+            }
+          }
+          return h.stopped.every((s) => s.ageMs >= 60_000);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('Spillway policy: interference', () => {
+  it('replaces a VM that stays slowed down, and routes around it meanwhile', () => {
+    const env = makeEnv(REAL_MODELS.slice(0, 2));
+    const policy = createSpillwayPolicy({ exploreShare: 0 });
+    const h = new PolicyHarness(policy, env, boot);
+    for (let i = 0; i < 20; i++) h.tick(600);
+    const ready = h.vms.filter((v) => v.state === 'ready');
+    expect(ready.length).toBeGreaterThanOrEqual(2);
+    const bad = ready[0]!;
+    const est = h.state.selector.estimates.get(`${bad.variant}|vm|${bad.instanceType}`)!;
+    let replacedAt = -1;
+    for (let t = 0; t < 6 && replacedAt < 0; t++) {
+      for (let k = 0; k < 20; k++) {
+        h.state = policy.observe(
+          { atMs: h.nowMs, variant: bad.variant, backend: 'vm', resourceKey: bad.instanceType, vmId: bad.id, serviceMs: est.priorP50Ms * 3, totalMs: est.priorP50Ms * 3, sloMs: 200, coldStart: false, violated: false },
+          h.state,
+          env,
+        );
+      }
+      const d = h.tick(600);
+      if (d.terminate.includes(bad.id)) replacedAt = t;
+    }
+    expect(replacedAt).toBeGreaterThanOrEqual(2); // 3 consecutive degraded ticks
+    expect(h.vms.find((v) => v.id === bad.id)).toBeUndefined();
+  });
+});

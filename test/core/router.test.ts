@@ -1,0 +1,120 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EdfQueue } from '../../controller/core/edf-queue.js';
+import type { LambdaView, RouteRequest, VmView } from '../../controller/core/policy-types.js';
+import { createSpillwayPolicy } from '../../controller/core/spillway-policy.js';
+import { makeEnv, REAL_MODELS } from './fixtures.js';
+
+describe('EdfQueue', () => {
+  it('property: pops in deadline order, FIFO among equal deadlines', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 300 }), (ds) => {
+        const q = new EdfQueue<number>();
+        ds.forEach((d, i) => q.push(i, d));
+        expect(q.size).toBe(ds.length);
+        let lastD = -1;
+        let lastI = -1;
+        while (q.size > 0) {
+          const d = q.peekDeadline()!;
+          const i = q.pop()!;
+          if (d < lastD || (d === lastD && i < lastI)) return false;
+          if (ds[i] !== d) return false;
+          lastD = d;
+          lastI = i;
+        }
+        return q.pop() === undefined;
+      }),
+    );
+  });
+});
+
+const env = makeEnv(REAL_MODELS);
+const policy = createSpillwayPolicy({ exploreShare: 0 });
+const state = policy.init(env, 0);
+const lambda = (over: Partial<LambdaView> = {}): LambdaView => ({
+  memoryMbByVariant: {},
+  warmIdleByVariant: {},
+  inFlight: 0,
+  concurrencyLimit: 1000,
+  ...over,
+});
+const req = (over: Partial<RouteRequest> = {}): RouteRequest => ({
+  nowMs: 1000,
+  task: 'image-classification',
+  sloMs: 200,
+  minAccuracy: 0,
+  inputs: 1,
+  ...over,
+});
+const vm = (id: string, variant: string, over: Partial<VmView> = {}): VmView => ({
+  id,
+  instanceType: 'c5.large',
+  variant,
+  state: 'ready',
+  launchedAtMs: 0,
+  readyAtMs: 90_000,
+  outstanding: 0,
+  slots: 2,
+  slowdown: 1,
+  ...over,
+});
+const primary = Object.keys(state.shares)[0]!;
+
+describe('router', () => {
+  it('prefers a ready VM of the planned variant, shortest expected delay', () => {
+    const vms = [vm('a', primary, { outstanding: 6 }), vm('b', primary, { outstanding: 1 }), vm('c', primary, { state: 'booting' })];
+    const d = policy.route(req(), { nowMs: 1000, vms, lambda: lambda() }, state, env);
+    expect(d).toMatchObject({ kind: 'vm', vmId: 'b', variant: primary });
+  });
+
+  it('weighs interference: a slowed VM loses to a healthy one with the same queue', () => {
+    const vms = [vm('slow', primary, { outstanding: 2, slowdown: 3 }), vm('ok', primary, { outstanding: 2 })];
+    expect(policy.route(req(), { nowMs: 1000, vms, lambda: lambda() }, state, env)).toMatchObject({ vmId: 'ok' });
+  });
+
+  it('spills to Lambda when every VM queue would miss the budget; warm when warm idle exists', () => {
+    const vms = [vm('a', primary, { outstanding: 10_000 })];
+    const cold = policy.route(req(), { nowMs: 1000, vms, lambda: lambda() }, state, env);
+    expect(cold).toMatchObject({ kind: 'lambda', cold: true });
+    const warm = policy.route(req(), { nowMs: 1000, vms, lambda: lambda({ warmIdleByVariant: { [primary]: 2 } }) }, state, env);
+    expect(warm).toMatchObject({ kind: 'lambda', variant: primary, cold: false });
+  });
+
+  it('answers 503 with Retry-After when throttled or at the concurrency limit', () => {
+    const vms = [vm('a', primary, { outstanding: 10_000 })];
+    const t = policy.route(req(), { nowMs: 1000, vms, lambda: lambda({ throttledUntilMs: 3500 }) }, state, env);
+    expect(t).toMatchObject({ kind: 'reject', status: 503, retryAfterS: 3 });
+    const c = policy.route(req(), { nowMs: 1000, vms, lambda: lambda({ inFlight: 1000 }) }, state, env);
+    expect(c).toMatchObject({ kind: 'reject', status: 503, retryAfterS: 1 });
+  });
+
+  it('404 for unknown task or variant, 400 for an unreachable accuracy', () => {
+    const view = { nowMs: 1000, vms: [], lambda: lambda() };
+    expect(policy.route(req({ task: 'nope' }), view, state, env)).toMatchObject({ kind: 'reject', status: 404 });
+    expect(policy.route(req({ variant: 'nope' }), view, state, env)).toMatchObject({ kind: 'reject', status: 404 });
+    expect(policy.route(req({ minAccuracy: 99 }), view, state, env)).toMatchObject({ kind: 'reject', status: 400 });
+  });
+
+  it('honours minAccuracy and pinned variants', () => {
+    const view = { nowMs: 1000, vms: [vm('lo', 'mobilenet_v1_0.5_128_quant'), vm('hi', 'mobilenet_v2_1.0_int8_onnxzoo')], lambda: lambda() };
+    for (let i = 0; i < 50; i++) {
+      const d = policy.route(req({ minAccuracy: 68 }), view, state, env);
+      expect(d).toMatchObject({ kind: 'vm', vmId: 'hi' });
+    }
+    expect(policy.route(req({ variant: 'mobilenet_v1_0.5_128_quant' }), view, state, env)).toMatchObject({ vmId: 'lo' });
+  });
+
+  it('property: a VM decision never exceeds the budget by its own estimate', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ outstanding: fc.integer({ min: 0, max: 200 }), slowdown: fc.double({ min: 0.5, max: 5, noNaN: true }), v: fc.integer({ min: 0, max: 4 }) }), { maxLength: 20 }),
+        fc.integer({ min: 5, max: 400 }),
+        (specs, slo) => {
+          const vms = specs.map((s, i) => vm(`v${i}`, REAL_MODELS[s.v]!.name, { outstanding: s.outstanding, slowdown: s.slowdown }));
+          const d = policy.route(req({ sloMs: slo }), { nowMs: 1000, vms, lambda: lambda() }, state, env);
+          return d.kind !== 'vm' || d.expectedMs <= slo;
+        },
+      ),
+    );
+  });
+});
