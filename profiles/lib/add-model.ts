@@ -4,8 +4,7 @@
  * $SPILLWAY_HOME/profiles/<name>.json, and register it last, so a failure at any step leaves no
  * half-registered variant behind.
  */
-import { copyFileSync, existsSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sha256File, userModelsDir } from '../../functions/engine/model-sources.js';
 import { builtinVariants, loadRegistry, saveUserVariant, spillwayHome } from '../../functions/engine/registry.js';

@@ -17,6 +17,9 @@ function send(msg: ChildMessage): Promise<void> {
   });
 }
 
+// The parent went away (killed, crashed): stop measuring rather than linger as an orphan.
+process.once('disconnect', () => process.exit(1));
+
 process.once('message', (msg: { type: 'measure'; request: MeasureRequest }) => {
   measureVariant(msg.request, (cellsDone, cellsTotal, label) => {
     void send({ type: 'progress', cellsDone, cellsTotal, label });
@@ -24,6 +27,7 @@ process.once('message', (msg: { type: 'measure'; request: MeasureRequest }) => {
     .then((result) => send({ type: 'result', result }))
     .catch((err: unknown) => send({ type: 'error', message: err instanceof Error ? err.message : String(err) }))
     .finally(() => {
+      process.removeAllListeners('disconnect');
       process.disconnect?.();
       process.exit(0);
     });
