@@ -10,7 +10,7 @@ describe('EdfQueue', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 300 }), (ds) => {
         const q = new EdfQueue<number>();
-        ds.forEach((d, i) => q.push(i, d));
+        for (const [i, d] of ds.entries()) q.push(i, d);
         expect(q.size).toBe(ds.length);
         let lastD = -1;
         let lastI = -1;
