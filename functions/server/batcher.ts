@@ -1,7 +1,9 @@
 /**
  * Per-variant dynamic batcher. Requests queue with their input count and deadline; a batch is
- * dispatched when it holds maxBatch inputs, when the oldest request has waited maxWaitMs, or when
- * waiting longer would make the most urgent request miss its deadline. Order is earliest deadline
+ * dispatched when it holds maxBatch inputs, when the oldest request has waited maxWaitMs, when
+ * waiting longer would make the most urgent request miss its deadline, or at once when requests
+ * arrive further apart than maxWaitMs (waiting could not gather company, only add latency);
+ * under load the worker is busy and batches form while it runs. Order is earliest deadline
  * first (no deadline = last, ties by arrival). A request whose remaining budget cannot cover the
  * expected wait + service time is answered 504 at once, and every request is answered 504 at its
  * deadline at the latest, even if its batch is still running. The queue is bounded (queueLimit
@@ -87,6 +89,14 @@ export class Batcher {
   private waitTimer: unknown;
   private waitTimerAt = Number.POSITIVE_INFINITY;
   private seq = 0;
+  private lastArrivalMs: number | undefined;
+  /**
+   * EWMA of the gap between arrivals (ms). Waiting maxWaitMs for company only pays when company is
+   * likely: with 1 closed-loop client (gap ~ service time, e.g. 7 ms > 2 ms maxWait) every wait
+   * would be pure added latency, so an idle worker dispatches at once. Gaps are clamped so one
+   * long idle spell does not hide a burst for long (200 ms -> 1.6 ms after 7 quick arrivals).
+   */
+  private gapMs = Number.POSITIVE_INFINITY;
   private draining = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -118,6 +128,12 @@ export class Batcher {
     if (this.queue.length >= this.opts.queueLimit) {
       return Promise.reject(new QueueFullError(this.opts.queueLimit, this.retryAfterS()));
     }
+    const t = this.clock.now();
+    if (this.lastArrivalMs !== undefined) {
+      const gap = Math.min(Math.max(0, t - this.lastArrivalMs), 100 * this.opts.maxWaitMs + 1);
+      this.gapMs = Number.isFinite(this.gapMs) ? this.gapMs + 0.5 * (gap - this.gapMs) : gap;
+    }
+    this.lastArrivalMs = t;
     return new Promise<BatchJobResult>((resolve, reject) => {
       const deadlineMs = job.budgetMs === undefined ? Number.POSITIVE_INFINITY : job.arrivalMs + job.budgetMs;
       const p: Pending = { job, deadlineMs, resolve, reject, settled: false, timer: undefined, seq: this.seq++ };
@@ -208,7 +224,8 @@ export class Batcher {
         urgent = Math.min(urgent, p.deadlineMs - this.model.predict(Math.min(queuedInputs, this.opts.maxBatch)));
       }
       const dueAt = Math.min(oldest + this.opts.maxWaitMs, urgent);
-      if (this.draining || queuedInputs >= this.opts.maxBatch || now >= dueAt) {
+      const companyUnlikely = this.gapMs > this.opts.maxWaitMs;
+      if (this.draining || queuedInputs >= this.opts.maxBatch || now >= dueAt || companyUnlikely) {
         this.dispatch(now);
         continue;
       }

@@ -59,10 +59,32 @@ describe('Batcher', () => {
       expect(res.outputs[0]![0]!.index).toBe(i + 1);
       expect(res.outputs[0]).toHaveLength(2);
     });
-    // 4 queued inputs trigger a full batch at once; the remaining 2 go after maxWait or when the drain ends.
-    expect(r.batches[0]).toEqual([1, 2, 3, 4]);
+    // The first arrival after idle goes at once (no company in sight); the 4 that queue behind it
+    // fill a batch of maxBatch; the last one follows.
+    expect(r.batches[0]).toEqual([1]);
+    expect(r.batches[1]).toEqual([2, 3, 4, 5]);
     expect(r.batches.flat().sort()).toEqual([1, 2, 3, 4, 5, 6]);
     expect(Math.max(...r.batches.map((x) => x.length))).toBeLessThanOrEqual(4);
+  });
+
+  it('waits for company only when arrivals are close together (manual clock)', async () => {
+    // Timers of this clock never fire: a request that waits for maxWaitMs would hang the test.
+    let clockMs = 0;
+    const armed: number[] = [];
+    const clock = { now: () => clockMs, setTimeout: (_f: () => void, ms: number) => armed.push(ms), clearTimeout: () => {} };
+    const r = echoRunner(1);
+    const b = new Batcher({ maxBatch: 8, maxWaitMs: 10, queueLimit: 10, run: r.run, clock });
+    await b.submit({ inputs: [t(1)], topK: 1, arrivalMs: clockMs });
+    clockMs += 50; // sparse: 50 ms apart > maxWaitMs
+    await b.submit({ inputs: [t(2)], topK: 1, arrivalMs: clockMs });
+    expect(r.batches).toEqual([[1], [2]]);
+    expect(armed).toEqual([]);
+    // Dense arrivals (gap 0) make waiting worthwhile: the next lone request waits for company.
+    clockMs += 50;
+    for (let id = 3; id <= 8; id++) void b.submit({ inputs: [t(id)], topK: 1, arrivalMs: clockMs });
+    await sleep(20);
+    expect(armed.length).toBeGreaterThan(0);
+    await b.drain();
   });
 
   it('slices top-k per request when batch-mates ask for different k', async () => {
