@@ -60,6 +60,16 @@ export function lambdaLatencyMs(model: LatencyModel, batchSize: number, vcpu: nu
 }
 
 /**
+ * Intra-op threads a Lambda function of `vcpu` share should run for the estimates above to hold:
+ * ceil(c), at least 1 (e.g. 3,008 MB -> c = 1.70 -> 2 threads; 10,240 MB -> 5.79 -> 6). With the
+ * handler's default of 1 thread, memory above 1,769 MB buys no speed, only cost; whoever deploys
+ * the function (CDK stacks, local runtime) should set SPILLWAY_INTRA_OP_THREADS from this.
+ */
+export function lambdaIntraOpThreads(vcpu: number): number {
+  return Math.max(1, Math.ceil(vcpu - 1e-9));
+}
+
+/**
  * Cold start (ms) = runtime init + session load, with the session load stretched by 1/c below
  * 1 vCPU for the same time-slicing reason (the runtime init figure in the catalog is already
  * a per-memory-size-independent prior). E.g. 250 ms init + 40 ms load at 512 MB: 250 + 40/0.289 = 388 ms.

@@ -8,6 +8,7 @@ import {
   lambdaColdStartMs,
   lambdaCostPerRequestUsd,
   lambdaEstimates,
+  lambdaIntraOpThreads,
   lambdaLatencyMs,
   replicaOptions,
 } from '../../profiles/lib/estimates.js';
@@ -115,5 +116,14 @@ describe('instance estimates', () => {
     const e = instanceEstimate(type, { ...inputs, peakRssMb: 3000 })!;
     expect(e.replicas).toBe(1);
     expect(instanceEstimate(type, { ...inputs, peakRssMb: 5000 })).toBeUndefined();
+  });
+});
+
+describe('lambdaIntraOpThreads', () => {
+  it('is ceil(vCPU share), at least 1', () => {
+    expect(lambdaIntraOpThreads(lambdaVcpu(catalog, 512))).toBe(1);
+    expect(lambdaIntraOpThreads(lambdaVcpu(catalog, 1769))).toBe(1);
+    expect(lambdaIntraOpThreads(lambdaVcpu(catalog, 3008))).toBe(2);
+    expect(lambdaIntraOpThreads(lambdaVcpu(catalog, 10240))).toBe(6);
   });
 });
