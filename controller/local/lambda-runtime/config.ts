@@ -30,6 +30,7 @@ export const DEFAULT_PASS_ENV = [
   'SPILLWAY_HOME',
   'SPILLWAY_SHARED_DIR',
   'SPILLWAY_LOG_LEVEL',
+  'LOG_LEVEL',
 ];
 
 export const LocalLambdaRuntimeOptionsSchema = z.strictObject({
