@@ -23,6 +23,7 @@ import type { LaunchSpec, VmFleetPort, VmRecord } from '../ports.js';
 import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
 import { findInstanceType, vmBilledCostUsd } from '../core/cost.js';
 import { IdempotentParameterMismatchError, InvalidLaunchSpecError } from './errors.js';
+import { parseOptions } from './options.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_SERVER_ENTRY = fileURLToPath(new URL('../../functions/server/main.ts', import.meta.url));
@@ -83,7 +84,7 @@ export class LocalVmFleet implements VmFleetPort {
   private closed = false;
 
   constructor(options: LocalVmFleetOptions = {}, deps: { now?: () => number; catalog?: Catalog } = {}) {
-    this.opts = LocalVmFleetOptionsSchema.parse(options);
+    this.opts = parseOptions(LocalVmFleetOptionsSchema, options, 'local VM fleet');
     this.catalog = deps.catalog ?? loadCatalog(this.opts.catalogPath);
     this.now = deps.now ?? Date.now;
   }

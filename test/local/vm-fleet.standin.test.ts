@@ -109,6 +109,18 @@ describe('LocalVmFleet with the stand-in server', () => {
   });
 });
 
+describe('local adapter options', () => {
+  it('bad options -> ConfigError naming the field and the limit', async () => {
+    const { ConfigError } = await import('../../controller/errors.js');
+    const { startLocalLambdaRuntime } = await import('../../controller/local/lambda-runtime/index.js');
+    expect(() => new LocalVmFleet({ bootDelayMs: -5 })).toThrow(ConfigError);
+    expect(() => new LocalVmFleet({ bootDelayMs: -5 })).toThrow(/bootDelayMs/);
+    const err = await startLocalLambdaRuntime({ functions: [{ functionName: 'f', variant: 'v', memoryMb: 64 }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/functions\.0\.memoryMb.*128/);
+  });
+});
+
 describe('HttpVmClient transport failures', () => {
   it('socket hang up (server closes the connection mid-request) -> BackendUnavailableError', async () => {
     const server = createServer((req) => req.socket.destroy());

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadCatalog } from '../../../profiles/catalog.js';
 import { LocalFunctionSchema, type LocalFunctionConfig, type LocalLambdaRuntimeOptions, LocalLambdaRuntimeOptionsSchema } from './config.js';
+import { parseOptions } from '../options.js';
 import { LambdaPool, type RuntimeStats } from './pool.js';
 import { createLambdaApiHandler } from './server.js';
 
@@ -39,7 +40,7 @@ async function defaultFunctions(prefix: string): Promise<LocalFunctionConfig[]> 
 }
 
 export async function startLocalLambdaRuntime(options: LocalLambdaRuntimeOptions = {}): Promise<LocalLambdaRuntime> {
-  const opts = LocalLambdaRuntimeOptionsSchema.parse(options);
+  const opts = parseOptions(LocalLambdaRuntimeOptionsSchema, options, 'local Lambda runtime');
   const catalog = loadCatalog(opts.catalogPath);
   const functions = opts.functions ?? (await defaultFunctions(opts.functionPrefix));
   const pool = new LambdaPool(opts, catalog, REPO_ROOT, opts.handlerModule ?? DEFAULT_HANDLER_MODULE, functions);
