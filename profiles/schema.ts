@@ -16,6 +16,8 @@ export const MachineSchema = z.strictObject({
   node: z.string(),
   onnxruntime: z.string(),
   measuredAt: z.string(), // ISO-8601
+  /** 1-minute load average when measuring started (added by PROFILER; > cores means a busy, noisy machine). */
+  loadAverage1m: z.number().nonnegative().optional(),
 });
 
 export const MeasurementSchema = z.strictObject({
@@ -82,6 +84,8 @@ export const VariantProfileSchema = z.strictObject({
   sessionLoadMs: z.number().nonnegative(),
   peakRssMb: z.number().positive(),
   measurements: z.array(MeasurementSchema).min(1),
+  /** Measurement grid used (added by PROFILER): 'full' (~2 s/cell), 'quick' (~0.3 s/cell), 'add' (reduced). */
+  grid: z.enum(['full', 'quick', 'add']).optional(),
   latencyModel: LatencyModelSchema,
   /** Reference SLO used for the derived estimates below. */
   referenceSloMs: z.number().positive(),

@@ -31,5 +31,6 @@ export function describeMachine(nowMs: number = Date.now()): Machine {
     node: process.version,
     onnxruntime: onnxruntimeVersion(),
     measuredAt: new Date(nowMs).toISOString(),
+    loadAverage1m: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
   };
 }

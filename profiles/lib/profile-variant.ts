@@ -17,6 +17,7 @@ import type { CellBudget, MeasureResult, ProgressFn } from './measure.js';
 import { measureInChild } from './run-child.js';
 
 export interface ProfileGrid {
+  name: GridName;
   batchSizes: number[];
   threads: number[];
   budget: CellBudget;
@@ -39,18 +40,21 @@ export function grid(name: GridName): ProfileGrid {
   switch (name) {
     case 'full':
       return {
+        name: 'full',
         batchSizes: [1, 2, 4, 8, 16],
         threads,
         budget: { warmupRuns: 5, timeBudgetMs: 2000, minSamples: 20, maxSamples: 2000, maxCellMs: 20_000 },
       };
     case 'quick':
       return {
+        name: 'quick',
         batchSizes: [1, 2, 4, 8, 16],
         threads,
         budget: { warmupRuns: 2, timeBudgetMs: 300, minSamples: 5, maxSamples: 300, maxCellMs: 3000 },
       };
     case 'add':
       return {
+        name: 'add',
         batchSizes: [1, 4, 16],
         threads: threads.slice(0, 2),
         budget: { warmupRuns: 2, timeBudgetMs: 250, minSamples: 5, maxSamples: 200, maxCellMs: 2500 },
@@ -78,6 +82,7 @@ export function assembleProfile(args: {
   catalog: Catalog;
   referenceSloMs: number;
   machine: VariantProfile['machine'];
+  gridName?: GridName;
 }): VariantProfile {
   const { variant, measured } = args;
   const model = fitLatencyModel(measured.measurements);
@@ -101,6 +106,7 @@ export function assembleProfile(args: {
     sessionLoadMs: measured.sessionLoadMs,
     peakRssMb: measured.peakRssMb,
     measurements: measured.measurements,
+    ...(args.gridName ? { grid: args.gridName } : {}),
     latencyModel: model,
     referenceSloMs: args.referenceSloMs,
     lambda: lambdaEstimates(args.catalog, inputs),
@@ -123,6 +129,8 @@ export async function profileVariant(opts: ProfileVariantOptions): Promise<Varia
         { variant, modelPath, batchSizes: g.batchSizes, threads: g.threads, budget: g.budget },
         { onProgress: opts.onProgress },
       ));
+  // Describe the machine before measuring, so the load average is not our own.
+  const machine = describeMachine(opts.nowMs);
   const measured = await measure(opts.variant, opts.modelPath, opts.grid);
   return assembleProfile({
     variant: opts.variant,
@@ -130,7 +138,8 @@ export async function profileVariant(opts: ProfileVariantOptions): Promise<Varia
     measured,
     catalog: opts.catalog,
     referenceSloMs: opts.referenceSloMs,
-    machine: describeMachine(opts.nowMs),
+    machine,
+    gridName: opts.grid.name,
   });
 }
 
