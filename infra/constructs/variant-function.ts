@@ -53,7 +53,8 @@ export function variantModelFiles(repoRoot: string, variant: string, modelDir?: 
   const reg = JSON.parse(readFileSync(registryPath, 'utf8')) as { variants?: RegistryEntry[] };
   const entry = reg.variants?.find((v) => v.name === variant);
   const names = [entry?.file, typeof entry?.labels === 'string' ? entry.labels : undefined, 'imagenet_synset.txt'];
-  return names.filter((n): n is string => !!n && existsSync(join(modelDir, n))).map((n) => join(modelDir, n));
+  const unique = [...new Set(names.filter((n): n is string => !!n && existsSync(join(modelDir, n))))];
+  return unique.map((n) => join(modelDir, n));
 }
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;

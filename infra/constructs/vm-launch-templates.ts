@@ -59,9 +59,9 @@ export function vmUserData(opts: { appSourceUrl: string; modelBucket: string; se
     'WorkingDirectory=/opt/spillway/app',
     `Environment=PORT=${opts.serverPort}`,
     'Environment=HOST=0.0.0.0',
-    'Environment=SPILLWAY_VARIANTS=${VARIANT}',
+    'Environment=SPILLWAY_VARIANTS=$VARIANT',
     // One server process; intra-op threads = vCPUs so one VM uses all its cores.
-    'Environment=SPILLWAY_INTRA_OP_THREADS=${VCPU}',
+    'Environment=SPILLWAY_INTRA_OP_THREADS=$VCPU',
     'Environment=SPILLWAY_MODEL_DIR=/opt/spillway/models',
     'Environment=SPILLWAY_HOME=/var/lib/spillway',
     'ExecStart=/usr/bin/node --import tsx functions/server/main.ts',

@@ -1,0 +1,227 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { METRICS } from '../../controller/aws/metric-names.js';
+import { loadCatalog } from '../../profiles/catalog.js';
+import { loadProfiles } from '../../profiles/lib/load.js';
+import type { BuiltApp } from '../../infra/app.js';
+import { rightSizeLambdaMemory } from '../../infra/sizing.js';
+import { synthApp } from './synth-helper.js';
+
+/** A model directory stand-in: a registry variant's file name with placeholder bytes. */
+function fakeModelDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-models-'));
+  writeFileSync(join(dir, 'mobilenetv2-12-int8.onnx'), Buffer.alloc(64, 1));
+  writeFileSync(join(dir, 'imagenet_synset.txt'), 'n01440764 tench\n');
+  mkdirSync(join(dir, 'images'));
+  writeFileSync(join(dir, 'images', 'cat.jpg'), 'not a model');
+  return dir;
+}
+
+const VARIANTS = ['mobilenet-v2-10-int8-zoo', 'squeezenet-caffe2-fp16'];
+const TYPES = ['c5.large', 'c6g.large', 'c5.xlarge'];
+
+function validationErrors(outdir: string): string[] {
+  const f = join(outdir, 'validation-report.json');
+  if (!existsSync(f)) return [];
+  const report = JSON.parse(readFileSync(f, 'utf8')) as {
+    pluginReports: Array<{ violations: Array<{ ruleName: string; severity: string }> }>;
+  };
+  return report.pluginReports.flatMap((p) => p.violations.filter((v) => v.severity === 'error').map((v) => v.ruleName));
+}
+
+describe('Spillway CDK app (synth offline, bundling skipped)', () => {
+  let built: BuiltApp;
+  let stateful: Template;
+  let serving: Template;
+
+  beforeAll(() => {
+    built = synthApp({
+      'spillway:modelDir': fakeModelDir(),
+      'spillway:variants': VARIANTS.join(','),
+      'spillway:instanceTypes': TYPES.join(','),
+      'spillway:sloMs': '150',
+      'spillway:budgetUsdPerHour': '3',
+    });
+    stateful = Template.fromStack(built.stateful);
+    serving = Template.fromStack(built.serving);
+  });
+
+  it('cdk-nag AwsSolutions: zero unacknowledged errors', () => {
+    // Synth above would have thrown on an error; the report must not carry any either.
+    expect(validationErrors(built.app.outdir)).toEqual([]);
+  });
+
+  it('stateful: encrypted, versioned, TLS-only, private model bucket with access logs', () => {
+    stateful.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'model-bucket/' }),
+    });
+    stateful.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    stateful.resourceCountIs('AWS::S3::Bucket', 2);
+    stateful.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+  });
+
+  it('stateful: deploys the local model directory and the registry when present', () => {
+    stateful.hasResourceProperties('Custom::CDKBucketDeployment', { DestinationBucketKeyPrefix: 'models/' });
+    stateful.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'spillway/spillway/api-key',
+      GenerateSecretString: Match.objectLike({ ExcludePunctuation: true }),
+    });
+  });
+
+  it('serving: one nodejs22.x function per variant, memory right-sized from the profiles for the SLO', () => {
+    serving.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, VARIANTS.length);
+    const profiles = loadProfiles();
+    for (const v of VARIANTS) {
+      const expected = rightSizeLambdaMemory(profiles.get(v), 150, 1769);
+      expect(built.serving.lambdaSizing.get(v)).toEqual(expected);
+      serving.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: `spillway-${v}`,
+        MemorySize: expected.memoryMb,
+        Architectures: ['x86_64'],
+        Environment: { Variables: Match.objectLike({ SPILLWAY_VARIANT: v, SPILLWAY_HOME: '/tmp/spillway' }) },
+      });
+    }
+    // The zoo variant's file exists in the fake model dir: it is packaged; squeezenet's is not.
+    expect(built.serving.functions.get(VARIANTS[0]!)?.packagedModelFiles.map((f) => f.split('/').pop())).toEqual([
+      'mobilenetv2-12-int8.onnx',
+      'imagenet_synset.txt',
+    ]);
+    serving.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: `spillway-${VARIANTS[0]}`,
+      Environment: { Variables: Match.objectLike({ SPILLWAY_MODEL_DIR: '/var/task/models' }) },
+    });
+  });
+
+  it('serving: a launch template per instance type, IMDSv2, encrypted EBS, AL2023 per arch', () => {
+    // (+1 template that CDK adds to the controller instance to require IMDSv2)
+    serving.resourcePropertiesCountIs(
+      'AWS::EC2::LaunchTemplate',
+      { LaunchTemplateName: Match.stringLikeRegexp('^spillway-') },
+      TYPES.length,
+    );
+    const catalog = loadCatalog();
+    for (const t of TYPES) {
+      serving.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+        LaunchTemplateName: `spillway-${t}`,
+        LaunchTemplateData: Match.objectLike({
+          InstanceType: t,
+          MetadataOptions: Match.objectLike({ HttpTokens: 'required', InstanceMetadataTags: 'enabled' }),
+          BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true, VolumeType: 'gp3' }) })],
+        }),
+      });
+    }
+    const arm = catalog.ec2.instanceTypes.filter((t) => TYPES.includes(t.name) && t.arch === 'arm64').length;
+    const params = Object.keys(serving.findParameters('*', { Default: Match.stringLikeRegexp('al2023-ami.*arm64') }));
+    expect(params.length > 0).toBe(arm > 0);
+  });
+
+  it('serving: the VM security group admits the inference port from the controller SG only', () => {
+    const ingress = serving.findResources('AWS::EC2::SecurityGroupIngress', {
+      Properties: { FromPort: 8081, ToPort: 8081 },
+    });
+    const rules = Object.values(ingress);
+    expect(rules).toHaveLength(1);
+    const rule = rules[0] as { Properties: { SourceSecurityGroupId?: unknown; CidrIp?: unknown } };
+    expect(rule.Properties.CidrIp).toBeUndefined();
+    expect(JSON.stringify(rule.Properties.SourceSecurityGroupId)).toContain('ControllerSg');
+  });
+
+  it('serving: the controller role is scoped to its fleet tag, templates, functions and namespace', () => {
+    const policies = serving.findResources('AWS::IAM::Policy', {
+      Properties: { PolicyName: Match.stringLikeRegexp('ControllerRole') },
+    });
+    const doc = JSON.stringify(Object.values(policies)[0]);
+    const statements = (Object.values(policies)[0] as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } })
+      .Properties.PolicyDocument.Statement;
+    const bySid = (sid: string) => statements.find((s) => s.Sid === sid);
+    expect(bySid('RunTaggedFromOwnTemplates')?.Condition).toMatchObject({
+      StringEquals: { 'aws:RequestTag/spillway:fleet': 'spillway' },
+    });
+    expect(JSON.stringify(bySid('RunTaggedFromOwnTemplates')?.Condition)).toContain('ec2:LaunchTemplate');
+    expect(bySid('TerminateOwnFleetOnly')?.Condition).toEqual({
+      StringEquals: { 'ec2:ResourceTag/spillway:fleet': 'spillway' },
+    });
+    expect(bySid('OwnMetricNamespace')?.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'Spillway' } });
+    expect(bySid('OwnFunctions')?.Action).toContain('lambda:UpdateFunctionConfiguration');
+    expect(JSON.stringify(bySid('OwnFunctions')?.Resource)).not.toContain('"*"');
+    expect(doc).not.toContain('"ec2:*"');
+    // The controller host itself must not carry the fleet tag (it would be adoptable/terminable).
+    const instances = serving.findResources('AWS::EC2::Instance');
+    for (const inst of Object.values(instances)) {
+      const tags = (inst as { Properties: { Tags?: Array<{ Key: string }> } }).Properties.Tags ?? [];
+      expect(tags.some((t) => t.Key === 'spillway:fleet')).toBe(false);
+    }
+  });
+
+  it('serving: public ALB endpoint with outputs for the URL and the API key command', () => {
+    serving.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
+    serving.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      Port: 8080,
+      HealthCheckPath: '/healthz',
+    });
+    const outputs = serving.findOutputs('*');
+    const names = Object.keys(outputs).join(' ');
+    expect(names).toMatch(/EndpointUrl/);
+    expect(names).toMatch(/EndpointApiKeyCommand/);
+  });
+
+  it('serving: dashboard uses the adapter metric names; alarms on SLO violation rate and spend', () => {
+    const dash = Object.values(serving.findResources('AWS::CloudWatch::Dashboard'))[0];
+    const body = JSON.stringify(dash);
+    for (const m of [METRICS.requests, METRICS.vmCount, METRICS.lambdaShare, METRICS.sloViolations, METRICS.dollarsPerHour]) {
+      expect(body).toContain(m);
+    }
+    serving.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    serving.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 3, MetricName: METRICS.dollarsPerHour });
+    serving.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 0.05,
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(r > 0, v / r, 0)' })]),
+    });
+  });
+});
+
+describe('Spillway CDK app: options and failure modes', () => {
+  it('synth succeeds without a model directory (fresh clone) and deploys only the registry', () => {
+    const built = synthApp({ 'spillway:modelDir': join(tmpdir(), 'no-such-model-dir') });
+    expect(built.stateful.models.modelsDeployed).toBe(false);
+    const t = Template.fromStack(built.stateful);
+    t.resourceCountIs('Custom::CDKBucketDeployment', 1);
+    expect([...built.serving.functions.values()].every((f) => f.packagedModelFiles.length === 0)).toBe(true);
+  });
+
+  it('bad context values fail with the key and the value named', () => {
+    expect(() => synthApp({ 'spillway:instanceTypes': 'c5.large,z9.huge' })).toThrow(/z9\.huge/);
+    expect(() => synthApp({ 'spillway:sloMs': '-5' })).toThrow(/spillway:sloMs = -5/);
+    expect(() => synthApp({ 'spillway:lambdaArchitecture': 'mips' })).toThrow(/spillway:lambdaArchitecture/);
+    expect(() => synthApp({ 'spillway:variants': 'Bad Name' })).toThrow(/spillway:variants/);
+  });
+
+  it('cdk-nag really runs: an unacknowledged finding fails synth (guards the zero-errors test)', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'spillway-nag-')), builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'NagProbe');
+    new s3.Bucket(stack, 'Plain');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow();
+    expect(validationErrors(app.outdir)).toEqual(expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']));
+  });
+});
