@@ -1,0 +1,317 @@
+/**
+ * Inference serving benchmark (`npm run bench:inference`; BENCH_QUICK=1 for a short run).
+ * Same model, same intra-op threads, same run, three measurements:
+ *   (a) raw: onnxruntime-node session.run at batch 1 in a closed loop (the ceiling for one session)
+ *   (b) VM server over loopback HTTP, 1 client, closed loop, batch 1, the same tensor as JSON
+ *       -> serving overhead = throughput(b) / throughput(a)   (target >= 0.9)
+ *   (c) VM server saturated by many concurrent clients with dynamic batching
+ *       -> throughput(c) / throughput(a)                      (target >= 1.0)
+ * The server runs as its own process (functions/server/main.ts, as on a VM); this process only
+ * generates load: prebuilt request bytes, keep-alive sockets, replies not parsed after the first.
+ * Results: test/bench/results/inference.json and inference.md (with the machine description and
+ * the load average, since a busy machine skews every figure).
+ *
+ * Env: BENCH_QUICK=1, BENCH_VARIANT (default mobilenet-v2-10-int8-zoo), BENCH_THREADS (default 1),
+ * BENCH_CLIENTS (default 32), BENCH_MAX_BATCH (default 8), BENCH_MAX_WAIT_MS (default 2).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { cpus, freemem, loadavg, totalmem, platform, release, arch } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import * as hdr from 'hdr-histogram-js';
+import * as ort from 'onnxruntime-node';
+import { resolveModelFile } from '../../functions/engine/model-sources.js';
+import { loadRegistry, repoRoot } from '../../functions/engine/registry.js';
+import { ortSessionOptions } from '../../functions/engine/session-cache.js';
+import { BackendInferResponseSchema } from '../../functions/engine/protocol.js';
+import { pickVariant } from '../serving/helpers.js';
+
+const QUICK = process.env['BENCH_QUICK'] === '1';
+const THREADS = Number(process.env['BENCH_THREADS'] ?? 1);
+const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 32);
+const MAX_BATCH = Number(process.env['BENCH_MAX_BATCH'] ?? 8);
+const MAX_WAIT_MS = Number(process.env['BENCH_MAX_WAIT_MS'] ?? 2);
+const WARMUP_MS = QUICK ? 1_000 : 3_000;
+const MEASURE_MS = QUICK ? 4_000 : 20_000;
+
+interface Phase {
+  name: string;
+  requests: number;
+  seconds: number;
+  throughputRps: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanBatchSize?: number;
+}
+
+function histogram() {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+function phase(name: string, h: ReturnType<typeof histogram>, requests: number, seconds: number): Phase {
+  return {
+    name,
+    requests,
+    seconds: round(seconds, 3),
+    throughputRps: round(requests / seconds, 1),
+    p50Ms: round(h.getValueAtPercentile(50) / 1000, 3),
+    p99Ms: round(h.getValueAtPercentile(99) / 1000, 3),
+  };
+}
+
+const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Deterministic pseudo-random item (a stand-in for a preprocessed photo; values in [-2, 2]). */
+function makeItem(dtype: string, count: number): number[] {
+  const out = new Array<number>(count);
+  let s = 12345;
+  for (let i = 0; i < count; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    const u = s / 2 ** 32;
+    // 3 decimals: what a careful client sends (full float64 text would triple the body).
+    out[i] = dtype === 'uint8' ? Math.floor(u * 256) : Math.round((u * 4 - 2) * 1000) / 1000;
+  }
+  return out;
+}
+
+async function rawLoop(modelPath: string, dtype: string, shape: number[], data: number[]): Promise<Phase> {
+  const session = await ort.InferenceSession.create(modelPath, ortSessionOptions({ intraOpThreads: THREADS }));
+  const typed = dtype === 'uint8' ? Uint8Array.from(data) : Float32Array.from(data);
+  const tensor = new ort.Tensor(dtype as 'float32', typed as Float32Array, [1, ...shape]);
+  const feeds = { [session.inputNames[0]!]: tensor };
+  const h = histogram();
+  const run = async (ms: number, record: boolean) => {
+    const end = performance.now() + ms;
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() < end) {
+      const s = performance.now();
+      await session.run(feeds);
+      if (record) h.recordValue(Math.max(1, Math.round((performance.now() - s) * 1000)));
+      n++;
+    }
+    return { n, seconds: (performance.now() - t0) / 1000 };
+  };
+  await run(WARMUP_MS, false);
+  const r = await run(MEASURE_MS, true);
+  await session.release();
+  return phase('raw onnxruntime session.run, batch 1, closed loop', h, r.n, r.seconds);
+}
+
+async function startServer(variant: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'functions/server/main.ts'], {
+    cwd: repoRoot(),
+    env: {
+      ...process.env,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      SPILLWAY_VARIANTS: variant,
+      SPILLWAY_INTRA_OP_THREADS: String(THREADS),
+      SPILLWAY_MAX_BATCH: String(MAX_BATCH),
+      SPILLWAY_MAX_WAIT_MS: String(MAX_WAIT_MS),
+      SPILLWAY_QUEUE_LIMIT: String(Math.max(256, CLIENTS * 2)),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
+  });
+  const { port } = JSON.parse(line) as { port: number };
+  for (let i = 0; i < 1200; i++) {
+    if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return { child, port };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('server never became ready');
+}
+
+function post(agent: Agent, port: number, body: Buffer): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/infer',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function closedLoop(port: number, body: Buffer, clients: number, name: string): Promise<Phase> {
+  const agent = new Agent({ keepAlive: true, maxSockets: clients });
+  const h = histogram();
+  let errors = 0;
+  const run = async (ms: number, record: boolean) => {
+    const end = performance.now() + ms;
+    let n = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (performance.now() < end) {
+          const s = performance.now();
+          const r = await post(agent, port, body);
+          if (r.status !== 200) {
+            errors++;
+            continue;
+          }
+          if (record) {
+            h.recordValue(Math.max(1, Math.round((performance.now() - s) * 1000)));
+            n++;
+          }
+        }
+      }),
+    );
+    return { n, seconds: (performance.now() - t0) / 1000 };
+  };
+  await run(WARMUP_MS, false);
+  const r = await run(MEASURE_MS, true);
+  agent.destroy();
+  if (errors > 0) console.error(`${name}: ${errors} non-200 replies`);
+  return phase(name, h, r.n, r.seconds);
+}
+
+async function meanBatch(port: number): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const sum = text.match(/spillway_batch_size_sum\{[^}]*\} ([\d.e+]+)/);
+  const count = text.match(/spillway_batch_size_count\{[^}]*\} ([\d.e+]+)/);
+  return sum && count ? round(Number(sum[1]) / Number(count[1]), 2) : undefined;
+}
+
+async function main(): Promise<void> {
+  const registry = loadRegistry();
+  const wanted = process.env['BENCH_VARIANT'];
+  const name = wanted ?? pickVariant()?.name;
+  if (!name) throw new Error('no servable variant (set BENCH_VARIANT)');
+  const variant = registry.get(name);
+  if (variant.input.dtype === 'float16') throw new Error('pick a float32 or uint8 variant for this bench');
+  const shape = variant.input.shape.slice(1).map((d) => d ?? 1);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const resolved = await resolveModelFile(variant);
+  const data = makeItem(variant.input.dtype, count);
+  const body = Buffer.from(
+    JSON.stringify({ model: name, inputs: [{ tensor: { dtype: variant.input.dtype, shape, data } }], topK: 5 }),
+  );
+  const loadStart = loadavg();
+  console.log(`variant ${name} (${resolved.source}), threads ${THREADS}, body ${(body.length / 1e6).toFixed(2)} MB, quick=${QUICK}`);
+
+  const raw = await rawLoop(resolved.path, variant.input.dtype, shape, data);
+  console.log(raw);
+
+  const server = await startServer(name);
+  let single: Phase;
+  let saturated: Phase;
+  try {
+    const check = await post(new Agent(), server.port, body);
+    BackendInferResponseSchema.parse(JSON.parse(check.text));
+    single = await closedLoop(server.port, body, 1, 'VM server, 1 client, closed loop, batch 1');
+    single.meanBatchSize = await meanBatch(server.port);
+    console.log(single);
+    const before = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    saturated = await closedLoop(server.port, body, CLIENTS, `VM server, ${CLIENTS} clients, dynamic batching`);
+    const after = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    saturated.meanBatchSize = batchDelta(before, after);
+    console.log(saturated);
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+  const loadEnd = loadavg();
+  const ortVersion = (JSON.parse(readFileSync(join(repoRoot(), 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+  const result = {
+    date: new Date().toISOString(),
+    quick: QUICK,
+    variant: name,
+    weights: variant.weights,
+    modelSource: resolved.source,
+    intraOpThreads: THREADS,
+    maxBatch: MAX_BATCH,
+    maxWaitMs: MAX_WAIT_MS,
+    clients: CLIENTS,
+    requestBodyBytes: body.length,
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGb: round(totalmem() / 2 ** 30, 1),
+      freeMemoryGb: round(freemem() / 2 ** 30, 1),
+      os: `${platform()} ${release()} ${arch()}`,
+      node: process.version,
+      onnxruntimeNode: ortVersion,
+      loadAverage1mStart: round(loadStart[0]!, 2),
+      loadAverage1mEnd: round(loadEnd[0]!, 2),
+    },
+    phases: { raw, single, saturated },
+    ratios: {
+      singleClientVsRaw: round(single.throughputRps / raw.throughputRps, 3),
+      saturatedVsRaw: round(saturated.throughputRps / raw.throughputRps, 3),
+    },
+    targets: { singleClientVsRaw: 0.9, saturatedVsRaw: 1.0 },
+  };
+  const dir = join(repoRoot(), 'test/bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'inference.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(dir, 'inference.md'), markdown(result));
+  console.log(result.ratios);
+}
+
+function batchDelta(before: string, after: string): number | undefined {
+  const get = (t: string, k: string) => Number(t.match(new RegExp(`spillway_batch_size_${k}\\{[^}]*\\} ([\\d.e+]+)`))?.[1] ?? NaN);
+  const sum = get(after, 'sum') - get(before, 'sum');
+  const count = get(after, 'count') - get(before, 'count');
+  return count > 0 ? round(sum / count, 2) : undefined;
+}
+
+function markdown(r: {
+  date: string;
+  quick: boolean;
+  variant: string;
+  weights: string;
+  intraOpThreads: number;
+  maxBatch: number;
+  maxWaitMs: number;
+  clients: number;
+  requestBodyBytes: number;
+  machine: Record<string, string | number>;
+  phases: Record<string, Phase>;
+  ratios: Record<string, number>;
+}): string {
+  const rows = Object.values(r.phases)
+    .map((p) => `| ${p.name} | ${p.throughputRps} | ${p.p50Ms} | ${p.p99Ms} | ${p.meanBatchSize ?? 1} | ${p.requests} |`)
+    .join('\n');
+  const m = r.machine;
+  return `# Inference serving benchmark
+
+Run ${r.date}${r.quick ? ' (BENCH_QUICK=1: short run, indicative only)' : ''}. \`npm run bench:inference\` regenerates this file.
+
+Variant \`${r.variant}\` (${r.weights} weights), ${r.intraOpThreads} intra-op thread(s), server max batch ${r.maxBatch},
+max wait ${r.maxWaitMs} ms. Requests carry one preprocessed tensor as JSON (${(r.requestBodyBytes / 1e6).toFixed(2)} MB body,
+3 decimals per value), so (b) includes the cost of parsing and validating that JSON.
+
+| phase | throughput (req/s) | p50 (ms) | p99 (ms) | mean batch | requests |
+|---|---:|---:|---:|---:|---:|
+${rows}
+
+- (b)/(a) single-client serving overhead ratio: **${r.ratios['singleClientVsRaw']}** (target >= 0.9)
+- (c)/(a) saturated throughput ratio: **${r.ratios['saturatedVsRaw']}** (target >= 1.0)
+
+Machine: ${m['cpu']}, ${m['cores']} cores, ${m['memoryGb']} GB RAM, ${m['os']}, Node ${m['node']},
+onnxruntime-node ${m['onnxruntimeNode']}. 1-minute load average ${m['loadAverage1mStart']} at start, ${m['loadAverage1mEnd']} at end
+(anything near or above the core count means other work shared the CPU and the figures are pessimistic).
+The load generator runs in the benchmark process; the server is a separate process (functions/server/main.ts).
+`;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
