@@ -83,6 +83,29 @@ describe('LocalVmFleet with the stand-in server', () => {
     expect(cost?.billedCostUsd).toBeCloseTo((60 * 0.068) / 3600, 10);
   });
 
+  it('stand-in server: count 2 -> two VMs with their own endpoints; slots = threads = min(vCPUs, cap)', async () => {
+    const capped = new LocalVmFleet({ serverEntry: STAND_IN_SERVER, bootDelayMs: 0, maxThreadsPerVm: 1, readyPollMs: 50 });
+    try {
+      const vms = await capped.launch({ instanceType: 'c5.2xlarge', variant: 'stand-in-d', count: 2, clientToken: 'tok-4' });
+      expect(vms).toHaveLength(2);
+      expect(new Set(vms.map((v) => v.id)).size).toBe(2);
+      for (const v of vms) expect(v.slots).toBe(1); // c5.2xlarge has 8 vCPUs, capped to 1 thread here
+      for (const v of vms) pids.push(capped.pidOf(v.id) ?? -1);
+      await waitFor(async () => (await capped.describe()).every((r) => r.state === 'ready'), 20_000, 'both ready');
+      const endpoints = (await capped.describe()).map((r) => r.endpoint);
+      expect(new Set(endpoints).size).toBe(2);
+      for (const ep of endpoints) expect((await client.infer(ep ?? '', body('stand-in-d'), 5000)).model).toBe('stand-in-d');
+    } finally {
+      await capped.close();
+    }
+    expect((await capped.describe()).every((r) => r.state === 'terminated')).toBe(true);
+    const uncapped = new LocalVmFleet({ serverEntry: STAND_IN_SERVER, maxThreadsPerVm: 64 });
+    const [big] = await uncapped.launch({ instanceType: 'c5.2xlarge', variant: 'stand-in-e', count: 1, clientToken: 'tok-5' });
+    pids.push(uncapped.pidOf(big?.id ?? '') ?? -1);
+    expect(big?.slots).toBe(8); // the catalog's vCPUs when the cap allows
+    await uncapped.close();
+  });
+
   it('stand-in server: a VM whose process is killed shows as terminated', async () => {
     const [vm] = await fleet.launch({ instanceType: 'c5.large', variant: 'stand-in-c', count: 1, clientToken: 'tok-3' });
     if (!vm) throw new Error('no VM');
