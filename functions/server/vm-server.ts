@@ -20,6 +20,7 @@ import {
   InvalidRequestError,
   NotReadyError,
   PayloadTooLargeError,
+  QueueFullError,
   ServingConfigError,
   UnsupportedMediaTypeError,
 } from './errors.js';
@@ -36,6 +37,11 @@ export const VmServerOptionsSchema = z.strictObject({
   maxWaitMs: z.number().min(0).max(10_000).default(2),
   queueLimit: z.number().int().min(1).max(1_000_000).default(256),
   maxBodyBytes: z.number().int().min(1024).default(SERVING_LIMITS.serverMaxBodyBytes),
+  /**
+   * Max /v1/infer requests held at once (reading, validating, queued or running). Bounds memory:
+   * each holds at most maxBodyBytes. Default: queueLimit per variant + 2 full batches per variant.
+   */
+  maxInFlight: z.number().int().min(1).optional(),
   /** Batches in flight per variant. */
   concurrency: z.number().int().min(1).max(64).default(1),
   instanceId: z.string().min(1).default(`${hostname()}:${process.pid}`),
@@ -74,6 +80,9 @@ export function createVmServer(options: VmServerOptions): VmServer {
   let ready = false;
   let draining = false;
   let inFlight = 0;
+  let inferInFlight = 0;
+  const maxInFlight =
+    opts.maxInFlight ?? opts.variants.length * (opts.queueLimit + 2 * opts.maxBatch * opts.concurrency);
   let inFlightZero: (() => void)[] = [];
 
   for (const name of opts.variants) {
@@ -221,7 +230,18 @@ export function createVmServer(options: VmServerOptions): VmServer {
         req.resume();
         return;
       }
-      await handleInfer(req, res, arrivalMs);
+      if (inferInFlight >= maxInFlight) {
+        metrics.requests.inc({ status: '503', model: 'other' });
+        res.setHeader('connection', 'close'); // do not read (buffer) the body we refuse
+        sendError(res, new QueueFullError(maxInFlight));
+        return;
+      }
+      inferInFlight++;
+      try {
+        await handleInfer(req, res, arrivalMs);
+      } finally {
+        inferInFlight--;
+      }
       return;
     }
     req.resume();

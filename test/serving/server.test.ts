@@ -145,6 +145,23 @@ describe.skipIf(!served)(`VM inference server (${served?.name ?? NO_MODEL_MSG}, 
     }
   });
 
+  it('bounds requests held in memory (maxInFlight) -> 503 queue_full without reading the body', async () => {
+    const g = gatedEngine(engine);
+    const { server, url } = await start({ engine: g.engine, variants: [model], maxBatch: 1, maxWaitMs: 0, maxInFlight: 2 });
+    try {
+      const held = [post(url, req(photos[0]!.bytes)), post(url, req(photos[1]!.bytes))];
+      await g.firstEntered;
+      await waitFor(async () => (await depth(url, model)) === 1);
+      const refused = await post(url, req(photos[2]!.bytes));
+      expect(refused.status).toBe(503);
+      expect(ErrorBodySchema.parse(refused.json).error.code).toBe('queue_full');
+      g.open();
+      for (const r of await Promise.all(held)) expect(r.status).toBe(200);
+    } finally {
+      await server.drain();
+    }
+  });
+
   it('a request whose budget runs out is answered 504, not held until the queue moves', async () => {
     const g = gatedEngine(engine);
     const { server, url } = await start({ engine: g.engine, variants: [model], maxBatch: 1, maxWaitMs: 0 });
