@@ -37,6 +37,17 @@ export interface VariantRow {
   lambdaCostPerRequestUsd: number;
 }
 
+export interface VmCacheEntry {
+  instanceType: string;
+  variant: string;
+  /** Variant index, -1 when the variant is unknown to the policy. */
+  vi: number;
+  est: LatencyEstimate | undefined;
+  /** Interference record (mutated in place by observe), if any; minSamples gates its use. */
+  health: { slowdown: number; samples: number } | undefined;
+  minSamples: number;
+}
+
 export interface TaskRow {
   /** Variant indices, cheapest per request first, ties to higher accuracy. */
   byCost: number[];
@@ -59,8 +70,15 @@ export interface RouteTables {
   coldSpill: 'serve' | 'reject';
   /** Network/HTTP overhead added to VM estimates (ms). */
   vmOverheadMs: number;
-  /** Slowdown per VM id (interference), read-only here. */
-  slowdownOf: (vm: VmView) => number;
+  /**
+   * Per-VM lookups resolved once (variant index, latency estimate, interference record), keyed by VM
+   * id: one Map.get per VM per request instead of three. Filled at tick for the fleet then known and
+   * lazily for VMs that appear between ticks; entries only cache immutable facts and live records.
+   */
+  vmCache: Map<string, VmCacheEntry>;
+  /** Interference record of a VM id, if the policy has one. */
+  healthOf: (vmId: string) => { slowdown: number; samples: number } | undefined;
+  minHealthSamples: number;
   /**
    * Scratch counter for the share draw and exploration; the ONLY thing route() writes. It changes
    * which variant a given request gets, never any learned value, and the sequence is deterministic.
@@ -137,23 +155,24 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
   let bestODelay = Number.POSITIVE_INFINITY;
   let bestOVariant = '';
   const vms = view.vms;
+  const cache = t.vmCache;
   for (let i = 0; i < vms.length; i++) {
     const vm = vms[i]!;
     if (vm.state !== 'ready') continue;
-    let vi: number;
-    if (vm.variant === pv.name) vi = primary;
-    else {
-      if (task === undefined) continue; // pinned variant: only its own VMs
-      const j = t.index.get(vm.variant);
-      if (j === undefined) continue;
-      const row = variants[j]!;
+    let ce = cache.get(vm.id);
+    if (ce === undefined || ce.variant !== vm.variant || ce.instanceType !== vm.instanceType) ce = resolveVm(t, vm);
+    const vi = ce.vi;
+    if (vi !== primary) {
+      if (task === undefined || vi < 0) continue; // pinned variant: only its own VMs
+      const row = variants[vi]!;
       if (row.task !== pv.task || row.accuracy < minAcc) continue;
-      vi = j;
     }
-    const row = variants[vi]!;
-    const est = row.vmEst.get(vm.instanceType);
-    if (!est) continue;
-    const sd = t.slowdownOf(vm);
+    const est = ce.est;
+    if (est === undefined) continue;
+    const reported = vm.slowdown || 1;
+    // observe() attaches the interference record to this entry when the VM's first completion arrives.
+    const h = ce.health;
+    const sd = h !== undefined && h.samples >= ce.minSamples && h.slowdown > reported ? h.slowdown : reported;
     const slots = vm.slots > 0 ? vm.slots : 1;
     const waitMs = Math.floor(vm.outstanding / slots) * est.p50Ms * sd;
     if (waitMs + est.p99Ms * sd + t.vmOverheadMs > budget) continue;
@@ -162,11 +181,13 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
       if (delay < bestPDelay) {
         bestPDelay = delay;
         bestP = vm;
+        // An idle slot on a VM at nominal speed cannot be beaten: stop scanning.
+        if (waitMs === 0 && sd <= 1) break;
       }
     } else if (delay < bestODelay) {
       bestODelay = delay;
       bestO = vm;
-      bestOVariant = row.name;
+      bestOVariant = variants[vi]!.name;
     }
   }
   if (bestP) return { kind: 'vm', vmId: bestP.id, variant: pv.name, expectedMs: bestPDelay + t.vmOverheadMs };
@@ -227,4 +248,19 @@ function tryLambda(row: VariantRow, budget: number, view: RouterView, acceptLate
     return { kind: 'lambda', variant: row.name, memoryMb: mem, expectedMs, cold };
   }
   return undefined;
+}
+
+/** Resolves and caches a VM's static lookups (first sight, or its variant/type changed). */
+export function resolveVm(t: RouteTables, vm: VmView): VmCacheEntry {
+  const vi = t.index.get(vm.variant) ?? -1;
+  const entry: VmCacheEntry = {
+    instanceType: vm.instanceType,
+    variant: vm.variant,
+    vi,
+    est: vi >= 0 ? t.variants[vi]!.vmEst.get(vm.instanceType) : undefined,
+    health: t.healthOf(vm.id),
+    minSamples: t.minHealthSamples,
+  };
+  t.vmCache.set(vm.id, entry);
+  return entry;
 }

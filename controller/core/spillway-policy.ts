@@ -23,7 +23,6 @@ import {
   type InterferenceState,
   initInterference,
   observeVmService,
-  slowdownOf,
   tickInterference,
 } from './interference.js';
 import {
@@ -46,7 +45,7 @@ import type {
   VariantInfo,
   VmView,
 } from './policy-types.js';
-import { type RouteTables, routeRequest, type TaskRow, type VariantRow } from './router.js';
+import { type RouteTables, resolveVm, routeRequest, type TaskRow, type VariantRow } from './router.js';
 import {
   decaySelector,
   getEstimate,
@@ -159,7 +158,11 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     const vinfo = env.variants.find((v) => v.name === c.variant);
     if (c.backend === 'vm' && c.vmId) {
       const est = s.selector.estimates.get(`${c.variant}|vm|${c.resourceKey}`);
-      if (est) observeVmService(s.interference, c.vmId, c.serviceMs, est.p50Ms);
+      if (est) {
+        observeVmService(s.interference, c.vmId, c.serviceMs, est.p50Ms);
+        const ce = s.tables?.vmCache.get(c.vmId);
+        if (ce && ce.health === undefined) ce.health = s.interference.byVm.get(c.vmId);
+      }
     }
     observeLatency(s.selector, c);
     if (c.backend === 'lambda') {
@@ -256,6 +259,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     lambdaCost: Record<string, number>,
     shares: Record<string, number>,
     counter: Uint32Array,
+    fleet: readonly VmView[],
   ): RouteTables => {
     const variants: VariantRow[] = [];
     const index = new Map<string, number>();
@@ -309,16 +313,20 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       }
     }
     const interference = s.interference;
-    return {
+    const tables: RouteTables = {
       variants,
       index,
       tasks,
       exploreShare,
       coldSpill: opts.coldSpill ?? 'serve',
       vmOverheadMs,
-      slowdownOf: (vm: VmView) => slowdownOf(interference, vm),
+      vmCache: new Map(),
+      healthOf: (id: string) => interference.byVm.get(id),
+      minHealthSamples: interference.minSamples,
       counter,
     };
+    for (const vm of fleet) resolveVm(tables, vm);
+    return tables;
   };
 
   const policy: Policy<SpillwayState> = {
@@ -354,7 +362,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       s.plans = p.plans;
       s.lambdaMemoryMb = p.memory;
       s.shares = shares;
-      s.tables = buildTables(env, s, p.memory, p.lambdaCost, shares, Uint32Array.of(1));
+      s.tables = buildTables(env, s, p.memory, p.lambdaCost, shares, Uint32Array.of(1), []);
       return s;
     },
 
@@ -444,7 +452,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       s.plans = p.plans;
       s.lambdaMemoryMb = p.memory;
       s.shares = Object.keys(shares).length > 0 ? shares : prev.shares;
-      s.tables = buildTables(env, s, p.memory, p.lambdaCost, s.shares as Record<string, number>, prev.tables.counter);
+      s.tables = buildTables(env, s, p.memory, p.lambdaCost, s.shares as Record<string, number>, prev.tables.counter, obs.vms);
       const decision: TickDecision = {
         launch,
         terminate,
