@@ -9,6 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { TickDecision, TickObservation } from '../core/policy-types.js';
+import { MemoryUpdateDeferredError } from '../aws/errors.js';
 import type { ServerlessPoolPort, VmFleetPort } from '../ports.js';
 import type { ControllerRuntime } from '../server/runtime.js';
 import { LoopPhaseError } from './errors.js';
@@ -161,7 +162,15 @@ export class ControlLoop {
         await withTimeout(this.o.pool.setMemory(variant, memoryMb), this.callTimeoutMs, 'pool.setMemory');
         rt.setLambdaMemory(variant, memoryMb);
       } catch (err) {
-        log.warn({ tick: tickNo, err: new LoopPhaseError('act', `setMemory ${variant}=${memoryMb} failed`, { cause: err }) }, 'act failed');
+        if (err instanceof MemoryUpdateDeferredError) {
+          // Expected during bursts: the pool refuses to reconfigure (and cold-start) a busy function.
+          log.debug({ tick: tickNo, variant, memoryMb, reason: err.message }, 'lambda memory update deferred');
+        } else {
+          log.warn(
+            { tick: tickNo, err: new LoopPhaseError('act', `setMemory ${variant}=${memoryMb} failed`, { cause: err }) },
+            'act failed',
+          );
+        }
       }
     }
     if (launched.length > 0 || decision.terminate.length > 0) {

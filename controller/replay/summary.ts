@@ -46,6 +46,8 @@ export interface ReplaySummary {
   retried: number;
   byVariant: Record<string, number>;
   weights: Record<string, number>;
+  /** Distinct top-1 labels answered (a quick check that predictions are real). */
+  topLabels: string[];
   dollars: { ec2: number; lambda: number; total: number };
   maxVmsReady: number;
   perSecond: ReplaySecond[];
@@ -135,6 +137,7 @@ export function summarize(
     retried: ok.filter((x) => (x.retries ?? 0) > 0).length,
     byVariant,
     weights,
+    topLabels: [...new Set(ok.map((x) => x.top1).filter((x): x is string => !!x))].sort(),
     dollars: { ec2, lambda, total: ec2 + lambda },
     maxVmsReady: r.status.reduce((m, s) => Math.max(m, s.vmsReady), 0),
     perSecond,

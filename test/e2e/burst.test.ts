@@ -1,0 +1,96 @@
+/**
+ * The embedded default under a burst, end to end: a 40 s slice of the real Azure LLM code trace
+ * (its busiest stretch, scaled to this machine), or the built-in synthetic spike when
+ * ../shared/traces is absent, replayed open-loop with real photos against the real stack.
+ * Expected: every request answered (none lost), the overflow served by Lambda while VMs boot,
+ * VMs launched by the policy, and VMs taking traffic afterwards (Lambda share falls).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runReplay } from '../../controller/replay/run-replay.js';
+import type { ReplaySummary } from '../../controller/replay/summary.js';
+import type { Stack } from '../../controller/server/stack.js';
+import { AZURE_CODE_TRACE, HAS_AZURE_TRACE, HAS_SHARED_MODELS, startTestStack } from './helpers.js';
+
+const TRACE = HAS_AZURE_TRACE ? AZURE_CODE_TRACE! : 'builtin:spike';
+// t=2175 s: the densest 40 s of the code trace (raw mean 8 rps, peak 34 rps).
+const START_S = HAS_AZURE_TRACE ? 2175 : 0;
+
+describe(`burst replay of ${HAS_AZURE_TRACE ? 'azure_llm_code (real trace)' : 'builtin:spike (synthetic; ../shared/traces absent)'}`, () => {
+  let stack: Stack;
+  let s: ReplaySummary;
+  let launchedVms = 0;
+  let timeline = '';
+
+  beforeAll(async () => {
+    stack = await startTestStack({
+      sloMs: 10_000,
+      tickIntervalMs: 1_000,
+      vmBootDelayMs: 3_000,
+      maxVms: 2,
+      lambdaConcurrency: 8,
+      lambdaKeepAliveMs: 20_000,
+      backendTimeoutMs: 60_000,
+    });
+    const seen = new Set<string>();
+    const watch = setInterval(() => {
+      for (const v of stack.runtime.vms) seen.add(v.id);
+    }, 100);
+    try {
+      s = (
+        await runReplay({
+          target: stack.url,
+          trace: TRACE,
+          startS: START_S,
+          meanRps: 30,
+          durationS: 40,
+          sloMs: 10_000,
+          minAccuracy: 0,
+          requestTimeoutMs: 90_000,
+        })
+      ).summary;
+    } finally {
+      clearInterval(watch);
+    }
+    launchedVms = seen.size;
+    // One line per 5 s of the run, shown when a test fails (timing on a busy 2-core box varies).
+    timeline = s.perSecond
+      .filter((x) => x.t % 5 === 0)
+      .map((x) => `t=${x.t} sent=${x.sent} vm=${x.vm} lambda=${x.lambda} 503=${x.rejected} ready=${x.vmsReady} booting=${x.vmsBooting}`)
+      .join('\n');
+  }, 150_000);
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('answers every request: none lost, only 200 or a clear 503 with Retry-After', () => {
+    expect(s.sent).toBeGreaterThan(600);
+    expect(s.lost).toBe(0);
+    expect(s.otherErrors).toBe(0);
+    expect(s.ok / s.sent, timeline).toBeGreaterThan(0.4);
+  });
+
+  it('serves the overflow on Lambda while VMs boot, and launches VMs', () => {
+    const beforeVm = s.perSecond.filter((x) => x.vmsReady === 0);
+    expect(beforeVm.reduce((a, x) => a + x.lambda, 0)).toBeGreaterThan(0);
+    expect(launchedVms).toBeGreaterThanOrEqual(1);
+  });
+
+  it('once VMs are ready they take traffic: the Lambda share falls', () => {
+    const firstReady = s.perSecond.findIndex((x) => x.vmsReady > 0);
+    expect(firstReady, timeline).toBeGreaterThanOrEqual(0);
+    const before = s.perSecond.slice(0, firstReady);
+    const after = s.perSecond.slice(firstReady);
+    const share = (xs: typeof s.perSecond) => {
+      const ok = xs.reduce((a, x) => a + x.ok, 0);
+      return ok > 0 ? xs.reduce((a, x) => a + x.lambda, 0) / ok : 0;
+    };
+    expect(after.reduce((a, x) => a + x.vm, 0)).toBeGreaterThan(0);
+    expect(share(after)).toBeLessThan(share(before));
+  });
+
+  it.skipIf(!HAS_SHARED_MODELS)('answers carry real predictions (goldfish photo -> goldfish)', () => {
+    expect(s.weights['real']).toBe(s.ok);
+    expect(s.topLabels.some((l) => /goldfish/.test(l))).toBe(true);
+  });
+});
