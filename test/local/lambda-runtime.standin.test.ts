@@ -245,6 +245,28 @@ describe('local Lambda runtime with the stand-in handler', () => {
   });
 });
 
+describe('local Lambda runtime memory enforcement (stand-in handler)', () => {
+  it('stand-in handler: enforceMemory -> RSS above the memory size kills the instance with Runtime.OutOfMemory', async () => {
+    const rt = await startLocalLambdaRuntime({
+      handlerModule: STAND_IN_HANDLER,
+      enforceMemory: true,
+      functions: [{ functionName: 'spillway-m', variant: 'variant-m', memoryMb: 256 }],
+    });
+    try {
+      const c = lambdaClient(rt.endpoint);
+      const small = await c.send(new InvokeCommand({ FunctionName: 'spillway-m', Payload: '{}', LogType: 'Tail' }));
+      expect(small.FunctionError).toBeUndefined();
+      const pid = bodyOf(small.Payload).pid;
+      const big = await c.send(new InvokeCommand({ FunctionName: 'spillway-m', Payload: JSON.stringify({ allocMb: 300 }) }));
+      expect(big.FunctionError).toBe('Unhandled');
+      expect((decode(big.Payload) as { errorType: string }).errorType).toBe('Runtime.OutOfMemory');
+      await waitFor(() => !isAlive(pid), 5_000, 'the out-of-memory instance to die');
+    } finally {
+      await rt.close();
+    }
+  });
+});
+
 describe('local Lambda runtime keep-alive (stand-in handler)', () => {
   it('stand-in handler: an idle instance is reaped after keepAliveMs and the next call is cold', async () => {
     const rt = await startLocalLambdaRuntime({

@@ -52,6 +52,12 @@ export const LocalLambdaRuntimeOptionsSchema = z.strictObject({
   initTimeoutMs: z.number().int().min(1).default(30_000),
   /** Bill INIT on cold starts (AWS does for on-demand functions since August 2025). */
   billInit: z.boolean().default(true),
+  /**
+   * Kill an instance whose RSS after an invocation exceeds its memory size, answering
+   * Runtime.OutOfMemory like Lambda. Off by default: Node + onnxruntime RSS (~150 MB) already
+   * exceeds 128 MB, and the check is after the fact (Lambda kills during the run).
+   */
+  enforceMemory: z.boolean().default(false),
   arch: z.enum(['x86_64', 'arm64']).default('x86_64'),
   region: z.string().default('us-east-1'),
   accountId: z.string().regex(/^\d{12}$/).default('000000000000'),

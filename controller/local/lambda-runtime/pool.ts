@@ -256,7 +256,17 @@ export class LambdaPool {
       result = await inst.invoke(requestId, event, timeoutMs);
     }
     inst.lastUsedMs = Date.now();
-    if (result.ok && Buffer.byteLength(result.payload ?? 'null') > MAX_RESPONSE_BYTES) {
+    if (this.opts.enforceMemory && result.maxRssMb !== undefined && result.maxRssMb > inst.memoryMb) {
+      inst.kill();
+      result = {
+        ...result,
+        ok: false,
+        error: {
+          errorType: 'Runtime.OutOfMemory',
+          errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: signal: killed (${Math.ceil(result.maxRssMb)} MB used of ${inst.memoryMb} MB)`,
+        },
+      };
+    } else if (result.ok && Buffer.byteLength(result.payload ?? 'null') > MAX_RESPONSE_BYTES) {
       // Lambda fails the invocation (not the HTTP call) when the function's answer is too large.
       result = {
         ...result,
