@@ -1,0 +1,220 @@
+/**
+ * One minimal stack per construct: prop validation (messages name the prop and the value) and
+ * Template assertions for what each construct promises on its own.
+ */
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../infra/app.js';
+import { readInfraConfig } from '../../infra/config.js';
+import { AppSource } from '../../infra/constructs/app-source.js';
+import { ModelBucket } from '../../infra/constructs/model-bucket.js';
+import { PublicEndpoint } from '../../infra/constructs/public-endpoint.js';
+import { SpillwayDashboard } from '../../infra/constructs/spillway-dashboard.js';
+import { VariantFunction } from '../../infra/constructs/variant-function.js';
+import { launchTemplateName, VmLaunchTemplates, vmUserData } from '../../infra/constructs/vm-launch-templates.js';
+import { idleCostPerHour, rightSizeLambdaMemory } from '../../infra/sizing.js';
+import { loadCatalog } from '../../profiles/catalog.js';
+import { loadProfiles } from '../../profiles/lib/load.js';
+
+function newStack(): Stack {
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), 'spillway-construct-')),
+    context: { 'aws:cdk:bundling-stacks': [] },
+    builtinCloudFormationValidation: false,
+  });
+  return new Stack(app, 'T', { env: { region: 'us-east-1' } });
+}
+
+describe('ModelBucket', () => {
+  it('without a model dir: secure bucket, no deployment', () => {
+    const stack = newStack();
+    const mb = new ModelBucket(stack, 'M', {});
+    expect(mb.modelsDeployed).toBe(false);
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('Custom::CDKBucketDeployment', 0);
+    t.hasResourceProperties('AWS::S3::Bucket', { VersioningConfiguration: { Status: 'Enabled' } });
+  });
+  it('validates props', () => {
+    expect(() => new ModelBucket(newStack(), 'M', { noncurrentVersionExpirationDays: 0 })).toThrow(
+      /noncurrentVersionExpirationDays must be an integer >= 1, got 0/,
+    );
+    expect(() => new ModelBucket(newStack(), 'M', { registryFile: '/nope.json' })).toThrow(/registryFile does not exist: \/nope\.json/);
+  });
+});
+
+describe('VariantFunction', () => {
+  it('nodejs22.x ESM function named by prefix + variant, own log group, no managed policy', () => {
+    const stack = newStack();
+    const vf = new VariantFunction(stack, 'F', { variant: 'tiny-net', repoRoot: REPO_ROOT, memoryMb: 1024, functionPrefix: 'x-' });
+    expect(vf.functionName).toBe('x-tiny-net');
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'x-tiny-net',
+      Runtime: 'nodejs22.x',
+      MemorySize: 1024,
+      Handler: 'index.handler',
+      LoggingConfig: Match.objectLike({ LogGroup: Match.anyValue() }),
+    });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/lambda/x-tiny-net', RetentionInDays: 30 });
+    const roles = t.findResources('AWS::IAM::Role');
+    for (const r of Object.values(roles)) expect(JSON.stringify(r)).not.toContain('AWSLambdaBasicExecutionRole');
+  });
+  it('validates props', () => {
+    const base = { repoRoot: REPO_ROOT, memoryMb: 1024 };
+    expect(() => new VariantFunction(newStack(), 'F', { ...base, variant: 'Bad.Name' })).toThrow(/variant .* got 'Bad\.Name'/);
+    expect(() => new VariantFunction(newStack(), 'F', { ...base, variant: 'ok', memoryMb: 64 })).toThrow(
+      /memoryMb must be an integer in 128\.\.10240, got 64/,
+    );
+    expect(() => new VariantFunction(newStack(), 'F', { ...base, variant: 'ok', entry: '/missing.ts' })).toThrow(
+      /entry does not exist: \/missing\.ts/,
+    );
+    expect(() => new VariantFunction(newStack(), 'F', { ...base, variant: 'ok', reservedConcurrency: -1 })).toThrow(
+      /reservedConcurrency must be a non-negative integer, got -1/,
+    );
+  });
+});
+
+describe('VmLaunchTemplates', () => {
+  const catalog = loadCatalog();
+  const types = catalog.ec2.instanceTypes.filter((t) => t.name === 'c5.large' || t.name === 'c7g.large');
+  const setup = (over: Partial<{ serverPort: number; rootVolumeGib: number; empty: boolean }> = {}) => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+    const controllerSecurityGroup = new ec2.SecurityGroup(stack, 'Ctl', { vpc });
+    const appSource = new AppSource(stack, 'Src', { repoRoot: REPO_ROOT });
+    const vms = new VmLaunchTemplates(stack, 'Vms', {
+      vpc,
+      fleetName: 'f1',
+      instanceTypes: over.empty ? [] : types,
+      controllerSecurityGroup,
+      appSource: appSource.asset,
+      modelBucket: new s3.Bucket(stack, 'B'),
+      ...(over.serverPort !== undefined ? { serverPort: over.serverPort } : {}),
+      ...(over.rootVolumeGib !== undefined ? { rootVolumeGib: over.rootVolumeGib } : {}),
+    });
+    return { stack, vms };
+  };
+  it('one template per type named by the Ec2Fleet pattern, per-arch AMI, IMDSv2', () => {
+    const { stack, vms } = setup();
+    expect([...vms.templates.keys()]).toEqual(['c5.large', 'c7g.large']);
+    const t = Template.fromStack(stack);
+    for (const ty of types) {
+      t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+        LaunchTemplateName: launchTemplateName('f1', ty.name),
+        LaunchTemplateData: Match.objectLike({ MetadataOptions: Match.objectLike({ HttpTokens: 'required' }) }),
+      });
+    }
+    expect(JSON.stringify(t.findParameters('*'))).toContain('al2023-ami-kernel-6.1-arm64');
+  });
+  it('user data runs the server under systemd with the variant from the instance tag', () => {
+    const lines = vmUserData({ appSourceUrl: 's3://b/k.zip', modelBucket: 'mb', serverPort: 8081 }).join('\n');
+    expect(lines).toContain('meta-data/tags/instance/spillway:variant');
+    expect(lines).toContain('Environment=PORT=8081');
+    expect(lines).toContain('ExecStart=/usr/bin/node --import tsx functions/server/main.ts');
+    expect(lines).toContain('systemctl enable --now spillway-server.service');
+    expect(lines).toContain('dnf install -y nodejs22');
+  });
+  it('validates props', () => {
+    expect(() => setup({ empty: true })).toThrow(/instanceTypes must not be empty/);
+    expect(() => setup({ serverPort: 70000 })).toThrow(/serverPort must be an integer in 1\.\.65535, got 70000/);
+    expect(() => setup({ rootVolumeGib: 2 })).toThrow(/rootVolumeGib must be an integer in 8\.\.1024, got 2/);
+  });
+});
+
+describe('AppSource', () => {
+  it('ships controller/functions/profiles but not tests, node_modules or scratch directories', () => {
+    const stack = newStack();
+    new AppSource(stack, 'Src', { repoRoot: REPO_ROOT });
+    const asm = (stack.node.root as App).synth();
+    const assetDir = readdirSync(asm.directory).find((d) => d.startsWith('asset.') && existsSync(join(asm.directory, d, 'controller')));
+    expect(assetDir).toBeDefined();
+    const top = readdirSync(join(asm.directory, assetDir!)).sort();
+    expect(top).toEqual(expect.arrayContaining(['controller', 'functions', 'profiles', 'package.json', 'package-lock.json']));
+    for (const banned of ['node_modules', 'test', 'infra', '.git', 'cdk.out']) expect(top).not.toContain(banned);
+  });
+});
+
+describe('PublicEndpoint', () => {
+  const setup = (props: { allowedCidr?: string; certificateArn?: string } = {}) => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+    const sg = new ec2.SecurityGroup(stack, 'Ctl', { vpc });
+    const instance = new ec2.Instance(stack, 'I', {
+      vpc,
+      instanceType: new ec2.InstanceType('c5.large'),
+      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+      securityGroup: sg,
+    });
+    new PublicEndpoint(stack, 'E', {
+      vpc,
+      controllerInstance: instance,
+      controllerSecurityGroup: sg,
+      apiKeySecret: new secretsmanager.Secret(stack, 'K'),
+      accessLogBucket: new s3.Bucket(stack, 'Logs', { encryption: s3.BucketEncryption.S3_MANAGED }),
+      ...props,
+    });
+    return Template.fromStack(stack);
+  };
+  it('HTTP listener by default; HTTPS + redirect with a certificate; narrowed CIDR', () => {
+    setup().hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP' });
+    const https = setup({ certificateArn: 'arn:aws:acm:us-east-1:111111111111:certificate/abc', allowedCidr: '203.0.113.0/24' });
+    https.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'HTTPS' });
+    https.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: '203.0.113.0/24', FromPort: 443 })]),
+    });
+  });
+  it('validates props', () => {
+    expect(() => setup({ allowedCidr: 'everyone' })).toThrow(/allowedCidr must be an IPv4 CIDR, got 'everyone'/);
+    expect(() => setup({ certificateArn: 'cert-123' })).toThrow(/certificateArn must be an ACM ARN, got 'cert-123'/);
+  });
+});
+
+describe('SpillwayDashboard', () => {
+  it('validates thresholds', () => {
+    expect(() => new SpillwayDashboard(newStack(), 'D', { fleetName: 'f', sloViolationRateThreshold: 1.5, budgetUsdPerHour: 1 })).toThrow(
+      /sloViolationRateThreshold must be in \(0, 1\), got 1\.5/,
+    );
+    expect(() => new SpillwayDashboard(newStack(), 'D', { fleetName: 'f', sloViolationRateThreshold: 0.1, budgetUsdPerHour: 0 })).toThrow(
+      /budgetUsdPerHour must be > 0, got 0/,
+    );
+  });
+});
+
+describe('sizing and config', () => {
+  it('right-sizes Lambda memory: cheapest estimate meeting the SLO, else the fastest, else the fallback', () => {
+    const profiles = loadProfiles();
+    const [name, profile] = [...profiles.entries()][0] ?? [];
+    expect(rightSizeLambdaMemory(undefined, 100, 1769)).toEqual({ memoryMb: 1769, source: 'fallback' });
+    if (!profile || !name) return;
+    const slack = rightSizeLambdaMemory(profile, 1e9, 1769);
+    const cheapest = [...profile.lambda].sort((a, b) => a.costPerRequestUsd - b.costPerRequestUsd || a.memoryMb - b.memoryMb)[0]!;
+    expect(slack).toMatchObject({ memoryMb: cheapest.memoryMb, source: 'profile-meets-slo' });
+    const impossible = rightSizeLambdaMemory(profile, 0.001, 1769);
+    const fastest = [...profile.lambda].sort((a, b) => a.p99Ms - b.p99Ms)[0]!;
+    expect(impossible).toMatchObject({ memoryMb: fastest.memoryMb, source: 'profile-fastest' });
+  });
+  it('idle cost comes from the catalog price of the controller type plus fixed ALB/IP/secret prices', () => {
+    const catalog = loadCatalog();
+    const c5 = idleCostPerHour(catalog, 'c5.large');
+    const c6g = idleCostPerHour(catalog, 'c6g.large');
+    const price = (n: string) => catalog.ec2.instanceTypes.find((t) => t.name === n)!.pricePerHourUsd;
+    expect(c5.totalUsdPerHour - c6g.totalUsdPerHour).toBeCloseTo(price('c5.large') - price('c6g.large'), 10);
+    expect(c5.totalUsdPerHour).toBeCloseTo(c5.controllerUsdPerHour + c5.loadBalancerUsdPerHour + c5.otherUsdPerHour, 10);
+    expect(() => idleCostPerHour(catalog, 'z9.huge')).toThrow(/z9\.huge/);
+  });
+  it('config defaults are complete and validated', () => {
+    const cfg = readInfraConfig(() => undefined, { repoRoot: REPO_ROOT, env: {} });
+    expect(cfg).toMatchObject({ region: 'us-east-1', fleetName: 'spillway', sloMs: 200, lambdaArchitecture: 'x86_64' });
+    expect(cfg.variants.length).toBeGreaterThan(0);
+    expect(() => readInfraConfig((k) => (k === 'spillway:region' ? 'mars' : undefined), { repoRoot: REPO_ROOT, env: {} })).toThrow(
+      /spillway:region = "mars"/,
+    );
+  });
+});
