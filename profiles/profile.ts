@@ -1,5 +1,5 @@
 /**
- * `npm run profile [-- --variants a,b --quick --out DIR --slo-ms 200]`
+ * `npm run profile [-- --variants a,b --quick --out DIR --slo-ms 200]` (BENCH_QUICK=1 = --quick)
  *
  * Measures every registry variant (or the listed ones) on this machine, one child process per
  * variant, and writes profiles/<variant>.json (see profiles/README.md). Exit code 1 if any variant
@@ -34,7 +34,8 @@ try {
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    gridName: opts.quick ? 'quick' : 'full',
+    // BENCH_QUICK=1 is the project-wide "short setting" switch for benchmarks and profiling.
+    gridName: opts.quick || process.env['BENCH_QUICK'] === '1' ? 'quick' : 'full',
     outDir: resolve(opts.out),
     referenceSloMs: opts.sloMs,
     progress: opts.progress ? undefined : false,
