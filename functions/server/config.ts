@@ -19,6 +19,8 @@ export const ServerEnvSchema = z.object({
   SPILLWAY_BOOT_DELAY_MS: envInt(0, 0, 3_600_000),
   /** Optional extension (not in the contract): request body limit in bytes. */
   SPILLWAY_MAX_BODY_BYTES: envInt(SERVING_LIMITS.serverMaxBodyBytes, 1024, 1024 * 1024 * 1024),
+  /** Optional extension: the id this server reports as backend.id (default host:pid). */
+  SPILLWAY_INSTANCE_ID: z.string().min(1).max(128).optional(),
   SPILLWAY_MODEL_DIR: z.string().min(1).optional(),
   SPILLWAY_HOME: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

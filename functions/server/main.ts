@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     maxBodyBytes: env.SPILLWAY_MAX_BODY_BYTES,
     logger: log,
     defaultMetrics: true,
+    ...(env.SPILLWAY_INSTANCE_ID ? { instanceId: env.SPILLWAY_INSTANCE_ID } : {}),
   });
 
   let stopping = false;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEngine } from '../../functions/engine/engine.js';
 import type { InferenceEngine } from '../../functions/engine/engine-types.js';
 import { BackendInferResponseSchema, ErrorBodySchema, LIMITS } from '../../functions/engine/protocol.js';
+import { errorMapper, eventGuard, responseShape, spillwayEvent } from '../../functions/lambda/middleware.js';
 import { createLambdaHandler, type LambdaResult } from '../../functions/lambda/pipeline.js';
 import { itemShape } from '../../functions/server/validate.js';
 import { gatedEngine, lambdaContext, NO_MODEL_MSG, quietLogger, SERVED, samples } from './helpers.js';
@@ -206,6 +207,10 @@ describe.skipIf(!served)(`Lambda handler through middy (${served?.name ?? NO_MOD
   });
 
   it('rejects unknown middleware/handler options', () => {
+    expect(() => spillwayEvent({ maxBodyBytes: 1, foo: 1 } as never)).toThrow(/spillwayEvent option foo/);
+    expect(() => eventGuard({ bar: 1 } as never)).toThrow(/eventGuard option bar/);
+    expect(() => responseShape({ x: 1 } as never)).toThrow(/responseShape option x/);
+    expect(() => errorMapper({} as never)).toThrow(/errorMapper option logger/);
     expect(() =>
       createLambdaHandler({ engine, variant: served!.variant, functionName: 'f', bogus: 1 } as never),
     ).toThrow(/bogus|Unrecognized/);
