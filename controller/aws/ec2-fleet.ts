@@ -78,6 +78,8 @@ export interface Ec2FleetOptions extends AwsClientOptions {
   serverPort?: number;
   /** Service slots per instance. @default the type's vCPU count (one single-threaded replica per vCPU) */
   slotsFor?: (instanceType: string) => number;
+  /** Subnets to launch into, round-robin (the template has none). @default the template's/default VPC */
+  subnetIds?: readonly string[];
   /** Throttled attempts on one type before moving to the next. @default 3 */
   maxAttemptsPerType?: number;
   /** @default base 200 ms, cap 5 s */
@@ -201,8 +203,16 @@ export class Ec2Fleet implements VmFleetPort {
       { Key: TAG_INSTANCE_TYPE, Value: instanceType },
       { Key: TAG_CLIENT_TOKEN, Value: spec.clientToken },
     ];
+    const subnets = this.opts.subnetIds ?? [];
+    // Subnet from the token, not a counter: a retried launch must repeat its exact parameters
+    // (EC2 rejects a reused ClientToken with different ones: IdempotentParameterMismatch).
+    const subnetId =
+      subnets.length > 0
+        ? subnets[createHash('sha256').update(spec.clientToken).digest().readUInt32BE(0) % subnets.length]
+        : undefined;
     const out = await this.client.send(
       new RunInstancesCommand({
+        ...(subnetId ? { SubnetId: subnetId } : {}),
         LaunchTemplate: { LaunchTemplateName: this.launchTemplateName(instanceType), Version: '$Default' },
         InstanceType: instanceType as _InstanceType,
         MinCount: spec.count,

@@ -132,7 +132,6 @@ export class VmLaunchTemplates extends Construct {
         requireImdsv2: true,
         httpPutResponseHopLimit: 1,
         instanceMetadataTags: true,
-        associatePublicIpAddress: true,
         blockDevices: [
           {
             deviceName: '/dev/xvda',

@@ -2,6 +2,7 @@ import {
   CreateLaunchTemplateCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeSubnetsCommand,
   EC2Client,
   type Instance,
 } from '@aws-sdk/client-ec2';
@@ -181,6 +182,25 @@ describe.skipIf(!motoAvailable)('Ec2Fleet against moto', () => {
     // c5.xlarge has 4 vCPU: the only allowed type with >= 4 is itself; 3 throttled attempts.
     expect(seen).toEqual(['c5.xlarge', 'c5.xlarge', 'c5.xlarge']);
     expect((err as FleetCapacityError).attempts.map((a) => a.code)).toEqual(Array(3).fill('RequestLimitExceeded'));
+  });
+
+  it('launches into the configured subnets, the same subnet for the same token', async () => {
+    const subnets = (await admin.send(new DescribeSubnetsCommand({}))).Subnets ?? [];
+    const ids = subnets.map((x) => x.SubnetId!).slice(0, 2);
+    expect(ids.length).toBeGreaterThan(0);
+    const fleet = new Ec2Fleet({
+      endpoint: moto.endpoint,
+      credentials: MOTO_CREDENTIALS,
+      fleetName,
+      instanceTypes: TYPES,
+      subnetIds: ids,
+      sleep: noSleep,
+      readinessProber: async () => false,
+    });
+    const vms = await fleet.launch({ instanceType: 'm5.large', variant: 'sub', count: 1, clientToken: 'tok-g' });
+    const raw = (await fleetInstances()).find((i) => i.InstanceId === vms[0]?.id);
+    expect(ids).toContain(raw?.SubnetId);
+    await fleet.terminate(vms.map((v) => v.id));
   });
 
   it('a missing launch template is a clear error naming the template', async () => {
