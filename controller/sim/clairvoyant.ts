@@ -5,7 +5,8 @@
  * What the clairvoyant knows and may do: the exact number of arrivals in every second; VMs of any
  * catalog type serving any eligible variant (accuracy >= the floor), ready the instant they are
  * wanted (zero provisioning latency), each sustaining its best profiled throughput theta at
- * 100 % utilisation (max over replicas x threads and batch <= 16 of replicas x b / l(b, threads)
+ * 100 % utilisation (max over replicas x threads and batch <= min(16, largest measured batch) of
+ * replicas x b / l(b, threads)
  * with the p50 batch latency within the SLO); Lambda at the cheapest warm memory size whose p50
  * meets the SLO, with no cold starts. It pays: EC2 per second at catalog prices, holding any
  * fleet for at least 60 s; Lambda GB-s + the request fee.
@@ -60,10 +61,14 @@ export function clairvoyantBound(
     let best = 0;
     let bestVariant = '';
     for (const v of eligible) {
+      // No throughput is claimed beyond the largest batch the profiler measured (1 for models
+      // with a fixed batch dimension).
+      const measuredMaxBatch = Math.max(...v.profile.measurements.map((m) => m.batchSize));
+      const bMax = Math.min(maxBatch, measuredMaxBatch);
       for (let threads = 1; threads <= t.vcpu; threads++) {
         if (t.vcpu % threads !== 0) continue;
         const replicas = t.vcpu / threads;
-        for (let b = 1; b <= maxBatch; b++) {
+        for (let b = 1; b <= bMax; b++) {
           const l = predictLatencyMs(v.profile.latencyModel, b, threads);
           if (l > budget) break;
           const theta = (replicas * b * 1000) / l;

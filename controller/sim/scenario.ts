@@ -6,6 +6,7 @@
 import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
 import type { VariantProfile } from '../../profiles/schema.js';
 import type { PolicyEnv, VariantInfo } from '../core/policy-types.js';
+import { eligibleVariants } from './baselines/common.js';
 import { CLAIRVOYANT, createPolicy } from './policies.js';
 import { type ClairvoyantResult, clairvoyantBound } from './clairvoyant.js';
 import { DEFAULT_PROFILE_NOTE, defaultProfiles } from './default-profiles.js';
@@ -117,6 +118,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const loaded = o.profiles ? { profiles: o.profiles, notes: ['profiles given by the caller'] } : await loadSimProfiles(catalog);
   const env = buildEnv(catalog, loaded.profiles, o);
   const ctx = { peakRps: trace.peakRps, minAccuracy: o.minAccuracy };
+  eligibleVariants(env, o.minAccuracy); // fail fast with the list of variants and accuracies
   const results: SimResult[] = [];
   const names = o.policies.filter((p) => p !== CLAIRVOYANT);
   for (const name of o.policies) if (name !== CLAIRVOYANT) createPolicy(name, ctx); // fail fast on a bad name

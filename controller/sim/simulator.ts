@@ -84,6 +84,8 @@ export interface SimOptions {
    * the window starts (otherwise every VM policy loses the first ~90 s to boot).
    */
   prewarm: boolean;
+  /** With prewarm: how many past ticks of history the policy sees at t = 0. */
+  preHistoryTicks: number;
   /** Record arrivals per second (needed by the clairvoyant bound). */
   recordArrivalsPerSecond: boolean;
 }
@@ -100,6 +102,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   historyTicks: 720,
   recordArrivalsPerSecond: true,
   prewarm: true,
+  preHistoryTicks: 30,
 };
 
 export interface SimSeries {
@@ -720,7 +723,7 @@ export function simulate<S>(
   };
 
   const doTick = (now: number): void => {
-    history.push(tickArrivals / (env.tickIntervalMs / 1000));
+    if (now > 0) history.push(tickArrivals / (env.tickIntervalMs / 1000));
     if (history.length > opts.historyTicks) history.shift();
     tickArrivals = 0;
     for (let vi = 0; vi < variants.length; vi++) expireWarm(vi, now);
@@ -792,6 +795,14 @@ export function simulate<S>(
     }
   };
 
+  if (opts.prewarm) {
+    // The system was running before the window: policies see `preHistoryTicks` past ticks at the
+    // mean rate of the first tick interval (a 1 s trace's first second alone is too noisy).
+    const first = Math.max(1, Math.min(rates.length, Math.round(env.tickIntervalMs / stepMs)));
+    let sum = 0;
+    for (let i = 0; i < first; i++) sum += rates[i]!;
+    for (let i = 0; i < opts.preHistoryTicks; i++) history.push(sum / first);
+  }
   for (let t = env.tickIntervalMs; t < endMs; t += env.tickIntervalMs) heap.push(t, EV_TICK, 0);
   for (let t = opts.seriesIntervalMs; t <= endMs + 1e-6; t += opts.seriesIntervalMs) heap.push(t, EV_SAMPLE, 0);
   // A first tick at t=0 lets the policy buy its initial fleet.

@@ -1,8 +1,10 @@
 /** Subcommand registry: each helper module adds one line here. */
 import type { Command } from 'commander';
 import { register as registerModels } from './models.js';
+import { register as registerSimulate } from './simulate.js';
 
 export function registerCommands(_program: Command): void {
   // register(program) calls for: models (models.ts), simulate (simulate.ts), replay (replay.ts)
   registerModels(_program);
+  registerSimulate(_program);
 }

@@ -7,6 +7,7 @@ import { lambdaVcpu } from '../../../profiles/catalog.js';
 import { lambdaLatencyMs } from '../../../profiles/lib/estimates.js';
 import { predictLatencyMs } from '../../../profiles/schema.js';
 import { lambdaCostPerRequest } from '../../core/cost.js';
+import { SimConfigError } from '../errors.js';
 import type { PolicyEnv, RouteDecision, RouterView, TickDecision, VariantInfo, VmView } from '../../core/policy-types.js';
 
 /** Context every policy factory receives (what an operator would configure for a deployment). */
@@ -23,7 +24,12 @@ export function emptyDecision(): TickDecision {
 
 export function eligibleVariants(env: PolicyEnv, minAccuracy: number): VariantInfo[] {
   const ok = env.variants.filter((v) => minAccuracy <= 0 || (v.accuracyTop1 !== null && v.accuracyTop1 >= minAccuracy));
-  return ok.length > 0 ? ok : [...env.variants];
+  if (ok.length === 0) {
+    throw new SimConfigError(
+      `no variant meets minAccuracy ${minAccuracy} (have: ${env.variants.map((v) => `${v.name} ${v.accuracyTop1 ?? 'n/a'}`).join(', ')})`,
+    );
+  }
+  return ok;
 }
 
 export interface VmOption {
@@ -83,7 +89,8 @@ export function defaultVariant(env: PolicyEnv, minAccuracy: number): VariantInfo
       bestCost = c;
     }
   }
-  return best ?? eligible[0]!;
+  if (!best) throw new SimConfigError(`no variant with accuracy >= ${minAccuracy} meets the ${env.sloMs} ms SLO at batch 1`);
+  return best;
 }
 
 /**
