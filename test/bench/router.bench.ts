@@ -1,0 +1,401 @@
+/**
+ * Router overhead benchmark (`npm run bench:router`; BENCH_QUICK=1 for a short run).
+ *
+ * One real VM inference server (functions/server/main.ts, smallest model, 1 thread) is the
+ * backend. In the same run we measure:
+ *  1. latency at a fixed open-loop rate (1,000 req/s): client -> VM server directly, vs
+ *     client -> Spillway router (real policy.route, real HttpVmClient) -> VM server.
+ *     Added latency = router p50/p99 minus direct p50/p99. Target: added p99 <= 1 ms.
+ *  2. throughput (closed loop, fixed concurrency): client -> router -> VM vs client -> a bare
+ *     node:http pipe proxy -> VM. Target: router >= 0.8x the bare proxy.
+ * Router and proxy each run in their own child process so the load generator does not share
+ * their event loop. Inputs are tensors (no image decode) so the backend is as fast as it gets.
+ * Results: test/bench/results/router.json and router.md.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import * as hdr from 'hdr-histogram-js';
+import { loadRegistry, repoRoot, sharedDir } from '../../functions/engine/registry.js';
+import type { ModelVariant } from '../../functions/engine/registry-schema.js';
+
+const QUICK = process.env['BENCH_QUICK'] === '1';
+/** Target rate; lowered to 70 % of the backend's measured capacity when it cannot sustain it. */
+const TARGET_RATE_RPS = 1_000;
+/**
+ * 'image' (default): the 5.9 KB sample JPEG, so request bodies are small and the router's cost is
+ * routing, not JSON. 'tensor': the model's raw input (e.g. 128x128x3 = 49,152 numbers, ~175 KB of
+ * JSON), which the backend itself can only parse at ~100 req/s on this machine.
+ */
+const INPUT_KIND = process.env['BENCH_INPUT'] === 'tensor' ? 'tensor' : 'image';
+const LAT_SECONDS = QUICK ? 3 : 15;
+const WARMUP_SECONDS = QUICK ? 1 : 3;
+const TPUT_SECONDS = QUICK ? 3 : 10;
+const TPUT_CONCURRENCY = 32;
+const THIS_FILE = fileURLToPath(import.meta.url);
+const ROOT = repoRoot();
+
+// ---------------------------------------------------------------- child roles
+
+async function routerChild(backend: string, variant: string): Promise<void> {
+  const pino = (await import('pino')).default;
+  const { loadCatalog } = await import('../../profiles/catalog.js');
+  const { createSpillwayPolicy } = await import('../../controller/core/spillway-policy.js');
+  const { HttpVmClient } = await import('../../controller/local/vm-client.js');
+  const { ThrottledError } = await import('../../controller/errors.js');
+  const { ControllerRuntime } = await import('../../controller/server/runtime.js');
+  const { resolveServedVariants } = await import('../../controller/server/variants.js');
+  const { createApiServer } = await import('../../controller/server/app.js');
+  const { ApiMetrics } = await import('../../controller/server/metrics.js');
+  const catalog = loadCatalog();
+  const served = await resolveServedVariants({ registry: loadRegistry(), catalog, wanted: [variant], sloMs: 1000 });
+  const env = {
+    catalog,
+    variants: [...served.values()].map((s) => s.info),
+    sloMs: 1000,
+    tickIntervalMs: 1000,
+    instanceTypes: ['c5.large'],
+    lambdaArch: 'x86_64' as const,
+    lambdaConcurrencyLimit: 1,
+  };
+  const policy = createSpillwayPolicy({ exploreShare: 0 });
+  const rt = new ControllerRuntime(policy as never, env, served, {
+    lambdaMemoryMb: 1024,
+    lambdaKeepAliveMs: 1000,
+    lambdaConcurrency: 1,
+    nowMs: Date.now(),
+  });
+  // A static fleet of one ready VM: the benchmark measures routing, not procurement.
+  rt.syncFleet(
+    [{ id: 'i-bench', instanceType: 'c5.large', variant, state: 'ready', launchedAtMs: Date.now() - 1000, readyAtMs: Date.now(), endpoint: backend, slots: 8 }],
+    Date.now(),
+  );
+  const noLambda = {
+    invoke: () => Promise.reject(new ThrottledError('no Lambda in the router benchmark')),
+    setMemory: () => Promise.resolve(),
+    describe: () => Promise.resolve([]),
+  };
+  const server = createApiServer({
+    runtime: rt as never,
+    vmClient: new HttpVmClient({ maxSocketsPerVm: 256 }),
+    pool: noLambda,
+    metrics: new ApiMetrics(),
+    backendTimeoutMs: 10_000,
+    maxBodyBytes: 6 * 1024 * 1024,
+    log: pino({ level: 'silent' }),
+  });
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+  });
+}
+
+function proxyChild(backend: string): void {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const target = new URL('/v1/infer', backend);
+  const server = createServer((req, res) => {
+    const up = httpRequest(target, { method: 'POST', agent, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => {
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(up);
+  });
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+  });
+}
+
+// ---------------------------------------------------------------- parent helpers
+
+function startChild(args: string[], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const rl = createInterface({ input: proc.stdout! });
+    const timer = setTimeout(() => reject(new Error(`child ${args.join(' ')} did not start`)), 120_000);
+    rl.on('line', (line) => {
+      try {
+        const m = JSON.parse(line) as { port?: number };
+        if (m.port) {
+          clearTimeout(timer);
+          resolve({ proc, port: m.port });
+        }
+      } catch {
+        // not our line
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`child ${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+async function waitReady(url: string): Promise<void> {
+  const end = Date.now() + 120_000;
+  while (Date.now() < end) {
+    try {
+      const r = await fetch(`${url}/readyz`);
+      if (r.status === 200) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('backend never became ready');
+}
+
+function post(agent: Agent, url: URL, body: string): Promise<number> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const req = httpRequest(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - t0 : -1));
+      },
+    );
+    req.on('error', () => resolve(-1));
+    req.end(body);
+  });
+}
+
+interface LatencyResult {
+  sent: number;
+  errors: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  achievedRps: number;
+}
+
+/** Open loop at `rps` for `seconds`: requests are sent on schedule whatever the answers do. */
+async function fixedRate(url: URL, body: string, rps: number, seconds: number): Promise<LatencyResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const total = Math.round(rps * seconds);
+  const pending: Array<Promise<void>> = [];
+  let errors = 0;
+  const t0 = performance.now();
+  let i = 0;
+  while (i < total) {
+    const due = Math.floor(((performance.now() - t0) * rps) / 1000);
+    while (i < Math.min(due + 1, total)) {
+      i++;
+      pending.push(
+        post(agent, url, body).then((ms) => {
+          if (ms < 0) errors++;
+          else h.recordValue(Math.max(1, Math.round(ms * 1000)));
+        }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+  const elapsedS = (performance.now() - t0) / 1000;
+  agent.destroy();
+  const r: LatencyResult = {
+    sent: total,
+    errors,
+    p50Ms: h.getValueAtPercentile(50) / 1000,
+    p90Ms: h.getValueAtPercentile(90) / 1000,
+    p99Ms: h.getValueAtPercentile(99) / 1000,
+    meanMs: h.mean / 1000,
+    achievedRps: total / elapsedS,
+  };
+  h.destroy();
+  return r;
+}
+
+/** Closed loop: `concurrency` clients back to back for `seconds`. */
+async function throughput(url: URL, body: string, concurrency: number, seconds: number): Promise<{ rps: number; errors: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  let errors = 0;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const ms = await post(agent, url, body);
+      if (ms < 0) errors++;
+      else done++;
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  agent.destroy();
+  return { rps: done / ((performance.now() - t0) / 1000), errors };
+}
+
+function smallestTensorVariant(): { variant: ModelVariant; input: Record<string, unknown>; inputDesc: string } {
+  const reg = loadRegistry();
+  const shared = sharedDir();
+  const realAvailable = !!shared && reg.has('mobilenet-v1-050-128-quant');
+  const name = realAvailable ? 'mobilenet-v1-050-128-quant' : 'resnet18-w025-s112-synthetic';
+  const v = reg.get(name);
+  const shape = v.input.shape.slice(1).map((d) => d ?? 1);
+  const n = shape.reduce((a, b) => a * b, 1);
+  // Deterministic mid-grey-ish values in the dtype's range.
+  const data = Array.from({ length: n }, (_, k) => (v.input.dtype === 'uint8' ? (k * 31) % 256 : ((k % 17) - 8) / 8));
+  if (INPUT_KIND === 'tensor') {
+    return { variant: v, input: { tensor: { dtype: v.input.dtype, shape, data } }, inputDesc: `${v.input.dtype} ${JSON.stringify(shape)} tensor` };
+  }
+  const jpg = readFileSync(join(ROOT, 'functions', 'models', 'samples', 'ort_cat.jpg'));
+  return { variant: v, input: { image: jpg.toString('base64') }, inputDesc: `image ort_cat.jpg (${jpg.length} B JPEG)` };
+}
+
+async function main(): Promise<void> {
+  const role = process.argv[2];
+  if (role === 'router') return routerChild(process.argv[3]!, process.argv[4]!);
+  if (role === 'proxy') return proxyChild(process.argv[3]!);
+
+  const { variant, input, inputDesc } = smallestTensorVariant();
+  const children: ChildProcess[] = [];
+  const stop = () => {
+    for (const c of children) c.kill('SIGKILL');
+  };
+  process.on('exit', stop);
+  try {
+    console.log(`router bench (${QUICK ? 'quick' : 'full'}): backend ${variant.name}, input ${inputDesc}`);
+    const vm = await startChild([join(ROOT, 'functions/server/main.ts')], {
+      PORT: '0',
+      SPILLWAY_VARIANTS: variant.name,
+      SPILLWAY_INTRA_OP_THREADS: '1',
+      SPILLWAY_BOOT_DELAY_MS: '0',
+      LOG_LEVEL: 'error',
+      SPILLWAY_LOG_LEVEL: 'error',
+    });
+    children.push(vm.proc);
+    const backend = `http://127.0.0.1:${vm.port}`;
+    await waitReady(backend);
+    const router = await startChild([THIS_FILE, 'router', backend, variant.name]);
+    children.push(router.proc);
+    const proxy = await startChild([THIS_FILE, 'proxy', backend]);
+    children.push(proxy.proc);
+
+    const directUrl = new URL('/v1/infer', backend);
+    const routerUrl = new URL(`http://127.0.0.1:${router.port}/v1/infer`);
+    const proxyUrl = new URL(`http://127.0.0.1:${proxy.port}/v1/infer`);
+    const backendBody = JSON.stringify({ model: variant.name, inputs: [input], topK: 1 });
+    const routerBody = JSON.stringify({
+      task: variant.task,
+      input,
+      sloMs: 1000,
+      minAccuracy: 0,
+      topK: 1,
+    });
+    console.log(`  body sizes: backend ${backendBody.length} B, router ${routerBody.length} B`);
+
+    // Warm-up both paths (sessions, sockets, JIT).
+    await fixedRate(directUrl, backendBody, 200, WARMUP_SECONDS);
+    await fixedRate(routerUrl, routerBody, 200, WARMUP_SECONDS);
+
+    // Backend capacity (closed loop, direct): the fixed rate must stay below it, or both paths
+    // measure queueing in the backend instead of the router.
+    const capacity = (await throughput(directUrl, backendBody, 16, QUICK ? 2 : 4)).rps;
+    const RATE_RPS = Math.min(TARGET_RATE_RPS, Math.floor(capacity * 0.7));
+    console.log(`  backend capacity ~${capacity.toFixed(0)} req/s -> fixed rate ${RATE_RPS} req/s${RATE_RPS < TARGET_RATE_RPS ? ` (below the ${TARGET_RATE_RPS} target: backend-bound on this machine)` : ''}`);
+
+    // Latency at a fixed rate, alternating direct/router twice so drift hits both.
+    const direct: LatencyResult[] = [];
+    const routed: LatencyResult[] = [];
+    for (let k = 0; k < 2; k++) {
+      direct.push(await fixedRate(directUrl, backendBody, RATE_RPS, LAT_SECONDS / 2));
+      routed.push(await fixedRate(routerUrl, routerBody, RATE_RPS, LAT_SECONDS / 2));
+    }
+    const avg = (xs: LatencyResult[], f: (x: LatencyResult) => number) => xs.reduce((a, x) => a + f(x), 0) / xs.length;
+    const d = { p50Ms: avg(direct, (x) => x.p50Ms), p99Ms: avg(direct, (x) => x.p99Ms), achievedRps: avg(direct, (x) => x.achievedRps), errors: direct.reduce((a, x) => a + x.errors, 0) };
+    const r = { p50Ms: avg(routed, (x) => x.p50Ms), p99Ms: avg(routed, (x) => x.p99Ms), achievedRps: avg(routed, (x) => x.achievedRps), errors: routed.reduce((a, x) => a + x.errors, 0) };
+    const addedP50Ms = r.p50Ms - d.p50Ms;
+    const addedP99Ms = r.p99Ms - d.p99Ms;
+    console.log(`  latency @${RATE_RPS} rps: direct p50 ${d.p50Ms.toFixed(3)} p99 ${d.p99Ms.toFixed(3)} ms | router p50 ${r.p50Ms.toFixed(3)} p99 ${r.p99Ms.toFixed(3)} ms | added p50 ${addedP50Ms.toFixed(3)} p99 ${addedP99Ms.toFixed(3)} ms`);
+
+    // Throughput: router vs bare proxy, alternating.
+    const tp: { router: number[]; proxy: number[] } = { router: [], proxy: [] };
+    for (let k = 0; k < 2; k++) {
+      tp.proxy.push((await throughput(proxyUrl, backendBody, TPUT_CONCURRENCY, TPUT_SECONDS / 2)).rps);
+      tp.router.push((await throughput(routerUrl, routerBody, TPUT_CONCURRENCY, TPUT_SECONDS / 2)).rps);
+    }
+    const proxyRps = tp.proxy.reduce((a, b) => a + b, 0) / tp.proxy.length;
+    const routerRps = tp.router.reduce((a, b) => a + b, 0) / tp.router.length;
+    const ratio = routerRps / proxyRps;
+    console.log(`  throughput (${TPUT_CONCURRENCY} concurrent): bare proxy ${proxyRps.toFixed(0)} rps, router ${routerRps.toFixed(0)} rps, ratio ${ratio.toFixed(3)}`);
+
+    const result = {
+      benchmark: 'router',
+      mode: QUICK ? 'quick' : 'full',
+      measuredAt: new Date().toISOString(),
+      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+      backend: { variant: variant.name, weights: variant.weights, input: inputDesc, intraOpThreads: 1, capacityRps: capacity },
+      latency: {
+        targetRateRps: TARGET_RATE_RPS,
+        rateRps: RATE_RPS,
+        seconds: LAT_SECONDS,
+        direct: d,
+        router: r,
+        addedP50Ms,
+        addedP99Ms,
+        targetAddedP99Ms: 1,
+        meetsTarget: addedP99Ms <= 1,
+      },
+      throughput: {
+        concurrency: TPUT_CONCURRENCY,
+        seconds: TPUT_SECONDS,
+        bareProxyRps: proxyRps,
+        routerRps,
+        ratio,
+        targetRatio: 0.8,
+        meetsTarget: ratio >= 0.8,
+      },
+      notes: [
+        'router = Spillway public API (zod validation, real spillway policy.route, HttpVmClient) in its own process; one static ready VM, no Lambda',
+        'bare proxy = node:http pipe to the same VM server, no parsing',
+        'on a shared 2-core machine the backend, router and load generator compete for CPU: re-run on a quiet machine for the published figure',
+      ],
+    };
+    const dir = join(ROOT, 'test', 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'router.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const md = [
+      '# Router benchmark',
+      '',
+      `Measured ${result.measuredAt} (${result.mode} mode) on ${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node}.`,
+      `Backend: one VM inference server, \`${variant.name}\` (${variant.weights} weights), ${result.backend.input}, 1 thread.`,
+      '',
+      `| metric | direct to VM | through router | added | target |`,
+      `|---|---:|---:|---:|---|`,
+      `| p50 latency @ ${RATE_RPS} req/s | ${d.p50Ms.toFixed(3)} ms | ${r.p50Ms.toFixed(3)} ms | ${addedP50Ms.toFixed(3)} ms | |`,
+      `| p99 latency @ ${RATE_RPS} req/s | ${d.p99Ms.toFixed(3)} ms | ${r.p99Ms.toFixed(3)} ms | ${addedP99Ms.toFixed(3)} ms | <= 1 ms: ${result.latency.meetsTarget ? 'met' : 'NOT met'} |`,
+      '',
+      `| throughput (${TPUT_CONCURRENCY} concurrent) | bare node:http proxy | router | ratio | target |`,
+      `|---|---:|---:|---:|---|`,
+      `| requests/s | ${proxyRps.toFixed(0)} | ${routerRps.toFixed(0)} | ${ratio.toFixed(3)} | >= 0.8: ${result.throughput.meetsTarget ? 'met' : 'NOT met'} |`,
+      '',
+      ...result.notes.map((n) => `- ${n}`),
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'router.md'), md);
+    console.log(`  results: test/bench/results/router.json, router.md`);
+  } finally {
+    stop();
+  }
+}
+
+main().then(
+  () => {
+    if (process.argv[2] !== 'router' && process.argv[2] !== 'proxy') process.exit(0);
+  },
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
