@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { createInfaasPolicy } from '../../controller/sim/baselines/infaas.js';
+import { createLambdaOnlyPolicy } from '../../controller/sim/baselines/lambda-only.js';
+import { createMarkPolicy, markForecast } from '../../controller/sim/baselines/mark.js';
+import { createSpockPolicy } from '../../controller/sim/baselines/spock.js';
+import { createVmPeakPolicy, VM_PEAK_UTILISATION } from '../../controller/sim/baselines/vm-peak.js';
+import { createVmReactivePolicy } from '../../controller/sim/baselines/vm-reactive.js';
+import type { TickObservation } from '../../controller/core/policy-types.js';
+import { simulate } from '../../controller/sim/simulator.js';
+import { loadTrace } from '../../controller/sim/trace.js';
+import { envWith, makeProfile } from './helpers.js';
+
+// l(b, c) = 8 b / c + 2 ms: batching helps a little; c5.large sustains ~246 rps at batch 16.
+const profile = makeProfile({ variant: 'm', etaMs: 2, gammaMs: 8, maxMeasuredBatch: 16 });
+const env = envWith([profile], 200, ['c5.large', 'c5.xlarge']);
+// 30 -> 75 min of the spike workload: 100 rps, 4x (400 rps) from minute 50 to 60.
+const trace = loadTrace('builtin:spike', { startHours: 0.5, hours: 0.75 });
+const ctx = { peakRps: trace.peakRps, minAccuracy: 0 };
+const minute = (m: number) => m - 30; // series index of absolute minute m
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+describe('baselines behave as described', () => {
+  it('vm-peak buys a fleet for the peak once and never scales', () => {
+    const r = simulate(trace, createVmPeakPolicy(ctx), env, { seed: 1 });
+    const cap = profile.instances.find((i) => i.instanceType === 'c5.large')!.throughputRps;
+    expect(r.vmLaunches).toBe(Math.ceil(400 / (cap * VM_PEAK_UTILISATION)));
+    expect(new Set(r.series.vmCount).size).toBe(1);
+    expect(r.lambdaShare).toBe(0);
+    expect(r.violationRate).toBeLessThan(0.01);
+  });
+
+  it('lambda-only never launches a VM and serves everything on Lambda at 3,008 MB', () => {
+    const r = simulate(trace, createLambdaOnlyPolicy(ctx), env, { seed: 1 });
+    expect(r.vmLaunches).toBe(0);
+    expect(r.cost.ec2Usd).toBe(0);
+    expect(r.lambdaShare).toBe(1);
+  });
+
+  it("mark's forecast is the running peak x 1.2", () => {
+    expect(markForecast([10, 50, 20], 10_000)).toBeCloseTo(60, 9);
+    // Only the last 5 minutes (30 ticks of 10 s) count.
+    expect(markForecast([500, ...new Array(30).fill(10)], 10_000)).toBeCloseTo(12, 9);
+    const p = createMarkPolicy(ctx);
+    const s0 = p.init(env, 0);
+    const obs: TickObservation = {
+      nowMs: 10_000,
+      arrivalRpsHistory: [100, 180, 120],
+      vms: [],
+      lambda: { memoryMbByVariant: {}, warmIdleByVariant: {}, inFlight: 0, concurrencyLimit: 1000 },
+      completions: [],
+      observedBootDelayMs: {},
+    };
+    const { decision } = p.tick(obs, s0, env);
+    expect(decision.forecastRps).toBeCloseTo(216, 9);
+    const cap = s0.option.capacityRps;
+    expect(decision.launch[0]!.count).toBe(Math.ceil(216 / cap));
+    expect(decision.lambdaMemoryMb.m).toBe(3008);
+  });
+
+  it('infaas never uses Lambda', () => {
+    const r = simulate(trace, createInfaasPolicy(ctx), env, { seed: 1 });
+    expect(r.lambdaShare).toBe(0);
+    expect(r.cost.lambdaComputeUsd).toBe(0);
+    expect(r.vmLaunches).toBeGreaterThan(1);
+  });
+
+  it('vm-reactive scales out after the spike starts (late), without Lambda', () => {
+    const r = simulate(trace, createVmReactivePolicy(ctx), env, { seed: 1 });
+    expect(r.lambdaShare).toBe(0);
+    expect(r.series.vmCount[minute(58)]!).toBeGreaterThan(r.series.vmCount[minute(45)]!);
+    // While the new VMs boot, the old ones queue: the spike's first minutes go late.
+    expect(mean(r.series.violationRate.slice(minute(50), minute(52)))).toBeGreaterThan(0.05);
+  });
+
+  it('spock launches reactively and spills to Lambda while the VMs boot', () => {
+    const r = simulate(trace, createSpockPolicy(ctx), env, { seed: 1 });
+    const before = mean(r.series.lambdaShare.slice(minute(35), minute(49)));
+    const spikeStart = mean(r.series.lambdaShare.slice(minute(50), minute(52)));
+    expect(before).toBeLessThan(0.02);
+    expect(spikeStart).toBeGreaterThan(0.2);
+    expect(r.series.vmCount[minute(58)]!).toBeGreaterThan(r.series.vmCount[minute(45)]!);
+    // Once the VMs are up, Lambda's share falls again.
+    expect(mean(r.series.lambdaShare.slice(minute(55), minute(59)))).toBeLessThan(spikeStart);
+    expect(r.violationRate).toBeLessThan(0.01);
+  });
+});
