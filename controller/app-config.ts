@@ -29,7 +29,7 @@ export const AppConfigSchema = z.strictObject({
   /** How long an idle local Lambda instance stays warm (AWS keeps them for minutes). */
   lambdaKeepAliveMs: intIn(0, 3_600_000).default(60_000),
   /** Concurrency limit of the local Lambda runtime (AWS default account limit is 1,000). */
-  lambdaConcurrency: intIn(1, 1_000).default(4),
+  lambdaConcurrency: intIn(1, 1_000).default(8),
   lambdaArch: z.enum(['x86_64', 'arm64']).default('x86_64'),
   /** Variants to serve; empty = all of the registry's variants for which a model file exists or can be built. */
   variants: z.array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)).default([]),

@@ -2,9 +2,11 @@
 import type { Command } from 'commander';
 import { register as registerModels } from './models.js';
 import { register as registerSimulate } from './simulate.js';
+import { register as registerReplay } from './replay.js';
 
 export function registerCommands(_program: Command): void {
   // register(program) calls for: models (models.ts), simulate (simulate.ts), replay (replay.ts)
   registerModels(_program);
   registerSimulate(_program);
+  registerReplay(_program);
 }

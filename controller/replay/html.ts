@@ -1,0 +1,89 @@
+/**
+ * The replay's HTML report, in the simulator's format (controller/report/render.ts
+ * renderReportHtml): one summary row, and charts over time (load and Lambda share, VMs, p99).
+ */
+import { type ReportData, renderReportHtml } from '../report/render.js';
+import type { ReplaySummary } from './summary.js';
+
+export function replayReportData(s: ReplaySummary, generatedAt = new Date().toISOString()): ReportData {
+  const t = s.perSecond.map((x) => x.t);
+  const labels: string[] = [];
+  if (s.traceSynthetic) labels.push(`synthetic workload: ${s.trace}`);
+  if ((s.weights['synthetic'] ?? 0) > 0) labels.push('synthetic weights: some answers came from synthetic variants (meaningless predictions)');
+  return {
+    title: `Spillway replay: ${s.trace}`,
+    subtitle: `${s.sent} requests over ${s.durationS} s against ${s.target} (SLO ${s.sloMs} ms); live run, not simulated`,
+    generatedAt,
+    labels,
+    notes: [
+      ...s.notes,
+      'dollars are the target\'s own accounting (/v1/status): EC2 per second with the 60 s minimum at the catalog price of the instance type each local VM stands in for, Lambda GB-s + request fee',
+      `variants served: ${Object.entries(s.byVariant).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    ],
+    table: {
+      columns: [
+        { key: 'run', label: 'run' },
+        { key: 'sent', label: 'requests', digits: 0 },
+        { key: 'sloAttainmentPct', label: 'SLO attainment %', digits: 1 },
+        { key: 'p50Ms', label: 'p50 ms', digits: 1 },
+        { key: 'p99Ms', label: 'p99 ms', digits: 1 },
+        { key: 'lambdaSharePct', label: 'on Lambda %', digits: 1 },
+        { key: 'rejected', label: '503s', digits: 0 },
+        { key: 'lost', label: 'lost', digits: 0 },
+        { key: 'ec2Usd', label: 'EC2 $', digits: 6 },
+        { key: 'lambdaUsd', label: 'Lambda $', digits: 6 },
+        { key: 'totalUsd', label: 'total $', digits: 6 },
+      ],
+      rows: [
+        {
+          run: 'spillway (live)',
+          sent: s.sent,
+          sloAttainmentPct: s.sloAttainment * 100,
+          p50Ms: s.p50Ms,
+          p99Ms: s.p99Ms,
+          lambdaSharePct: s.lambdaShare * 100,
+          rejected: s.rejected503,
+          lost: s.lost,
+          ec2Usd: s.dollars.ec2,
+          lambdaUsd: s.dollars.lambda,
+          totalUsd: s.dollars.total,
+        },
+      ],
+    },
+    charts: [
+      {
+        title: 'Load and where it was served',
+        xName: 'seconds',
+        yName: 'requests/s',
+        series: [
+          { name: 'sent', x: t, y: s.perSecond.map((x) => x.sent) },
+          { name: 'served on VMs', x: t, y: s.perSecond.map((x) => x.vm) },
+          { name: 'served on Lambda', x: t, y: s.perSecond.map((x) => x.lambda) },
+          { name: '503 (retry later)', x: t, y: s.perSecond.map((x) => x.rejected), dashed: true },
+        ],
+      },
+      {
+        title: 'VMs',
+        xName: 'seconds',
+        yName: 'VMs',
+        series: [
+          { name: 'ready', x: t, y: s.perSecond.map((x) => x.vmsReady) },
+          { name: 'booting', x: t, y: s.perSecond.map((x) => x.vmsBooting), dashed: true },
+        ],
+      },
+      {
+        title: 'p99 latency per second',
+        xName: 'seconds',
+        yName: 'ms',
+        series: [
+          { name: 'p99', x: t, y: s.perSecond.map((x) => x.p99Ms) },
+          { name: 'SLO', x: t, y: s.perSecond.map(() => s.sloMs), dashed: true },
+        ],
+      },
+    ],
+  };
+}
+
+export function writeReplayHtml(s: ReplaySummary): string {
+  return renderReportHtml(replayReportData(s));
+}
