@@ -50,6 +50,8 @@ export const InfraConfigSchema = z.object({
   controllerInstanceType: z.string(),
   /** spillway:modelDir — local model directory uploaded to S3 and packaged; absent = skipped. */
   modelDir: z.string().optional(),
+  /** spillway:certificateArn — ACM certificate for HTTPS on the ALB. @default none (HTTP on 80) */
+  certificateArn: z.string().startsWith('arn:', 'an ACM certificate ARN').optional(),
   /** spillway:allowedCidr — who may call the public endpoint. @default 0.0.0.0/0 (API key required) */
   allowedCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR'),
 });
@@ -69,6 +71,7 @@ const RawSchema = z.object({
   controllerInstanceType: z.string().optional(),
   modelDir: z.string().optional(),
   allowedCidr: z.string().optional(),
+  certificateArn: z.string().optional(),
 });
 
 /** Default local model directory: $SPILLWAY_MODEL_DIR, else ../shared/models beside the repo. */

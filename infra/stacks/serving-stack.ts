@@ -130,6 +130,7 @@ export class ServingStack extends Stack {
       apiKeySecret: props.stateful.apiKeySecret,
       accessLogBucket: props.stateful.models.accessLogBucket,
       allowedCidr: config.allowedCidr,
+      ...(config.certificateArn ? { certificateArn: config.certificateArn } : {}),
     });
     this.dashboard = new SpillwayDashboard(this, 'Observability', {
       fleetName: config.fleetName,

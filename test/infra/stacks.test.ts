@@ -209,11 +209,24 @@ describe('Spillway CDK app: options and failure modes', () => {
     expect([...built.serving.functions.values()].every((f) => f.packagedModelFiles.length === 0)).toBe(true);
   });
 
+  it('spillway:certificateArn switches the endpoint to HTTPS', () => {
+    const built = synthApp({
+      'spillway:modelDir': join(tmpdir(), 'no-such-model-dir'),
+      'spillway:certificateArn': 'arn:aws:acm:us-east-1:111111111111:certificate/abc',
+    });
+    Template.fromStack(built.serving).hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      Protocol: 'HTTPS',
+    });
+    expect(built.serving.endpoint.url.startsWith('https://')).toBe(true);
+  });
+
   it('bad context values fail with the key and the value named', () => {
     expect(() => synthApp({ 'spillway:instanceTypes': 'c5.large,z9.huge' })).toThrow(/z9\.huge/);
     expect(() => synthApp({ 'spillway:sloMs': '-5' })).toThrow(/spillway:sloMs = -5/);
     expect(() => synthApp({ 'spillway:lambdaArchitecture': 'mips' })).toThrow(/spillway:lambdaArchitecture/);
     expect(() => synthApp({ 'spillway:variants': 'Bad Name' })).toThrow(/spillway:variants/);
+    expect(() => synthApp({ 'spillway:certificateArn': 'cert' })).toThrow(/spillway:certificateArn = "cert"/);
   });
 
   it('cdk-nag really runs: an unacknowledged finding fails synth (guards the zero-errors test)', () => {
