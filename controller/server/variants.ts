@@ -89,7 +89,11 @@ export async function resolveServedVariants(o: ResolveServedOptions): Promise<Ma
       if (o.wanted.length > 0) {
         throw new ConfigError(`variant '${v.name}' has no model file: ${(err as Error).message}`, { cause: err });
       }
-      notes.push(`${v.name}: skipped (${(err as Error).message.slice(0, 120)})`);
+      notes.push(
+        v.weights === 'real'
+          ? `${v.name}: skipped (real model file ${v.file} not found; put it in $SPILLWAY_MODEL_DIR or ../shared/models)`
+          : `${v.name}: skipped (${(err as Error).message})`,
+      );
     }
   }
   for (const n of notes) o.onProgress?.(n);

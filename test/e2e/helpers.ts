@@ -64,10 +64,13 @@ export async function call(
   return { status: res.status, headers: res.headers, body };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is walked by path strings here
+type OpenApiDoc = Record<string, any>;
+
 /** Validates answers against the response schemas of the served OpenAPI document. */
 export class OpenApiChecker {
   private readonly ajv: Ajv2020;
-  constructor(private readonly doc: Record<string, any>) {
+  constructor(private readonly doc: OpenApiDoc) {
     this.ajv = new Ajv2020({ strict: false, allErrors: true });
     // ajv-formats is CommonJS: under NodeNext the plugin is the module itself or its `default`.
     const plugin = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv2020) => void;
