@@ -305,30 +305,31 @@ export class Ec2Fleet implements VmFleetPort {
       { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping'] },
     ]);
     const seen = new Set<string>();
+    const toProbe: Tracked[] = [];
     for (const inst of instances) {
       const t = this.track(inst, false);
       seen.add(t.record.id);
-      const running = inst.State?.Name === 'running';
-      if (running && t.record.state === 'pending' && t.record.endpoint) {
-        const ready = await this.prober({
-          id: t.record.id,
-          instanceType: t.record.instanceType,
-          endpoint: t.record.endpoint,
-        });
-        if (ready) {
-          const nowMs = this.now();
-          t.record.state = 'ready';
-          t.record.readyAtMs = nowMs;
-          // Adopted instances were launched by an earlier controller: their request time is
-          // unknown (LaunchTime is when EC2 accepted it), so only our own launches are measured.
-          if (t.launchedHere) {
-            const list = this.bootDelays.get(t.record.instanceType) ?? [];
-            list.push(nowMs - t.record.launchedAtMs);
-            this.bootDelays.set(t.record.instanceType, list);
-          }
-        }
-      }
+      if (inst.State?.Name === 'running' && t.record.state === 'pending' && t.record.endpoint) toProbe.push(t);
     }
+    // Probe in parallel: a tick with 20 booting VMs must not wait 20 probe timeouts in a row.
+    const ready = await Promise.all(
+      toProbe.map((t) =>
+        this.prober({ id: t.record.id, instanceType: t.record.instanceType, endpoint: t.record.endpoint! }),
+      ),
+    );
+    const nowMs = this.now();
+    toProbe.forEach((t, i) => {
+      if (!ready[i]) return;
+      t.record.state = 'ready';
+      t.record.readyAtMs = nowMs;
+      // Adopted instances were launched by an earlier controller: their request time is
+      // unknown (LaunchTime is when EC2 accepted it), so only our own launches are measured.
+      if (t.launchedHere) {
+        const list = this.bootDelays.get(t.record.instanceType) ?? [];
+        list.push(nowMs - t.record.launchedAtMs);
+        this.bootDelays.set(t.record.instanceType, list);
+      }
+    });
     // Anything we tracked that EC2 no longer lists as alive is gone.
     for (const [id, t] of this.tracked) {
       if (!seen.has(id)) {
