@@ -19,6 +19,11 @@ export const ServerEnvSchema = z.object({
   SPILLWAY_BOOT_DELAY_MS: envInt(0, 0, 3_600_000),
   /** Optional extension (not in the contract): request body limit in bytes. */
   SPILLWAY_MAX_BODY_BYTES: envInt(SERVING_LIMITS.serverMaxBodyBytes, 1024, 1024 * 1024 * 1024),
+  /**
+   * Optional extension: where session.run executes. 'worker' (default) keeps the event loop free
+   * while a batch runs (onnxruntime-node's run is synchronous); 'main' runs in-process.
+   */
+  SPILLWAY_INFERENCE_THREAD: z.enum(['worker', 'main']).default('worker'),
   /** Optional extension: the id this server reports as backend.id (default host:pid). */
   SPILLWAY_INSTANCE_ID: z.string().min(1).max(128).optional(),
   SPILLWAY_MODEL_DIR: z.string().min(1).optional(),

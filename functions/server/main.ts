@@ -11,17 +11,26 @@ import { createEngine } from '../engine/engine.js';
 import { loadRegistry } from '../engine/registry.js';
 import { readServerEnv } from './config.js';
 import { createVmServer } from './vm-server.js';
+import { createWorkerEngine } from './worker-engine.js';
 
 const log = pino({ level: process.env['LOG_LEVEL'] || 'info', base: { svc: 'spillway-vm' } }, pino.destination(2));
 
 async function main(): Promise<void> {
   const env = readServerEnv();
   const registry = loadRegistry(env.SPILLWAY_HOME ? { home: env.SPILLWAY_HOME } : {});
-  const engine = createEngine({
-    registry,
-    intraOpThreads: env.SPILLWAY_INTRA_OP_THREADS,
-    sources: env.SPILLWAY_MODEL_DIR ? { modelDir: env.SPILLWAY_MODEL_DIR } : {},
-  });
+  const engine =
+    env.SPILLWAY_INFERENCE_THREAD === 'worker'
+      ? createWorkerEngine({
+          registry,
+          intraOpThreads: env.SPILLWAY_INTRA_OP_THREADS,
+          ...(env.SPILLWAY_HOME ? { home: env.SPILLWAY_HOME } : {}),
+          ...(env.SPILLWAY_MODEL_DIR ? { modelDir: env.SPILLWAY_MODEL_DIR } : {}),
+        })
+      : createEngine({
+          registry,
+          intraOpThreads: env.SPILLWAY_INTRA_OP_THREADS,
+          sources: env.SPILLWAY_MODEL_DIR ? { modelDir: env.SPILLWAY_MODEL_DIR } : {},
+        });
   const server = createVmServer({
     engine,
     variants: env.SPILLWAY_VARIANTS,

@@ -1,0 +1,110 @@
+/**
+ * An InferenceEngine whose sessions live in a worker thread (engine-worker.ts). Why: onnxruntime-
+ * node runs session.run synchronously on the calling thread, so an in-process engine stalls the
+ * HTTP server for the whole batch (e.g. 8 x 6 ms = 48 ms with nothing accepted, parsed or timed
+ * out). With the worker, parsing the next requests overlaps the current batch on a second core.
+ * Tensors travel as transferred typed arrays (no copy); images are copied (small).
+ * The registry is also loaded here, because validation needs the variant entries.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { EngineInput, InferenceEngine, LoadedModel, ModelRegistry, PredictResult, ResolvedModel } from '../engine/engine-types.js';
+import { loadRegistry } from '../engine/registry.js';
+import { ServingError } from './errors.js';
+import type { WorkerData, WorkerInput, WorkerReply, WorkerRequest } from './worker-protocol.js';
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+export interface WorkerEngineOptions extends WorkerData {
+  registry?: ModelRegistry;
+}
+
+/** An error thrown inside the worker, rebuilt with the same name (so errorReply maps it) and field. */
+export class WorkerEngineError extends ServingError {
+  constructor(
+    name: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = name;
+  }
+}
+
+function toWorkerInput(i: EngineInput, transfer: ArrayBuffer[]): WorkerInput {
+  if ('image' in i) return { image: i.image };
+  const { dtype, shape, data } = i.tensor;
+  const typed = dtype === 'uint8' ? Uint8Array.from(data) : Float32Array.from(data);
+  transfer.push(typed.buffer as ArrayBuffer);
+  return { tensor: { dtype, shape: [...shape], data: typed } };
+}
+
+export function createWorkerEngine(opts: WorkerEngineOptions): InferenceEngine {
+  const registry = opts.registry ?? loadRegistry(opts.home ? { home: opts.home } : {});
+  const data: WorkerData = { intraOpThreads: opts.intraOpThreads };
+  if (opts.home) data.home = opts.home;
+  if (opts.modelDir) data.modelDir = opts.modelDir;
+  // The worker source is TypeScript: a tiny bootstrap registers tsx's loader inside the worker
+  // first (Node 20 does not apply the parent's --import hooks to a worker's entry module).
+  const tsxApiCjs = createRequire(import.meta.url).resolve('tsx/esm/api');
+  const tsxApi = pathToFileURL(join(dirname(tsxApiCjs), 'index.mjs')).href;
+  const entry = new URL('./engine-worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  const worker = new Worker(boot, { eval: true, workerData: data });
+  worker.unref();
+  let nextId = 1;
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+  let dead: Error | undefined;
+  const loaded = new Map<string, LoadedModel>();
+
+  worker.on('message', (reply: WorkerReply) => {
+    const p = pending.get(reply.id);
+    if (!p) return;
+    pending.delete(reply.id);
+    if (reply.ok) p.resolve(reply.value);
+    else p.reject(new WorkerEngineError(reply.error.name, reply.error.message, reply.error.field));
+  });
+  const fail = (err: Error) => {
+    dead = err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  worker.on('error', (err) => fail(new ServingError('inference worker crashed', { cause: err })));
+  worker.on('exit', (code) => fail(new ServingError(`inference worker exited with code ${code}`)));
+
+  function call<T>(msg: WithoutId<WorkerRequest>, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (dead) return Promise.reject(dead);
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      if (pending.size === 1) worker.ref(); // keep the process alive only while work is pending
+      worker.postMessage({ ...msg, id } as WorkerRequest, transfer);
+    }).finally(() => {
+      if (pending.size === 0) worker.unref();
+    });
+  }
+
+  return {
+    registry,
+    async load(variant) {
+      const known = loaded.get(variant);
+      if (known) return known;
+      const v = registry.get(variant); // UnknownVariantError here, not in the worker
+      const r = await call<{ resolved: ResolvedModel; sessionLoadMs: number }>({ type: 'load', variant });
+      const l: LoadedModel = { variant: v, resolved: r.resolved, sessionLoadMs: r.sessionLoadMs };
+      loaded.set(variant, l);
+      return l;
+    },
+    predict(variant, inputs, o) {
+      const transfer: ArrayBuffer[] = [];
+      const winputs = inputs.map((i) => toWorkerInput(i, transfer));
+      return call<PredictResult>({ type: 'predict', variant, inputs: winputs, topK: o?.topK }, transfer);
+    },
+    async close() {
+      if (!dead) await call({ type: 'close' }).catch(() => {});
+      await worker.terminate();
+    },
+  };
+}
