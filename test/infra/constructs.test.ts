@@ -8,12 +8,15 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/app.js';
 import { readInfraConfig } from '../../infra/config.js';
 import { AppSource } from '../../infra/constructs/app-source.js';
+import { ControllerHost } from '../../infra/constructs/controller-host.js';
 import { ModelBucket } from '../../infra/constructs/model-bucket.js';
 import { PublicEndpoint } from '../../infra/constructs/public-endpoint.js';
 import { SpillwayDashboard } from '../../infra/constructs/spillway-dashboard.js';
@@ -125,6 +128,47 @@ describe('VmLaunchTemplates', () => {
     expect(() => setup({ empty: true })).toThrow(/instanceTypes must not be empty/);
     expect(() => setup({ serverPort: 70000 })).toThrow(/serverPort must be an integer in 1\.\.65535, got 70000/);
     expect(() => setup({ rootVolumeGib: 2 })).toThrow(/rootVolumeGib must be an integer in 8\.\.1024, got 2/);
+  });
+});
+
+describe('ControllerHost', () => {
+  const setup = (port?: number) => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+    const vmSg = new ec2.SecurityGroup(stack, 'VmSg', { vpc });
+    const lt = new ec2.LaunchTemplate(stack, 'Lt', { launchTemplateName: 'f1-c5.large', securityGroup: vmSg });
+    const fn = new lambda.Function(stack, 'Fn', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+    });
+    new ControllerHost(stack, 'C', {
+      vpc,
+      fleetName: 'f1',
+      instanceType: 'c6g.large',
+      arch: 'arm64',
+      launchTemplates: [lt],
+      vmRole: new iam.Role(stack, 'VmRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }),
+      vmSecurityGroup: vmSg,
+      functions: [fn],
+      apiKeySecret: new secretsmanager.Secret(stack, 'K'),
+      appSource: new AppSource(stack, 'Src', { repoRoot: REPO_ROOT }).asset,
+      environment: { SPILLWAY_SLO_MS: '150' },
+      ...(port !== undefined ? { port } : {}),
+    });
+    return Template.fromStack(stack);
+  };
+  it('encrypted IMDSv2 host running the controller under systemd; API key fetched at boot, not in user data', () => {
+    const t = setup();
+    t.hasResourceProperties('AWS::EC2::Instance', { InstanceType: 'c6g.large', Monitoring: true });
+    const userData = JSON.stringify(t.findResources('AWS::EC2::Instance'));
+    expect(userData).toContain('spillway-controller.service');
+    expect(userData).toContain('Environment=SPILLWAY_SLO_MS=150');
+    expect(userData).toContain('secretsmanager get-secret-value');
+    expect(JSON.stringify(t.findParameters('*'))).toContain('arm64');
+  });
+  it('validates props', () => {
+    expect(() => setup(0)).toThrow(/port must be an integer in 1\.\.65535, got 0/);
   });
 });
 
