@@ -23,6 +23,12 @@ async function main(): Promise<void> {
       ? createWorkerEngine({
           registry,
           intraOpThreads: env.SPILLWAY_INTRA_OP_THREADS,
+          // Without its sessions the server can only fail requests: exit so the supervisor
+          // (systemd, the local fleet) replaces it instead of it lingering "ready".
+          onFatal: (err) => {
+            log.fatal({ err }, 'inference worker died');
+            process.exit(1);
+          },
           ...(env.SPILLWAY_HOME ? { home: env.SPILLWAY_HOME } : {}),
           ...(env.SPILLWAY_MODEL_DIR ? { modelDir: env.SPILLWAY_MODEL_DIR } : {}),
         })

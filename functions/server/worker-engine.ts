@@ -19,6 +19,8 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 export interface WorkerEngineOptions extends WorkerData {
   registry?: ModelRegistry;
+  /** Called once if the worker dies unexpectedly (not on close()); the server process exits on it. */
+  onFatal?: (err: Error) => void;
 }
 
 /** An error thrown inside the worker, rebuilt with the same name (so errorReply maps it) and field. */
@@ -66,8 +68,11 @@ export function createWorkerEngine(opts: WorkerEngineOptions): InferenceEngine {
     if (reply.ok) p.resolve(reply.value);
     else p.reject(new WorkerEngineError(reply.error.name, reply.error.message, reply.error.field));
   });
+  let closing = false;
   const fail = (err: Error) => {
+    if (dead) return;
     dead = err;
+    if (!closing) opts.onFatal?.(err);
     for (const p of pending.values()) p.reject(err);
     pending.clear();
   };
@@ -103,6 +108,7 @@ export function createWorkerEngine(opts: WorkerEngineOptions): InferenceEngine {
       return call<PredictResult>({ type: 'predict', variant, inputs: winputs, topK: o?.topK }, transfer);
     },
     async close() {
+      closing = true;
       if (!dead) await call({ type: 'close' }).catch(() => {});
       await worker.terminate();
     },
