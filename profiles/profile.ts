@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { COMMITTED_PROFILES_DIR } from './lib/load.js';
+import { COMMITTED_PROFILES_DIR, userProfilesDir } from './lib/load.js';
 import { runProfile } from './lib/run-profile.js';
 
 function positiveNumber(value: string): number {
@@ -21,12 +21,12 @@ const program = new Command()
   .description('Measure model variants and write profiles/<variant>.json')
   .option('--variants <names>', 'comma-separated variant names (default: all in the registry)')
   .option('--quick', 'short per-cell time budget (~0.3 s) instead of the full one (~2 s)', false)
-  .option('--out <dir>', 'output folder', COMMITTED_PROFILES_DIR)
+  .option('--out <dir>', 'output folder (default: profiles/ for built-in variants, $SPILLWAY_HOME/profiles for user-added ones)')
   .option('--slo-ms <ms>', 'reference SLO for the derived instance estimates', positiveNumber, 200)
   .option('--no-progress', 'no progress bar');
 
 program.parse();
-const opts = program.opts<{ variants?: string; quick: boolean; out: string; sloMs: number; progress: boolean }>();
+const opts = program.opts<{ variants?: string; quick: boolean; out?: string; sloMs: number; progress: boolean }>();
 
 try {
   const outcome = await runProfile({
@@ -36,7 +36,8 @@ try {
       .filter(Boolean),
     // BENCH_QUICK=1 is the project-wide "short setting" switch for benchmarks and profiling.
     gridName: opts.quick || process.env['BENCH_QUICK'] === '1' ? 'quick' : 'full',
-    outDir: resolve(opts.out),
+    outDir: opts.out ? resolve(opts.out) : COMMITTED_PROFILES_DIR,
+    ...(opts.out ? {} : { userOutDir: userProfilesDir() }),
     referenceSloMs: opts.sloMs,
     progress: opts.progress ? undefined : false,
   });

@@ -6,7 +6,7 @@
 import cliProgress from 'cli-progress';
 import type { ModelRegistry } from '../../functions/engine/engine-types.js';
 import { resolveModelFile } from '../../functions/engine/model-sources.js';
-import { loadRegistry } from '../../functions/engine/registry.js';
+import { builtinVariants, loadRegistry } from '../../functions/engine/registry.js';
 import type { ModelVariant } from '../../functions/engine/registry-schema.js';
 import { type Catalog, loadCatalog } from '../catalog.js';
 import type { VariantProfile } from '../schema.js';
@@ -17,7 +17,14 @@ export interface RunProfileOptions {
   variants?: string[];
   gridName: GridName;
   outDir: string;
+  /**
+   * Where user-added variants' profiles go (default: outDir). `npm run profile` without --out sends
+   * them to $SPILLWAY_HOME/profiles so they never land among the committed files.
+   */
+  userOutDir?: string;
   referenceSloMs: number;
+  /** $SPILLWAY_HOME override (registry, user models). */
+  home?: string;
   registry?: ModelRegistry;
   catalog?: Catalog;
   /** Show a cli-progress bar on stderr (default: when stderr is a TTY). */
@@ -32,14 +39,14 @@ export interface RunProfileOutcome {
 }
 
 /** Resolves the model file of `variant` (no downloads; synthetic variants may be built). */
-export async function resolveForProfiling(variant: ModelVariant): Promise<string> {
-  const resolved = await resolveModelFile(variant, { allowDownload: false });
+export async function resolveForProfiling(variant: ModelVariant, home?: string): Promise<string> {
+  const resolved = await resolveModelFile(variant, { allowDownload: false, ...(home ? { home } : {}) });
   return resolved.path;
 }
 
 export async function runProfile(opts: RunProfileOptions): Promise<RunProfileOutcome> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const registry = opts.registry ?? loadRegistry();
+  const registry = opts.registry ?? loadRegistry(opts.home ? { home: opts.home } : {});
   const catalog = opts.catalog ?? loadCatalog();
   const names = opts.variants?.length ? opts.variants : registry.variants().map((v) => v.name);
   const unknown = names.filter((n) => !registry.has(n));
@@ -52,6 +59,7 @@ export async function runProfile(opts: RunProfileOptions): Promise<RunProfileOut
     );
   }
   const g = grid(opts.gridName);
+  const builtin = new Set(builtinVariants().map((v) => v.name));
   const outcome: RunProfileOutcome = { written: [], skipped: [], failed: [] };
   const showBar = opts.progress ?? Boolean(process.stderr.isTTY);
   const bar = showBar
@@ -70,7 +78,7 @@ export async function runProfile(opts: RunProfileOptions): Promise<RunProfileOut
     const variant = registry.get(name);
     let modelPath: string;
     try {
-      modelPath = await resolveForProfiling(variant);
+      modelPath = await resolveForProfiling(variant, opts.home);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       outcome.skipped.push({ variant: name, reason });
@@ -90,7 +98,8 @@ export async function runProfile(opts: RunProfileOptions): Promise<RunProfileOut
         onProgress: (done, _total, label) => bar?.update(done, { cell: label }),
       });
       bar?.stop();
-      const path = writeProfile(opts.outDir, profile);
+      const dir = builtin.has(name) ? opts.outDir : (opts.userOutDir ?? opts.outDir);
+      const path = writeProfile(dir, profile);
       outcome.written.push({ variant: name, path, profile });
       const b1 = profile.measurements.find((m) => m.batchSize === 1 && m.intraOpThreads === 1);
       log(
