@@ -6,7 +6,7 @@
  *   x[v]    >= 0     rps served by VMs of v          (x[v] <= sum_t cap[v,t] x util x n[v,t])
  *   y[v]    >= 0     rps sent to v's Lambda function
  * Objective (min, $/hour)
- *   sum n[v,t] x price'[t] + k[v,t] x price[t]  +  sum y[v] x 3600 x lambda$/req[v]  -  w x sum acc[v] (x[v] + y[v])
+ *   sum n[v,t] x price'[t] + k[v,t] x price[t]  +  sum y[v] x 3600 x lambda$/req[v]  +  w x sum (bestAcc - acc[v]) (x[v] + y[v])
  *   k[v,t] <= existing[v,t]: VMs already running/booting, kept at their plain price;
  *   price'[t] = price[t] + (boot-time price + Lambda cost of the boot gap) amortised over the VM's
  *   expected life: provisioning-latency-aware type choice, and a switching cost (INFaaS's
@@ -142,8 +142,13 @@ export function planCapacity(input: PlanInput): PlanResult {
   const util = input.targetUtilisation ?? 0.8;
   const life = input.expectedVmLifetimeMs ?? 3_600_000;
   const w = ((input.accuracyValueUsdPerMillionPerPct ?? 0.01) * 3600) / 1e6; // $/h per (rps x accuracy point)
+  // The accuracy term is written as a LOSS against the best accuracy on offer, w x (best - acc) per
+  // rps: equal to "- w x acc" up to a constant (total load is fixed), but it keeps the objective
+  // positive and comparable to the dollars, so the solver's relative gap tolerance means dollars
+  // (a reward of -$0.5/h next to $0.07/h of VMs made a 1 % gap worth 6 % of a VM: plans flipped).
   const usable = input.variants.filter((v) => v.vmOptions.some((o) => o.capacityRps > 0) || v.lambda);
   if (usable.length === 0) return { ok: false, reason: 'no variant has a VM or Lambda option that meets the SLO' };
+  const bestAcc = Math.max(...usable.map((v) => v.accuracy ?? 0));
   // Below IDLE_RPS (1 request per 1,000 s) the load is treated as idle: plan shares for a tiny
   // virtual load so the router still has a mix, but buy nothing (also avoids solver round-off).
   const idle = load < IDLE_RPS;
@@ -196,7 +201,7 @@ export function planCapacity(input: PlanInput): PlanResult {
         }
       });
       const xk = `x${i}`;
-      const xr: Record<string, number> = { cost: -w * acc, [capKey]: 1, load: 1 };
+      const xr: Record<string, number> = { cost: w * (bestAcc - acc), [capKey]: 1, load: 1 };
       if (hasFloor) xr.acc = acc;
       variables[xk] = xr;
       names.push({ key: xk, kind: 'x', v });
@@ -204,7 +209,7 @@ export function planCapacity(input: PlanInput): PlanResult {
     if (v.lambda) {
       const yk = `y${i}`;
       const perHour = v.lambda.costPerRequestUsd * 3600;
-      const yr: Record<string, number> = { cost: perHour - w * acc, load: 1, conc: v.lambda.durationMs / 1000 };
+      const yr: Record<string, number> = { cost: perHour + w * (bestAcc - acc), load: 1, conc: v.lambda.durationMs / 1000 };
       if (hasBudget) yr.budget = perHour;
       if (hasFloor) yr.acc = acc;
       variables[yk] = yr;
@@ -220,7 +225,7 @@ export function planCapacity(input: PlanInput): PlanResult {
       constraints,
       variables,
       ints,
-      options: { tolerance: 0.01, timeout: 200 },
+      options: { tolerance: 0.001, timeout: 200 },
     }) as unknown as SolverResult;
   } catch (err) {
     return { ok: false, reason: `solver failed: ${(err as Error).message}` };

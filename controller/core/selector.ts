@@ -189,3 +189,27 @@ export function decaySelector(state: SelectorState): void {
 export function lambdaExpectedMs(e: LatencyEstimate, cold: boolean): number {
   return e.overheadMs + e.p99Ms + (cold ? e.coldStartMs : 0);
 }
+
+/**
+ * Learned slowness of a variant on a backend kind, pooled over its resources (weights min(n, 100)):
+ * a model 1.3x slower than profiled on c6g.large is likely ~1.3x slower on c7g.large too. Used for
+ * resources with few observations of their own, so an unobserved option does not look better than
+ * an observed one merely for lack of data (which made plans flip between c6g and c7g).
+ */
+export function pooledRatio(state: SelectorState, variant: string, kind: 'vm' | 'lambda'): number {
+  let wSum = 0;
+  let rSum = 0;
+  for (const e of state.estimates.values()) {
+    if (e.variant !== variant || e.kind !== kind || e.n === 0) continue;
+    const w = Math.min(e.n, 100);
+    wSum += w;
+    rSum += w * e.ratio;
+  }
+  return wSum > 0 ? rSum / wSum : 1;
+}
+
+/** An estimate's ratio shrunk toward the pooled one until it has `full` observations of its own. */
+export function effectiveRatio(e: LatencyEstimate, pooled: number, full = 30): number {
+  const own = Math.min(e.n, full) / full;
+  return own * e.ratio + (1 - own) * pooled;
+}

@@ -15,6 +15,7 @@
  * 'booting' until ready), so a launch is never repeated.
  */
 import type { Catalog } from '../../profiles/catalog.js';
+import { predictLatencyMs } from '../../profiles/schema.js';
 import { lambdaCostPerRequest } from './cost.js';
 import { type CombinedState, createCombinedForecaster } from './forecast/combiner.js';
 import type { PeakForecaster } from './forecast/types.js';
@@ -48,10 +49,12 @@ import type {
 import { type RouteTables, resolveVm, routeRequest, type TaskRow, type VariantRow } from './router.js';
 import {
   decaySelector,
+  effectiveRatio,
   getEstimate,
   initSelector,
   type LatencyEstimate,
   observeLatency,
+  pooledRatio,
   type SelectorOptions,
   type SelectorState,
 } from './selector.js';
@@ -61,6 +64,11 @@ export interface SpillwayOptions {
   targetUtilisation?: number;
   /** Consecutive lower plans before scale-in (default 4, as InfAdapter). */
   scaleDownTicks?: number;
+  /**
+   * Cap on the load-stabilisation window, which is otherwise the ski-rental break-even of an idle VM
+   * (boot delay + the Lambda cost of its boot gap, in VM-time). Default 600,000; 0 = N ticks only.
+   */
+  maxScaleDownWindowMs?: number;
   /** Share of requests that explore another variant (default 0.02, max 0.1). */
   exploreShare?: number;
   /** Forecast headroom quantile of relative under-forecast errors (default 0.95). */
@@ -103,7 +111,13 @@ export interface SpillwayState {
   forecastRps: number;
   horizonMs: number;
   /** Last N plans' desired VM counts per `${instanceType}|${variant}`, newest last. */
-  desiredHistory: ReadonlyArray<Readonly<Record<string, number>>>;
+  desiredHistory: ReadonlyArray<{ atMs: number; desired: Readonly<Record<string, number>> }>;
+  /** Recent per-tick load / the forecast made for it (last 360), for the spike-trim rule. */
+  loadRatios: readonly number[];
+  /** Forecasts of the last scaleDownWindowMs (load stabilisation). */
+  forecastHistory: ReadonlyArray<{ atMs: number; rps: number }>;
+  /** Current load-stabilisation window (ms), from the ski-rental rule. */
+  scaleDownWindowMs: number;
   plans: Readonly<Record<string, PlanResult>>;
   lambdaMemoryMb: Readonly<Record<string, number>>;
   shares: Readonly<Record<string, number>>;
@@ -129,6 +143,7 @@ export function learnedBootDelayMs(catalog: Catalog, obs: TickObservation | unde
 export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<SpillwayState> {
   const util = opts.targetUtilisation ?? 0.8;
   const scaleDownTicks = Math.max(1, Math.floor(opts.scaleDownTicks ?? 4));
+  const maxWindowMs = Math.max(0, opts.maxScaleDownWindowMs ?? 600_000);
   const exploreShare = Math.min(0.1, Math.max(0, opts.exploreShare ?? 0.02));
   const vmOverheadMs = opts.vmOverheadMs ?? 2;
   let forecaster: PeakForecaster<CombinedState> | undefined;
@@ -178,8 +193,14 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     loadRps: number,
     obs: TickObservation | undefined,
     notes: string[],
-  ): { plans: Record<string, PlanResult>; memory: Record<string, number>; lambdaCost: Record<string, number> } => {
+  ): {
+    plans: Record<string, PlanResult>;
+    memory: Record<string, number>;
+    lambdaCost: Record<string, number>;
+    options: Record<string, VmOption>;
+  } => {
     const plans: Record<string, PlanResult> = {};
+    const options: Record<string, VmOption> = {};
     const memory: Record<string, number> = {};
     const lambdaCost: Record<string, number> = {};
     const tasks = [...new Set(env.variants.map((v) => v.task))];
@@ -192,10 +213,12 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
           lambdaCost[v.name] = lam.choice.costPerRequestUsd;
           if (!lam.fits) notes.push(`${v.name}: no Lambda memory meets ${env.sloMs} ms at cold share ${(s.coldFraction * 100).toFixed(1)} %; using fastest ${lam.choice.memoryMb} MB for spill only`);
         }
+        const vo = vmOptions(env, s, v, obs);
+        for (const o of vo) options[vmKey(o.instanceType, v.name)] = o;
         pvs.push({
           name: v.name,
           accuracy: v.accuracyTop1,
-          vmOptions: vmOptions(env, s, v, obs),
+          vmOptions: vo,
           lambda: lam?.fits
             ? { memoryMb: lam.choice.memoryMb, costPerRequestUsd: lam.choice.costPerRequestUsd, durationMs: lam.choice.p50Ms + (lam.choice.overheadMs ?? 0) }
             : undefined,
@@ -213,8 +236,70 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         expectedVmLifetimeMs: opts.expectedVmLifetimeMs,
         maxVms: opts.maxVms,
       });
+      const r = plans[task];
+      if (r?.ok && r.vms.length > 0 && s.loadRatios.length >= 30) {
+        const dropped = trimForSpikes(r, pvs, loadRps * share, s.loadRatios, env.lambdaConcurrencyLimit * share);
+        if (dropped > 0) notes.push(`${task}: ${dropped} VM(s) of the peak plan left to Lambda (their expected utilisation is below break-even)`);
+      }
     }
-    return { plans, memory, lambdaCost };
+    return { plans, memory, lambdaCost, options };
+  };
+
+  /**
+   * The IP sizes VMs for the PEAK forecast; but a VM bought for a peak that lasts one tick in ten
+   * idles the rest of the time. Marginal (break-even) check per VM, least cost-efficient first: with
+   * the recent distribution of load / forecast (s.loadRatios), dropping a VM of capacity c moves
+   * E[(L - C + c)+] - E[(L - C)+] rps to Lambda; if that costs less per hour than the VM, and
+   * Lambda concurrency can still take the peak excess, the VM is dropped from the plan. This is the
+   * break-even utilisation rule (cost.ts) applied to the load distribution instead of its mean.
+   * Mutates the plan in place; returns how many VMs were dropped.
+   */
+  const trimForSpikes = (
+    r: Extract<PlanResult, { ok: true }>,
+    pvs: readonly PlannerVariant[],
+    peakRps: number,
+    ratios: readonly number[],
+    concurrency: number,
+  ): number => {
+    const units: Array<{ vm: (typeof r.vms)[number]; cap: number; price: number; perReq: number; durS: number }> = [];
+    for (const vm of r.vms) {
+      const pv = pvs.find((x) => x.name === vm.variant);
+      const o = pv?.vmOptions.find((x) => x.instanceType === vm.instanceType);
+      if (!pv?.lambda || !o) continue;
+      for (let i = 0; i < vm.count; i++) {
+        units.push({ vm, cap: o.capacityRps * util, price: o.pricePerHourUsd, perReq: pv.lambda.costPerRequestUsd, durS: pv.lambda.durationMs / 1000 });
+      }
+    }
+    let total = 0;
+    for (const vm of r.vms) {
+      const pv = pvs.find((x) => x.name === vm.variant);
+      const o = pv?.vmOptions.find((x) => x.instanceType === vm.instanceType);
+      total += (o?.capacityRps ?? 0) * util * vm.count;
+    }
+    units.sort((a, b) => b.price / b.cap - a.price / a.cap);
+    const excess = (cap: number): number => {
+      let sum = 0;
+      for (const q of ratios) sum += Math.max(0, q * peakRps - cap);
+      return sum / ratios.length;
+    };
+    let dropped = 0;
+    let lambdaNow = excess(total);
+    for (const u of units) {
+      const after = total - u.cap;
+      const lambdaAfter = excess(after);
+      const extraUsdPerH = (lambdaAfter - lambdaNow) * 3600 * u.perReq;
+      if (extraUsdPerH >= u.price) continue;
+      if (Math.max(0, peakRps - after) * u.durS > concurrency * 0.8) continue;
+      total = after;
+      lambdaNow = lambdaAfter;
+      u.vm.count--;
+      r.lambdaRps[u.vm.variant] = (r.lambdaRps[u.vm.variant] ?? 0) + u.cap;
+      r.vmRps[u.vm.variant] = Math.max(0, (r.vmRps[u.vm.variant] ?? 0) - u.cap);
+      r.costUsdPerHour += extraUsdPerH - u.price;
+      dropped++;
+    }
+    r.vms = r.vms.filter((v) => v.count > 0);
+    return dropped;
   };
 
   const lambdaChoice = (env: PolicyEnv, s: SpillwayState, v: VariantInfo) => {
@@ -235,14 +320,26 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
 
   const vmOptions = (env: PolicyEnv, s: SpillwayState, v: VariantInfo, obs: TickObservation | undefined): VmOption[] => {
     const out: VmOption[] = [];
+    const pooled = pooledRatio(s.selector, v.name, 'vm');
     for (const t of env.instanceTypes) {
       const it = env.catalog.ec2.instanceTypes.find((x) => x.name === t);
       if (!it) continue;
       const e = getEstimate(s.selector, env.catalog, v, 'vm', t);
       const inst = v.profile.instances.find((i) => i.instanceType === t);
-      // Capacity from the profile, scaled by what we learned (1.5x slower -> 2/3 of the capacity).
-      const capacityRps = inst ? inst.throughputRps / e.ratio : (it.vcpu * 1000) / e.p50Ms;
-      const p99 = Math.max(e.p99Ms, inst ? inst.p99Ms * e.ratio : 0) + vmOverheadMs;
+      // Capacity from the profile, de-rated by what we learned. Observed VM service times are BATCH
+      // latencies (the server batches), so they are compared with the profile's latency at the batch
+      // size its throughput was measured at: at full load batches are that big and the ratio is ~1
+      // unless the model really is slower (1.5x slower -> 2/3 of the capacity); at light load batches
+      // are smaller and the ratio < 1, which must not inflate capacity (floored at 1). A type with
+      // few observations borrows the variant's pooled ratio.
+      const ratio = effectiveRatio(e, pooled);
+      const observedP50 = e.priorP50Ms * ratio;
+      const batchMs = inst
+        ? predictLatencyMs(v.profile.latencyModel, inst.batchSize, inst.intraOpThreads)
+        : e.priorP50Ms;
+      const capRatio = Math.max(1, observedP50 / batchMs);
+      const capacityRps = inst ? inst.throughputRps / capRatio : (it.vcpu * 1000) / (e.priorP50Ms * capRatio);
+      const p99 = Math.max(inst ? inst.p99Ms * capRatio : e.priorP99Ms * capRatio, e.n >= 30 ? e.p99Ms : 0) + vmOverheadMs;
       if (p99 > env.sloMs) continue;
       const existing = obs
         ? obs.vms.filter((vm) => vm.instanceType === t && vm.variant === v.name && vm.state !== 'draining').length
@@ -347,6 +444,9 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         forecastRps: 0,
         horizonMs,
         desiredHistory: [],
+        forecastHistory: [],
+        loadRatios: [],
+        scaleDownWindowMs: scaleDownTicks * env.tickIntervalMs,
         plans: {},
         lambdaMemoryMb: {},
         shares: {},
@@ -393,13 +493,24 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       s.horizonMs = horizonMs;
       const y = obs.arrivalRpsHistory[obs.arrivalRpsHistory.length - 1];
       if (y !== undefined) {
+        if (prev.forecastRps > 0) s.loadRatios = [...prev.loadRatios.slice(-359), Math.max(0, y) / prev.forecastRps];
         const r = f.step(prev.forecast, y);
         s.forecast = r.state;
         s.forecastRps = r.forecastRps;
       }
       notes.push(`forecast peak ${s.forecastRps.toFixed(2)} rps over ${(horizonMs / 1000).toFixed(0)} s (headroom +${(s.forecast.headroom * 100).toFixed(1)} %)`);
 
-      const p = plan(env, s, s.forecastRps, obs, notes);
+      // Load stabilisation: plan for the highest forecast of the last W ms, where W is the ski-rental
+      // break-even of an idle VM of the current plan (see scaleDownWindowMs below). Scale-in thus
+      // waits until keeping the VM would have cost more than re-buying it; scale-out is immediate.
+      const forecastHistory = [...prev.forecastHistory, { atMs: obs.nowMs, rps: s.forecastRps }].filter(
+        (h) => obs.nowMs - h.atMs < Math.max(prev.scaleDownWindowMs, env.tickIntervalMs),
+      );
+      s.forecastHistory = forecastHistory;
+      let planRps = 0;
+      for (const h of forecastHistory) planRps = Math.max(planRps, h.rps);
+      if (planRps > s.forecastRps * 1.001) notes.push(`planning for ${planRps.toFixed(2)} rps, the peak forecast of the last ${(prev.scaleDownWindowMs / 1000).toFixed(0)} s`);
+      const p = plan(env, s, planRps, obs, notes);
       const desired: Record<string, number> = {};
       const shares: Record<string, number> = {};
       let planOk = true;
@@ -425,17 +536,19 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       }
       if (!planOk) for (const [k, list] of Object.entries(current)) desired[k] = Math.max(desired[k] ?? 0, list.length);
 
-      const history = [...prev.desiredHistory, desired].slice(-scaleDownTicks);
+      // Per key, the target is the max of the last N plans (InfAdapter's 4-interval stabilisation):
+      // a key launched at tick i is never scaled in before tick i + N.
+      const history = [...prev.desiredHistory, { atMs: obs.nowMs, desired }].slice(-scaleDownTicks);
       s.desiredHistory = history;
-      const target: Record<string, number> = {};
-      for (const h of history) for (const [k, n] of Object.entries(h)) target[k] = Math.max(target[k] ?? 0, n);
-      // Keys present only in the fleet have target 0 unless a recent plan wanted them.
-      const keys = new Set([...Object.keys(target), ...Object.keys(current)]);
+      const keys = new Set(Object.keys(current));
+      for (const h of history) for (const k of Object.keys(h.desired)) keys.add(k);
       const launch: TickDecision['launch'] = [];
       const terminate: string[] = [...replace];
       const minBilledMs = env.catalog.ec2.billingMinimumSeconds * 1000;
       for (const k of keys) {
-        const want = history.length >= scaleDownTicks ? (target[k] ?? 0) : Math.max(target[k] ?? 0, current[k]?.length ?? 0);
+        let target = 0;
+        for (const h of history) target = Math.max(target, h.desired[k] ?? 0);
+        const want = history.length >= scaleDownTicks ? target : Math.max(target, current[k]?.length ?? 0);
         const have = current[k] ?? [];
         const [instanceType, variant] = k.split('|') as [string, string];
         if (want > have.length) launch.push({ instanceType, variant, count: want - have.length });
@@ -449,6 +562,26 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         }
       }
 
+      // Window for the next ticks: the ski-rental break-even of an idle VM of this plan. Re-buying it
+      // later costs its boot time plus the Lambda bill for its share while it boots, so keeping it
+      // idle that long is never more than 2x worse than knowing the future. c6g.large serving a
+      // 1.35 ms model: 80 s x (1 + 681 rps x $2.4e-7 x 3,600 / $0.068 per h) ~ 13 min, capped by
+      // maxScaleDownWindowMs (10 min); never below N ticks.
+      const minWindowMs = scaleDownTicks * env.tickIntervalMs;
+      let windowMs = minWindowMs;
+      if (maxWindowMs > minWindowMs) {
+        for (const r of Object.values(p.plans)) {
+          if (!r.ok) continue;
+          for (const vm of r.vms) {
+            const o = p.options[vmKey(vm.instanceType, vm.variant)];
+            if (!o || !(o.pricePerHourUsd > 0)) continue;
+            const gapUsd = o.capacityRps * util * (o.bootDelayMs / 1000) * (p.lambdaCost[vm.variant] ?? 0);
+            const ski = o.bootDelayMs + gapUsd / (o.pricePerHourUsd / 3_600_000);
+            windowMs = Math.max(windowMs, Math.min(maxWindowMs, ski));
+          }
+        }
+      }
+      s.scaleDownWindowMs = windowMs;
       s.plans = p.plans;
       s.lambdaMemoryMb = p.memory;
       s.shares = Object.keys(shares).length > 0 ? shares : prev.shares;

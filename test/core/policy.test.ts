@@ -67,7 +67,7 @@ describe('Spillway policy: load drop', () => {
 
   it('a VM whose plan vanishes within 60 s is kept until its billing minimum', () => {
     const env = makeEnv(REAL_MODELS);
-    const h = new PolicyHarness(createSpillwayPolicy({ exploreShare: 0, scaleDownTicks: 1, horizonMs: 10_000 }), env, boot);
+    const h = new PolicyHarness(createSpillwayPolicy({ exploreShare: 0, scaleDownTicks: 1, horizonMs: 10_000, maxScaleDownWindowMs: 0 }), env, boot);
     h.tick(0);
     const d = h.tick(800);
     expect(d.launch.length).toBeGreaterThan(0);
