@@ -144,3 +144,19 @@ describe('Spillway policy: interference', () => {
     expect(h.vms.find((v) => v.id === bad.id)).toBeUndefined();
   });
 });
+
+describe('Spillway policy: short spikes go to Lambda', () => {
+  it('does not keep VMs for a peak that lasts one tick in ten (their utilisation is below break-even)', () => {
+    const env = makeEnv(REAL_MODELS.slice(0, 1), { instanceTypes: ['c5.large'] });
+    const h = new PolicyHarness(createSpillwayPolicy({ exploreShare: 0 }), env, boot);
+    let last = h.tick(300);
+    for (let i = 1; i < 120; i++) last = h.tick(i % 10 === 0 ? 3000 : 300);
+    const p = env.variants[0]!.profile.instances.find((x) => x.instanceType === 'c5.large')!;
+    const vmCapacity = h.vms.length * p.throughputRps * 0.8;
+    // The forecast covers the spikes; the fleet does not: the excess is planned onto Lambda.
+    expect(last.forecastRps).toBeGreaterThan(2000);
+    expect(vmCapacity).toBeLessThan(last.forecastRps);
+    expect(vmCapacity).toBeGreaterThanOrEqual(300);
+    expect(h.decisions.some((d) => d.decision.notes.some((n) => n.includes('left to Lambda')))).toBe(true);
+  });
+});
