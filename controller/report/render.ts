@@ -85,9 +85,9 @@ export function renderChartSvg(chart: ReportChart, width = CHART_WIDTH, height =
   try {
     c.setOption({
       animation: false,
-      title: { text: chart.title, left: 'center', textStyle: { fontSize: 14 } },
-      legend: { top: 24, type: 'scroll' },
-      grid: { left: 70, right: 30, top: 60, bottom: 50 },
+      title: { text: chart.title, left: 'center', top: 4, textStyle: { fontSize: 14 } },
+      legend: { top: 30, type: 'scroll' },
+      grid: { left: 70, right: 30, top: 70, bottom: 50 },
       xAxis: { type: 'value', name: chart.xName, nameLocation: 'middle', nameGap: 28, scale: true },
       yAxis: { type: 'value', name: chart.yName, nameLocation: 'middle', nameGap: 50 },
       series: chart.series.map((s) => ({

@@ -177,7 +177,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       requests: results[0]?.requests ?? 0,
     });
   }
-  const syntheticWeights = env.variants.filter((v) => v.weights === 'synthetic').map((v) => v.name);
+  // Label the synthetic-weight variants that actually served requests in this run.
+  const syntheticWeights = env.variants
+    .filter((v) => v.weights === 'synthetic' && results.some((r) => (r.servedByVariant[v.name] ?? 0) > 0))
+    .map((v) => v.name);
   return {
     trace: {
       name: trace.name,
