@@ -34,7 +34,10 @@ const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 32);
 const MAX_BATCH = Number(process.env['BENCH_MAX_BATCH'] ?? 8);
 const MAX_WAIT_MS = Number(process.env['BENCH_MAX_WAIT_MS'] ?? 2);
 const WARMUP_MS = QUICK ? 1_000 : 3_000;
-const MEASURE_MS = QUICK ? 4_000 : 20_000;
+/** Phases are interleaved in rounds (raw, single, saturated, raw, ...) so load drift on a shared
+ * machine hits all three alike; ratios are reported overall and per round (median). */
+const ROUNDS = QUICK ? 2 : 5;
+const SLICE_MS = QUICK ? 2_000 : 5_000;
 
 interface Phase {
   name: string;
@@ -76,28 +79,58 @@ function makeItem(dtype: string, count: number): number[] {
   return out;
 }
 
-async function rawLoop(modelPath: string, dtype: string, shape: number[], data: number[]): Promise<Phase> {
+/** A measured phase: closed-loop runner called once per round, results accumulated. */
+class Meter {
+  readonly h = histogram();
+  requests = 0;
+  seconds = 0;
+  readonly perRoundRps: number[] = [];
+  add(n: number, seconds: number): void {
+    this.requests += n;
+    this.seconds += seconds;
+    this.perRoundRps.push(n / seconds);
+  }
+  phase(name: string): Phase {
+    return phase(name, this.h, this.requests, this.seconds);
+  }
+}
+
+async function closedLoopSlice(
+  ms: number,
+  workers: number,
+  once: () => Promise<boolean>,
+  meter: Meter | undefined,
+): Promise<void> {
+  const end = performance.now() + ms;
+  let n = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (performance.now() < end) {
+        const s = performance.now();
+        const ok = await once();
+        if (ok && meter) {
+          meter.h.recordValue(Math.max(1, Math.round((performance.now() - s) * 1000)));
+          n++;
+        }
+      }
+    }),
+  );
+  meter?.add(n, (performance.now() - t0) / 1000);
+}
+
+async function rawRunner(modelPath: string, dtype: string, shape: number[], data: number[]) {
   const session = await ort.InferenceSession.create(modelPath, ortSessionOptions({ intraOpThreads: THREADS }));
   const typed = dtype === 'uint8' ? Uint8Array.from(data) : Float32Array.from(data);
   const tensor = new ort.Tensor(dtype as 'float32', typed as Float32Array, [1, ...shape]);
   const feeds = { [session.inputNames[0]!]: tensor };
-  const h = histogram();
-  const run = async (ms: number, record: boolean) => {
-    const end = performance.now() + ms;
-    let n = 0;
-    const t0 = performance.now();
-    while (performance.now() < end) {
-      const s = performance.now();
+  return {
+    once: async () => {
       await session.run(feeds);
-      if (record) h.recordValue(Math.max(1, Math.round((performance.now() - s) * 1000)));
-      n++;
-    }
-    return { n, seconds: (performance.now() - t0) / 1000 };
+      return true;
+    },
+    release: () => session.release(),
   };
-  await run(WARMUP_MS, false);
-  const r = await run(MEASURE_MS, true);
-  await session.release();
-  return phase('raw onnxruntime session.run, batch 1, closed loop', h, r.n, r.seconds);
 }
 
 async function startServer(variant: string): Promise<{ child: ChildProcess; port: number }> {
@@ -149,44 +182,35 @@ function post(agent: Agent, port: number, body: Buffer): Promise<{ status: numbe
   });
 }
 
-async function closedLoop(port: number, body: Buffer, clients: number, name: string): Promise<Phase> {
-  const agent = new Agent({ keepAlive: true, maxSockets: clients });
-  const h = histogram();
+function httpRunner(port: number, body: Buffer, clients: number) {
+  // A fresh agent per slice: sockets idle through the other phases (longer than the server's
+  // keep-alive timeout) would otherwise be reused just as the server closes them (ECONNRESET).
+  let agent = new Agent({ keepAlive: true, maxSockets: clients });
   let errors = 0;
-  const run = async (ms: number, record: boolean) => {
-    const end = performance.now() + ms;
-    let n = 0;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        while (performance.now() < end) {
-          const s = performance.now();
-          const r = await post(agent, port, body);
-          if (r.status !== 200) {
-            errors++;
-            continue;
-          }
-          if (record) {
-            h.recordValue(Math.max(1, Math.round((performance.now() - s) * 1000)));
-            n++;
-          }
-        }
-      }),
-    );
-    return { n, seconds: (performance.now() - t0) / 1000 };
+  return {
+    once: async () => {
+      try {
+        const r = await post(agent, port, body);
+        if (r.status !== 200) errors++;
+        return r.status === 200;
+      } catch {
+        errors++;
+        return false;
+      }
+    },
+    fresh: () => {
+      agent.destroy();
+      agent = new Agent({ keepAlive: true, maxSockets: clients });
+    },
+    errors: () => errors,
+    close: () => agent.destroy(),
   };
-  await run(WARMUP_MS, false);
-  const r = await run(MEASURE_MS, true);
-  agent.destroy();
-  if (errors > 0) console.error(`${name}: ${errors} non-200 replies`);
-  return phase(name, h, r.n, r.seconds);
 }
 
-async function meanBatch(port: number): Promise<number | undefined> {
+async function batchStats(port: number): Promise<{ sum: number; count: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const sum = text.match(/spillway_batch_size_sum\{[^}]*\} ([\d.e+]+)/);
-  const count = text.match(/spillway_batch_size_count\{[^}]*\} ([\d.e+]+)/);
-  return sum && count ? round(Number(sum[1]) / Number(count[1]), 2) : undefined;
+  const get = (k: string) => Number(text.match(new RegExp(`spillway_batch_size_${k}\\{[^}]*\\} ([\\d.e+]+)`))?.[1] ?? 0);
+  return { sum: get('sum'), count: get('count') };
 }
 
 async function main(): Promise<void> {
@@ -216,26 +240,61 @@ async function main(): Promise<void> {
   const loadStart = loadavg();
   console.log(`variant ${name} (${resolved.source}), threads ${THREADS}, body ${(body.length / 1e6).toFixed(2)} MB, quick=${QUICK}`);
 
-  const raw = await rawLoop(resolved.path, variant.input.dtype, shape, data);
-  console.log(raw);
-
+  const rawR = await rawRunner(resolved.path, variant.input.dtype, shape, data);
   const server = await startServer(name);
-  let single: Phase;
-  let saturated: Phase;
+  const rawM = new Meter();
+  const singleM = new Meter();
+  const satM = new Meter();
+  let singleBatch: number | undefined;
+  let satBatch: number | undefined;
+  const one = httpRunner(server.port, body, 1);
+  const many = httpRunner(server.port, body, CLIENTS);
   try {
     const check = await post(new Agent(), server.port, body);
     BackendInferResponseSchema.parse(JSON.parse(check.text));
-    single = await closedLoop(server.port, body, 1, 'VM server, 1 client, closed loop, batch 1');
-    single.meanBatchSize = await meanBatch(server.port);
-    console.log(single);
-    const before = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
-    saturated = await closedLoop(server.port, body, CLIENTS, `VM server, ${CLIENTS} clients, dynamic batching`);
-    const after = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
-    saturated.meanBatchSize = batchDelta(before, after);
-    console.log(saturated);
+    // Warm-up of every path, unmeasured.
+    await closedLoopSlice(WARMUP_MS, 1, rawR.once, undefined);
+    await closedLoopSlice(WARMUP_MS, 1, one.once, undefined);
+    await closedLoopSlice(WARMUP_MS, CLIENTS, many.once, undefined);
+    let singleSum = 0;
+    let singleCount = 0;
+    let satSum = 0;
+    let satCount = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      await closedLoopSlice(SLICE_MS, 1, rawR.once, rawM);
+      let m0 = await batchStats(server.port);
+      one.fresh();
+      await closedLoopSlice(SLICE_MS, 1, one.once, singleM);
+      let m1 = await batchStats(server.port);
+      singleSum += m1.sum - m0.sum;
+      singleCount += m1.count - m0.count;
+      m0 = m1;
+      many.fresh();
+      await closedLoopSlice(SLICE_MS, CLIENTS, many.once, satM);
+      m1 = await batchStats(server.port);
+      satSum += m1.sum - m0.sum;
+      satCount += m1.count - m0.count;
+      console.log(
+        `round ${r + 1}/${ROUNDS}: raw ${rawM.perRoundRps.at(-1)!.toFixed(1)} rps, 1 client ${singleM.perRoundRps.at(-1)!.toFixed(1)} rps, ${CLIENTS} clients ${satM.perRoundRps.at(-1)!.toFixed(1)} rps`,
+      );
+    }
+    singleBatch = singleCount > 0 ? round(singleSum / singleCount, 2) : undefined;
+    satBatch = satCount > 0 ? round(satSum / satCount, 2) : undefined;
+    if (one.errors() + many.errors() > 0) console.error(`non-200 replies: ${one.errors() + many.errors()}`);
   } finally {
+    one.close();
+    many.close();
     server.child.kill('SIGTERM');
+    await rawR.release();
   }
+  const raw = rawM.phase('raw onnxruntime session.run, batch 1, closed loop');
+  const single = { ...singleM.phase('VM server, 1 client, closed loop, batch 1'), meanBatchSize: singleBatch };
+  const saturated = { ...satM.phase(`VM server, ${CLIENTS} clients, dynamic batching`), meanBatchSize: satBatch };
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const perRound = rawM.perRoundRps.map((r, i) => ({
+    singleClientVsRaw: round(singleM.perRoundRps[i]! / r, 3),
+    saturatedVsRaw: round(satM.perRoundRps[i]! / r, 3),
+  }));
   const loadEnd = loadavg();
   const ortVersion = (JSON.parse(readFileSync(join(repoRoot(), 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
   const result = {
@@ -262,10 +321,15 @@ async function main(): Promise<void> {
       loadAverage1mEnd: round(loadEnd[0]!, 2),
     },
     phases: { raw, single, saturated },
+    rounds: ROUNDS,
+    sliceMs: SLICE_MS,
     ratios: {
       singleClientVsRaw: round(single.throughputRps / raw.throughputRps, 3),
       saturatedVsRaw: round(saturated.throughputRps / raw.throughputRps, 3),
+      medianPerRoundSingleClientVsRaw: median(perRound.map((r) => r.singleClientVsRaw)),
+      medianPerRoundSaturatedVsRaw: median(perRound.map((r) => r.saturatedVsRaw)),
     },
+    perRound,
     targets: { singleClientVsRaw: 0.9, saturatedVsRaw: 1.0 },
   };
   const dir = join(repoRoot(), 'test/bench/results');
@@ -273,13 +337,6 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'inference.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(dir, 'inference.md'), markdown(result));
   console.log(result.ratios);
-}
-
-function batchDelta(before: string, after: string): number | undefined {
-  const get = (t: string, k: string) => Number(t.match(new RegExp(`spillway_batch_size_${k}\\{[^}]*\\} ([\\d.e+]+)`))?.[1] ?? NaN);
-  const sum = get(after, 'sum') - get(before, 'sum');
-  const count = get(after, 'count') - get(before, 'count');
-  return count > 0 ? round(sum / count, 2) : undefined;
 }
 
 function markdown(r: {
@@ -291,6 +348,8 @@ function markdown(r: {
   maxBatch: number;
   maxWaitMs: number;
   clients: number;
+  rounds: number;
+  sliceMs: number;
   requestBodyBytes: number;
   jsonParseP50Ms: number;
   machine: Record<string, string | number>;
@@ -315,8 +374,10 @@ With one closed-loop client nothing overlaps that parse, so (b) is bounded by ra
 |---|---:|---:|---:|---:|---:|
 ${rows}
 
-- (b)/(a) single-client serving overhead ratio: **${r.ratios['singleClientVsRaw']}** (target >= 0.9)
-- (c)/(a) saturated throughput ratio: **${r.ratios['saturatedVsRaw']}** (target >= 1.0)
+- (b)/(a) single-client serving overhead ratio: **${r.ratios['singleClientVsRaw']}** (median of rounds ${r.ratios['medianPerRoundSingleClientVsRaw']}; target >= 0.9)
+- (c)/(a) saturated throughput ratio: **${r.ratios['saturatedVsRaw']}** (median of rounds ${r.ratios['medianPerRoundSaturatedVsRaw']}; target >= 1.0)
+
+The three phases ran interleaved, ${r.rounds} rounds of ${r.sliceMs / 1000} s each, after a warm-up.
 
 Machine: ${m['cpu']}, ${m['cores']} cores, ${m['memoryGb']} GB RAM, ${m['os']}, Node ${m['node']},
 onnxruntime-node ${m['onnxruntimeNode']}. 1-minute load average ${m['loadAverage1mStart']} at start, ${m['loadAverage1mEnd']} at end
