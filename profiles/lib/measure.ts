@@ -16,7 +16,7 @@ import type { Measurement } from '../schema.js';
 export interface CellBudget {
   /** Warm-up runs per cell (fewer if they exceed half the time budget). */
   warmupRuns: number;
-  /** Timed runs continue until this much time has passed (and minSamples are in). */
+  /** Timed runs of a cell continue until they add up to this much run time (and minSamples are in). */
   timeBudgetMs: number;
   minSamples: number;
   maxSamples: number;
@@ -91,47 +91,89 @@ export function randomInput(variant: ModelVariant, batchSize: number, seed = 1):
   }
 }
 
-async function timeCell(
-  session: ort.InferenceSession,
-  feeds: Record<string, ort.Tensor>,
-  batchSize: number,
-  intraOpThreads: number,
-  budget: CellBudget,
-): Promise<Measurement> {
-  const warmStart = performance.now();
-  for (let i = 0; i < budget.warmupRuns; i++) {
-    await session.run(feeds);
-    if (performance.now() - warmStart > budget.timeBudgetMs / 2) break;
-  }
-  // Microsecond resolution, 3 significant digits: percentile error <= 0.1 %.
-  const hist = buildHistogram({ numberOfSignificantValueDigits: 3 });
-  let samples = 0;
-  let sumMs = 0;
-  const start = performance.now();
-  for (;;) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    const ms = performance.now() - t0;
-    hist.recordValue(Math.max(1, Math.round(ms * 1000)));
-    samples++;
-    sumMs += ms;
-    const elapsed = performance.now() - start;
-    if (samples >= budget.maxSamples) break;
-    if (elapsed >= budget.timeBudgetMs && samples >= budget.minSamples) break;
-    if (elapsed >= budget.maxCellMs && samples >= 3) break;
-  }
-  const pct = (p: number) => Math.round(hist.getValueAtPercentile(p)) / 1000;
-  const out: Measurement = {
-    batchSize,
+interface Cell {
+  batchSize: number;
+  feeds: Record<string, ort.Tensor>;
+  hist: ReturnType<typeof buildHistogram>;
+  samples: number;
+  sumMs: number;
+  /** Time spent in this cell's timed runs (ms): the budget counts run time, not wall-clock. */
+  spentMs: number;
+  done: boolean;
+}
+
+function cellDone(c: Cell, budget: CellBudget): boolean {
+  if (c.samples >= budget.maxSamples) return true;
+  if (c.spentMs >= budget.timeBudgetMs && c.samples >= budget.minSamples) return true;
+  return c.spentMs >= budget.maxCellMs && c.samples >= 3;
+}
+
+function summarise(c: Cell, intraOpThreads: number): Measurement {
+  const pct = (p: number) => Math.round(c.hist.getValueAtPercentile(p)) / 1000;
+  return {
+    batchSize: c.batchSize,
     intraOpThreads,
-    samples,
+    samples: c.samples,
     p50Ms: pct(50),
     p95Ms: pct(95),
     p99Ms: pct(99),
-    meanMs: Math.round((sumMs / samples) * 1000) / 1000,
+    meanMs: Math.round((c.sumMs / c.samples) * 1000) / 1000,
   };
-  if (typeof hist.destroy === 'function') hist.destroy();
-  return out;
+}
+
+/**
+ * Times every batch size of one session, interleaved round-robin (one run per unfinished cell per
+ * round) rather than cell after cell. On a shared machine load comes in bursts lasting seconds; run
+ * cell by cell, a burst lands on one or two batch sizes and bends the fitted slope (we saw b=2 at
+ * 3.5x b=1 on a busy 2-core VM). Interleaved, a burst is spread over all batch sizes alike, so the
+ * ratios between cells, which is what the fit needs, stay right even when absolute times drift.
+ */
+async function timeSession(
+  session: ort.InferenceSession,
+  variant: ModelVariant,
+  batchSizes: readonly number[],
+  intraOpThreads: number,
+  budget: CellBudget,
+  onCellDone: (m: Measurement) => void,
+): Promise<Measurement[]> {
+  const cells: Cell[] = batchSizes.map((b) => ({
+    batchSize: b,
+    feeds: { [variant.input.name]: randomInput(variant, b, 1000 + b) },
+    // Microsecond resolution, 3 significant digits: percentile error <= 0.1 %.
+    hist: buildHistogram({ numberOfSignificantValueDigits: 3 }),
+    samples: 0,
+    sumMs: 0,
+    spentMs: 0,
+    done: false,
+  }));
+  for (const c of cells) {
+    const warmStart = performance.now();
+    for (let i = 0; i < budget.warmupRuns; i++) {
+      await session.run(c.feeds);
+      if (performance.now() - warmStart > budget.timeBudgetMs / 2) break;
+    }
+  }
+  const out = new Map<Cell, Measurement>();
+  while (cells.some((c) => !c.done)) {
+    for (const c of cells) {
+      if (c.done) continue;
+      const t0 = performance.now();
+      await session.run(c.feeds);
+      const ms = performance.now() - t0;
+      c.hist.recordValue(Math.max(1, Math.round(ms * 1000)));
+      c.samples++;
+      c.sumMs += ms;
+      c.spentMs += ms;
+      if (cellDone(c, budget)) {
+        c.done = true;
+        const m = summarise(c, intraOpThreads);
+        out.set(c, m);
+        onCellDone(m);
+      }
+    }
+  }
+  for (const c of cells) if (typeof c.hist.destroy === 'function') c.hist.destroy();
+  return cells.map((c) => out.get(c)!);
 }
 
 /** Runs the whole grid. Session load time = creating the first session (1st thread count) in this process. */
@@ -148,12 +190,11 @@ export async function measureVariant(req: MeasureRequest, onProgress?: ProgressF
     const session = await ort.InferenceSession.create(req.modelPath, sessionOptions(threads));
     if (ti === 0) sessionLoadMs = Math.round((performance.now() - t0) * 100) / 100;
     try {
-      for (const b of batchSizes) {
-        const feeds = { [variant.input.name]: randomInput(variant, b, 1000 + b) };
-        measurements.push(await timeCell(session, feeds, b, threads, req.budget));
+      const ms = await timeSession(session, variant, batchSizes, threads, req.budget, (m) => {
         done++;
-        onProgress?.(done, total, `b=${b} t=${threads}`);
-      }
+        onProgress?.(done, total, `b=${m.batchSize} t=${threads}`);
+      });
+      measurements.push(...ms);
     } finally {
       await session.release();
     }
