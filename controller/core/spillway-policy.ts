@@ -149,11 +149,16 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
   let forecaster: PeakForecaster<CombinedState> | undefined;
   let forecasterKey = '';
 
-  const getForecaster = (env: PolicyEnv): { f: PeakForecaster<CombinedState>; horizonMs: number } => {
+  // The horizon is the longest learned boot delay of the allowed types + one tick; when what we
+  // observe moves it, the forecaster is re-made for the new horizon and keeps its state.
+  const getForecaster = (
+    env: PolicyEnv,
+    obs: TickObservation | undefined,
+  ): { f: PeakForecaster<CombinedState>; horizonMs: number } => {
     const tick = env.tickIntervalMs;
     const horizonMs =
       opts.horizonMs ??
-      Math.max(0, ...env.instanceTypes.map((t) => learnedBootDelayMs(env.catalog, undefined, t))) + tick;
+      Math.ceil((Math.max(0, ...env.instanceTypes.map((t) => learnedBootDelayMs(env.catalog, obs, t))) + tick) / tick) * tick;
     const key = `${tick}|${horizonMs}`;
     if (!forecaster || key !== forecasterKey) {
       const bucket = Math.max(1, Math.round((opts.forecastBucketMs ?? 60_000) / tick));
@@ -431,7 +436,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     usesLambda: true,
 
     init(env, nowMs) {
-      const { f, horizonMs } = getForecaster(env);
+      const { f, horizonMs } = getForecaster(env, undefined);
       const tasks = [...new Set(env.variants.map((v) => v.task))];
       const taskShares: Record<string, number> = {};
       for (const t of tasks) taskShares[t] = 1 / tasks.length;
@@ -489,7 +494,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       const replace = new Set(inter.replace);
       for (const id of inter.replace) notes.push(`replace ${id}: slowdown above ${s.interference.threshold} for ${s.interference.ticks} ticks`);
 
-      const { f, horizonMs } = getForecaster(env);
+      const { f, horizonMs } = getForecaster(env, obs);
       s.horizonMs = horizonMs;
       const y = obs.arrivalRpsHistory[obs.arrivalRpsHistory.length - 1];
       if (y !== undefined) {

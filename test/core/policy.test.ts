@@ -160,3 +160,58 @@ describe('Spillway policy: short spikes go to Lambda', () => {
     expect(h.decisions.some((d) => d.decision.notes.some((n) => n.includes('left to Lambda')))).toBe(true);
   });
 });
+
+describe('Spillway policy robustness', () => {
+  it('property: tick/observe/route never throw on odd observations (unknown variants, NaN, empty)', () => {
+    const env = makeEnv(REAL_MODELS.slice(0, 2));
+    const names = [REAL_MODELS[0]!.name, REAL_MODELS[1]!.name, 'unknown-variant'];
+    const types = ['c5.large', 'c6g.large', 'no-such-type'];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            rps: fc.oneof(fc.double({ min: 0, max: 5000, noNaN: true }), fc.constant(Number.NaN), fc.constant(-1)),
+            vms: fc.array(
+              fc.record({ v: fc.integer({ min: 0, max: 2 }), t: fc.integer({ min: 0, max: 2 }), st: fc.constantFrom('booting', 'ready', 'draining') as fc.Arbitrary<'booting' | 'ready' | 'draining'>, out: fc.integer({ min: 0, max: 50 }), slots: fc.integer({ min: 0, max: 4 }) }),
+              { maxLength: 6 },
+            ),
+            done: fc.array(fc.record({ v: fc.integer({ min: 0, max: 2 }), ms: fc.oneof(fc.double({ min: 0, max: 5000, noNaN: true }), fc.constant(Number.NaN)), lambda: fc.boolean(), cold: fc.boolean() }), { maxLength: 5 }),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
+        (steps) => {
+          const policy = createSpillwayPolicy();
+          let state = policy.init(env, 0);
+          const history: number[] = [];
+          steps.forEach((st, i) => {
+            const now = (i + 1) * env.tickIntervalMs;
+            const vms = st.vms.map((x, j) => ({ id: `vm${j}`, instanceType: types[x.t]!, variant: names[x.v]!, state: x.st, launchedAtMs: 0, outstanding: x.out, slots: x.slots, slowdown: 1 }));
+            const completions = st.done.map((d) => ({ atMs: now, variant: names[d.v]!, backend: (d.lambda ? 'lambda' : 'vm') as 'lambda' | 'vm', resourceKey: d.lambda ? '2048' : 'c5.large', vmId: 'vm0', serviceMs: d.ms, totalMs: d.ms, sloMs: 200, coldStart: d.cold, violated: false }));
+            for (const c of completions) state = policy.observe(c, state, env);
+            history.push(st.rps);
+            const lambda = { memoryMbByVariant: {}, warmIdleByVariant: {}, inFlight: 0, concurrencyLimit: 1000 };
+            const r = policy.tick({ nowMs: now, arrivalRpsHistory: history, vms, lambda, completions, observedBootDelayMs: { 'c5.large': [70_000] } }, state, env);
+            state = r.state;
+            policy.route({ nowMs: now, task: 'image-classification', sloMs: 200, minAccuracy: 0, inputs: 1 }, { nowMs: now, vms, lambda }, state, env);
+          });
+          return true;
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('Spillway policy: learned boot delay', () => {
+  it('stretches the provisioning horizon to the observed boot delay (catalog prior until then)', () => {
+    const env = makeEnv(REAL_MODELS.slice(0, 1), { instanceTypes: ['c5.large'] });
+    const policy = createSpillwayPolicy();
+    let state = policy.init(env, 0);
+    const lambda = { memoryMbByVariant: {}, warmIdleByVariant: {}, inFlight: 0, concurrencyLimit: 1000 };
+    const obs = (now: number, boot: Record<string, number[]>) => ({ nowMs: now, arrivalRpsHistory: [100], vms: [], lambda, completions: [], observedBootDelayMs: boot });
+    state = policy.tick(obs(10_000, {}), state, env).state;
+    expect(state.horizonMs).toBe(100_000); // 90 s catalog prior + 10 s tick
+    state = policy.tick(obs(20_000, { 'c5.large': [180_000, 200_000, 190_000] }), state, env).state;
+    expect(state.horizonMs).toBe(200_000); // median 190 s + tick
+  });
+});

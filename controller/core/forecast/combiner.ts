@@ -86,12 +86,14 @@ export function createCombinedForecaster(opts: CombinedOptions): PeakForecaster<
     }),
     step(prev, yRaw) {
       const y = Number.isFinite(yRaw) && yRaw > 0 ? yRaw : 0;
-      const recent = prev.recent.length >= H ? [...prev.recent.slice(1), y] : [...prev.recent, y];
+      // slice(-H) also adapts a state made with another horizon (the policy re-derives H from the
+      // learned boot delays and keeps the state).
+      const recent = [...prev.recent, y].slice(-H);
       let errors = prev.errors;
       let pendingBase = prev.pendingBase;
       let headroom = prev.headroom;
       if (pendingBase.length >= H) {
-        const base = pendingBase[0] ?? 0;
+        const base = pendingBase[pendingBase.length - H] ?? 0;
         let actual = 0;
         for (const v of recent) if (v > actual) actual = v;
         // A relative error needs a base: idle -> busy (base 0) is a start, not a forecast miss.
@@ -101,7 +103,7 @@ export function createCombinedForecaster(opts: CombinedOptions): PeakForecaster<
           // With few errors the 95th percentile is just the worst one; wait for minErrors.
           headroom = errors.length >= minErrors ? Math.min(maxHeadroom, quantile(errors, q)) : Math.max(initialHeadroom, 0);
         }
-        pendingBase = pendingBase.slice(1);
+        pendingBase = pendingBase.slice(pendingBase.length - H + 1);
       }
       const h = hw.step(prev.hw, y);
       const s = st.step(prev.st, y);
