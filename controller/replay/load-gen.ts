@@ -58,6 +58,8 @@ export interface RequestOutcome {
   top1?: string;
   weights?: 'real' | 'synthetic';
   retryAfter?: string;
+  /** For status 'error': what went wrong (connection reset, bad JSON, ...). */
+  error?: string;
 }
 
 export interface StatusSample {
@@ -201,8 +203,9 @@ function sendOne(
               o.top1 = b.predictions[0]?.label;
               // The client's own clock decides SLO attainment (it includes the client->router hop).
               o.sloMet = latencyMs <= sloMs;
-            } catch {
+            } catch (err) {
               o.status = 'error';
+              o.error = `bad answer: ${(err as Error).message}`;
             }
           } else {
             const ra = res.headers['retry-after'];
@@ -217,7 +220,9 @@ function sendOne(
       finish({ sentAtMs, second, status: 'timeout', latencyMs: performance.now() - sentAtMs });
       req.destroy();
     });
-    req.on('error', () => finish({ sentAtMs, second, status: 'error', latencyMs: performance.now() - sentAtMs }));
+    req.on('error', (err) =>
+      finish({ sentAtMs, second, status: 'error', latencyMs: performance.now() - sentAtMs, error: err.message }),
+    );
     req.end(body);
   });
 }

@@ -36,6 +36,7 @@ export interface ReplaySummary {
   otherErrors: number;
   /** No answer at all (client timeout, connection error). */
   lost: number;
+  lostByKind: { timeout: number; error: number };
   /** ok within SLO / sent. */
   sloAttainment: number;
   p50Ms: number;
@@ -128,6 +129,10 @@ export function summarize(
     rejected503,
     otherErrors,
     lost,
+    lostByKind: {
+      timeout: o.filter((x) => x.status === 'timeout').length,
+      error: o.filter((x) => x.status === 'error').length,
+    },
     sloAttainment: o.length > 0 ? ok.filter((x) => x.sloMet).length / o.length : 1,
     p50Ms: percentile(lat, 50),
     p99Ms: percentile(lat, 99),

@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { type DispatchDeps, dispatch } from './dispatch.js';
-import { ApiError, UnauthorizedError } from './errors.js';
+import { ApiError, DeadlineError, UnauthorizedError } from './errors.js';
 import { parseJsonBody, readBody, sendError, sendJson } from './http-util.js';
 import type { ApiMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -140,10 +140,18 @@ export function createApiServer(opts: ApiServerOptions): Server {
     throw new ApiError(404, 'not_found', `no route ${method} ${path}; see /openapi.json`);
   }
 
+  // Last line of defence for "nothing hangs": whatever an adapter does, the caller gets an answer
+  // shortly after the dispatch deadline (backendTimeoutMs + 2 s of slack for retries' bookkeeping).
+  const guardMs = opts.backendTimeoutMs + 2_000;
   return createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const guard = setTimeout(() => {
+      if (!res.headersSent) sendError(res, new DeadlineError(`no answer within ${guardMs} ms`));
+    }, guardMs);
+    guard.unref();
+    res.on('close', () => clearTimeout(guard));
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {
-        res.destroy();
+        if (!res.writableEnded) res.destroy();
         return;
       }
       if (err instanceof ApiError) {

@@ -100,6 +100,7 @@ export async function dispatch(deps: DispatchDeps, req: DispatchRequest, receive
   const excluded = new Set<string>();
   let lambdaThrottled = false;
   let lambdaFailed = false;
+  let lambdaRetried = false;
   let retries = 0;
   let rescueWaits = 0;
   let lastErr: unknown;
@@ -210,6 +211,10 @@ export async function dispatch(deps: DispatchDeps, req: DispatchRequest, receive
       } else if (err instanceof ThrottledError) {
         lambdaThrottled = true;
         rt.noteThrottled(now() + err.retryAfterMs);
+      } else if (err instanceof BackendResponseError && !lambdaRetried) {
+        // A function error (crashed or timed-out instance, 5xx) is usually instance-local: one more
+        // invocation lands on another instance.
+        lambdaRetried = true;
       } else {
         lambdaFailed = true;
       }
@@ -228,7 +233,12 @@ export async function dispatch(deps: DispatchDeps, req: DispatchRequest, receive
     }
   }
   rt.totals.failed++;
-  const status = lambdaThrottled && !(lastErr instanceof BackendTimeoutError) ? 503 : 504;
+  const status =
+    lambdaThrottled && !(lastErr instanceof BackendTimeoutError)
+      ? 503
+      : lastErr instanceof BackendTimeoutError || lastErr === undefined
+        ? 504
+        : 502;
   deps.metrics?.requests.inc({ backend: 'failed', variant, status: String(status) });
   if (status === 503) {
     const retryAfterS = lastErr instanceof ThrottledError ? lastErr.retryAfterMs / 1000 : 1;
@@ -237,6 +247,11 @@ export async function dispatch(deps: DispatchDeps, req: DispatchRequest, receive
       retryAfterS,
       { cause: lastErr },
     );
+  }
+  if (status === 502) {
+    throw new ApiError(502, 'backend_failed', `every backend tried for '${variant}' failed; retry later`, undefined, 1, {
+      cause: lastErr,
+    });
   }
   throw new DeadlineError(`no backend answered for '${variant}' within ${deps.backendTimeoutMs} ms`, {
     cause: lastErr,

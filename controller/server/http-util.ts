@@ -41,6 +41,8 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  // The deadline guard may already have answered.
+  if (res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',

@@ -40,6 +40,7 @@ function inferResponses(): Record<string, unknown> {
       headers: { 'Retry-After': { schema: { type: 'integer', minimum: 0 } } },
       content: json('ErrorBody'),
     },
+    '502': errorResponse('Every backend tried failed (e.g. function errors); retry later.'),
     '504': errorResponse('No backend answered within the budget.'),
   };
 }

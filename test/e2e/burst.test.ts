@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReplay } from '../../controller/replay/run-replay.js';
+import type { LoadGenResult } from '../../controller/replay/load-gen.js';
 import type { ReplaySummary } from '../../controller/replay/summary.js';
 import type { Stack } from '../../controller/server/stack.js';
 import { AZURE_CODE_TRACE, HAS_AZURE_TRACE, HAS_SHARED_MODELS, startTestStack } from './helpers.js';
@@ -20,6 +21,7 @@ describe(`burst replay of ${HAS_AZURE_TRACE ? 'azure_llm_code (real trace)' : 'b
   let s: ReplaySummary;
   let launchedVms = 0;
   let timeline = '';
+  let raw: LoadGenResult;
 
   beforeAll(async () => {
     stack = await startTestStack({
@@ -36,8 +38,7 @@ describe(`burst replay of ${HAS_AZURE_TRACE ? 'azure_llm_code (real trace)' : 'b
       for (const v of stack.runtime.vms) seen.add(v.id);
     }, 100);
     try {
-      s = (
-        await runReplay({
+      const r = await runReplay({
           target: stack.url,
           trace: TRACE,
           startS: START_S,
@@ -46,8 +47,9 @@ describe(`burst replay of ${HAS_AZURE_TRACE ? 'azure_llm_code (real trace)' : 'b
           sloMs: 10_000,
           minAccuracy: 0,
           requestTimeoutMs: 90_000,
-        })
-      ).summary;
+        });
+      s = r.summary;
+      raw = r.raw;
     } finally {
       clearInterval(watch);
     }
@@ -57,6 +59,7 @@ describe(`burst replay of ${HAS_AZURE_TRACE ? 'azure_llm_code (real trace)' : 'b
       .filter((x) => x.t % 5 === 0)
       .map((x) => `t=${x.t} sent=${x.sent} vm=${x.vm} lambda=${x.lambda} 503=${x.rejected} ready=${x.vmsReady} booting=${x.vmsBooting}`)
       .join('\n');
+    timeline += `\nlost: ${JSON.stringify(s.lostByKind)} ${[...new Set(raw.outcomes.map((o) => o.error).filter(Boolean))].slice(0, 3).join('; ')}`;
   }, 150_000);
 
   afterAll(async () => {
@@ -65,7 +68,7 @@ describe(`burst replay of ${HAS_AZURE_TRACE ? 'azure_llm_code (real trace)' : 'b
 
   it('answers every request: none lost, only 200 or a clear 503 with Retry-After', () => {
     expect(s.sent).toBeGreaterThan(600);
-    expect(s.lost).toBe(0);
+    expect(s.lost, timeline).toBe(0);
     expect(s.otherErrors).toBe(0);
     expect(s.ok / s.sent, timeline).toBeGreaterThan(0.4);
   });

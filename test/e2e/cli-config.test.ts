@@ -67,7 +67,7 @@ describe('spillway replay (CLI, child process)', () => {
         '--report',
         html,
       ],
-      { cwd: repoRoot(), timeout: 120_000 },
+      { cwd: repoRoot(), timeout: 170_000 },
     );
     const report = JSON.parse(stdout) as {
       sent: number;
@@ -86,5 +86,5 @@ describe('spillway replay (CLI, child process)', () => {
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('<svg');
     expect(page).toMatch(/synthetic workload/i);
-  });
+  }, 180_000);
 });
