@@ -493,6 +493,15 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       s.interference = inter.state;
       const replace = new Set(inter.replace);
       for (const id of inter.replace) notes.push(`replace ${id}: slowdown above ${s.interference.threshold} for ${s.interference.ticks} ticks`);
+      // A VM still booting after 3x its type's (learned) boot delay is presumed stuck: replace it.
+      for (const vm of obs.vms) {
+        if (vm.state !== 'booting' || replace.has(vm.id)) continue;
+        const limitMs = 3 * learnedBootDelayMs(env.catalog, obs, vm.instanceType);
+        if (obs.nowMs - vm.launchedAtMs > limitMs) {
+          replace.add(vm.id);
+          notes.push(`replace ${vm.id}: still booting after ${((obs.nowMs - vm.launchedAtMs) / 1000).toFixed(0)} s (limit ${(limitMs / 1000).toFixed(0)} s)`);
+        }
+      }
 
       const { f, horizonMs } = getForecaster(env, obs);
       s.horizonMs = horizonMs;

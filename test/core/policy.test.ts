@@ -215,3 +215,20 @@ describe('Spillway policy: learned boot delay', () => {
     expect(state.horizonMs).toBe(200_000); // median 190 s + tick
   });
 });
+
+describe('Spillway policy: stuck boot', () => {
+  it('replaces a VM that is still booting after 3x its boot delay', () => {
+    const env = makeEnv(REAL_MODELS.slice(0, 1), { instanceTypes: ['c5.large'] });
+    const h = new PolicyHarness(createSpillwayPolicy({ exploreShare: 0 }), env, () => Number.POSITIVE_INFINITY);
+    h.tick(800);
+    const first = h.vms.map((v) => v.id);
+    expect(first.length).toBeGreaterThan(0);
+    for (let i = 0; i < 26; i++) h.tick(800); // 270 s = 3 x 90 s
+    expect(h.stopped.map((s) => s.id)).toEqual([]);
+    h.tick(800);
+    h.tick(800);
+    expect(h.stopped.map((s) => s.id).sort()).toEqual([...first].sort());
+    // Replacements were launched in the same tick.
+    expect(h.vms.length).toBeGreaterThanOrEqual(first.length);
+  });
+});
