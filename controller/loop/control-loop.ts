@@ -150,6 +150,7 @@ export class ControlLoop {
       }
     }
     if (decision.terminate.length > 0) {
+      rt.markDraining(decision.terminate);
       try {
         await withTimeout(this.o.fleet.terminate(decision.terminate), this.callTimeoutMs, 'fleet.terminate');
       } catch (err) {

@@ -32,6 +32,8 @@ interface VmEntry {
   endpoint?: string;
   /** Set when a call to it failed with "unavailable": never routed to again. */
   dead: boolean;
+  /** Set when the loop decided to terminate it: no new requests. */
+  draining?: boolean;
 }
 
 interface BillRecord {
@@ -124,7 +126,7 @@ export class ControllerRuntime<S = unknown> {
       }
       v.readyAtMs = r.readyAtMs;
       v.slots = r.slots;
-      v.state = e.dead ? 'draining' : state;
+      v.state = e.dead || e.draining ? 'draining' : state;
       e.endpoint = r.endpoint;
     }
     for (const [id, e] of this.vmById) {
@@ -151,6 +153,16 @@ export class ControllerRuntime<S = unknown> {
     if (!e) return;
     e.dead = true;
     (e.view as { state: VmView['state'] }).state = 'draining';
+  }
+
+  /** Stop routing to VMs about to be terminated (before the fleet reports them 'terminating'). */
+  markDraining(ids: readonly string[]): void {
+    for (const id of ids) {
+      const e = this.vmById.get(id);
+      if (!e) continue;
+      e.draining = true;
+      (e.view as { state: VmView['state'] }).state = 'draining';
+    }
   }
 
   addOutstanding(vmId: string, delta: number): void {

@@ -42,7 +42,7 @@ describe(`burst replay of ${HAS_AZURE_TRACE ? 'azure_llm_code (real trace)' : 'b
           target: stack.url,
           trace: TRACE,
           startS: START_S,
-          meanRps: 30,
+          meanRps: 40,
           durationS: 40,
           sloMs: 10_000,
           minAccuracy: 0,
@@ -70,7 +70,7 @@ describe(`burst replay of ${HAS_AZURE_TRACE ? 'azure_llm_code (real trace)' : 'b
     expect(s.sent).toBeGreaterThan(600);
     expect(s.lost, timeline).toBe(0);
     expect(s.otherErrors).toBe(0);
-    expect(s.ok / s.sent, timeline).toBeGreaterThan(0.4);
+    expect(s.ok / s.sent, timeline).toBeGreaterThan(0.3);
   });
 
   it('serves the overflow on Lambda while VMs boot, and launches VMs', () => {
