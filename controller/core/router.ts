@@ -38,6 +38,8 @@ export interface VariantRow {
 }
 
 export interface VmCacheEntry {
+  /** The VmView object last seen for this id (identity check for the index-aligned cache). */
+  vmRef: VmView | undefined;
   instanceType: string;
   variant: string;
   /** Variant index, -1 when the variant is unknown to the policy. */
@@ -76,6 +78,9 @@ export interface RouteTables {
    * lazily for VMs that appear between ticks; entries only cache immutable facts and live records.
    */
   vmCache: Map<string, VmCacheEntry>;
+  /** Index-aligned cache for the last `view.vms` array seen (see routeRequest). */
+  alignedFor: readonly VmView[] | undefined;
+  aligned: Array<VmCacheEntry | undefined>;
   /** Interference record of a VM id, if the policy has one. */
   healthOf: (vmId: string) => { slowdown: number; samples: number } | undefined;
   minHealthSamples: number;
@@ -155,12 +160,23 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
   let bestODelay = Number.POSITIVE_INFINITY;
   let bestOVariant = '';
   const vms = view.vms;
-  const cache = t.vmCache;
+  // Drivers usually pass the same VmView array until the fleet changes (the simulator does):
+  // then entries are index-aligned and found by identity, with no Map lookup per VM.
+  if (t.alignedFor !== vms) {
+    t.alignedFor = vms;
+    t.aligned = new Array<VmCacheEntry | undefined>(vms.length);
+  }
+  const aligned = t.aligned;
   for (let i = 0; i < vms.length; i++) {
     const vm = vms[i]!;
     if (vm.state !== 'ready') continue;
-    let ce = cache.get(vm.id);
-    if (ce === undefined || ce.variant !== vm.variant || ce.instanceType !== vm.instanceType) ce = resolveVm(t, vm);
+    let ce = aligned[i];
+    if (ce === undefined || ce.vmRef !== vm || ce.variant !== vm.variant || ce.instanceType !== vm.instanceType) {
+      const cached = t.vmCache.get(vm.id);
+      ce = cached !== undefined && cached.variant === vm.variant && cached.instanceType === vm.instanceType ? cached : resolveVm(t, vm);
+      ce.vmRef = vm;
+      aligned[i] = ce;
+    }
     const vi = ce.vi;
     if (vi !== primary) {
       if (task === undefined || vi < 0) continue; // pinned variant: only its own VMs
@@ -254,6 +270,7 @@ function tryLambda(row: VariantRow, budget: number, view: RouterView, acceptLate
 export function resolveVm(t: RouteTables, vm: VmView): VmCacheEntry {
   const vi = t.index.get(vm.variant) ?? -1;
   const entry: VmCacheEntry = {
+    vmRef: vm,
     instanceType: vm.instanceType,
     variant: vm.variant,
     vi,

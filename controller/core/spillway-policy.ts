@@ -423,6 +423,8 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       coldSpill: opts.coldSpill ?? 'serve',
       vmOverheadMs,
       vmCache: new Map(),
+      alignedFor: undefined,
+      aligned: [],
       healthOf: (id: string) => interference.byVm.get(id),
       minHealthSamples: interference.minSamples,
       counter,
