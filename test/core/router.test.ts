@@ -104,6 +104,16 @@ describe('router', () => {
     expect(policy.route(req({ variant: 'mobilenet_v1_0.5_128_quant' }), view, state, env)).toMatchObject({ vmId: 'lo' });
   });
 
+  it('reused view arrays: a VM replaced in place is not confused with the old one', () => {
+    const vms: VmView[] = [vm('a', primary, { outstanding: 0 })];
+    const view = { nowMs: 1000, vms, lambda: lambda() };
+    expect(policy.route(req(), view, state, env)).toMatchObject({ kind: 'vm', vmId: 'a' });
+    vms[0] = vm('b', primary, { outstanding: 0 });
+    expect(policy.route(req(), view, state, env)).toMatchObject({ kind: 'vm', vmId: 'b' });
+    vms[0]!.state = 'booting';
+    expect(policy.route(req(), view, state, env).kind).toBe('lambda');
+  });
+
   it('property: a VM decision never exceeds the budget by its own estimate', () => {
     fc.assert(
       fc.property(
