@@ -20,7 +20,6 @@ import {
   InvalidRequestError,
   NotReadyError,
   PayloadTooLargeError,
-  QueueFullError,
   ServingConfigError,
   UnsupportedMediaTypeError,
 } from './errors.js';
@@ -64,6 +63,10 @@ export interface VmServer {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** The client hung up mid-body. 499 (nginx's "client closed request") only reaches the metrics: nobody is listening. */
+const clientClosed = (cause: unknown) =>
+  new ClientFacingError(499, 'client_closed_request', 'connection closed before the body was complete', 'body', { cause });
 
 export function createVmServer(options: VmServerOptions): VmServer {
   const parsed = VmServerOptionsSchema.safeParse(options);
@@ -147,10 +150,20 @@ export function createVmServer(options: VmServerOptions): VmServer {
           resolve(Buffer.concat(chunks));
         }
       });
-      req.on('error', (e) => {
+      req.on('error', (cause) => {
         if (!done) {
           done = true;
-          reject(e);
+          chunks.length = 0;
+          reject(clientClosed(cause));
+        }
+      });
+      // A client that hangs up mid-body may produce neither 'end' nor 'error': settle anyway so
+      // the chunks are released and the request leaves the in-flight count.
+      req.on('close', () => {
+        if (!done) {
+          done = true;
+          chunks.length = 0;
+          reject(clientClosed(undefined));
         }
       });
     });
@@ -232,8 +245,13 @@ export function createVmServer(options: VmServerOptions): VmServer {
       }
       if (inferInFlight >= maxInFlight) {
         metrics.requests.inc({ status: '503', model: 'other' });
-        res.setHeader('connection', 'close'); // do not read (buffer) the body we refuse
-        sendError(res, new QueueFullError(maxInFlight));
+        req.resume(); // discard (never buffer) the body we refuse; the client still gets its 503
+        sendError(
+          res,
+          new ClientFacingError(503, 'queue_full', `server holds its limit of ${maxInFlight} requests in flight (maxInFlight); retry later`, undefined, {
+            retryAfterS: 1,
+          }),
+        );
         return;
       }
       inferInFlight++;

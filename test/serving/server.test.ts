@@ -3,6 +3,8 @@
  * queue full -> 503 + Retry-After, deadline -> 504 (never held past the budget), body limit -> 413,
  * routes, readiness and metrics.
  */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../functions/engine/engine.js';
 import type { InferenceEngine } from '../../functions/engine/engine-types.js';
@@ -125,7 +127,14 @@ describe.skipIf(!served)(`VM inference server (${served?.name ?? NO_MODEL_MSG}, 
 
   it('queue full -> 503 queue_full with Retry-After; accepted requests still succeed', async () => {
     const g = gatedEngine(engine);
-    const { server, url } = await start({ engine: g.engine, variants: [model], maxBatch: 1, maxWaitMs: 0, queueLimit: 2 });
+    const { server, url } = await start({
+      engine: g.engine,
+      variants: [model],
+      maxBatch: 1,
+      maxWaitMs: 0,
+      queueLimit: 2,
+      maxInFlight: 100, // only the batch queue limit is under test here
+    });
     try {
       const inFlight = post(url, req(photos[0]!.bytes));
       await g.firstEntered;
@@ -155,6 +164,8 @@ describe.skipIf(!served)(`VM inference server (${served?.name ?? NO_MODEL_MSG}, 
       const refused = await post(url, req(photos[2]!.bytes));
       expect(refused.status).toBe(503);
       expect(ErrorBodySchema.parse(refused.json).error.code).toBe('queue_full');
+      expect(ErrorBodySchema.parse(refused.json).error.message).toMatch(/limit of 2 requests in flight \(maxInFlight\)/);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       g.open();
       for (const r of await Promise.all(held)) expect(r.status).toBe(200);
     } finally {
@@ -200,6 +211,22 @@ describe.skipIf(!served)(`VM inference server (${served?.name ?? NO_MODEL_MSG}, 
       expect(get.status).toBe(405);
       expect(get.headers.get('allow')).toBe('POST');
       // The server still works after all that.
+      expect((await post(url, req(photos[0]!.bytes))).status).toBe(200);
+    } finally {
+      await server.drain();
+    }
+  });
+
+  it('a client hanging up mid-body frees the request (499 in metrics, no 5xx) and the server keeps serving', async () => {
+    const { server, url } = await start({ engine, variants: [model] });
+    try {
+      const port = Number(new URL(url).port);
+      const sock = connect(port, '127.0.0.1');
+      await once(sock, 'connect');
+      sock.write('POST /v1/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"model":');
+      sock.destroy();
+      await waitFor(async () => /status="499"/.test(await (await fetch(`${url}/metrics`)).text()));
+      expect(await (await fetch(`${url}/metrics`)).text()).not.toMatch(/status="5\d\d"/);
       expect((await post(url, req(photos[0]!.bytes))).status).toBe(200);
     } finally {
       await server.drain();
