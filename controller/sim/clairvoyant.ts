@@ -15,6 +15,9 @@
  * capacity x (rps) can take at most x (1 + SLO/1 s) of second s's arrivals; at least
  * max(0, n_s - x (1 + SLO)) of them must go to Lambda. (SLO 200 ms: the fleet absorbs 1.2x its
  * rate per second.) This keeps the bound valid against policies that queue bursts within the SLO.
+ * Within a 60 s block the same argument over the whole block also holds: at most x (60 s + SLO)
+ * of the block's arrivals can run on the VMs, so Lambda takes at least the larger of the two
+ * excesses (per-second and whole-block; sustained load above x cannot hide in a queue).
  *
  * `clairvoyantUsd` (reported, "ratio to clairvoyant"): time is cut into aligned 60 s blocks; in each
  * block the clairvoyant holds one fleet for the whole block (so every VM pays >= 60 s: the billing
@@ -156,11 +159,16 @@ export function clairvoyantBound(
     // A short final block is charged per second: a fleet kept from the previous block has
     // already paid its minimum (charging 60 s there would overstate the bound).
     const blockS = start === 0 ? 60 : block.length;
+    let total = 0;
+    for (const n of block) total += n;
     for (const x of candidates) {
       const vmCost = blockS * H[x]!;
       let excess = 0;
       const cap = x * absorb;
       for (const n of block) if (n > cap) excess += n - cap;
+      // Sustained overload: the block's arrivals finish on VMs within [block start, block end +
+      // SLO], so at most x (len + SLO) of them; the rest went to Lambda.
+      excess = Math.max(excess, total - x * (block.length + env.sloMs / 1000));
       if (excess > 0 && !lambdaOk) continue;
       const c = vmCost + (excess > 0 ? cL * excess : 0);
       if (c < bestCost) {

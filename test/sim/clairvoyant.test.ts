@@ -23,7 +23,12 @@ describe('clairvoyant bound', () => {
       let best = Number.POSITIVE_INFINITY;
       for (let k = 0; k <= 20; k++) {
         let excess = 0;
-        for (let s = start; s < start + len; s++) excess += Math.max(0, arrivals[s]! - k * theta * 1.2);
+        let total = 0;
+        for (let s = start; s < start + len; s++) {
+          excess += Math.max(0, arrivals[s]! - k * theta * 1.2);
+          total += arrivals[s]!;
+        }
+        excess = Math.max(excess, total - k * theta * (len + 0.2));
         best = Math.min(best, len * k * p + cL * excess);
       }
       expected += best;
