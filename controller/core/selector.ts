@@ -49,6 +49,8 @@ export interface SelectorOptions {
 
 export interface SelectorState {
   readonly estimates: Map<string, LatencyEstimate>;
+  /** The same records indexed variant -> kind -> resource key: found without building a string (hot path). */
+  readonly index: Map<string, { vm: Map<string, LatencyEstimate>; lambda: Map<string, LatencyEstimate> }>;
   readonly alpha: number;
   readonly decayPerIdleTick: number;
 }
@@ -112,17 +114,39 @@ export function initSelector(
   instanceTypes: readonly string[],
   opts: SelectorOptions = {},
 ): SelectorState {
-  const estimates = new Map<string, LatencyEstimate>();
+  const state: SelectorState = {
+    estimates: new Map(),
+    index: new Map(),
+    alpha: opts.alpha ?? 0.1,
+    decayPerIdleTick: opts.decayPerIdleTick ?? 0.02,
+  };
   for (const v of variants) {
-    for (const t of instanceTypes) {
-      estimates.set(estimateKey(v.name, 'vm', t), newEstimate(v.name, 'vm', t, vmPrior(v.profile, t)));
-    }
+    for (const t of instanceTypes) addEstimate(state, newEstimate(v.name, 'vm', t, vmPrior(v.profile, t)));
     for (const m of catalog.lambda.memoryOptionsMb) {
-      const k = String(m);
-      estimates.set(estimateKey(v.name, 'lambda', k), newEstimate(v.name, 'lambda', k, lambdaPrior(catalog, v.profile, m)));
+      addEstimate(state, newEstimate(v.name, 'lambda', String(m), lambdaPrior(catalog, v.profile, m)));
     }
   }
-  return { estimates, alpha: opts.alpha ?? 0.1, decayPerIdleTick: opts.decayPerIdleTick ?? 0.02 };
+  return state;
+}
+
+function addEstimate(state: SelectorState, e: LatencyEstimate): void {
+  state.estimates.set(estimateKey(e.variant, e.kind, e.resourceKey), e);
+  let byKind = state.index.get(e.variant);
+  if (!byKind) {
+    byKind = { vm: new Map(), lambda: new Map() };
+    state.index.set(e.variant, byKind);
+  }
+  byKind[e.kind].set(e.resourceKey, e);
+}
+
+/** The estimate for a (variant, kind, key) if seeded; no allocation. */
+export function findEstimate(
+  state: SelectorState,
+  variant: string,
+  kind: 'vm' | 'lambda',
+  resourceKey: string,
+): LatencyEstimate | undefined {
+  return state.index.get(variant)?.[kind].get(resourceKey);
 }
 
 /** The estimate for a (variant, kind, key), created from the profile if it was not seeded (e.g. an odd memory size). */
@@ -141,7 +165,7 @@ export function getEstimate(
         ? vmPrior(variant.profile, resourceKey)
         : lambdaPrior(catalog, variant.profile, Number(resourceKey) || catalog.lambda.memoryOptionsMb[0]!);
     e = newEstimate(variant.name, kind, resourceKey, prior);
-    state.estimates.set(k, e);
+    addEstimate(state, e);
   }
   return e;
 }
@@ -154,7 +178,7 @@ function refresh(e: LatencyEstimate): void {
 
 /** Learns from one completion, in place. Unknown (variant, resource) pairs are ignored unless seeded. */
 export function observeLatency(state: SelectorState, c: CompletionRecord): LatencyEstimate | undefined {
-  const e = state.estimates.get(estimateKey(c.variant, c.backend, c.resourceKey));
+  const e = findEstimate(state, c.variant, c.backend, c.resourceKey);
   if (!e || !(c.serviceMs >= 0) || !Number.isFinite(c.serviceMs)) return e;
   const a = state.alpha;
   const r = Math.min(5, Math.max(0.2, c.serviceMs / e.priorP50Ms));

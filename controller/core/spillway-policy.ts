@@ -50,6 +50,7 @@ import { type RouteTables, resolveVm, routeRequest, type TaskRow, type VariantRo
 import {
   decaySelector,
   effectiveRatio,
+  findEstimate,
   getEstimate,
   initSelector,
   type LatencyEstimate,
@@ -174,10 +175,20 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     return { f: forecaster, horizonMs };
   };
 
+  // variant -> task per env object (observe() runs once per completion: no linear search there).
+  const taskIndex = new WeakMap<PolicyEnv, Map<string, string>>();
+  const taskOf = (env: PolicyEnv, variant: string): string | undefined => {
+    let m = taskIndex.get(env);
+    if (!m) {
+      m = new Map(env.variants.map((v) => [v.name, v.task]));
+      taskIndex.set(env, m);
+    }
+    return m.get(variant);
+  };
+
   const learn = (c: CompletionRecord, s: SpillwayState, env: PolicyEnv): void => {
-    const vinfo = env.variants.find((v) => v.name === c.variant);
     if (c.backend === 'vm' && c.vmId) {
-      const est = s.selector.estimates.get(`${c.variant}|vm|${c.resourceKey}`);
+      const est = findEstimate(s.selector, c.variant, 'vm', c.resourceKey);
       if (est) {
         observeVmService(s.interference, c.vmId, c.serviceMs, est.p50Ms);
         const ce = s.tables?.vmCache.get(c.vmId);
@@ -189,7 +200,8 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       s.counters.lambdaTotal++;
       if (c.coldStart) s.counters.lambdaCold++;
     }
-    if (vinfo) s.counters.byTask[vinfo.task] = (s.counters.byTask[vinfo.task] ?? 0) + 1;
+    const task = taskOf(env, c.variant);
+    if (task !== undefined) s.counters.byTask[task] = (s.counters.byTask[task] ?? 0) + 1;
   };
 
   const plan = (
