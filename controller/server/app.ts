@@ -51,6 +51,7 @@ export function createApiServer(opts: ApiServerOptions): Server {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const receivedAtMs = now();
+    const receivedPerfMs = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
@@ -88,6 +89,7 @@ export function createApiServer(opts: ApiServerOptions): Server {
           ...(body.topK !== undefined ? { topK: body.topK } : {}),
         },
         receivedAtMs,
+        receivedPerfMs,
       );
       sendJson(res, 200, answer);
       return;
@@ -121,6 +123,7 @@ export function createApiServer(opts: ApiServerOptions): Server {
           ...(body.topK !== undefined ? { topK: body.topK } : {}),
         },
         receivedAtMs,
+        receivedPerfMs,
       );
       sendJson(res, 200, answer);
       return;

@@ -59,7 +59,16 @@ function failedReason(err: unknown): string {
   return 'error';
 }
 
-export async function dispatch(deps: DispatchDeps, req: DispatchRequest, receivedAtMs: number): Promise<InferResponse> {
+/**
+ * `receivedAtMs` is wall-clock (Date.now scale: deadlines, policy time); `receivedPerfMs` is the
+ * same instant on performance.now()'s monotonic sub-ms clock, used for every reported duration.
+ */
+export async function dispatch(
+  deps: DispatchDeps,
+  req: DispatchRequest,
+  receivedAtMs: number,
+  receivedPerfMs: number = performance.now(),
+): Promise<InferResponse> {
   const now = deps.now ?? Date.now;
   const rt = deps.runtime;
   rt.recordArrival();
@@ -118,6 +127,7 @@ export async function dispatch(deps: DispatchDeps, req: DispatchRequest, receive
     const remainingMs = deadlineMs - now();
     if (remainingMs <= 0) break;
     const callStart = now();
+    const callStartPerf = performance.now();
     try {
       let res: BackendInferResponse;
       let coldStart = false;
@@ -146,10 +156,11 @@ export async function dispatch(deps: DispatchDeps, req: DispatchRequest, receive
         }
       }
       const endMs = now();
-      const callMs = endMs - callStart;
+      const endPerf = performance.now();
+      const callMs = endPerf - callStartPerf;
       const inferenceMs = res.timings.preprocessMs + res.timings.inferenceMs;
       const queueMs = res.timings.queueMs;
-      const totalMs = endMs - receivedAtMs;
+      const totalMs = endPerf - receivedPerfMs;
       const sloMet = totalMs <= req.sloMs;
       const completion: CompletionRecord = {
         atMs: endMs,

@@ -153,15 +153,36 @@ async function waitReady(url: string): Promise<void> {
   throw new Error('backend never became ready');
 }
 
-function post(agent: Agent, url: URL, body: string): Promise<number> {
+/** Router self time of one answer: its end-to-end minus the backend call (queue + inference + transport). */
+function routerSelfMs(text: string): number | undefined {
+  try {
+    const l = (JSON.parse(text) as { latency?: { totalMs: number; queueMs: number; inferenceMs: number; transportMs: number } }).latency;
+    return l ? Math.max(0, l.totalMs - l.queueMs - l.inferenceMs - l.transportMs) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const selfSamples: number[] = [];
+
+function post(agent: Agent, url: URL, body: string, recordSelf = false): Promise<number> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const req = httpRequest(
       url,
       { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - t0 : -1));
+        const chunks: Buffer[] = [];
+        if (recordSelf) res.on('data', (c: Buffer) => chunks.push(c));
+        else res.resume();
+        res.on('end', () => {
+          const ms = res.statusCode === 200 ? performance.now() - t0 : -1;
+          if (recordSelf && ms >= 0) {
+            const self = routerSelfMs(Buffer.concat(chunks).toString('utf8'));
+            if (self !== undefined) selfSamples.push(self);
+          }
+          resolve(ms);
+        });
       },
     );
     req.on('error', () => resolve(-1));
@@ -180,7 +201,7 @@ interface LatencyResult {
 }
 
 /** Open loop at `rps` for `seconds`: requests are sent on schedule whatever the answers do. */
-async function fixedRate(url: URL, body: string, rps: number, seconds: number): Promise<LatencyResult> {
+async function fixedRate(url: URL, body: string, rps: number, seconds: number, recordSelf = false): Promise<LatencyResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const total = Math.round(rps * seconds);
@@ -193,7 +214,7 @@ async function fixedRate(url: URL, body: string, rps: number, seconds: number): 
     while (i < Math.min(due + 1, total)) {
       i++;
       pending.push(
-        post(agent, url, body).then((ms) => {
+        post(agent, url, body, recordSelf).then((ms) => {
           if (ms < 0) errors++;
           else h.recordValue(Math.max(1, Math.round(ms * 1000)));
         }),
@@ -310,13 +331,17 @@ async function main(): Promise<void> {
     const routed: LatencyResult[] = [];
     for (let k = 0; k < 2; k++) {
       direct.push(await fixedRate(directUrl, backendBody, RATE_RPS, LAT_SECONDS / 2));
-      routed.push(await fixedRate(routerUrl, routerBody, RATE_RPS, LAT_SECONDS / 2));
+      routed.push(await fixedRate(routerUrl, routerBody, RATE_RPS, LAT_SECONDS / 2, true));
     }
     const avg = (xs: LatencyResult[], f: (x: LatencyResult) => number) => xs.reduce((a, x) => a + f(x), 0) / xs.length;
     const d = { p50Ms: avg(direct, (x) => x.p50Ms), p99Ms: avg(direct, (x) => x.p99Ms), achievedRps: avg(direct, (x) => x.achievedRps), errors: direct.reduce((a, x) => a + x.errors, 0) };
     const r = { p50Ms: avg(routed, (x) => x.p50Ms), p99Ms: avg(routed, (x) => x.p99Ms), achievedRps: avg(routed, (x) => x.achievedRps), errors: routed.reduce((a, x) => a + x.errors, 0) };
+    selfSamples.sort((a, b) => a - b);
+    const pct = (q: number) => selfSamples[Math.min(selfSamples.length - 1, Math.max(0, Math.ceil(q * selfSamples.length) - 1))] ?? 0;
+    const self = { p50Ms: pct(0.5), p99Ms: pct(0.99), samples: selfSamples.length };
     const addedP50Ms = r.p50Ms - d.p50Ms;
     const addedP99Ms = r.p99Ms - d.p99Ms;
+    console.log(`  router self time (inside the router, excl. the backend call): p50 ${self.p50Ms.toFixed(3)} p99 ${self.p99Ms.toFixed(3)} ms`);
     console.log(`  latency @${RATE_RPS} rps: direct p50 ${d.p50Ms.toFixed(3)} p99 ${d.p99Ms.toFixed(3)} ms | router p50 ${r.p50Ms.toFixed(3)} p99 ${r.p99Ms.toFixed(3)} ms | added p50 ${addedP50Ms.toFixed(3)} p99 ${addedP99Ms.toFixed(3)} ms`);
 
     // Throughput: router vs bare proxy, alternating.
@@ -344,6 +369,7 @@ async function main(): Promise<void> {
         router: r,
         addedP50Ms,
         addedP99Ms,
+        routerSelfTime: self,
         targetAddedP99Ms: 1,
         meetsTarget: addedP99Ms <= 1,
       },
@@ -375,6 +401,7 @@ async function main(): Promise<void> {
       `|---|---:|---:|---:|---|`,
       `| p50 latency @ ${RATE_RPS} req/s | ${d.p50Ms.toFixed(3)} ms | ${r.p50Ms.toFixed(3)} ms | ${addedP50Ms.toFixed(3)} ms | |`,
       `| p99 latency @ ${RATE_RPS} req/s | ${d.p99Ms.toFixed(3)} ms | ${r.p99Ms.toFixed(3)} ms | ${addedP99Ms.toFixed(3)} ms | <= 1 ms: ${result.latency.meetsTarget ? 'met' : 'NOT met'} |`,
+      `| router self time (receipt -> answer minus the backend call) | | p50 ${self.p50Ms.toFixed(3)} / p99 ${self.p99Ms.toFixed(3)} ms | | |`,
       '',
       `| throughput (${TPUT_CONCURRENCY} concurrent) | bare node:http proxy | router | ratio | target |`,
       `|---|---:|---:|---:|---|`,
