@@ -140,6 +140,24 @@ describe('public API (real stack, loopback)', () => {
     oa.check('/v1/infer', 'post', t.status, t.body);
   });
 
+  it('503 with Retry-After when Lambda is throttling and no VM has room (conforms)', async () => {
+    // The state a Lambda 429 leaves behind: the pool is throttling for the next 3 s.
+    stack.runtime.noteThrottled(Date.now() + 3_000);
+    const busyVm = stack.runtime.vms.some((v) => v.state === 'ready');
+    const r = await call(stack.url, '/v1/infer', {
+      body: { task: 'image-classification', input: { image: CAT }, sloMs: 10_000, minAccuracy: 0 },
+      headers: H,
+    });
+    if (busyVm) {
+      // A VM booted meanwhile (the policy may have bought one): then the VM must answer.
+      expect(r.status).toBe(200);
+      return;
+    }
+    expect(r.status).toBe(503);
+    oa.check('/v1/infer', 'post', 503, r.body);
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
   it('/v1/status and /metrics report fleet, traffic and cost', async () => {
     const r = await call(stack.url, '/v1/status', { headers: H });
     expect(r.status).toBe(200);
