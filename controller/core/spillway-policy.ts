@@ -29,6 +29,7 @@ import {
 import {
   chooseLambdaMemory,
   type LambdaMemoryCandidate,
+  type PlanInput,
   type PlannerVariant,
   type PlanResult,
   planCapacity,
@@ -141,6 +142,33 @@ export function learnedBootDelayMs(catalog: Catalog, obs: TickObservation | unde
   return catalog.ec2.instanceTypes.find((t) => t.name === instanceType)?.typicalBootDelayMs ?? 90_000;
 }
 
+/** Rounds a load up to the next point of a 1 % geometric grid (0 stays 0): 237.4 -> 239.6. */
+export function quantiseUp(rps: number): number {
+  if (!(rps > 0)) return 0;
+  const k = Math.ceil(Math.log(rps) / Math.log(1.01) - 1e-9);
+  return 1.01 ** k;
+}
+
+/** Memo key of a plan input: every field the solution depends on, capacities to 4 significant digits. */
+function planKey(i: PlanInput): string {
+  const parts: string[] = [
+    i.loadRps.toPrecision(8),
+    String(i.targetUtilisation),
+    String(i.minAccuracy),
+    String(i.budgetUsdPerHour),
+    String(i.accuracyValueUsdPerMillionPerPct),
+    String(i.lambdaConcurrencyLimit),
+    String(i.expectedVmLifetimeMs),
+    String(i.maxVms),
+  ];
+  for (const v of i.variants) {
+    parts.push(v.name, String(v.accuracy));
+    for (const o of v.vmOptions) parts.push(o.instanceType, o.capacityRps.toPrecision(4), String(o.pricePerHourUsd), String(Math.round(o.bootDelayMs / 1000)), String(o.existing ?? 0));
+    if (v.lambda) parts.push(String(v.lambda.memoryMb), v.lambda.costPerRequestUsd.toPrecision(4), v.lambda.durationMs.toPrecision(3));
+  }
+  return parts.join('|');
+}
+
 export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<SpillwayState> {
   const util = opts.targetUtilisation ?? 0.8;
   const scaleDownTicks = Math.max(1, Math.floor(opts.scaleDownTicks ?? 4));
@@ -185,6 +213,8 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     }
     return m.get(variant);
   };
+
+  const planMemo = new Map<string, PlanResult>();
 
   const learn = (c: CompletionRecord, s: SpillwayState, env: PolicyEnv): void => {
     if (c.backend === 'vm' && c.vmId) {
@@ -237,13 +267,21 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
           accuracy: v.accuracyTop1,
           vmOptions: vo,
           lambda: lam?.fits
-            ? { memoryMb: lam.choice.memoryMb, costPerRequestUsd: lam.choice.costPerRequestUsd, durationMs: lam.choice.p50Ms + (lam.choice.overheadMs ?? 0) }
+            ? {
+                memoryMb: lam.choice.memoryMb,
+                costPerRequestUsd: Number(lam.choice.costPerRequestUsd.toPrecision(4)),
+                durationMs: Number((lam.choice.p50Ms + (lam.choice.overheadMs ?? 0)).toPrecision(3)),
+              }
             : undefined,
         });
       }
       const share = s.taskShares[task] ?? 1 / tasks.length;
-      plans[task] = planCapacity({
-        loadRps: loadRps * share,
+      // Load rounded UP to a 1 % geometric grid, so consecutive ticks with nearly the same forecast
+      // give the same IP, whose solution is memoised (a pure function of its input): the IP is most
+      // of a tick's cost and the simulator runs ~10^5 ticks.
+      const gridLoad = quantiseUp(loadRps * share);
+      const input: PlanInput = {
+        loadRps: gridLoad,
         variants: pvs,
         targetUtilisation: util,
         minAccuracy: opts.minAccuracy,
@@ -252,7 +290,18 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         lambdaConcurrencyLimit: env.lambdaConcurrencyLimit * share,
         expectedVmLifetimeMs: opts.expectedVmLifetimeMs,
         maxVms: opts.maxVms,
-      });
+      };
+      const memoKey = planKey(input);
+      let solved = planMemo.get(memoKey);
+      if (!solved) {
+        solved = planCapacity(input);
+        if (planMemo.size >= 256) planMemo.clear();
+        planMemo.set(memoKey, solved);
+      }
+      // Callers may trim the plan in place: hand out a copy.
+      plans[task] = solved.ok
+        ? { ...solved, vms: solved.vms.map((v) => ({ ...v })), vmRps: { ...solved.vmRps }, lambdaRps: { ...solved.lambdaRps }, shares: { ...solved.shares } }
+        : solved;
       const r = plans[task];
       if (r?.ok && r.vms.length > 0 && s.loadRatios.length >= 30) {
         const dropped = trimForSpikes(r, pvs, loadRps * share, s.loadRatios, env.lambdaConcurrencyLimit * share);
@@ -361,7 +410,8 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       const existing = obs
         ? obs.vms.filter((vm) => vm.instanceType === t && vm.variant === v.name && vm.state !== 'draining').length
         : 0;
-      out.push({ instanceType: t, capacityRps, pricePerHourUsd: it.pricePerHourUsd, bootDelayMs: learnedBootDelayMs(env.catalog, obs, t), existing });
+      // 4 significant digits: the IP input is what the memo key says it is.
+      out.push({ instanceType: t, capacityRps: Number(capacityRps.toPrecision(4)), pricePerHourUsd: it.pricePerHourUsd, bootDelayMs: Math.round(learnedBootDelayMs(env.catalog, obs, t) / 1000) * 1000, existing });
     }
     return out;
   };
