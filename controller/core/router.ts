@@ -9,7 +9,10 @@
  * 2. primary variant = the planner's traffic mix (InfAdapter-style shares), drawn with a
  *    low-discrepancy sequence from a counter in the tables (deterministic); if the drawn variant is
  *    not eligible, the cheapest eligible variant. A bounded share (default 2 %) explores another
- *    eligible variant instead, so estimates of unused variants keep being refreshed.
+ *    eligible variant instead, so estimates of unused variants keep being refreshed. Exploring never
+ *    buys capacity: it lands on the explored variant's VMs if it has a ready one, else the request
+ *    falls through the normal order below (a variant with no VMs is refreshed only when requests
+ *    spill to its Lambda, and otherwise by the selector's decay back to its profile).
  * 3. a ready VM of the primary whose predicted wait (outstanding / slots x p50 x slowdown) + p99
  *    service x slowdown fits the budget, shortest expected delay first; else a ready VM of another
  *    eligible variant (already paid for, so free at the margin), shortest expected delay;
