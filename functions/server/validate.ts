@@ -84,8 +84,8 @@ function describeIssue(issue: Issue, root: unknown): { field: string; message: s
  * taken out, checked here with one tight loop (finite numbers, at most LIMITS.maxTensorElements),
  * and put back after zod has checked everything else. Same rules, same field names in errors.
  */
-function liftTensorData(raw: unknown): { rest: unknown; lifted: Map<number, number[]> } {
-  const lifted = new Map<number, number[]>();
+function liftTensorData(raw: unknown): { rest: unknown; lifted: Map<number, ArrayLike<number>> } {
+  const lifted = new Map<number, ArrayLike<number>>();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { rest: raw, lifted };
   const inputs = (raw as Record<string, unknown>)['inputs'];
   if (!Array.isArray(inputs) || inputs.length > LIMITS.maxInputsPerRequest) return { rest: raw, lifted };
@@ -94,7 +94,8 @@ function liftTensorData(raw: unknown): { rest: unknown; lifted: Map<number, numb
     const tensor = (inp as Record<string, unknown>)['tensor'];
     if (tensor === null || typeof tensor !== 'object') return inp;
     const data = (tensor as Record<string, unknown>)['data'];
-    if (!Array.isArray(data)) return inp;
+    // Float64Array: the server's fast body parser (fast-json.ts) already read the numbers.
+    if (!Array.isArray(data) && !(data instanceof Float64Array)) return inp;
     const field = `inputs.${i}.tensor.data`;
     if (data.length > LIMITS.maxTensorElements) {
       throw new InvalidRequestError(`${field}: must be at most ${LIMITS.maxTensorElements} items (LIMITS.maxTensorElements)`, field);
@@ -105,7 +106,7 @@ function liftTensorData(raw: unknown): { rest: unknown; lifted: Map<number, numb
         throw new InvalidRequestError(`${field}.${j}: expected a finite number`, `${field}.${j}`);
       }
     }
-    lifted.set(i, data as number[]);
+    lifted.set(i, data as ArrayLike<number>);
     return { ...(inp as object), tensor: { ...(tensor as object), data: [] } };
   });
   return { rest: { ...(raw as object), inputs: copy }, lifted };
@@ -118,7 +119,8 @@ export function parseRequestShape(raw: unknown): BackendInferRequest {
   if (parsed.success) {
     for (const [i, data] of lifted) {
       const inp = parsed.data.inputs[i];
-      if (inp && 'tensor' in inp) inp.tensor.data = data;
+      // Typed arrays are kept as they are (no copy); everything downstream reads ArrayLike<number>.
+      if (inp && 'tensor' in inp) inp.tensor.data = data as number[];
     }
     return parsed.data;
   }

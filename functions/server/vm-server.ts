@@ -23,6 +23,7 @@ import {
   ServingConfigError,
   UnsupportedMediaTypeError,
 } from './errors.js';
+import { parseJsonBody } from './fast-json.js';
 import { SERVING_LIMITS } from './limits.js';
 import { type ServerMetrics, createServerMetrics } from './metrics.js';
 import { validateInferRequest } from './validate.js';
@@ -184,7 +185,7 @@ export function createVmServer(options: VmServerOptions): VmServer {
       }
       let raw: unknown;
       try {
-        raw = JSON.parse(body.toString('utf8'));
+        raw = parseJsonBody(body);
       } catch (cause) {
         throw new InvalidRequestError('body: not valid JSON', 'body', { cause, code: 'invalid_json' });
       }

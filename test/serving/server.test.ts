@@ -74,6 +74,27 @@ describe.skipIf(!served)(`VM inference server (${served?.name ?? NO_MODEL_MSG}, 
     }
   });
 
+  it('a full-size tensor body (fast parse path) gives the same top-k as the engine on the same tensor', async () => {
+    const { server, url } = await start({ engine, variants: [model] });
+    try {
+      const shape = served!.variant.input.shape.slice(1).map((d) => d ?? 1);
+      const n = shape.reduce((a, b) => a * b, 1);
+      const uint8 = served!.variant.input.dtype === 'uint8';
+      const data = Array.from({ length: n }, (_, i) => (uint8 ? (i * 7) % 256 : Math.round(Math.sin(i) * 2000) / 1000));
+      const tensor = { dtype: served!.variant.input.dtype, shape, data };
+      const r = await post(url, { model, inputs: [{ tensor }], topK: 5 });
+      expect(r.status).toBe(200);
+      const got = BackendInferResponseSchema.parse(r.json).outputs[0]!.top;
+      const want = (await engine.predict(model, [{ tensor }], { topK: 5 })).outputs[0]!;
+      expect(got.map((p) => p.index)).toEqual(want.map((p) => p.index));
+      got.forEach((p, k) => {
+        expect(p.score).toBeCloseTo(want[k]!.score, 6);
+      });
+    } finally {
+      await server.drain();
+    }
+  });
+
   it('readyz is 503 until the models are loaded; infer before that is 503 not_ready', async () => {
     const server = createVmServer({ engine, variants: [model], logger: quietLogger });
     const { port } = await server.listen(0);
