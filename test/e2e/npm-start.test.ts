@@ -4,6 +4,9 @@
  * exit code 0 and leaves no orphan (no VM server, no Lambda instance process).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../functions/engine/registry.js';
 import { SMALL_VARIANT } from './helpers.js';
@@ -40,10 +43,24 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('npm start (child process)', () => {
+const freshHome = mkdtempSync(join(tmpdir(), 'spillway-fresh-'));
+const CASES = [
+  { name: 'this checkout', variant: SMALL_VARIANT, env: {} as Record<string, string>, weights: undefined as string | undefined },
+  {
+    // A fresh clone: no ../shared (no real models, no traces), empty SPILLWAY_HOME -> the first
+    // start builds the synthetic variant and says so.
+    name: 'fresh clone without ../shared',
+    variant: 'resnet18-w025-s112-synthetic',
+    env: { SPILLWAY_SHARED_DIR: 'none', SPILLWAY_HOME: freshHome },
+    weights: 'synthetic',
+  },
+];
+
+describe.each(CASES)('npm start (child process): $name', ({ variant, env, weights }) => {
   let child: ChildProcess | undefined;
   afterAll(() => {
     if (child?.pid && alive(child.pid)) process.kill(-child.pid, 'SIGKILL');
+    if (env['SPILLWAY_HOME']) rmSync(env['SPILLWAY_HOME'], { recursive: true, force: true });
   });
 
   it('prints the endpoint and a working curl, then exits cleanly on SIGINT with no orphans', async () => {
@@ -53,8 +70,9 @@ describe('npm start (child process)', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
+        ...env,
         PORT: '0',
-        SPILLWAY_VARIANTS: SMALL_VARIANT,
+        SPILLWAY_VARIANTS: variant,
         SPILLWAY_VM_BOOT_DELAY_MS: '1000',
         SPILLWAY_TICK_MS: '1000',
         SPILLWAY_LOG_LEVEL: 'warn',
@@ -76,13 +94,20 @@ describe('npm start (child process)', () => {
     expect(stdout, stderr).toContain('spillway: ready');
     const url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(stdout).toContain(SMALL_VARIANT);
+    expect(stdout).toContain(variant);
+    if (weights === 'synthetic') expect(stdout).toMatch(/built resnet18-w025-s112-synthetic/);
     const curl = stdout.split('\n').find((l) => l.includes('base64 -w0'))?.trim();
     expect(curl).toBeDefined();
 
     const answer = execFileSync('bash', ['-c', curl!], { cwd: repoRoot(), encoding: 'utf8', timeout: 60_000 });
-    const body = JSON.parse(answer) as { model: string; predictions: Array<{ label: string }>; backend: { kind: string } };
-    expect(body.model).toBe(SMALL_VARIANT);
+    const body = JSON.parse(answer) as {
+      model: string;
+      weights: string;
+      predictions: Array<{ label: string }>;
+      backend: { kind: string };
+    };
+    expect(body.model).toBe(variant);
+    if (weights) expect(body.weights).toBe(weights);
     expect(body.predictions.length).toBeGreaterThan(0);
     expect(['vm', 'lambda']).toContain(body.backend.kind);
 
@@ -100,5 +125,5 @@ describe('npm start (child process)', () => {
     // Give the OS a moment to reap, then nothing the stack started may still run.
     await new Promise((r) => setTimeout(r, 500));
     expect(kids.filter(alive)).toEqual([]);
-  });
+  }, 150_000);
 });
