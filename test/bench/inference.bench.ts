@@ -334,8 +334,10 @@ async function main(): Promise<void> {
   };
   const dir = join(repoRoot(), 'test/bench/results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'inference.json'), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(dir, 'inference.md'), markdown(result));
+  // The default variant writes inference.{json,md}; an explicit other BENCH_VARIANT gets its own files.
+  const stem = wanted && wanted !== pickVariant()?.name ? `inference-${wanted}` : 'inference';
+  writeFileSync(join(dir, `${stem}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(dir, `${stem}.md`), markdown(result));
   console.log(result.ratios);
 }
 
