@@ -1,6 +1,7 @@
 /** Small node:http helpers: bounded body reads and JSON answers (no framework on the hot path). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import { LIMITS } from '../../functions/engine/protocol.js';
 import { ApiError, PayloadTooLargeError } from './errors.js';
 
 /** Reads the body, failing fast with 413 once it exceeds `limitBytes` (checks Content-Length first). */
@@ -63,6 +64,37 @@ export function sendError(res: ServerResponse, err: ApiError): void {
   );
 }
 
+/**
+ * Raw tensors can hold 150 k+ numbers; zod checks them one by one as objects (~5 ms for 49 k on a
+ * busy core). We detach `input.tensor.data`, check it with a plain loop (~0.1 ms), validate the
+ * rest with zod, then put the array back: same rules, same messages, a fraction of the cost.
+ */
+function detachTensorData(raw: unknown): { data: unknown[]; holder: Record<string, unknown> } | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const input = (raw as Record<string, unknown>)['input'];
+  if (typeof input !== 'object' || input === null) return undefined;
+  const tensor = (input as Record<string, unknown>)['tensor'];
+  if (typeof tensor !== 'object' || tensor === null) return undefined;
+  const holder = tensor as Record<string, unknown>;
+  const data = holder['data'];
+  if (!Array.isArray(data)) return undefined;
+  if (data.length > LIMITS.maxTensorElements) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `input.tensor.data: at most ${LIMITS.maxTensorElements} elements (got ${data.length})`,
+      'input.tensor.data',
+    );
+  }
+  for (let i = 0; i < data.length; i++) {
+    if (typeof data[i] !== 'number') {
+      throw new ApiError(400, 'invalid_request', `input.tensor.data.${i}: expected a number`, `input.tensor.data.${i}`);
+    }
+  }
+  holder['data'] = [];
+  return { data, holder };
+}
+
 /** Parses JSON and validates it; 400 naming the first offending field and its limit. */
 export function parseJsonBody<T extends z.ZodType>(buf: Buffer, schema: T): z.infer<T> {
   let raw: unknown;
@@ -71,6 +103,7 @@ export function parseJsonBody<T extends z.ZodType>(buf: Buffer, schema: T): z.in
   } catch (err) {
     throw new ApiError(400, 'invalid_json', 'request body is not valid JSON', undefined, undefined, { cause: err });
   }
+  const detached = detachTensorData(raw);
   const r = schema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
@@ -80,6 +113,11 @@ export function parseJsonBody<T extends z.ZodType>(buf: Buffer, schema: T): z.in
     const where = field ? `${field}: ` : '';
     const unknownField = issue.code === 'unrecognized_keys' ? [field, issue.keys[0]].filter(Boolean).join('.') : field;
     throw new ApiError(400, 'invalid_request', `${where}${extra}`, unknownField);
+  }
+  if (detached) {
+    // zod returned copies: reattach the (already checked) array to the parsed value.
+    const t = (r.data as { input?: { tensor?: { data: unknown[] } } }).input?.tensor;
+    if (t) t.data = detached.data;
   }
   return r.data;
 }

@@ -10,7 +10,7 @@
  *     node:http pipe proxy -> VM. Target: router >= 0.8x the bare proxy.
  * Router and proxy each run in their own child process so the load generator does not share
  * their event loop. Inputs are tensors (no image decode) so the backend is as fast as it gets.
- * Results: test/bench/results/router.json and router.md.
+ * Results: test/bench/results/router.json and router.md (BENCH_INPUT=tensor: router-tensor.*).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -390,7 +390,8 @@ async function main(): Promise<void> {
     };
     const dir = join(ROOT, 'test', 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'router.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const base = INPUT_KIND === 'tensor' ? 'router-tensor' : 'router';
+    writeFileSync(join(dir, `${base}.json`), `${JSON.stringify(result, null, 2)}\n`);
     const md = [
       '# Router benchmark',
       '',
@@ -410,8 +411,8 @@ async function main(): Promise<void> {
       ...result.notes.map((n) => `- ${n}`),
       '',
     ].join('\n');
-    writeFileSync(join(dir, 'router.md'), md);
-    console.log(`  results: test/bench/results/router.json, router.md`);
+    writeFileSync(join(dir, `${base}.md`), md);
+    console.log(`  results: test/bench/results/${base}.json, ${base}.md`);
   } finally {
     stop();
   }

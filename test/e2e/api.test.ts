@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../functions/engine/registry.js';
+import { loadRegistry, repoRoot } from '../../functions/engine/registry.js';
 import type { Stack } from '../../controller/server/stack.js';
 import { HAS_SHARED_MODELS, OpenApiChecker, SMALL_VARIANT, call, startTestStack } from './helpers.js';
 
@@ -85,6 +85,29 @@ describe('public API (real stack, loopback)', () => {
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     oa.check('/v1/models/{name}/infer', 'post', 200, r.body);
     expect((r.body as { model: string }).model).toBe(SMALL_VARIANT);
+  });
+
+  it('accepts a raw tensor input and names the offending element of a bad one', async () => {
+    const v = loadRegistry().get(SMALL_VARIANT);
+    const shape = v.input.shape.slice(1).map((d) => d ?? 1);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = Array.from({ length: n }, (_, k) => (v.input.dtype === 'uint8' ? k % 256 : ((k % 7) - 3) / 3));
+    const ok = await call(stack.url, `/v1/models/${SMALL_VARIANT}/infer`, {
+      body: { input: { tensor: { dtype: v.input.dtype, shape, data } }, sloMs: 10_000, topK: 2 },
+      headers: H,
+    });
+    expect(ok.status, JSON.stringify(ok.body).slice(0, 300)).toBe(200);
+    oa.check('/v1/models/{name}/infer', 'post', 200, ok.body);
+    expect((ok.body as { predictions: unknown[] }).predictions).toHaveLength(2);
+    const bad = [...data];
+    (bad as unknown[])[17] = 'x';
+    const r = await call(stack.url, `/v1/models/${SMALL_VARIANT}/infer`, {
+      body: { input: { tensor: { dtype: v.input.dtype, shape, data: bad } } },
+      headers: H,
+    });
+    expect(r.status).toBe(400);
+    oa.check('/v1/models/{name}/infer', 'post', 400, r.body);
+    expect((r.body as { error: { field: string } }).error.field).toBe('input.tensor.data.17');
   });
 
   it('unknown fields are rejected with 400 naming the field', async () => {
