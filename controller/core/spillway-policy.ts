@@ -114,8 +114,10 @@ export interface SpillwayState {
   horizonMs: number;
   /** Last N plans' desired VM counts per `${instanceType}|${variant}`, newest last. */
   desiredHistory: ReadonlyArray<{ atMs: number; desired: Readonly<Record<string, number>> }>;
-  /** Recent per-tick load / the forecast made for it (last 360), for the spike-trim rule. */
+  /** Recent per-tick load / the load planned for it (last 360), for the spike-trim rule. */
   loadRatios: readonly number[];
+  /** Load the last plan was sized for (max forecast over the stabilisation window). */
+  planRps: number;
   /** Forecasts of the last scaleDownWindowMs (load stabilisation). */
   forecastHistory: ReadonlyArray<{ atMs: number; rps: number }>;
   /** Current load-stabilisation window (ms), from the ski-rental rule. */
@@ -515,6 +517,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         desiredHistory: [],
         forecastHistory: [],
         loadRatios: [],
+        planRps: 0,
         scaleDownWindowMs: scaleDownTicks * env.tickIntervalMs,
         plans: {},
         lambdaMemoryMb: {},
@@ -571,7 +574,9 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       s.horizonMs = horizonMs;
       const y = obs.arrivalRpsHistory[obs.arrivalRpsHistory.length - 1];
       if (y !== undefined) {
-        if (prev.forecastRps > 0) s.loadRatios = [...prev.loadRatios.slice(-359), Math.max(0, y) / prev.forecastRps];
+        // Ratio to the load the last plan was sized for (the stabilised peak), since that is the
+        // load the spike-trim rule scales these ratios by.
+        if (prev.planRps > 0) s.loadRatios = [...prev.loadRatios.slice(-359), Math.max(0, y) / prev.planRps];
         const r = f.step(prev.forecast, y);
         s.forecast = r.state;
         s.forecastRps = r.forecastRps;
@@ -588,6 +593,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       let planRps = 0;
       for (const h of forecastHistory) planRps = Math.max(planRps, h.rps);
       if (planRps > s.forecastRps * 1.001) notes.push(`planning for ${planRps.toFixed(2)} rps, the peak forecast of the last ${(prev.scaleDownWindowMs / 1000).toFixed(0)} s`);
+      s.planRps = planRps;
       const p = plan(env, s, planRps, obs, notes);
       const desired: Record<string, number> = {};
       const shares: Record<string, number> = {};
