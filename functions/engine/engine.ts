@@ -43,6 +43,7 @@ export interface Engine extends InferenceEngine {
 
 function concat(items: readonly ItemData[]): ItemData {
   const first = items[0]!;
+  if (items.length === 1) return first; // batch of one: the item itself, no copy
   const n = first.length;
   const ctor = first.constructor as { new (len: number): ItemData };
   const out = new ctor(n * items.length);

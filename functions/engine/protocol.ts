@@ -14,6 +14,11 @@ export const LIMITS = {
   maxImageBytes: 4 * 1024 * 1024,
   /** Max elements in a raw tensor input (3x224x224 = 150,528; allow 4x headroom). */
   maxTensorElements: 602_112,
+  /**
+   * (Added by SERVING) Max length of a tensor's `dataBase64`: maxTensorElements float32 values
+   * (4 bytes each) in base64, 4 chars per 3 bytes: 602,112 x 4 = 2,408,448 bytes -> 3,211,264 chars.
+   */
+  maxTensorBase64Chars: 3_211_264,
   maxTopK: 20,
   /** Deadline budgets beyond 5 minutes are certainly a unit mistake (s vs ms). */
   maxBudgetMs: 300_000,
@@ -22,16 +27,33 @@ export const LIMITS = {
 export const TensorDtypeSchema = z.enum(['float32', 'uint8', 'float16']);
 export type TensorDtype = z.infer<typeof TensorDtypeSchema>;
 
+/** Bytes per element of each dtype on the wire (`dataBase64`); float16 travels as IEEE half bits. */
+export const TENSOR_DTYPE_BYTES: Readonly<Record<TensorDtype, number>> = { float32: 4, uint8: 1, float16: 2 };
+
+/**
+ * A raw tensor in the model's layout. Exactly one of:
+ * - `data`: the values as a JSON number array (readable; ~7 bytes and a number parse per value);
+ * - `dataBase64` (added by SERVING, optional): the little-endian raw bytes of the dtype in base64
+ *   (float16 as IEEE half bits); its decoded length must be product(shape) x dtype size, e.g.
+ *   3x224x224 float32 = 602,112 bytes = 802,816 base64 chars, vs ~1 MB of JSON numbers that cost
+ *   as much to parse as a 6 ms model.
+ */
+export const TensorInputSchema = z
+  .strictObject({
+    dtype: TensorDtypeSchema,
+    shape: z.array(z.number().int().positive()).min(1).max(8),
+    data: z.array(z.number()).max(LIMITS.maxTensorElements).optional(),
+    dataBase64: z.string().max(LIMITS.maxTensorBase64Chars).optional(),
+  })
+  .refine((t) => (t.data === undefined) !== (t.dataBase64 === undefined), {
+    message: 'exactly one of data (number array) or dataBase64 (raw little-endian bytes) must be present',
+  });
+export type TensorInput = z.infer<typeof TensorInputSchema>;
+
 /** One input: a base64-encoded image (JPEG/PNG/WebP) or a raw tensor already in the model's layout. */
 export const InferInputSchema = z.union([
   z.strictObject({ image: z.string().min(1) }),
-  z.strictObject({
-    tensor: z.strictObject({
-      dtype: TensorDtypeSchema,
-      shape: z.array(z.number().int().positive()).min(1).max(8),
-      data: z.array(z.number()).max(LIMITS.maxTensorElements),
-    }),
-  }),
+  z.strictObject({ tensor: TensorInputSchema }),
 ]);
 export type InferInput = z.infer<typeof InferInputSchema>;
 

@@ -12,11 +12,15 @@
  * JSON number array (leading zeros, "1.", "-", strings, nesting), any "data" key not at
  * inputs[i].tensor.data, or duplicate keys: the whole body falls back to plain JSON.parse, so
  * accepted bodies and error behaviour are exactly JSON.parse's.
+ * `"dataBase64": "..."` strings are lifted the same way and come back decoded (a Uint8Array);
+ * a string that is not strictly valid base64 falls back to JSON.parse (the validator names it).
  */
 import { randomBytes } from 'node:crypto';
 import { LIMITS } from '../engine/protocol.js';
+import { decodeBase64Strict } from './tensor-base64.js';
 
 const KEY = Buffer.from('"data"');
+const KEY64 = Buffer.from('"dataBase64"');
 /** Placeholder for a lifted array; random per process so a request cannot forge one. */
 const TOKEN = `__spillway_tensor_${randomBytes(8).toString('hex')}_`;
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
@@ -93,7 +97,19 @@ function parseNumberArray(b: Buffer, start: number): { values: Float64Array; end
   }
 }
 
-function restore(raw: unknown, arrays: Float64Array[]): boolean {
+/** `"dataBase64": "<base64>"` at b[start] === '"': the decoded bytes, or NotFast (then JSON.parse and the validator judge it). */
+function parseBase64String(b: Buffer, start: number): { values: Uint8Array; end: number } {
+  const close = b.indexOf(0x22, start + 1);
+  if (close < 0) throw new NotFast();
+  // Escapes, or any byte outside the base64 alphabet, make the strict decode fail below.
+  const bytes = decodeBase64Strict(b.toString('latin1', start + 1, close));
+  if (!bytes) throw new NotFast();
+  return { values: bytes, end: close + 1 };
+}
+
+type Lifted = Float64Array | Uint8Array;
+
+function restore(raw: unknown, lifted: Lifted[]): boolean {
   if (raw === null || typeof raw !== 'object') return false;
   const inputs = (raw as Record<string, unknown>)['inputs'];
   if (!Array.isArray(inputs)) return false;
@@ -101,54 +117,64 @@ function restore(raw: unknown, arrays: Float64Array[]): boolean {
   for (const inp of inputs) {
     const t = inp !== null && typeof inp === 'object' ? (inp as Record<string, unknown>)['tensor'] : undefined;
     if (t === null || typeof t !== 'object') continue;
-    const d = (t as Record<string, unknown>)['data'];
-    if (typeof d !== 'string' || !d.startsWith(TOKEN)) continue;
-    const arr = arrays[Number(d.slice(TOKEN.length))];
-    if (!arr) return false;
-    (t as Record<string, unknown>)['data'] = arr;
-    restored++;
+    for (const key of ['data', 'dataBase64'] as const) {
+      const d = (t as Record<string, unknown>)[key];
+      if (typeof d !== 'string' || !d.startsWith(TOKEN)) continue;
+      const arr = lifted[Number(d.slice(TOKEN.length))];
+      if (!arr || (key === 'data') !== arr instanceof Float64Array) return false;
+      (t as Record<string, unknown>)[key] = arr;
+      restored++;
+    }
   }
-  return restored === arrays.length;
+  return restored === lifted.length;
+}
+
+/** Where each liftable value starts: after `"data":` a '[' , after `"dataBase64":` a '"'. */
+function findValues(buf: Buffer, key: Buffer, open: number): number[] {
+  const at: number[] = [];
+  let from = 0;
+  for (;;) {
+    const k = buf.indexOf(key, from);
+    if (k < 0) return at;
+    from = k + 1;
+    let i = k + key.length;
+    while (isWs(buf[i])) i++;
+    if (buf[i] !== 0x3a) continue;
+    i++;
+    while (isWs(buf[i])) i++;
+    if (buf[i] === open) at.push(i);
+  }
 }
 
 /**
- * Parse a request body. Tensor data arrays come back as Float64Array (same values JSON.parse gives);
- * everything else is plain JSON. Throws SyntaxError exactly when JSON.parse would.
+ * Parse a request body. Tensor `data` arrays come back as Float64Array (same values JSON.parse
+ * gives) and valid `dataBase64` strings as a Uint8Array of the decoded bytes (own ArrayBuffer,
+ * offset 0, so typed views need no copy; saves JSON.parse's scan of ~800 k chars, ~3 ms on a
+ * busy core); everything else is plain JSON. Throws SyntaxError exactly when JSON.parse would.
  */
 export function parseJsonBody(buf: Buffer, opts: { minFastBytes?: number } = {}): unknown {
   const plain = () => JSON.parse(buf.toString('utf8')) as unknown;
   if (buf.length < (opts.minFastBytes ?? 64 * 1024)) return plain();
+  const starts = [
+    ...findValues(buf, KEY, 0x5b).map((i) => ({ i, b64: false })),
+    ...findValues(buf, KEY64, 0x22).map((i) => ({ i, b64: true })),
+  ].sort((x, y) => x.i - y.i);
+  if (starts.length === 0) return plain();
   const pieces: Buffer[] = [];
-  const arrays: Float64Array[] = [];
+  const lifted: Lifted[] = [];
   let last = 0;
-  let from = 0;
   try {
-    for (;;) {
-      const at = buf.indexOf(KEY, from);
-      if (at < 0) break;
-      let i = at + KEY.length;
-      while (isWs(buf[i])) i++;
-      if (buf[i] !== 0x3a) {
-        from = at + 1;
-        continue;
-      }
-      i++;
-      while (isWs(buf[i])) i++;
-      if (buf[i] !== 0x5b) {
-        from = at + 1;
-        continue;
-      }
-      const r = parseNumberArray(buf, i);
-      pieces.push(buf.subarray(last, i), Buffer.from(`"${TOKEN}${arrays.length}"`));
-      arrays.push(r.values);
+    for (const { i, b64 } of starts) {
+      if (i < last) throw new NotFast(); // a key inside a lifted value: not a shape we lift
+      const r = b64 ? parseBase64String(buf, i) : parseNumberArray(buf, i);
+      pieces.push(buf.subarray(last, i), Buffer.from(`"${TOKEN}${lifted.length}"`));
+      lifted.push(r.values);
       last = r.end;
-      from = r.end;
     }
   } catch (e) {
     if (e instanceof NotFast) return plain();
     throw e;
   }
-  if (arrays.length === 0) return plain();
   pieces.push(buf.subarray(last));
   let raw: unknown;
   try {
@@ -156,5 +182,5 @@ export function parseJsonBody(buf: Buffer, opts: { minFastBytes?: number } = {})
   } catch {
     return plain(); // JSON.parse's own error on the original text
   }
-  return restore(raw, arrays) ? raw : plain();
+  return restore(raw, lifted) ? raw : plain();
 }

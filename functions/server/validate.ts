@@ -7,10 +7,11 @@
 import sharp, { type Metadata } from 'sharp';
 import type { z } from 'zod';
 import type { EngineInput } from '../engine/engine-types.js';
-import { type BackendInferRequest, BackendInferRequestSchema, LIMITS } from '../engine/protocol.js';
+import { type BackendInferRequest, BackendInferRequestSchema, LIMITS, TENSOR_DTYPE_BYTES, type TensorDtype } from '../engine/protocol.js';
 import type { ModelVariant } from '../engine/registry-schema.js';
 import { InvalidRequestError, UnknownModelError } from './errors.js';
 import { SERVING_LIMITS } from './limits.js';
+import { bytesToValues, decodeBase64Strict } from './tensor-base64.js';
 
 export interface ValidatedRequest {
   request: BackendInferRequest;
@@ -23,7 +24,14 @@ const LIMIT_NAMES: Record<string, string> = {
   topK: 'LIMITS.maxTopK',
   budgetMs: 'LIMITS.maxBudgetMs',
   data: 'LIMITS.maxTensorElements',
+  dataBase64: 'LIMITS.maxTensorBase64Chars',
 };
+
+/** Max decoded bytes of a dataBase64 (3 bytes per 4 chars of LIMITS.maxTensorBase64Chars). */
+const MAX_TENSOR_BASE64_BYTES = (LIMITS.maxTensorBase64Chars / 4) * 3;
+
+/** A tensor's `dataBase64` after lifting: still text, or already decoded by fast-json.ts (raw bytes). */
+type Base64Payload = string | Uint8Array;
 
 type Issue = z.core.$ZodIssue;
 
@@ -57,7 +65,10 @@ function describeIssue(issue: Issue, root: unknown): { field: string; message: s
     const inner = pickUnionIssue(issue as Issue & { code: 'invalid_union' }, root);
     if (inner) return describeIssue(inner, root);
     const field = fieldOf(issue.path);
-    return { field, message: `${field || 'body'}: each input must be {"image": base64} or {"tensor": {dtype, shape, data}}` };
+    return {
+      field,
+      message: `${field || 'body'}: each input must be {"image": base64} or {"tensor": {dtype, shape, data | dataBase64}}`,
+    };
   }
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => (issue.path.length ? `${fieldOf(issue.path)}.${k}` : k));
@@ -84,15 +95,21 @@ function describeIssue(issue: Issue, root: unknown): { field: string; message: s
  * taken out, checked here with one tight loop (finite numbers, at most LIMITS.maxTensorElements),
  * and put back after zod has checked everything else. Same rules, same field names in errors.
  */
-function liftTensorData(raw: unknown): { rest: unknown; lifted: Map<number, ArrayLike<number>> } {
+function liftTensorData(raw: unknown): {
+  rest: unknown;
+  lifted: Map<number, ArrayLike<number>>;
+  liftedB64: Map<number, Base64Payload>;
+} {
   const lifted = new Map<number, ArrayLike<number>>();
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { rest: raw, lifted };
+  const liftedB64 = new Map<number, Base64Payload>();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { rest: raw, lifted, liftedB64 };
   const inputs = (raw as Record<string, unknown>)['inputs'];
-  if (!Array.isArray(inputs) || inputs.length > LIMITS.maxInputsPerRequest) return { rest: raw, lifted };
+  if (!Array.isArray(inputs) || inputs.length > LIMITS.maxInputsPerRequest) return { rest: raw, lifted, liftedB64 };
   const copy = inputs.map((inp, i) => {
     if (inp === null || typeof inp !== 'object') return inp;
     const tensor = (inp as Record<string, unknown>)['tensor'];
     if (tensor === null || typeof tensor !== 'object') return inp;
+    inp = liftBase64(inp as Record<string, unknown>, tensor as Record<string, unknown>, i, liftedB64);
     const data = (tensor as Record<string, unknown>)['data'];
     // Float64Array: the server's fast body parser (fast-json.ts) already read the numbers.
     if (!Array.isArray(data) && !(data instanceof Float64Array)) return inp;
@@ -107,14 +124,45 @@ function liftTensorData(raw: unknown): { rest: unknown; lifted: Map<number, Arra
       }
     }
     lifted.set(i, data as ArrayLike<number>);
-    return { ...(inp as object), tensor: { ...(tensor as object), data: [] } };
+    const t = (inp as Record<string, unknown>)['tensor'] as object;
+    return { ...(inp as object), tensor: { ...t, data: [] } };
   });
-  return { rest: { ...(raw as object), inputs: copy }, lifted };
+  return { rest: { ...(raw as object), inputs: copy }, lifted, liftedB64 };
+}
+
+/**
+ * Takes a (large) `dataBase64` out of zod's way too: zod would only check it is a string of at
+ * most LIMITS.maxTensorBase64Chars, done here; the bytes are decoded and checked against dtype
+ * and shape in checkTensor. fast-json.ts may already have decoded it (a Uint8Array).
+ */
+function liftBase64(
+  inp: Record<string, unknown>,
+  tensor: Record<string, unknown>,
+  i: number,
+  out: Map<number, Base64Payload>,
+): Record<string, unknown> {
+  const b64 = tensor['dataBase64'];
+  const isBytes = b64 instanceof Uint8Array;
+  if (typeof b64 !== 'string' && !isBytes) return inp;
+  const field = `inputs.${i}.tensor.dataBase64`;
+  if (isBytes ? b64.length > MAX_TENSOR_BASE64_BYTES : b64.length > LIMITS.maxTensorBase64Chars) {
+    throw new InvalidRequestError(
+      `${field}: must be at most ${LIMITS.maxTensorBase64Chars} characters (LIMITS.maxTensorBase64Chars)`,
+      field,
+    );
+  }
+  out.set(i, b64);
+  return { ...inp, tensor: { ...tensor, dataBase64: '' } };
 }
 
 /** Schema check only (sync). Throws InvalidRequestError naming the first offending field. */
 export function parseRequestShape(raw: unknown): BackendInferRequest {
-  const { rest, lifted } = liftTensorData(raw);
+  return parseRequestShapeLifted(raw).request;
+}
+
+/** parseRequestShape, plus each tensor's dataBase64 as lifted (text, or bytes from fast-json.ts). */
+function parseRequestShapeLifted(raw: unknown): { request: BackendInferRequest; base64: Map<number, Base64Payload> } {
+  const { rest, lifted, liftedB64 } = liftTensorData(raw);
   const parsed = BackendInferRequestSchema.safeParse(rest);
   if (parsed.success) {
     for (const [i, data] of lifted) {
@@ -122,7 +170,12 @@ export function parseRequestShape(raw: unknown): BackendInferRequest {
       // Typed arrays are kept as they are (no copy); everything downstream reads ArrayLike<number>.
       if (inp && 'tensor' in inp) inp.tensor.data = data as number[];
     }
-    return parsed.data;
+    for (const [i, b64] of liftedB64) {
+      const inp = parsed.data.inputs[i];
+      // The public field is a string; bytes pre-decoded by fast-json are re-encoded only if asked for.
+      if (inp && 'tensor' in inp && typeof b64 === 'string') inp.tensor.dataBase64 = b64;
+    }
+    return { request: parsed.data, base64: liftedB64 };
   }
   const first = parsed.error.issues[0];
   if (!first) throw new InvalidRequestError('body: invalid request');
@@ -184,7 +237,8 @@ export function itemShape(variant: ModelVariant): readonly (number | null)[] {
 }
 
 function checkTensor(
-  t: { dtype: string; shape: number[]; data: number[] },
+  t: { dtype: TensorDtype; shape: number[]; data?: number[] | undefined },
+  b64: Base64Payload | undefined,
   variant: ModelVariant,
   field: string,
 ): EngineInput {
@@ -211,6 +265,8 @@ function checkTensor(
       `${field}.shape`,
     );
   }
+  if (b64 !== undefined) return { tensor: { dtype: t.dtype, shape: t.shape, data: decodeTensor(b64, t.dtype, t.shape, count, field) } };
+  if (!t.data) throw new InvalidRequestError(`${field}: exactly one of data or dataBase64 must be present`, field);
   if (t.data.length !== count) {
     throw new InvalidRequestError(
       `${field}.data: shape [${t.shape.join(',')}] needs ${count} elements, got ${t.data.length}`,
@@ -228,6 +284,28 @@ function checkTensor(
   return { tensor: { dtype: t.dtype, shape: t.shape, data: t.data } };
 }
 
+/** dataBase64 -> typed values (no copy beyond the decode itself), or a 400 naming the field and the expected length. */
+function decodeTensor(b64: Base64Payload, dtype: TensorDtype, shape: number[], count: number, field: string): Float32Array | Uint8Array {
+  const f = `${field}.dataBase64`;
+  const size = TENSOR_DTYPE_BYTES[dtype];
+  const want = count * size;
+  const bytes = typeof b64 === 'string' ? decodeBase64Strict(b64) : b64;
+  if (!bytes) {
+    throw new InvalidRequestError(`${f}: not valid base64 (standard alphabet A-Z a-z 0-9 + /, '=' padded to a multiple of 4 chars)`, f);
+  }
+  if (bytes.length !== want) {
+    throw new InvalidRequestError(
+      `${f}: shape [${shape.join(',')}] ${dtype} needs ${want} bytes (${count} elements x ${size} bytes, little-endian), got ${bytes.length}`,
+      f,
+    );
+  }
+  const r = bytesToValues(bytes, dtype);
+  if ('nonFiniteAt' in r) {
+    throw new InvalidRequestError(`${f}: element ${r.nonFiniteAt} is NaN or infinite; finite numbers expected`, f);
+  }
+  return r.values;
+}
+
 /**
  * Full validation against the served variants. `variants` maps served names to their registry
  * entries; a model not in it is a 404 naming what is served.
@@ -236,7 +314,7 @@ export async function validateInferRequest(
   raw: unknown,
   variants: ReadonlyMap<string, ModelVariant>,
 ): Promise<ValidatedRequest & { variant: ModelVariant }> {
-  const request = parseRequestShape(raw);
+  const { request, base64 } = parseRequestShapeLifted(raw);
   const variant = variants.get(request.model);
   if (!variant) throw new UnknownModelError(request.model, [...variants.keys()]);
   const inputs: EngineInput[] = [];
@@ -252,7 +330,7 @@ export async function validateInferRequest(
       }
       inputs.push({ image: await decodeImage(input.image, `${field}.image`) });
     } else {
-      inputs.push(checkTensor(input.tensor, variant, `${field}.tensor`));
+      inputs.push(checkTensor(input.tensor, base64.get(i), variant, `${field}.tensor`));
     }
   }
   return { request, inputs, variant };
