@@ -112,6 +112,7 @@ export class ControlLoop {
     };
 
     // ---- decide
+    const observedAt = performance.now();
     let decision: TickDecision;
     try {
       const out = rt.policy.tick(obs, rt.state, rt.env);
@@ -122,6 +123,9 @@ export class ControlLoop {
       return undefined;
     }
     rt.lastDecision = { ...decision, atMs: nowMs };
+    // policy.tick runs on the router's event loop: a slow plan delays requests, so it is logged.
+    const decideMs = performance.now() - observedAt;
+    const actStart = performance.now();
 
     // ---- act
     const active = rt.vms.filter((v) => v.state !== 'draining').length;
@@ -185,6 +189,8 @@ export class ControlLoop {
       {
         event: 'tick',
         tick: tickNo,
+        decideMs: Math.round(decideMs * 10) / 10,
+        actMs: Math.round((performance.now() - actStart) * 10) / 10,
         arrivalRps: rt.arrivalRpsHistory[rt.arrivalRpsHistory.length - 1] ?? 0,
         forecastRps: decision.forecastRps,
         vms: rt.vms.map((v) => `${v.id}:${v.variant}:${v.state}:${v.outstanding}`),
