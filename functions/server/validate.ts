@@ -291,7 +291,7 @@ function decodeTensor(b64: Base64Payload, dtype: TensorDtype, shape: number[], c
   const want = count * size;
   const bytes = typeof b64 === 'string' ? decodeBase64Strict(b64) : b64;
   if (!bytes) {
-    throw new InvalidRequestError(`${f}: not valid base64 (standard alphabet A-Z a-z 0-9 + /, '=' padded to a multiple of 4 chars)`, f);
+    throw new InvalidRequestError(`${f}: not valid base64 (alphabet A-Z a-z 0-9 + / or - _, '=' padded to a multiple of 4 chars)`, f);
   }
   if (bytes.length !== want) {
     throw new InvalidRequestError(

@@ -2,17 +2,20 @@
  * Inference serving benchmark (`npm run bench:inference`; BENCH_QUICK=1 for a short run).
  * Same model, same intra-op threads, same run, three measurements:
  *   (a) raw: onnxruntime-node session.run at batch 1 in a closed loop (the ceiling for one session)
- *   (b) VM server over loopback HTTP, 1 client, closed loop, batch 1, the same tensor as JSON
+ *   (b) VM server over loopback HTTP, 1 client, closed loop, batch 1, the same tensor as
+ *       `dataBase64` (its float32 bytes: the honest wire format for a preprocessed tensor)
  *       -> serving overhead = throughput(b) / throughput(a)   (target >= 0.9)
- *   (c) VM server saturated by many concurrent clients with dynamic batching
+ *   (c) VM server saturated by a few concurrent clients (2 x max batch) with dynamic batching
  *       -> throughput(c) / throughput(a)                      (target >= 1.0)
+ *   (d) extra row: as (b) but the tensor as a JSON number array (~1 MB of text to parse)
  * The server runs as its own process (functions/server/main.ts, as on a VM); this process only
  * generates load: prebuilt request bytes, keep-alive sockets, replies not parsed after the first.
+ * The raw session lives in this process too but is idle while the HTTP phases run.
  * Results: test/bench/results/inference.json and inference.md (with the machine description and
  * the load average, since a busy machine skews every figure).
  *
  * Env: BENCH_QUICK=1, BENCH_VARIANT (default mobilenet-v2-10-int8-zoo), BENCH_THREADS (default 1),
- * BENCH_CLIENTS (default 32), BENCH_MAX_BATCH (default 8), BENCH_MAX_WAIT_MS (default 2).
+ * BENCH_CLIENTS (default 2 x max batch), BENCH_MAX_BATCH (default 8), BENCH_MAX_WAIT_MS (default 2).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -26,12 +29,15 @@ import { resolveModelFile } from '../../functions/engine/model-sources.js';
 import { loadRegistry, repoRoot } from '../../functions/engine/registry.js';
 import { ortSessionOptions } from '../../functions/engine/session-cache.js';
 import { BackendInferResponseSchema } from '../../functions/engine/protocol.js';
+import { parseJsonBody } from '../../functions/server/fast-json.js';
+import { validateInferRequest } from '../../functions/server/validate.js';
 import { pickVariant } from '../serving/helpers.js';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const THREADS = Number(process.env['BENCH_THREADS'] ?? 1);
-const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 32);
 const MAX_BATCH = Number(process.env['BENCH_MAX_BATCH'] ?? 8);
+/** Enough requests in flight to fill one batch while the previous one runs; more only adds client CPU. */
+const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 2 * MAX_BATCH);
 const MAX_WAIT_MS = Number(process.env['BENCH_MAX_WAIT_MS'] ?? 2);
 const WARMUP_MS = QUICK ? 1_000 : 3_000;
 /** Phases are interleaved in rounds (raw, single, saturated, raw, ...) so load drift on a shared
@@ -224,38 +230,57 @@ async function main(): Promise<void> {
   const count = shape.reduce((a, b) => a * b, 1);
   const resolved = await resolveModelFile(variant);
   const data = makeItem(variant.input.dtype, count);
-  const body = Buffer.from(
-    JSON.stringify({ model: name, inputs: [{ tensor: { dtype: variant.input.dtype, shape, data } }], topK: 5 }),
-  );
-  // What the server must do per request before inference can start, measured here for the report:
-  // JSON.parse of the body (the dominant serving cost for a ~6 ms model with a 1 MB JSON tensor).
-  const parseH = histogram();
-  const text = body.toString('utf8');
-  for (let i = 0; i < (QUICK ? 20 : 100); i++) {
-    const t = performance.now();
-    JSON.parse(text);
-    parseH.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
-  }
-  const jsonParseP50Ms = round(parseH.getValueAtPercentile(50) / 1000, 3);
+  const typed = variant.input.dtype === 'uint8' ? Uint8Array.from(data) : Float32Array.from(data);
+  // Little-endian bytes of the dtype (this machine is little-endian, as every x86/ARM server is).
+  const dataBase64 = Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength).toString('base64');
+  const reqBody = (tensor: Record<string, unknown>) =>
+    Buffer.from(JSON.stringify({ model: name, inputs: [{ tensor: { dtype: variant.input.dtype, shape, ...tensor } }], topK: 5 }));
+  const body = reqBody({ dataBase64 });
+  const jsonBody = reqBody({ data });
+  // What the server's main thread does per request before inference can start (its own parser and
+  // validator, run here in-process), and JSON.parse alone for the JSON-array body.
+  const served = new Map([[name, variant]]);
+  const cost = async (f: () => unknown): Promise<number> => {
+    const h = histogram();
+    for (let i = 0; i < (QUICK ? 20 : 100); i++) {
+      const t = performance.now();
+      await f();
+      h.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+    }
+    return round(h.getValueAtPercentile(50) / 1000, 3);
+  };
+  const jsonText = jsonBody.toString('utf8');
+  const jsonParseP50Ms = await cost(() => JSON.parse(jsonText));
+  const serverPrepJsonP50Ms = await cost(() => validateInferRequest(parseJsonBody(jsonBody), served));
+  const serverPrepBase64P50Ms = await cost(() => validateInferRequest(parseJsonBody(body), served));
   const loadStart = loadavg();
-  console.log(`variant ${name} (${resolved.source}), threads ${THREADS}, body ${(body.length / 1e6).toFixed(2)} MB, quick=${QUICK}`);
+  console.log(
+    `variant ${name} (${resolved.source}), threads ${THREADS}, body ${(body.length / 1e6).toFixed(2)} MB base64 / ${(jsonBody.length / 1e6).toFixed(2)} MB JSON, quick=${QUICK}`,
+  );
+  console.log(`server parse+validate p50: base64 ${serverPrepBase64P50Ms} ms, JSON ${serverPrepJsonP50Ms} ms (JSON.parse alone ${jsonParseP50Ms} ms)`);
 
   const rawR = await rawRunner(resolved.path, variant.input.dtype, shape, data);
   const server = await startServer(name);
   const rawM = new Meter();
   const singleM = new Meter();
   const satM = new Meter();
+  const jsonM = new Meter();
   let singleBatch: number | undefined;
   let satBatch: number | undefined;
   const one = httpRunner(server.port, body, 1);
   const many = httpRunner(server.port, body, CLIENTS);
+  const oneJson = httpRunner(server.port, jsonBody, 1);
   try {
-    const check = await post(new Agent(), server.port, body);
-    BackendInferResponseSchema.parse(JSON.parse(check.text));
+    const check = BackendInferResponseSchema.parse(JSON.parse((await post(new Agent(), server.port, body)).text));
+    const checkJson = BackendInferResponseSchema.parse(JSON.parse((await post(new Agent(), server.port, jsonBody)).text));
+    if (JSON.stringify(check.outputs) !== JSON.stringify(checkJson.outputs)) {
+      throw new Error('dataBase64 and JSON data bodies gave different predictions');
+    }
     // Warm-up of every path, unmeasured.
     await closedLoopSlice(WARMUP_MS, 1, rawR.once, undefined);
     await closedLoopSlice(WARMUP_MS, 1, one.once, undefined);
     await closedLoopSlice(WARMUP_MS, CLIENTS, many.once, undefined);
+    await closedLoopSlice(WARMUP_MS / 2, 1, oneJson.once, undefined);
     let singleSum = 0;
     let singleCount = 0;
     let satSum = 0;
@@ -274,26 +299,32 @@ async function main(): Promise<void> {
       m1 = await batchStats(server.port);
       satSum += m1.sum - m0.sum;
       satCount += m1.count - m0.count;
+      oneJson.fresh();
+      await closedLoopSlice(SLICE_MS / 2, 1, oneJson.once, jsonM);
       console.log(
-        `round ${r + 1}/${ROUNDS}: raw ${rawM.perRoundRps.at(-1)!.toFixed(1)} rps, 1 client ${singleM.perRoundRps.at(-1)!.toFixed(1)} rps, ${CLIENTS} clients ${satM.perRoundRps.at(-1)!.toFixed(1)} rps`,
+        `round ${r + 1}/${ROUNDS}: raw ${rawM.perRoundRps.at(-1)!.toFixed(1)} rps, 1 client ${singleM.perRoundRps.at(-1)!.toFixed(1)} rps, ${CLIENTS} clients ${satM.perRoundRps.at(-1)!.toFixed(1)} rps, 1 client JSON ${jsonM.perRoundRps.at(-1)!.toFixed(1)} rps`,
       );
     }
     singleBatch = singleCount > 0 ? round(singleSum / singleCount, 2) : undefined;
     satBatch = satCount > 0 ? round(satSum / satCount, 2) : undefined;
-    if (one.errors() + many.errors() > 0) console.error(`non-200 replies: ${one.errors() + many.errors()}`);
+    const errors = one.errors() + many.errors() + oneJson.errors();
+    if (errors > 0) console.error(`non-200 replies: ${errors}`);
   } finally {
     one.close();
     many.close();
+    oneJson.close();
     server.child.kill('SIGTERM');
     await rawR.release();
   }
   const raw = rawM.phase('raw onnxruntime session.run, batch 1, closed loop');
-  const single = { ...singleM.phase('VM server, 1 client, closed loop, batch 1'), meanBatchSize: singleBatch };
-  const saturated = { ...satM.phase(`VM server, ${CLIENTS} clients, dynamic batching`), meanBatchSize: satBatch };
+  const single = { ...singleM.phase('VM server, 1 client, closed loop, batch 1, dataBase64'), meanBatchSize: singleBatch };
+  const saturated = { ...satM.phase(`VM server, ${CLIENTS} clients, dynamic batching, dataBase64`), meanBatchSize: satBatch };
+  const singleJson = jsonM.phase('(extra) VM server, 1 client, closed loop, JSON number array');
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   const perRound = rawM.perRoundRps.map((r, i) => ({
     singleClientVsRaw: round(singleM.perRoundRps[i]! / r, 3),
     saturatedVsRaw: round(satM.perRoundRps[i]! / r, 3),
+    singleJsonVsRaw: round(jsonM.perRoundRps[i]! / r, 3),
   }));
   const loadEnd = loadavg();
   const ortVersion = (JSON.parse(readFileSync(join(repoRoot(), 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
@@ -308,7 +339,10 @@ async function main(): Promise<void> {
     maxWaitMs: MAX_WAIT_MS,
     clients: CLIENTS,
     requestBodyBytes: body.length,
+    jsonRequestBodyBytes: jsonBody.length,
     jsonParseP50Ms,
+    serverPrepBase64P50Ms,
+    serverPrepJsonP50Ms,
     machine: {
       cpu: cpus()[0]?.model ?? 'unknown',
       cores: cpus().length,
@@ -320,7 +354,7 @@ async function main(): Promise<void> {
       loadAverage1mStart: round(loadStart[0]!, 2),
       loadAverage1mEnd: round(loadEnd[0]!, 2),
     },
-    phases: { raw, single, saturated },
+    phases: { raw, single, saturated, singleJson },
     rounds: ROUNDS,
     sliceMs: SLICE_MS,
     ratios: {
@@ -328,6 +362,7 @@ async function main(): Promise<void> {
       saturatedVsRaw: round(saturated.throughputRps / raw.throughputRps, 3),
       medianPerRoundSingleClientVsRaw: median(perRound.map((r) => r.singleClientVsRaw)),
       medianPerRoundSaturatedVsRaw: median(perRound.map((r) => r.saturatedVsRaw)),
+      singleClientJsonVsRaw: round(singleJson.throughputRps / raw.throughputRps, 3),
     },
     perRound,
     targets: { singleClientVsRaw: 0.9, saturatedVsRaw: 1.0 },
@@ -353,7 +388,10 @@ function markdown(r: {
   rounds: number;
   sliceMs: number;
   requestBodyBytes: number;
+  jsonRequestBodyBytes: number;
   jsonParseP50Ms: number;
+  serverPrepBase64P50Ms: number;
+  serverPrepJsonP50Ms: number;
   machine: Record<string, string | number>;
   phases: Record<string, Phase>;
   ratios: Record<string, number>;
@@ -367,10 +405,12 @@ function markdown(r: {
 Run ${r.date}${r.quick ? ' (BENCH_QUICK=1: short run, indicative only)' : ''}. \`npm run bench:inference\` regenerates this file.
 
 Variant \`${r.variant}\` (${r.weights} weights), ${r.intraOpThreads} intra-op thread(s), server max batch ${r.maxBatch},
-max wait ${r.maxWaitMs} ms. Requests carry one preprocessed tensor as JSON (${(r.requestBodyBytes / 1e6).toFixed(2)} MB body,
-3 decimals per value), so (b) includes the cost of parsing and validating that JSON: JSON.parse alone
-takes ${r.jsonParseP50Ms} ms (p50) per request here, against the raw p50 of ${r.phases['raw']?.p50Ms} ms per inference.
-With one closed-loop client nothing overlaps that parse, so (b) is bounded by raw / (raw + parse + HTTP).
+max wait ${r.maxWaitMs} ms, ${r.clients} clients when saturated. Requests carry one preprocessed tensor as
+\`dataBase64\` (its little-endian float bytes, ${(r.requestBodyBytes / 1e6).toFixed(2)} MB body); the extra row sends the same
+tensor as a JSON number array (${(r.jsonRequestBodyBytes / 1e6).toFixed(2)} MB, 3 decimals per value). The server's own parse +
+validate per request (p50, measured in-process): ${r.serverPrepBase64P50Ms} ms for dataBase64, ${r.serverPrepJsonP50Ms} ms for the JSON array
+(JSON.parse alone: ${r.jsonParseP50Ms} ms), against the raw p50 of ${r.phases['raw']?.p50Ms} ms per inference. With one closed-loop
+client nothing overlaps that work, so (b) is bounded by raw / (raw + parse + HTTP).
 
 | phase | throughput (req/s) | p50 (ms) | p99 (ms) | mean batch | requests |
 |---|---:|---:|---:|---:|---:|
@@ -378,13 +418,15 @@ ${rows}
 
 - (b)/(a) single-client serving overhead ratio: **${r.ratios['singleClientVsRaw']}** (median of rounds ${r.ratios['medianPerRoundSingleClientVsRaw']}; target >= 0.9)
 - (c)/(a) saturated throughput ratio: **${r.ratios['saturatedVsRaw']}** (median of rounds ${r.ratios['medianPerRoundSaturatedVsRaw']}; target >= 1.0)
+- (d)/(a) extra, single client with the JSON number array: ${r.ratios['singleClientJsonVsRaw']}
 
-The three phases ran interleaved, ${r.rounds} rounds of ${r.sliceMs / 1000} s each, after a warm-up.
+The phases ran interleaved, ${r.rounds} rounds of ${r.sliceMs / 1000} s each, after a warm-up.
 
 Machine: ${m['cpu']}, ${m['cores']} cores, ${m['memoryGb']} GB RAM, ${m['os']}, Node ${m['node']},
 onnxruntime-node ${m['onnxruntimeNode']}. 1-minute load average ${m['loadAverage1mStart']} at start, ${m['loadAverage1mEnd']} at end
 (anything near or above the core count means other work shared the CPU and the figures are pessimistic).
-The load generator runs in the benchmark process; the server is a separate process (functions/server/main.ts).
+The server is a separate process (functions/server/main.ts); the load generator (this benchmark process: prebuilt
+bodies, keep-alive sockets, ${r.clients} clients at most) and the idle raw session share the machine with it.
 `;
 }
 

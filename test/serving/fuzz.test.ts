@@ -1,6 +1,6 @@
 /**
  * Property tests (fast-check): >= 1,000 random or mutated requests each against the Lambda
- * handler and the VM server. Whatever arrives, the reply is a well-formed BackendInferResponse
+ * handler and the VM server (images, JSON `data` tensors and `dataBase64` tensors). Whatever arrives, the reply is a well-formed BackendInferResponse
  * (200) or ErrorBody (4xx), never a 5xx and never a crash. Valid bodies use a tiny PNG and at
  * most 3 inputs so the real inferences among them stay cheap.
  */
@@ -11,12 +11,12 @@ import type { InferenceEngine } from '../../functions/engine/engine-types.js';
 import { BackendInferResponseSchema, ErrorBodySchema } from '../../functions/engine/protocol.js';
 import { createLambdaHandler } from '../../functions/lambda/pipeline.js';
 import { createVmServer, type VmServer } from '../../functions/server/vm-server.js';
-import { lambdaContext, NO_MODEL_MSG, quietLogger, SERVED, tinyPng } from './helpers.js';
+import { lambdaContext, NO_MODEL_MSG, quietLogger, SERVED, servedTensor, tinyPng } from './helpers.js';
 
 const served = SERVED;
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 1000);
 
-function bodyArb(model: string, pngB64: string): fc.Arbitrary<unknown> {
+function bodyArb(model: string, pngB64: string, tensor: ReturnType<typeof servedTensor>): fc.Arbitrary<unknown> {
   const validImage = fc.constant({ image: pngB64 });
   const input = fc.oneof(
     { weight: 4, arbitrary: validImage },
@@ -32,6 +32,28 @@ function bodyArb(model: string, pngB64: string): fc.Arbitrary<unknown> {
         }),
       }),
     },
+    // dataBase64 variants: random/junk base64, wrong lengths, both fields, and (below) the full valid tensor.
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        tensor: fc.record(
+          {
+            dtype: fc.oneof({ weight: 4, arbitrary: fc.constant(tensor.dtype) }, fc.constantFrom('float32', 'uint8', 'float16'), fc.string()),
+            shape: fc.oneof({ weight: 4, arbitrary: fc.constant(tensor.shape) }, fc.array(fc.integer({ min: -2, max: 300 }), { maxLength: 4 })),
+            dataBase64: fc.oneof(
+              fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b).toString('base64')),
+              fc.string(),
+              fc.constant(tensor.dataBase64.slice(0, 400)),
+              fc.constant(`${tensor.dataBase64.slice(4)}=`),
+              fc.anything(),
+            ),
+            data: fc.array(fc.double(), { maxLength: 4 }),
+          },
+          { requiredKeys: ['dataBase64'] },
+        ),
+      }),
+    },
+    { weight: 1, arbitrary: fc.constant({ tensor: { dtype: tensor.dtype, shape: tensor.shape, dataBase64: tensor.dataBase64 } }) },
     { weight: 1, arbitrary: fc.anything() },
   );
   const junk = fc.oneof(fc.string(), fc.double(), fc.constant(null), fc.anything());
@@ -97,6 +119,7 @@ describe.skipIf(!served)(`fuzz (${served?.name ?? NO_MODEL_MSG})`, () => {
   let server: VmServer;
   let url: string;
   const model = served!.name;
+  const tensor = servedTensor(served!.variant);
 
   beforeAll(async () => {
     engine = createEngine({});
@@ -114,7 +137,7 @@ describe.skipIf(!served)(`fuzz (${served?.name ?? NO_MODEL_MSG})`, () => {
   it(`Lambda handler: ${RUNS} random/mutated events, no crash, no 5xx, every reply parses`, async () => {
     const handler = createLambdaHandler({ engine, variant: served!.variant, functionName: 'fuzz', logger: quietLogger });
     let ok = 0;
-    const event = fc.tuple(bodyArb(model, png), fc.constantFrom('invoke', 'v2', 'v2-b64', 'v1', 'raw')).map(([body, kind]) => {
+    const event = fc.tuple(bodyArb(model, png, tensor), fc.constantFrom('invoke', 'v2', 'v2-b64', 'v1', 'raw')).map(([body, kind]) => {
       const text = typeof body === 'string' ? body : (JSON.stringify(body) ?? 'null');
       if (kind === 'invoke') return [body, body] as const;
       if (kind === 'raw') return [text, body] as const;
@@ -145,7 +168,7 @@ describe.skipIf(!served)(`fuzz (${served?.name ?? NO_MODEL_MSG})`, () => {
   it(`VM server: ${RUNS} random/mutated bodies over HTTP, no crash, no 5xx, every reply parses`, async () => {
     let ok = 0;
     const req = fc.tuple(
-      bodyArb(model, png),
+      bodyArb(model, png, tensor),
       fc.oneof({ weight: 8, arbitrary: fc.constant('application/json') }, fc.constantFrom('text/plain', 'application/json; charset=utf-8', '')),
       fc.oneof({ weight: 12, arbitrary: fc.constant('/v1/infer') }, fc.constantFrom('/', '/v1', '/v1/infer/x', '/metrics?x=1')),
     );

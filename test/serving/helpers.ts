@@ -10,6 +10,7 @@ import type { Context } from 'aws-lambda';
 import pino from 'pino';
 import sharp from 'sharp';
 import type { EngineInput, InferenceEngine, PredictResult } from '../../functions/engine/engine-types.js';
+import { toHalfArray } from '../../functions/engine/float16.js';
 import { builtinModelsDir, loadRegistry, sharedDir } from '../../functions/engine/registry.js';
 import type { ModelVariant } from '../../functions/engine/registry-schema.js';
 
@@ -122,4 +123,24 @@ export function gatedEngine(engine: InferenceEngine) {
       });
     },
   };
+}
+
+/**
+ * One deterministic item for the served variant's tensor input (values in [-2, 2], 3 decimals, or
+ * 0..255 for uint8) as a JSON number array and as dataBase64 (the same values in the dtype's
+ * little-endian bytes; float32 rounding applied once, so both encodings reach the model equal).
+ */
+export function servedTensor(v: ModelVariant): {
+  shape: number[];
+  dtype: ModelVariant['input']['dtype'];
+  data: number[];
+  dataBase64: string;
+} {
+  const shape = v.input.shape.slice(1).map((d) => d ?? 1);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const uint8 = v.input.dtype === 'uint8';
+  const data = Array.from({ length: n }, (_, i) => (uint8 ? (i * 7) % 256 : Math.round(Math.sin(i) * 2000) / 1000));
+  const typed = uint8 ? Uint8Array.from(data) : v.input.dtype === 'float16' ? toHalfArray(data) : Float32Array.from(data);
+  const dataBase64 = Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength).toString('base64');
+  return { shape, dtype: v.input.dtype, data, dataBase64 };
 }
