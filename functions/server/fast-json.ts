@@ -102,7 +102,7 @@ function parseBase64String(b: Buffer, start: number): { values: Uint8Array; end:
   const close = b.indexOf(0x22, start + 1);
   if (close < 0) throw new NotFast();
   // Escapes, or any byte outside the base64 alphabet, make the strict decode fail below.
-  const bytes = decodeBase64Strict(b.toString('latin1', start + 1, close));
+  const bytes = decodeBase64Strict(b.toString('latin1', start + 1, close), { oneByteString: true });
   if (!bytes) throw new NotFast();
   return { values: bytes, end: close + 1 };
 }

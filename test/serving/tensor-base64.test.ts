@@ -138,6 +138,20 @@ describe.skipIf(!served)(`dataBase64 tensors end to end (${served?.name ?? NO_MO
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
   });
 
+  it('engine: a typed array in the model dtype (no copy) predicts exactly as the number array; NaN -> InvalidInputError', async () => {
+    const typed = t.dtype === 'uint8' ? Uint8Array.from(t.data) : Float32Array.from(t.data);
+    const a = await engine.predict(model, [{ tensor: { dtype: t.dtype, shape: t.shape, data: t.data } }]);
+    const b = await engine.predict(model, [{ tensor: { dtype: t.dtype, shape: t.shape, data: typed } }]);
+    expect(b.outputs).toEqual(a.outputs);
+    if (typed instanceof Float32Array) {
+      typed[7] = Number.NaN;
+      await expect(engine.predict(model, [{ tensor: { dtype: t.dtype, shape: t.shape, data: typed } }])).rejects.toMatchObject({
+        name: 'InvalidInputError',
+        field: 'inputs[0].tensor.data',
+      });
+    }
+  });
+
   it('Lambda handler: dataBase64 equals data (direct Invoke and base64 Function URL body); bad length -> 400', async () => {
     const handler = createLambdaHandler({ engine, variant: served!.variant, functionName: 'b64', logger: quietLogger });
     const ok = (r: { statusCode: number; body: string }) => {
