@@ -4,7 +4,13 @@
  * so the document cannot drift from what the server accepts.
  */
 import { z } from 'zod';
-import { ErrorBodySchema, LIMITS, PredictionSchema, TensorDtypeSchema } from '../../functions/engine/protocol.js';
+import {
+  ErrorBodySchema,
+  LIMITS,
+  PredictionSchema,
+  TensorDtypeSchema,
+  TensorInputSchema,
+} from '../../functions/engine/protocol.js';
 
 export { ErrorBodySchema };
 
@@ -20,13 +26,9 @@ export const PublicInputSchema = z
         .max(MAX_IMAGE_BASE64_CHARS)
         .describe('Base64-encoded JPEG/PNG/WebP image (at most 4 MiB decoded).'),
     }),
-    z.strictObject({
-      tensor: z.strictObject({
-        dtype: TensorDtypeSchema,
-        shape: z.array(z.number().int().positive()).min(1).max(8),
-        data: z.array(z.number()).max(LIMITS.maxTensorElements),
-      }),
-    }),
+    // Same tensor rules as the backends (protocol.ts): exactly one of `data` (JSON numbers) or
+    // `dataBase64` (raw little-endian bytes, far cheaper to parse for large tensors).
+    z.strictObject({ tensor: TensorInputSchema }),
   ])
   .describe('One input: an image or a raw tensor already in the model layout (no batch dimension).');
 

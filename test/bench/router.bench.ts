@@ -10,7 +10,7 @@
  *     node:http pipe proxy -> VM. Target: router >= 0.8x the bare proxy.
  * Router and proxy each run in their own child process so the load generator does not share
  * their event loop. Inputs are tensors (no image decode) so the backend is as fast as it gets.
- * Results: test/bench/results/router.json and router.md (BENCH_INPUT=tensor: router-tensor.*).
+ * Results: test/bench/results/router.json and router.md (BENCH_INPUT=tensor|tensor-json: router-<kind>.*).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,10 +29,11 @@ const QUICK = process.env['BENCH_QUICK'] === '1';
 const TARGET_RATE_RPS = 1_000;
 /**
  * 'image' (default): the 5.9 KB sample JPEG, so request bodies are small and the router's cost is
- * routing, not JSON. 'tensor': the model's raw input (e.g. 128x128x3 = 49,152 numbers, ~175 KB of
- * JSON), which the backend itself can only parse at ~100 req/s on this machine.
+ * routing, not JSON. 'tensor': the model's raw input as `dataBase64` (raw bytes: 128x128x3 uint8 =
+ * 49,152 B -> 65,536 base64 chars). 'tensor-json': the same tensor as a JSON number array (~175 KB),
+ * which costs router and backend alike a multi-millisecond JSON parse.
  */
-const INPUT_KIND = process.env['BENCH_INPUT'] === 'tensor' ? 'tensor' : 'image';
+const INPUT_KIND = (['tensor', 'tensor-json'] as const).find((k) => k === process.env['BENCH_INPUT']) ?? 'image';
 const LAT_SECONDS = QUICK ? 3 : 15;
 const WARMUP_SECONDS = QUICK ? 1 : 3;
 const TPUT_SECONDS = QUICK ? 3 : 10;
@@ -267,8 +268,19 @@ function smallestTensorVariant(): { variant: ModelVariant; input: Record<string,
   const n = shape.reduce((a, b) => a * b, 1);
   // Deterministic mid-grey-ish values in the dtype's range.
   const data = Array.from({ length: n }, (_, k) => (v.input.dtype === 'uint8' ? (k * 31) % 256 : ((k % 17) - 8) / 8));
+  if (INPUT_KIND === 'tensor-json') {
+    return { variant: v, input: { tensor: { dtype: v.input.dtype, shape, data } }, inputDesc: `${v.input.dtype} ${JSON.stringify(shape)} tensor (JSON array)` };
+  }
   if (INPUT_KIND === 'tensor') {
-    return { variant: v, input: { tensor: { dtype: v.input.dtype, shape, data } }, inputDesc: `${v.input.dtype} ${JSON.stringify(shape)} tensor` };
+    const bytes =
+      v.input.dtype === 'uint8'
+        ? Buffer.from(Uint8Array.from(data))
+        : Buffer.from(Float32Array.from(data).buffer);
+    return {
+      variant: v,
+      input: { tensor: { dtype: v.input.dtype, shape, dataBase64: bytes.toString('base64') } },
+      inputDesc: `${v.input.dtype} ${JSON.stringify(shape)} tensor (dataBase64)`,
+    };
   }
   const jpg = readFileSync(join(ROOT, 'functions', 'models', 'samples', 'ort_cat.jpg'));
   return { variant: v, input: { image: jpg.toString('base64') }, inputDesc: `image ort_cat.jpg (${jpg.length} B JPEG)` };
@@ -390,7 +402,7 @@ async function main(): Promise<void> {
     };
     const dir = join(ROOT, 'test', 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    const base = INPUT_KIND === 'tensor' ? 'router-tensor' : 'router';
+    const base = INPUT_KIND === 'image' ? 'router' : `router-${INPUT_KIND}`;
     writeFileSync(join(dir, `${base}.json`), `${JSON.stringify(result, null, 2)}\n`);
     const md = [
       '# Router benchmark',
