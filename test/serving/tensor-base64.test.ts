@@ -55,6 +55,38 @@ describe('strict base64 decoding of tensor bytes', () => {
     expect(bytesToValues(new Uint8Array(withInf.buffer), 'float16')).toEqual({ nonFiniteAt: 1 });
   });
 
+  it('the fast body parser: dataBase64 -> the strict decode, else exactly JSON.parse (fast-check, 2,000 bodies)', () => {
+    const valid = fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.from(b).toString('base64'));
+    // JSON string literals as they appear in the body, escapes included ("\u0041" is 'A').
+    const lit = fc.oneof(
+      valid.map((v) => JSON.stringify(v)),
+      fc.string({ maxLength: 12 }).map((v) => JSON.stringify(v)),
+      valid.filter((v) => v.length > 0).map((v) => `"${v.slice(0, -1)}\\u0041"`),
+      valid.map((v) => `" ${v}"`),
+    );
+    const text = fc.tuple(lit, fc.constantFrom('', ' ', '\n')).map(
+      ([v, ws]) => `{"model":"m","inputs":[{"tensor":{"dtype":"uint8","shape":[1],"dataBase64":${ws}${v}}}]}`,
+    );
+    let lifted = 0;
+    fc.assert(
+      fc.property(text, (t) => {
+        const want = JSON.parse(t) as { inputs: { tensor: { dataBase64: string } }[] };
+        const got = parseJsonBody(Buffer.from(t), { minFastBytes: 0 }) as { inputs: { tensor: { dataBase64: unknown } }[] };
+        const w = want.inputs[0]!.tensor.dataBase64;
+        const g = got.inputs[0]!.tensor.dataBase64;
+        const bytes = decodeBase64Strict(w);
+        if (g instanceof Uint8Array) {
+          lifted++;
+          expect(bytes && Buffer.from(g).equals(Buffer.from(bytes))).toBe(true);
+        } else {
+          expect(got).toEqual(want); // not lifted: plain JSON.parse (the validator judges the string)
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(lifted).toBeGreaterThan(100); // the fast path is really taken, not only the fallback
+  });
+
   it('the fast body parser lifts dataBase64 as decoded bytes; junk falls back to JSON.parse', () => {
     const bytes = Buffer.from(Float32Array.from({ length: 20_000 }, (_, i) => i / 7).buffer);
     const body = (b64: string) => Buffer.from(JSON.stringify({ model: 'm', inputs: [{ tensor: { dtype: 'float32', shape: [20_000], dataBase64: b64 } }] }));
