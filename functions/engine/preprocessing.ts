@@ -149,8 +149,10 @@ export function tensorToInput(
   if (dtype === 'uint8' && tensor.data instanceof Uint8Array) return { data: tensor.data, shape: [...tensor.shape] };
   if (dtype === 'float32' && tensor.data instanceof Float32Array) {
     const d = tensor.data;
+    const bits = new Uint32Array(d.buffer, d.byteOffset, n);
     for (let i = 0; i < n; i++) {
-      if (d[i]! - d[i]! !== 0) {
+      // Exponent all ones = Inf or NaN; integer ops on the bits are cheaper than float compares.
+      if ((bits[i]! & 0x7f800000) === 0x7f800000) {
         throw new InvalidInputError(
           `${field}.data[${i}] is ${String(d[i])}; finite numbers expected`,
           `${field}.data`,
