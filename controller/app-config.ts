@@ -10,6 +10,12 @@ import { ConfigError } from './errors.js';
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const AppConfigSchema = z.strictObject({
+  /**
+   * Which adapters fill the ports: 'local' (the embedded default: child-process VMs and the local
+   * Lambda runtime) or 'aws' (EC2 + Lambda + CloudWatch via controller/aws/world.ts, configured by
+   * the SPILLWAY_FLEET/... variables the CDK controller host sets).
+   */
+  world: z.enum(['local', 'aws']).default('local'),
   /** Public API port; 0 = ephemeral (tests). */
   port: intIn(0, 65_535).default(8080),
   host: z.string().min(1).default('127.0.0.1'),
@@ -48,6 +54,7 @@ export type AppConfigInput = z.input<typeof AppConfigSchema>;
 
 /** Env variable -> config key. */
 const ENV_KEYS: Record<string, keyof AppConfig> = {
+  SPILLWAY_WORLD: 'world',
   PORT: 'port',
   HOST: 'host',
   SPILLWAY_API_KEY: 'apiKey',
@@ -70,6 +77,7 @@ const ENV_KEYS: Record<string, keyof AppConfig> = {
 
 /** CLI flag (kebab-case) for each key, e.g. --tick-ms. */
 const FLAG_FOR: Record<keyof AppConfig, string> = {
+  world: 'world',
   port: 'port',
   host: 'host',
   apiKey: 'api-key',

@@ -18,6 +18,7 @@ import { HttpVmClient } from '../local/vm-client.js';
 import { LocalVmFleet } from '../local/vm-fleet.js';
 import { ControlLoop } from '../loop/control-loop.js';
 import type { ServerlessPoolPort, VmClientPort, VmFleetPort } from '../ports.js';
+import { createAwsAdapters } from '../aws/world.js';
 import { createApiServer } from './app.js';
 import { ApiMetrics } from './metrics.js';
 import { ControllerRuntime, type ServedVariant } from './runtime.js';
@@ -31,9 +32,10 @@ export interface Stack {
   runtime: ControllerRuntime<unknown>;
   loop: ControlLoop;
   fleet: VmFleetPort;
-  /** The same fleet with its local extras (pidOf, costs) for tests and diagnostics. */
+  /** The same fleet with its local extras (pidOf, costs) for tests and diagnostics ('local' world only). */
   localFleet: LocalVmFleet;
   pool: ServerlessPoolPort;
+  /** Lambda API endpoint of the local runtime ('' in the 'aws' world: the SDK's own configuration). */
   lambdaEndpoint: string;
   server: Server;
   log: Logger;
@@ -74,7 +76,8 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     lambdaArch: config.lambdaArch,
     lambdaConcurrencyLimit: config.lambdaConcurrency,
   };
-  const policy = opts.policy ?? (createSpillwayPolicy({ maxVms: config.maxVms }) as unknown as Policy<unknown>);
+  const policy =
+    opts.policy ?? (createSpillwayPolicy({ maxVms: config.maxVms }) as unknown as Policy<unknown>);
 
   const childEnv: Record<string, string> = {};
   if (home) childEnv['SPILLWAY_HOME'] = home;
@@ -91,29 +94,8 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     }
   };
   try {
-    progress(`starting local Lambda runtime (${names.length} functions, concurrency ${config.lambdaConcurrency})...`);
-    const lambdaRt: LocalLambdaRuntime = await startLocalLambdaRuntime({
-      port: 0,
-      functions: names.map((variant) => ({
-        functionName: `spillway-${variant}`,
-        variant,
-        memoryMb: config.lambdaMemoryMb,
-        env: childEnv,
-      })),
-      keepAliveMs: Math.max(1, config.lambdaKeepAliveMs),
-      accountConcurrencyLimit: config.lambdaConcurrency,
-    });
-    closers.push(() => lambdaRt.close());
-    const pool = new LambdaPool({ endpoint: lambdaRt.endpoint, region: 'us-east-1', variants: names });
-
-    progress(`local VM fleet: up to ${config.maxVms} VM(s) standing in for ${config.instanceType}, boot delay ${config.vmBootDelayMs} ms`);
-    const fleet = new LocalVmFleet({
-      bootDelayMs: config.vmBootDelayMs,
-      // One thread per local VM: on a 2-core machine two VMs already use every core.
-      maxThreadsPerVm: 1,
-      env: childEnv,
-    });
-    closers.push(() => fleet.close());
+    const world = await createWorld(config, names, childEnv, progress, closers);
+    const { pool, fleet } = world;
     const vmClient: VmClientPort = new HttpVmClient();
 
     const runtime = new ControllerRuntime(policy, env, served, {
@@ -169,9 +151,9 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       runtime,
       loop,
       fleet,
-      localFleet: fleet,
+      localFleet: world.localFleet as LocalVmFleet,
       pool,
-      lambdaEndpoint: lambdaRt.endpoint,
+      lambdaEndpoint: world.lambdaEndpoint,
       server,
       log,
       close: closeAll,
@@ -180,4 +162,64 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     await closeAll();
     throw err;
   }
+}
+
+interface World {
+  fleet: VmFleetPort;
+  pool: ServerlessPoolPort;
+  localFleet?: LocalVmFleet;
+  lambdaEndpoint: string;
+}
+
+/**
+ * Builds the adapters that fill the ports. 'local': the local Lambda runtime + child-process VMs
+ * (the embedded default). 'aws': EC2 + Lambda from controller/aws/world.ts, configured by the
+ * environment the CDK controller host sets (endpoints from the SDK's own configuration).
+ */
+async function createWorld(
+  config: AppConfig,
+  names: string[],
+  childEnv: Record<string, string>,
+  progress: (m: string) => void,
+  closers: Array<() => Promise<void>>,
+): Promise<World> {
+  if (config.world === 'aws') {
+    const aws = createAwsAdapters();
+    progress(
+      `AWS world: fleet '${aws.env.SPILLWAY_FLEET}', functions '${aws.env.SPILLWAY_LAMBDA_PREFIX ?? `${aws.env.SPILLWAY_FLEET}-`}<variant>'`,
+    );
+    if (aws.metrics) {
+      const metrics = aws.metrics;
+      closers.push(() => metrics.flush());
+    }
+    return { fleet: aws.fleet, pool: aws.pool, lambdaEndpoint: '' };
+  }
+  progress(
+    `starting local Lambda runtime (${names.length} functions, concurrency ${config.lambdaConcurrency})...`,
+  );
+  const lambdaRt: LocalLambdaRuntime = await startLocalLambdaRuntime({
+    port: 0,
+    functions: names.map((variant) => ({
+      functionName: `spillway-${variant}`,
+      variant,
+      memoryMb: config.lambdaMemoryMb,
+      env: childEnv,
+    })),
+    keepAliveMs: Math.max(1, config.lambdaKeepAliveMs),
+    accountConcurrencyLimit: config.lambdaConcurrency,
+  });
+  closers.push(() => lambdaRt.close());
+  const pool = new LambdaPool({ endpoint: lambdaRt.endpoint, region: 'us-east-1', variants: names });
+
+  progress(
+    `local VM fleet: up to ${config.maxVms} VM(s) standing in for ${config.instanceType}, boot delay ${config.vmBootDelayMs} ms`,
+  );
+  const fleet = new LocalVmFleet({
+    bootDelayMs: config.vmBootDelayMs,
+    // One thread per local VM: on a 2-core machine two VMs already use every core.
+    maxThreadsPerVm: 1,
+    env: childEnv,
+  });
+  closers.push(() => fleet.close());
+  return { fleet, pool, localFleet: fleet, lambdaEndpoint: lambdaRt.endpoint };
 }

@@ -168,6 +168,7 @@ export class ControllerHost extends Construct {
       PORT: String(this.port),
       HOST: '0.0.0.0',
       AWS_REGION: stack.region,
+      SPILLWAY_WORLD: 'aws',
       SPILLWAY_FLEET: props.fleetName,
       ...props.environment,
     };

@@ -1,0 +1,91 @@
+/**
+ * The deployed controller's wiring: `SPILLWAY_WORLD=aws` makes startStack() fill the ports with the
+ * AWS adapters (controller/aws/world.ts) instead of the local ones. Against moto's server: the API
+ * comes up, the control loop describes the (empty) EC2 fleet through the SDK and keeps ticking,
+ * and a request that cannot be served (moto cannot run Lambda code, no VM yet) gets a clear error
+ * reply instead of hanging.
+ */
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAppConfig } from '../../controller/app-config.js';
+import { type Stack, startStack } from '../../controller/server/stack.js';
+import { SMALL_VARIANT } from '../e2e/helpers.js';
+import { type Moto, motoAvailable, startMoto, uniqueName } from './moto.js';
+
+const ENV_KEYS = [
+  'AWS_ENDPOINT_URL',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_REGION',
+  'SPILLWAY_FLEET',
+  'SPILLWAY_METRICS_MODE',
+  'SPILLWAY_INSTANCE_TYPES',
+] as const;
+
+describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', () => {
+  let moto: Moto;
+  let stack: Stack;
+  const saved: Record<string, string | undefined> = {};
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    for (const k of ENV_KEYS) saved[k] = process.env[k];
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'us-east-1',
+      SPILLWAY_FLEET: uniqueName('world'),
+      SPILLWAY_METRICS_MODE: 'off',
+      SPILLWAY_INSTANCE_TYPES: 'c5.large',
+    });
+    const config = parseAppConfig({
+      world: 'aws',
+      port: 0,
+      tickIntervalMs: 200,
+      maxVms: 0,
+      sloMs: 2_000,
+      backendTimeoutMs: 3_000,
+      variants: [SMALL_VARIANT],
+      logLevel: 'silent',
+    });
+    stack = await startStack(config, { log: pino({ level: 'silent' }) });
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+    await moto?.stop();
+    for (const k of ENV_KEYS) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+
+  it('uses the AWS adapters: no local Lambda endpoint, fleet described through EC2', async () => {
+    expect(stack.lambdaEndpoint).toBe('');
+    expect(stack.fleet.constructor.name).toBe('Ec2Fleet');
+    expect(await stack.fleet.describe()).toEqual([]);
+    const health = await fetch(`${stack.url}/healthz`);
+    expect(health.status).toBe(200);
+  });
+
+  it('keeps ticking and answers /v1/status while the world has no capacity', async () => {
+    await new Promise((r) => setTimeout(r, 800));
+    const res = await fetch(`${stack.url}/v1/status`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { fleet?: unknown };
+    expect(body.fleet).toBeDefined();
+  });
+
+  it('a request it cannot serve gets a clear error reply, not a hang', async () => {
+    const res = await fetch(`${stack.url}/v1/models/${SMALL_VARIANT}/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { image: Buffer.from('not an image at all').toString('base64') }, sloMs: 1_000 }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    expect(typeof body.error?.message).toBe('string');
+  });
+});
