@@ -64,6 +64,7 @@ interface Phase {
   p50Ms: number;
   p99Ms: number;
   meanBatchSize?: number;
+  cpuMsPerRequest?: number;
 }
 
 function histogram() {
@@ -101,6 +102,8 @@ class Meter {
   readonly h = histogram();
   requests = 0;
   seconds = 0;
+  /** CPU time spent by the serving side (raw: this process; server: its process, all threads). */
+  cpuMs = 0;
   readonly perRoundRps: number[] = [];
   add(n: number, seconds: number): void {
     this.requests += n;
@@ -108,7 +111,8 @@ class Meter {
     this.perRoundRps.push(n / seconds);
   }
   phase(name: string): Phase {
-    return phase(name, this.h, this.requests, this.seconds);
+    const p = phase(name, this.h, this.requests, this.seconds);
+    return this.cpuMs > 0 ? { ...p, cpuMsPerRequest: round(this.cpuMs / this.requests, 3) } : p;
   }
 }
 
@@ -312,6 +316,29 @@ async function startLoadgen(port: number, body: Buffer, jsonBody: Buffer) {
   };
 }
 
+/**
+ * CPU time of a process (all its threads) in ms, from /proc (Linux; undefined elsewhere). Unlike
+ * throughput, CPU per request hardly depends on how busy the machine is, so it shows the serving
+ * overhead even when other work shares the cores. Resolution: one clock tick (10 ms at 100 Hz),
+ * summed over many requests.
+ */
+function procCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, CLK_TCK 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+async function measured(meter: Meter, cpuNow: () => number | undefined, run: () => Promise<void>): Promise<void> {
+  const c0 = cpuNow();
+  await run();
+  const c1 = cpuNow();
+  if (c0 !== undefined && c1 !== undefined) meter.cpuMs += c1 - c0;
+}
+
 async function main(): Promise<void> {
   const registry = loadRegistry();
   const wanted = process.env['BENCH_VARIANT'];
@@ -376,19 +403,24 @@ async function main(): Promise<void> {
     let singleCount = 0;
     let satSum = 0;
     let satCount = 0;
+    const selfCpu = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    const serverCpu = () => procCpuMs(server.child.pid!);
     for (let r = 0; r < ROUNDS; r++) {
-      await closedLoopSlice(SLICE_MS, 1, rawR.once, rawM);
+      await measured(rawM, selfCpu, () => closedLoopSlice(SLICE_MS, 1, rawR.once, rawM));
       let m0 = await batchStats(server.port);
-      await gen.slice('one', SLICE_MS, singleM);
+      await measured(singleM, serverCpu, () => gen.slice('one', SLICE_MS, singleM));
       let m1 = await batchStats(server.port);
       singleSum += m1.sum - m0.sum;
       singleCount += m1.count - m0.count;
       m0 = m1;
-      await gen.slice('many', SLICE_MS, satM);
+      await measured(satM, serverCpu, () => gen.slice('many', SLICE_MS, satM));
       m1 = await batchStats(server.port);
       satSum += m1.sum - m0.sum;
       satCount += m1.count - m0.count;
-      await gen.slice('json', SLICE_MS / 2, jsonM);
+      await measured(jsonM, serverCpu, () => gen.slice('json', SLICE_MS / 2, jsonM));
       console.log(
         `round ${r + 1}/${ROUNDS}: raw ${rawM.perRoundRps.at(-1)!.toFixed(1)} rps, 1 client ${singleM.perRoundRps.at(-1)!.toFixed(1)} rps, ${CLIENTS} clients ${satM.perRoundRps.at(-1)!.toFixed(1)} rps, 1 client JSON ${jsonM.perRoundRps.at(-1)!.toFixed(1)} rps`,
       );
@@ -406,6 +438,8 @@ async function main(): Promise<void> {
   const single = { ...singleM.phase('VM server, 1 client, closed loop, batch 1, dataBase64'), meanBatchSize: singleBatch };
   const saturated = { ...satM.phase(`VM server, ${CLIENTS} clients, dynamic batching, dataBase64`), meanBatchSize: satBatch };
   const singleJson = jsonM.phase('(extra) VM server, 1 client, closed loop, JSON number array');
+  const cpuRatio = (a: Phase, b: Phase) =>
+    a.cpuMsPerRequest && b.cpuMsPerRequest ? round(a.cpuMsPerRequest / b.cpuMsPerRequest, 3) : Number.NaN;
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   const perRound = rawM.perRoundRps.map((r, i) => ({
     singleClientVsRaw: round(singleM.perRoundRps[i]! / r, 3),
@@ -450,6 +484,10 @@ async function main(): Promise<void> {
       medianPerRoundSingleClientVsRaw: median(perRound.map((r) => r.singleClientVsRaw)),
       medianPerRoundSaturatedVsRaw: median(perRound.map((r) => r.saturatedVsRaw)),
       singleClientJsonVsRaw: round(singleJson.throughputRps / raw.throughputRps, 3),
+      // CPU-based, robust to a busy machine: raw CPU per run / server CPU per request (all threads).
+      cpuSingleClientVsRaw: cpuRatio(raw, single),
+      cpuSaturatedVsRaw: cpuRatio(raw, saturated),
+      cpuSingleClientJsonVsRaw: cpuRatio(raw, singleJson),
     },
     perRound,
     targets: { singleClientVsRaw: 0.9, saturatedVsRaw: 1.0 },
@@ -485,7 +523,10 @@ function markdown(r: {
   ratios: Record<string, number>;
 }): string {
   const rows = Object.values(r.phases)
-    .map((p) => `| ${p.name} | ${p.throughputRps} | ${p.p50Ms} | ${p.p99Ms} | ${p.meanBatchSize ?? 1} | ${p.requests} |`)
+    .map(
+      (p) =>
+        `| ${p.name} | ${p.throughputRps} | ${p.p50Ms} | ${p.p99Ms} | ${p.meanBatchSize ?? 1} | ${p.cpuMsPerRequest ?? '-'} | ${p.requests} |`,
+    )
     .join('\n');
   const m = r.machine;
   return `# Inference serving benchmark
@@ -500,13 +541,20 @@ validate per request (p50, measured in-process): ${r.serverPrepBase64P50Ms} ms f
 (JSON.parse alone: ${r.jsonParseP50Ms} ms), against the raw p50 of ${r.phases['raw']?.p50Ms} ms per inference. With one closed-loop
 client nothing overlaps that work, so (b) is bounded by raw / (raw + parse + HTTP).
 
-| phase | throughput (req/s) | p50 (ms) | p99 (ms) | mean batch | requests |
-|---|---:|---:|---:|---:|---:|
+| phase | throughput (req/s) | p50 (ms) | p99 (ms) | mean batch | CPU ms / request | requests |
+|---|---:|---:|---:|---:|---:|---:|
 ${rows}
 
 - (b)/(a) single-client serving overhead ratio: **${r.ratios['singleClientVsRaw']}** (median of rounds ${r.ratios['medianPerRoundSingleClientVsRaw']}; target >= 0.9)
 - (c)/(a) saturated throughput ratio: **${r.ratios['saturatedVsRaw']}** (median of rounds ${r.ratios['medianPerRoundSaturatedVsRaw']}; target >= 1.0)
 - (d)/(a) extra, single client with the JSON number array: ${r.ratios['singleClientJsonVsRaw']}
+
+CPU per request (raw: this process during the raw slices; server: its whole process, main thread
+and inference worker, from /proc) is much less sensitive to other load than throughput. As
+efficiency ratios (raw CPU per run / server CPU per request): with one client the server's work is
+serial, so this bounds a quiet machine's (b)/(a) from above; saturated, the parsing overlaps the
+inference on the second core, so it bounds (c)/(a) from below. Single client ${r.ratios['cpuSingleClientVsRaw']}, saturated with batching
+${r.ratios['cpuSaturatedVsRaw']}, single client with the JSON array ${r.ratios['cpuSingleClientJsonVsRaw']}.
 
 The phases ran interleaved, ${r.rounds} rounds of ${r.sliceMs / 1000} s each, after a warm-up.
 
