@@ -19,7 +19,7 @@
  * BENCH_CLIENTS (default 2 x max batch), BENCH_MAX_BATCH (default 8), BENCH_MAX_WAIT_MS (default 2).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, freemem, loadavg, totalmem, platform, release, arch, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,9 @@ interface Phase {
   p99Ms: number;
   meanBatchSize?: number;
   cpuMsPerRequest?: number;
+  /** Server: its busiest thread (the inference worker) vs the rest (HTTP, parsing, GC helpers). */
+  inferenceThreadCpuMsPerRequest?: number;
+  otherThreadsCpuMsPerRequest?: number;
 }
 
 function histogram() {
@@ -104,6 +107,9 @@ class Meter {
   seconds = 0;
   /** CPU time spent by the serving side (raw: this process; server: its process, all threads). */
   cpuMs = 0;
+  /** Server only: CPU of its busiest thread (the inference worker) and of all the others. */
+  busiestThreadCpuMs = 0;
+  otherThreadsCpuMs = 0;
   readonly perRoundRps: number[] = [];
   add(n: number, seconds: number): void {
     this.requests += n;
@@ -111,8 +117,13 @@ class Meter {
     this.perRoundRps.push(n / seconds);
   }
   phase(name: string): Phase {
-    const p = phase(name, this.h, this.requests, this.seconds);
-    return this.cpuMs > 0 ? { ...p, cpuMsPerRequest: round(this.cpuMs / this.requests, 3) } : p;
+    const p: Phase = phase(name, this.h, this.requests, this.seconds);
+    if (this.cpuMs > 0) p.cpuMsPerRequest = round(this.cpuMs / this.requests, 3);
+    if (this.busiestThreadCpuMs > 0) {
+      p.inferenceThreadCpuMsPerRequest = round(this.busiestThreadCpuMs / this.requests, 3);
+      p.otherThreadsCpuMsPerRequest = round(this.otherThreadsCpuMs / this.requests, 3);
+    }
+    return p;
   }
 }
 
@@ -332,11 +343,38 @@ function procCpuMs(pid: number): number | undefined {
   }
 }
 
-async function measured(meter: Meter, cpuNow: () => number | undefined, run: () => Promise<void>): Promise<void> {
+/** CPU ms per thread of a process (Linux /proc/<pid>/task); empty elsewhere. */
+function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, ((Number(f[11]) + Number(f[12])) * 1000) / 100);
+    }
+  } catch {
+    // not Linux, or the process is gone: no per-thread figures
+  }
+  return out;
+}
+
+async function measured(
+  meter: Meter,
+  cpuNow: () => number | undefined,
+  run: () => Promise<void>,
+  threadsPid?: number,
+): Promise<void> {
+  const t0 = threadsPid ? threadCpuMs(threadsPid) : undefined;
   const c0 = cpuNow();
   await run();
   const c1 = cpuNow();
   if (c0 !== undefined && c1 !== undefined) meter.cpuMs += c1 - c0;
+  if (t0 && threadsPid) {
+    const deltas = [...threadCpuMs(threadsPid)].map(([tid, ms]) => ms - (t0.get(tid) ?? 0));
+    const busiest = Math.max(0, ...deltas);
+    meter.busiestThreadCpuMs += busiest;
+    meter.otherThreadsCpuMs += deltas.reduce((a, b) => a + b, 0) - busiest;
+  }
 }
 
 async function main(): Promise<void> {
@@ -411,16 +449,16 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       await measured(rawM, selfCpu, () => closedLoopSlice(SLICE_MS, 1, rawR.once, rawM));
       let m0 = await batchStats(server.port);
-      await measured(singleM, serverCpu, () => gen.slice('one', SLICE_MS, singleM));
+      await measured(singleM, serverCpu, () => gen.slice('one', SLICE_MS, singleM), server.child.pid);
       let m1 = await batchStats(server.port);
       singleSum += m1.sum - m0.sum;
       singleCount += m1.count - m0.count;
       m0 = m1;
-      await measured(satM, serverCpu, () => gen.slice('many', SLICE_MS, satM));
+      await measured(satM, serverCpu, () => gen.slice('many', SLICE_MS, satM), server.child.pid);
       m1 = await batchStats(server.port);
       satSum += m1.sum - m0.sum;
       satCount += m1.count - m0.count;
-      await measured(jsonM, serverCpu, () => gen.slice('json', SLICE_MS / 2, jsonM));
+      await measured(jsonM, serverCpu, () => gen.slice('json', SLICE_MS / 2, jsonM), server.child.pid);
       console.log(
         `round ${r + 1}/${ROUNDS}: raw ${rawM.perRoundRps.at(-1)!.toFixed(1)} rps, 1 client ${singleM.perRoundRps.at(-1)!.toFixed(1)} rps, ${CLIENTS} clients ${satM.perRoundRps.at(-1)!.toFixed(1)} rps, 1 client JSON ${jsonM.perRoundRps.at(-1)!.toFixed(1)} rps`,
       );
@@ -555,6 +593,13 @@ efficiency ratios (raw CPU per run / server CPU per request): with one client th
 serial, so this bounds a quiet machine's (b)/(a) from above; saturated, the parsing overlaps the
 inference on the second core, so it bounds (c)/(a) from below. Single client ${r.ratios['cpuSingleClientVsRaw']}, saturated with batching
 ${r.ratios['cpuSaturatedVsRaw']}, single client with the JSON array ${r.ratios['cpuSingleClientJsonVsRaw']}.
+
+Per server thread (CPU ms per request, inference worker + all other threads): ${Object.values(r.phases)
+  .filter((p) => p.inferenceThreadCpuMsPerRequest !== undefined)
+  .map((p) => `${p.name}: ${p.inferenceThreadCpuMsPerRequest} + ${p.otherThreadsCpuMsPerRequest}`)
+  .join('; ')}. The worker's share is the inference itself (compare the raw CPU per run); the rest is
+the serving overhead (HTTP, parse, validate, V8 GC helpers), which at saturation runs beside the
+worker on the second core.
 
 The phases ran interleaved, ${r.rounds} rounds of ${r.sliceMs / 1000} s each, after a warm-up.
 
