@@ -16,9 +16,10 @@
  */
 import type { Catalog } from '../../profiles/catalog.js';
 import { predictLatencyMs } from '../../profiles/schema.js';
-import { lambdaCostPerRequest } from './cost.js';
+import { breakEvenUtilisation, lambdaCostPerRequest } from './cost.js';
 import { type CombinedState, createCombinedForecaster } from './forecast/combiner.js';
 import type { PeakForecaster } from './forecast/types.js';
+import { type LoadDistribution, recentDistribution, requiredUtilisation, sliceUtilisation } from './marginal.js';
 import {
   type InterferenceOptions,
   type InterferenceState,
@@ -114,8 +115,6 @@ export interface SpillwayState {
   horizonMs: number;
   /** Last N plans' desired VM counts per `${instanceType}|${variant}`, newest last. */
   desiredHistory: ReadonlyArray<{ atMs: number; desired: Readonly<Record<string, number>> }>;
-  /** Recent per-tick load / the load planned for it (last 360), for the spike-trim rule. */
-  loadRatios: readonly number[];
   /** Load the last plan was sized for (max forecast over the stabilisation window). */
   planRps: number;
   /** Forecasts of the last scaleDownWindowMs (load stabilisation). */
@@ -242,6 +241,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     loadRps: number,
     obs: TickObservation | undefined,
     notes: string[],
+    dist?: LoadDistribution,
   ): {
     plans: Record<string, PlanResult>;
     memory: Record<string, number>;
@@ -305,8 +305,11 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         ? { ...solved, vms: solved.vms.map((v) => ({ ...v })), vmRps: { ...solved.vmRps }, lambdaRps: { ...solved.lambdaRps }, shares: { ...solved.shares } }
         : solved;
       const r = plans[task];
-      if (r?.ok && r.vms.length > 0 && s.loadRatios.length >= 30) {
-        const dropped = trimForSpikes(r, pvs, loadRps * share, s.loadRatios, env.lambdaConcurrencyLimit * share);
+      if (r?.ok && r.vms.length > 0 && dist && dist.samples.length > 0) {
+        const taskDist: LoadDistribution = { samples: dist.samples.map((x) => x * share), weights: dist.weights };
+        // A VM bought now is held at least the ski-rental window, and is billed at least the minimum.
+        const holdMs = Math.max(s.scaleDownWindowMs, env.catalog.ec2.billingMinimumSeconds * 1000);
+        const dropped = trimToBreakEven(r, pvs, loadRps * share, taskDist, holdMs, env.lambdaConcurrencyLimit * share);
         if (dropped > 0) notes.push(`${task}: ${dropped} VM(s) of the peak plan left to Lambda (their expected utilisation is below break-even)`);
       }
     }
@@ -315,55 +318,57 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
 
   /**
    * The IP sizes VMs for the PEAK forecast; but a VM bought for a peak that lasts one tick in ten
-   * idles the rest of the time. Marginal (break-even) check per VM, least cost-efficient first: with
-   * the recent distribution of load / forecast (s.loadRatios), dropping a VM of capacity c moves
-   * E[(L - C + c)+] - E[(L - C)+] rps to Lambda; if that costs less per hour than the VM, and
-   * Lambda concurrency can still take the peak excess, the VM is dropped from the plan. This is the
-   * break-even utilisation rule (cost.ts) applied to the load distribution instead of its mean.
-   * Mutates the plan in place; returns how many VMs were dropped.
+   * idles the rest of the time. The marginal-VM rule (marginal.ts) keeps only the VMs whose slice
+   * of capacity is busy more often than break-even: over the recent load distribution `dist`
+   * (exponentially weighted, see tick()), VM k stacked on capacity B has expected utilisation
+   * u_k = (E[(L - B)+] - E[(L - B - c)+]) / c and is kept iff u_k >= u* (cost.ts, from its price,
+   * its capacity and the variant's Lambda $/request), raised to u* x (1 + boot / hold) for a VM
+   * that is not running yet (it pays its boot time serving nobody). New VMs sit on top of the
+   * stack (judged first), then the least cost-efficient. A VM is kept anyway when Lambda
+   * concurrency could not take the peak excess without it. Mutates the plan in place; returns how
+   * many VMs were dropped. c6g.large x shufflenet (61 rps x 0.9 = 55 rps, $0.068/h) against Lambda
+   * 1,769 MB ($1.15/M): u* = 0.068 / (55 x 3600 x 1.15e-6) = 0.30.
    */
-  const trimForSpikes = (
+  const trimToBreakEven = (
     r: Extract<PlanResult, { ok: true }>,
     pvs: readonly PlannerVariant[],
     peakRps: number,
-    ratios: readonly number[],
+    dist: LoadDistribution,
+    holdMs: number,
     concurrency: number,
   ): number => {
-    const units: Array<{ vm: (typeof r.vms)[number]; cap: number; price: number; perReq: number; durS: number }> = [];
-    for (const vm of r.vms) {
-      const pv = pvs.find((x) => x.name === vm.variant);
-      const o = pv?.vmOptions.find((x) => x.instanceType === vm.instanceType);
-      if (!pv?.lambda || !o) continue;
-      for (let i = 0; i < vm.count; i++) {
-        units.push({ vm, cap: o.capacityRps * util, price: o.pricePerHourUsd, perReq: pv.lambda.costPerRequestUsd, durS: pv.lambda.durationMs / 1000 });
-      }
-    }
+    const units: Array<{ vm: (typeof r.vms)[number]; cap: number; uStar: number; bar: number; isNew: boolean }> = [];
     let total = 0;
     for (const vm of r.vms) {
       const pv = pvs.find((x) => x.name === vm.variant);
       const o = pv?.vmOptions.find((x) => x.instanceType === vm.instanceType);
-      total += (o?.capacityRps ?? 0) * util * vm.count;
+      const cap = (o?.capacityRps ?? 0) * util;
+      total += cap * vm.count;
+      if (!pv?.lambda || !o) continue;
+      const uStar = breakEvenUtilisation({ vmPricePerHourUsd: o.pricePerHourUsd, vmCapacityRps: cap, lambdaCostPerRequestUsd: pv.lambda.costPerRequestUsd });
+      const existing = Math.max(0, Math.floor(o.existing ?? 0));
+      for (let i = 0; i < vm.count; i++) {
+        const isNew = i >= existing;
+        units.push({ vm, cap, uStar, bar: requiredUtilisation(uStar, isNew, o.bootDelayMs, holdMs), isNew });
+      }
     }
-    units.sort((a, b) => b.price / b.cap - a.price / a.cap);
-    const excess = (cap: number): number => {
-      let sum = 0;
-      for (const q of ratios) sum += Math.max(0, q * peakRps - cap);
-      return sum / ratios.length;
-    };
+    // Top of the stack first: new VMs, then the least cost-efficient (highest u*).
+    units.sort((a, b) => Number(b.isNew) - Number(a.isNew) || b.uStar - a.uStar);
     let dropped = 0;
-    let lambdaNow = excess(total);
     for (const u of units) {
-      const after = total - u.cap;
-      const lambdaAfter = excess(after);
-      const extraUsdPerH = (lambdaAfter - lambdaNow) * 3600 * u.perReq;
-      if (extraUsdPerH >= u.price) continue;
-      if (Math.max(0, peakRps - after) * u.durS > concurrency * 0.8) continue;
-      total = after;
-      lambdaNow = lambdaAfter;
+      const below = total - u.cap;
+      const used = sliceUtilisation(dist, below, u.cap);
+      if (used >= u.bar) continue;
+      const pv = pvs.find((x) => x.name === u.vm.variant);
+      const durS = (pv?.lambda?.durationMs ?? 0) / 1000;
+      if (Math.max(0, peakRps - below) * durS > concurrency * 0.8) continue;
+      total = below;
       u.vm.count--;
       r.lambdaRps[u.vm.variant] = (r.lambdaRps[u.vm.variant] ?? 0) + u.cap;
       r.vmRps[u.vm.variant] = Math.max(0, (r.vmRps[u.vm.variant] ?? 0) - u.cap);
-      r.costUsdPerHour += extraUsdPerH - u.price;
+      // Expected $/h: the slice's mean traffic moves to Lambda, the VM's price goes.
+      const price = pv?.vmOptions.find((x) => x.instanceType === u.vm.instanceType)?.pricePerHourUsd ?? 0;
+      r.costUsdPerHour += used * u.cap * 3600 * (pv?.lambda?.costPerRequestUsd ?? 0) - price;
       dropped++;
     }
     r.vms = r.vms.filter((v) => v.count > 0);
@@ -383,7 +388,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         costPerRequestUsd: lambdaCostPerRequest(env.catalog, m, e.p50Ms, env.lambdaArch),
       });
     }
-    return chooseLambdaMemory(cands, env.sloMs, s.coldFraction);
+    return chooseLambdaMemory(cands, env.sloMs, s.coldFraction, s.lambdaMemoryMb[v.name]);
   };
 
   const vmOptions = (env: PolicyEnv, s: SpillwayState, v: VariantInfo, obs: TickObservation | undefined): VmOption[] => {
@@ -516,7 +521,6 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         horizonMs,
         desiredHistory: [],
         forecastHistory: [],
-        loadRatios: [],
         planRps: 0,
         scaleDownWindowMs: scaleDownTicks * env.tickIntervalMs,
         plans: {},
@@ -574,9 +578,6 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       s.horizonMs = horizonMs;
       const y = obs.arrivalRpsHistory[obs.arrivalRpsHistory.length - 1];
       if (y !== undefined) {
-        // Ratio to the load the last plan was sized for (the stabilised peak), since that is the
-        // load the spike-trim rule scales these ratios by.
-        if (prev.planRps > 0) s.loadRatios = [...prev.loadRatios.slice(-359), Math.max(0, y) / prev.planRps];
         const r = f.step(prev.forecast, y);
         s.forecast = r.state;
         s.forecastRps = r.forecastRps;
@@ -594,7 +595,13 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       for (const h of forecastHistory) planRps = Math.max(planRps, h.rps);
       if (planRps > s.forecastRps * 1.001) notes.push(`planning for ${planRps.toFixed(2)} rps, the peak forecast of the last ${(prev.scaleDownWindowMs / 1000).toFixed(0)} s`);
       s.planRps = planRps;
-      const p = plan(env, s, planRps, obs, notes);
+      // The load distribution the marginal-VM rule judges each VM against: the recent per-tick
+      // rates, weighted exp(-age / W) with W the ski-rental window below (how long a VM decision
+      // lasts: holding an idle VM longer costs more than re-buying it). c6g.large x shufflenet:
+      // W ~ 6 min = 36 ticks, 108 samples.
+      const tauSteps = Math.max(1, prev.scaleDownWindowMs / env.tickIntervalMs);
+      const dist = recentDistribution(obs.arrivalRpsHistory, tauSteps);
+      const p = plan(env, s, planRps, obs, notes, dist);
       const desired: Record<string, number> = {};
       const shares: Record<string, number> = {};
       let planOk = true;
@@ -651,18 +658,17 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       // idle that long is never more than 2x worse than knowing the future. c6g.large serving a
       // 1.35 ms model: 80 s x (1 + 681 rps x $2.4e-7 x 3,600 / $0.068 per h) ~ 13 min, capped by
       // maxScaleDownWindowMs (10 min); never below N ticks.
+      // Computed over every VM option of the variants in the mix (not only the planned VMs), so it
+      // does not collapse when the plan leaves everything to Lambda.
       const minWindowMs = scaleDownTicks * env.tickIntervalMs;
       let windowMs = minWindowMs;
       if (maxWindowMs > minWindowMs) {
-        for (const r of Object.values(p.plans)) {
-          if (!r.ok) continue;
-          for (const vm of r.vms) {
-            const o = p.options[vmKey(vm.instanceType, vm.variant)];
-            if (!o || !(o.pricePerHourUsd > 0)) continue;
-            const gapUsd = o.capacityRps * util * (o.bootDelayMs / 1000) * (p.lambdaCost[vm.variant] ?? 0);
-            const ski = o.bootDelayMs + gapUsd / (o.pricePerHourUsd / 3_600_000);
-            windowMs = Math.max(windowMs, Math.min(maxWindowMs, ski));
-          }
+        for (const [k, o] of Object.entries(p.options)) {
+          const variant = k.slice(k.indexOf('|') + 1);
+          if (!(o.pricePerHourUsd > 0) || !((shares[variant] ?? 0) > 0)) continue;
+          const gapUsd = o.capacityRps * util * (o.bootDelayMs / 1000) * (p.lambdaCost[variant] ?? 0);
+          const ski = o.bootDelayMs + gapUsd / (o.pricePerHourUsd / 3_600_000);
+          windowMs = Math.max(windowMs, Math.min(maxWindowMs, ski));
         }
       }
       s.scaleDownWindowMs = windowMs;
