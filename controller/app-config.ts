@@ -48,6 +48,8 @@ export const AppConfigSchema = z.strictObject({
   modelDir: z.string().optional(),
   /** $SPILLWAY_HOME for registry/profiles/cache; default: engine's choice (<repo>/.spillway). */
   home: z.string().optional(),
+  /** Price catalog file (another region, refreshed prices); default profiles/catalog.json. */
+  catalogPath: z.string().optional(),
 });
 export type AppConfig = z.infer<typeof AppConfigSchema>;
 export type AppConfigInput = z.input<typeof AppConfigSchema>;
@@ -73,6 +75,7 @@ const ENV_KEYS: Record<string, keyof AppConfig> = {
   SPILLWAY_LOG_LEVEL: 'logLevel',
   SPILLWAY_MODEL_DIR: 'modelDir',
   SPILLWAY_HOME: 'home',
+  SPILLWAY_CATALOG: 'catalogPath',
 };
 
 /** CLI flag (kebab-case) for each key, e.g. --tick-ms. */
@@ -96,6 +99,7 @@ const FLAG_FOR: Record<keyof AppConfig, string> = {
   logLevel: 'log-level',
   modelDir: 'model-dir',
   home: 'home',
+  catalogPath: 'catalog',
 };
 
 function listOrValue(key: keyof AppConfig, raw: string): unknown {

@@ -56,7 +56,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
   const home = config.home;
   const modelDir = config.modelDir;
   const registry = loadRegistry(home ? { home } : {});
-  const catalog = loadCatalog();
+  const catalog = loadCatalog(config.catalogPath);
   const served = await resolveServedVariants({
     registry,
     catalog,
@@ -199,6 +199,7 @@ async function createWorld(
   );
   const lambdaRt: LocalLambdaRuntime = await startLocalLambdaRuntime({
     port: 0,
+    ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
     functions: names.map((variant) => ({
       functionName: `spillway-${variant}`,
       variant,
@@ -216,6 +217,7 @@ async function createWorld(
   );
   const fleet = new LocalVmFleet({
     bootDelayMs: config.vmBootDelayMs,
+    ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
     // One thread per local VM: on a 2-core machine two VMs already use every core.
     maxThreadsPerVm: 1,
     env: childEnv,

@@ -10,7 +10,7 @@ import { runReplay } from '../../controller/replay/run-replay.js';
 import type { LoadGenResult } from '../../controller/replay/load-gen.js';
 import type { ReplaySummary } from '../../controller/replay/summary.js';
 import type { Stack } from '../../controller/server/stack.js';
-import { AZURE_CODE_TRACE, HAS_AZURE_TRACE, HAS_SHARED_MODELS, startTestStack } from './helpers.js';
+import { AZURE_CODE_TRACE, HAS_AZURE_TRACE, HAS_SHARED_MODELS, startTestStack, writeVmFavouringCatalog } from './helpers.js';
 
 const TRACE = HAS_AZURE_TRACE ? AZURE_CODE_TRACE! : 'builtin:spike';
 // t=2175 s: the densest 40 s of the code trace (raw mean 8 rps, peak 34 rps).
@@ -32,6 +32,9 @@ describe(`burst replay of ${HAS_AZURE_TRACE ? 'azure_llm_code (real trace)' : 'b
       lambdaConcurrency: 8,
       lambdaKeepAliveMs: 20_000,
       backendTimeoutMs: 60_000,
+      // Lambda priced x20 (see writeVmFavouringCatalog): at list prices a tiny model at ~40 rps is
+      // cheaper on Lambda, and the planner would rightly buy no VM at all.
+      catalogPath: writeVmFavouringCatalog(),
     });
     const seen = new Set<string>();
     const watch = setInterval(() => {

@@ -2,12 +2,14 @@
  * Shared helpers for the e2e tests: a small in-process stack (real local Lambda runtime, real VM
  * server processes, real policy) and an OpenAPI validator built from the served /openapi.json.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import pino from 'pino';
 import { sharedDir } from '../../functions/engine/registry.js';
+import { loadCatalog } from '../../profiles/catalog.js';
 import { type AppConfigInput, parseAppConfig } from '../../controller/app-config.js';
 import { type Stack, startStack } from '../../controller/server/stack.js';
 
@@ -103,4 +105,29 @@ export class OpenApiChecker {
     const validate = this.ajv.compile(this.schemaFor(ref) as object);
     return validate(body) as boolean;
   }
+}
+
+/**
+ * A price catalog in which Lambda costs 20x its list price, so VMs win at the few tens of rps a
+ * 2-core test machine can drive. The burst test checks the MECHANISM (Lambda covers the boot gap,
+ * VMs get launched, the Lambda share falls); with list prices the planner rightly keeps a tiny
+ * model on Lambda at that rate (e.g. resnet18-w025-s112 at 1,769 MB: ~4e-7 $/request, so a
+ * $0.085/h c5.large only pays off above ~59 rps). The economics are tested in test/core.
+ */
+export function writeVmFavouringCatalog(): string {
+  const catalog = loadCatalog();
+  const expensive = {
+    ...catalog,
+    source: `${catalog.source} [TEST: Lambda prices x20 so that VMs win at test rates]`,
+    lambda: {
+      ...catalog.lambda,
+      x86PricePerGbSecondUsd: catalog.lambda.x86PricePerGbSecondUsd * 20,
+      arm64PricePerGbSecondUsd: catalog.lambda.arm64PricePerGbSecondUsd * 20,
+      pricePerMillionRequestsUsd: catalog.lambda.pricePerMillionRequestsUsd * 20,
+    },
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-catalog-'));
+  const path = join(dir, 'catalog.json');
+  writeFileSync(path, JSON.stringify(expensive, null, 2));
+  return path;
 }
