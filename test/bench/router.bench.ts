@@ -11,6 +11,11 @@
  * Router and proxy each run in their own child process so the load generator does not share
  * their event loop. Inputs are tensors (no image decode) so the backend is as fast as it gets.
  * Results: test/bench/results/router.json and router.md (BENCH_INPUT=tensor|tensor-json: router-<kind>.*).
+ *
+ * BENCH_BACKEND=stand-in replaces the VM server by a stand-in backend (a bare node:http server
+ * answering a canned, schema-valid BackendInferResponse with no inference), so the 1,000 req/s
+ * target rate is reachable on a 2-core machine and the figures isolate the router's own cost.
+ * Results then go to router-standin.*.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +39,7 @@ const TARGET_RATE_RPS = 1_000;
  * which costs router and backend alike a multi-millisecond JSON parse.
  */
 const INPUT_KIND = (['tensor', 'tensor-json'] as const).find((k) => k === process.env['BENCH_INPUT']) ?? 'image';
+const BACKEND_KIND = process.env['BENCH_BACKEND'] === 'stand-in' ? 'stand-in' : 'vm-server';
 const LAT_SECONDS = QUICK ? 3 : 15;
 const WARMUP_SECONDS = QUICK ? 1 : 3;
 const TPUT_SECONDS = QUICK ? 3 : 10;
@@ -92,6 +98,29 @@ async function routerChild(backend: string, variant: string): Promise<void> {
   });
   server.listen(0, '127.0.0.1', () => {
     process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+  });
+}
+
+/** Stand-in backend: reads the body, answers a canned valid BackendInferResponse (no inference). */
+function standInChild(variantName: string): void {
+  const reply = JSON.stringify({
+    model: variantName,
+    weights: 'real',
+    outputs: [{ top: [{ index: 1, label: 'goldfish', score: 0.99 }] }],
+    timings: { queueMs: 0, preprocessMs: 0, inferenceMs: 0.05, batchSize: 1 },
+    backend: { kind: 'vm', id: 'stand-in' },
+  });
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
+      res.end(reply);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    const port = (server.address() as AddressInfo).port;
+    process.stdout.write(`${JSON.stringify({ event: 'listening', host: '127.0.0.1', port })}\n`);
   });
 }
 
@@ -290,6 +319,7 @@ async function main(): Promise<void> {
   const role = process.argv[2];
   if (role === 'router') return routerChild(process.argv[3]!, process.argv[4]!);
   if (role === 'proxy') return proxyChild(process.argv[3]!);
+  if (role === 'stand-in') return standInChild(process.argv[3]!);
 
   const { variant, input, inputDesc } = smallestTensorVariant();
   const children: ChildProcess[] = [];
@@ -299,7 +329,7 @@ async function main(): Promise<void> {
   process.on('exit', stop);
   try {
     console.log(`router bench (${QUICK ? 'quick' : 'full'}): backend ${variant.name}, input ${inputDesc}`);
-    const vm = await startChild([join(ROOT, 'functions/server/main.ts')], {
+    const vm = BACKEND_KIND === 'stand-in' ? await startChild([THIS_FILE, 'stand-in', variant.name]) : await startChild([join(ROOT, 'functions/server/main.ts')], {
       PORT: '0',
       SPILLWAY_VARIANTS: variant.name,
       SPILLWAY_INTRA_OP_THREADS: '1',
@@ -372,7 +402,7 @@ async function main(): Promise<void> {
       mode: QUICK ? 'quick' : 'full',
       measuredAt: new Date().toISOString(),
       machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
-      backend: { variant: variant.name, weights: variant.weights, input: inputDesc, intraOpThreads: 1, capacityRps: capacity },
+      backend: { kind: BACKEND_KIND, variant: variant.name, weights: variant.weights, input: inputDesc, intraOpThreads: 1, capacityRps: capacity },
       latency: {
         targetRateRps: TARGET_RATE_RPS,
         rateRps: RATE_RPS,
@@ -402,13 +432,15 @@ async function main(): Promise<void> {
     };
     const dir = join(ROOT, 'test', 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    const base = INPUT_KIND === 'image' ? 'router' : `router-${INPUT_KIND}`;
+    const base = `router${INPUT_KIND === 'image' ? '' : `-${INPUT_KIND}`}${BACKEND_KIND === 'stand-in' ? '-standin' : ''}`;
     writeFileSync(join(dir, `${base}.json`), `${JSON.stringify(result, null, 2)}\n`);
     const md = [
       '# Router benchmark',
       '',
       `Measured ${result.measuredAt} (${result.mode} mode) on ${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node}.`,
-      `Backend: one VM inference server, \`${variant.name}\` (${variant.weights} weights), ${result.backend.input}, 1 thread.`,
+      BACKEND_KIND === 'stand-in'
+        ? `Backend: a STAND-IN (canned reply, no inference) so the router is measured at the target rate; request bodies as for \`${variant.name}\`, ${result.backend.input}.`
+        : `Backend: one VM inference server, \`${variant.name}\` (${variant.weights} weights), ${result.backend.input}, 1 thread.`,
       '',
       `| metric | direct to VM | through router | added | target |`,
       `|---|---:|---:|---:|---|`,
@@ -432,7 +464,8 @@ async function main(): Promise<void> {
 
 main().then(
   () => {
-    if (process.argv[2] !== 'router' && process.argv[2] !== 'proxy') process.exit(0);
+    const role = process.argv[2];
+    if (role !== 'router' && role !== 'proxy' && role !== 'stand-in') process.exit(0);
   },
   (err: unknown) => {
     console.error(err);
