@@ -13,8 +13,8 @@
  *    buys capacity: it lands on the explored variant's VMs if it has a ready one, else the request
  *    falls through the normal order below (a variant with no VMs is refreshed only when requests
  *    spill to its Lambda, and otherwise by the selector's decay back to its profile).
- * 3. a ready VM of the primary whose predicted wait (outstanding / slots x p50 x slowdown) + p99
- *    service x slowdown fits the budget, shortest expected delay first; else a ready VM of another
+ * 3. a ready VM of the primary whose p99 of wait + service (queueTailMs: k = outstanding / slots
+ *    batches ahead, x slowdown) fits the budget, shortest expected delay first; else a ready VM of another
  *    eligible variant (already paid for, so free at the margin), shortest expected delay;
  * 4. else Lambda: primary first, then the other eligible variants cheapest first, if its warm (or
  *    cold when no warm idle instance) estimate fits, concurrency allows and the pool is not throttled;
@@ -51,6 +51,39 @@ export interface VmCacheEntry {
   /** Interference record (mutated in place by observe), if any; minSamples gates its use. */
   health: { slowdown: number; samples: number } | undefined;
   minSamples: number;
+  /** Service-time moments derived from est (see serviceMoments), for the p50/p99 they were made from. */
+  momP50Ms?: number;
+  momP99Ms?: number;
+  meanMs?: number;
+  sdMs?: number;
+}
+
+/** z of the 99th percentile of a normal distribution. */
+const Z99 = 2.326;
+
+/**
+ * Mean and standard deviation of one service time, from its p50 and p99 read as a lognormal (the
+ * shape the profiler's p99/p50 ratio describes): sigma = ln(p99 / p50) / 2.326, mean =
+ * p50 x e^(sigma^2 / 2), sd = mean x sqrt(e^(sigma^2) - 1). Shufflenet on a VM, p50 14 ms / p99
+ * 31 ms: sigma 0.34, mean 14.8 ms, sd 5.2 ms.
+ */
+export function serviceMoments(p50Ms: number, p99Ms: number): { meanMs: number; sdMs: number } {
+  const r = p50Ms > 0 && p99Ms > p50Ms ? p99Ms / p50Ms : 1;
+  const sigma = Math.log(r) / Z99;
+  const meanMs = Math.max(0, p50Ms) * Math.exp((sigma * sigma) / 2);
+  return { meanMs, sdMs: meanMs * Math.sqrt(Math.expm1(sigma * sigma)) };
+}
+
+/**
+ * p99 of the time a request waits behind `k` batches and is then served: the sum of k + 1 service
+ * times, ~normal for larger k: p99 + k x mean + 2.326 x sd x (sqrt(k + 1) - 1) (= p99 at k = 0).
+ * Using k x p50 for the wait, as a naive estimate does, lets the queue fill up to the budget with
+ * half of the requests at its end late: 12 batches of the shufflenet above wait 168 ms at p50 but
+ * 12 x 14.8 + 2.326 x 5.2 x (sqrt(13) - 1) = 209 ms at p99, + 31 ms of its own service.
+ */
+export function queueTailMs(k: number, p99Ms: number, meanMs: number, sdMs: number): number {
+  if (!(k > 0)) return p99Ms;
+  return p99Ms + k * meanMs + Z99 * sdMs * (Math.sqrt(k + 1) - 1);
 }
 
 export interface TaskRow {
@@ -193,8 +226,17 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
     const h = ce.health;
     const sd = h !== undefined && h.samples >= ce.minSamples && h.slowdown > reported ? h.slowdown : reported;
     const slots = vm.slots > 0 ? vm.slots : 1;
-    const waitMs = Math.floor(vm.outstanding / slots) * est.p50Ms * sd;
-    if (waitMs + est.p99Ms * sd + t.vmOverheadMs > budget) continue;
+    const k = Math.floor(vm.outstanding / slots);
+    if (ce.momP50Ms !== est.p50Ms || ce.momP99Ms !== est.p99Ms) {
+      const m = serviceMoments(est.p50Ms, est.p99Ms);
+      ce.momP50Ms = est.p50Ms;
+      ce.momP99Ms = est.p99Ms;
+      ce.meanMs = m.meanMs;
+      ce.sdMs = m.sdMs;
+    }
+    const meanMs = ce.meanMs ?? est.p50Ms;
+    if (queueTailMs(k, est.p99Ms, meanMs, ce.sdMs ?? 0) * sd + t.vmOverheadMs > budget) continue;
+    const waitMs = k * meanMs * sd;
     const delay = waitMs + est.p50Ms * sd;
     if (vi === primary) {
       if (delay < bestPDelay) {

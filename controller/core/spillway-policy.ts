@@ -352,6 +352,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         units.push({ vm, cap, uStar, bar: requiredUtilisation(uStar, isNew, o.bootDelayMs, holdMs), isNew });
       }
     }
+    const lambdaBefore: Record<string, number> = { ...r.lambdaRps };
     // Top of the stack first: new VMs, then the least cost-efficient (highest u*).
     units.sort((a, b) => Number(b.isNew) - Number(a.isNew) || b.uStar - a.uStar);
     let dropped = 0;
@@ -372,6 +373,43 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       dropped++;
     }
     r.vms = r.vms.filter((v) => v.count > 0);
+    if (dropped > 0) {
+      // The traffic of the dropped VMs goes to the Lambda variant with the lowest $/request plus
+      // accuracy loss (the IP's objective), not necessarily the dropped VMs' variant: a VM of
+      // mobilenet-v2 bought for the peak must not send its slice to mobilenet's Lambda at
+      // $0.93/M when shufflenet's is $0.63/M and the accuracy difference is worth $0.02/M.
+      const w = (opts.accuracyValueUsdPerMillionPerPct ?? 0.01) / 1e6;
+      const floor = opts.minAccuracy ?? Number.NEGATIVE_INFINITY;
+      let best: PlannerVariant | undefined;
+      let bestCost = Number.POSITIVE_INFINITY;
+      for (const pv of pvs) {
+        if (!pv.lambda || (pv.accuracy ?? 0) < floor) continue;
+        const c = pv.lambda.costPerRequestUsd - w * (pv.accuracy ?? 0);
+        if (c < bestCost) {
+          bestCost = c;
+          best = pv;
+        }
+      }
+      if (best) {
+        let total = 0;
+        for (const pv of pvs) {
+          const moved = pv === best ? 0 : Math.max(0, (r.lambdaRps[pv.name] ?? 0) - (lambdaBefore[pv.name] ?? 0));
+          if (moved > 0) {
+            r.lambdaRps[pv.name] = (r.lambdaRps[pv.name] ?? 0) - moved;
+            r.lambdaRps[best.name] = (r.lambdaRps[best.name] ?? 0) + moved;
+          }
+        }
+        for (const pv of pvs) total += (r.vmRps[pv.name] ?? 0) + (r.lambdaRps[pv.name] ?? 0);
+        if (total > 0) {
+          const shares: Record<string, number> = {};
+          for (const pv of pvs) {
+            const sh = ((r.vmRps[pv.name] ?? 0) + (r.lambdaRps[pv.name] ?? 0)) / total;
+            if (sh > 1e-9) shares[pv.name] = sh;
+          }
+          r.shares = shares;
+        }
+      }
+    }
     return dropped;
   };
 
