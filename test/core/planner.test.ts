@@ -144,6 +144,19 @@ describe('chooseLambdaMemory', () => {
     expect(coldMix.choice.memoryMb).toBeGreaterThan(warmOnly.choice.memoryMb);
     for (const c of cs) if (c.p99Ms <= 200) expect(c.costPerRequestUsd).toBeGreaterThanOrEqual(warmOnly.choice.costPerRequestUsd);
   });
+  it('prefers the fastest size within 5 % of the cheapest, and keeps the size in use until another is 25 % cheaper', () => {
+    // Flat cost below 1 vCPU: 512 / 1,024 / 1,769 MB cost the same per request, 1,769 is 3.5x faster.
+    const flat = [cand(512, 48, 570), cand(1024, 24, 410), cand(1769, 14, 343), cand(3008, 10.3, 343)];
+    const pick = chooseLambdaMemory(flat, 200, 0)!;
+    expect(pick.choice.memoryMb).toBe(1769); // 3,008 MB costs 25 % more: not "equally cheap"
+    expect(pick.choice.costPerRequestUsd).toBeLessThanOrEqual(Math.min(...flat.map((c) => c.costPerRequestUsd)) * 1.05);
+    // In use: 3,008 MB (<= 25 % dearer than the cheapest) is kept; 10,240 MB (7x) is not.
+    const withBig = [...flat, cand(10240, 10, 343)];
+    const cheapest = Math.min(...withBig.map((c) => c.costPerRequestUsd));
+    const keep = chooseLambdaMemory(withBig, 200, 0, 3008)!;
+    expect(keep.choice.costPerRequestUsd <= cheapest * 1.25).toBe(keep.choice.memoryMb === 3008);
+    expect(chooseLambdaMemory(withBig, 200, 0, 10240)!.choice.memoryMb).toBe(1769);
+  });
   it('falls back to the fastest size when none fits, flagged', () => {
     const r = chooseLambdaMemory([cand(512, 500, 1000), cand(3008, 300, 800)], 100, 0)!;
     expect(r.fits).toBe(false);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EdfQueue } from '../../controller/core/edf-queue.js';
 import type { LambdaView, RouteRequest, VmView } from '../../controller/core/policy-types.js';
+import { queueTailMs, serviceMoments } from '../../controller/core/router.js';
 import { createSpillwayPolicy } from '../../controller/core/spillway-policy.js';
 import { makeEnv, REAL_MODELS } from './fixtures.js';
 
@@ -126,5 +127,21 @@ describe('router', () => {
         },
       ),
     );
+  });
+});
+
+describe('queue tail (manual numbers)', () => {
+  it('lognormal moments from p50/p99 and the p99 of waiting behind k batches', () => {
+    // p99/p50 = e^2.326 -> sigma = 1; mean = p50 x e^0.5, sd = mean x sqrt(e - 1).
+    const m = serviceMoments(10, 10 * Math.exp(2.326));
+    expect(m.meanMs).toBeCloseTo(10 * Math.exp(0.5), 9);
+    expect(m.sdMs).toBeCloseTo(10 * Math.exp(0.5) * Math.sqrt(Math.E - 1), 9);
+    expect(serviceMoments(10, 10)).toEqual({ meanMs: 10, sdMs: 0 });
+    // Nothing ahead: the service p99 itself. 3 batches ahead (mean 12, sd 4, p99 25):
+    // 25 + 3 x 12 + 2.326 x 4 x (2 - 1) = 70.304.
+    expect(queueTailMs(0, 25, 12, 4)).toBe(25);
+    expect(queueTailMs(3, 25, 12, 4)).toBeCloseTo(70.304, 9);
+    // Always above the naive k x p50 + p99 when mean >= p50.
+    expect(queueTailMs(12, 31, 14.8, 5.2)).toBeGreaterThan(12 * 14 + 31);
   });
 });
