@@ -190,3 +190,20 @@ export function clairvoyantBound(
     method: CLAIRVOYANT_METHOD,
   };
 }
+
+/**
+ * Cost of a run made comparable with the bound. The bound serves EVERY request within the SLO,
+ * while a run "meets the SLO" with up to 1 % of its requests late or rejected, and did not pay to
+ * serve those in time. Each of them could have been served on time on warm Lambda at the bound's
+ * own per-request price, so a run's cost plus that credit is the cost of a run that serves
+ * everything, which the bound must not exceed. Example: 60 rps for 30 min = 108,000 requests, 0.5 %
+ * late = 540 x $6.9e-7 = $0.00037 credit: enough to matter when a VM-only baseline and the bound
+ * differ by $0.00001 on a 30-minute slice.
+ */
+export function boundComparableUsd(
+  run: { totalUsd: number; requests: number; violationPct: number },
+  bound: Pick<ClairvoyantResult, 'lambda'>,
+): number {
+  const violated = (run.requests * run.violationPct) / 100;
+  return run.totalUsd + violated * (bound.lambda?.usdPerRequest ?? 0);
+}
