@@ -7,6 +7,7 @@
  */
 import { Agent, request as httpRequest } from 'node:http';
 import { ReplayError } from './errors.js';
+import { mulberry32 as rng } from '../../functions/engine/synthetic/prng.js';
 
 export interface ReplayTarget {
   /** Base URL, e.g. http://127.0.0.1:8080 */
@@ -81,18 +82,6 @@ export interface LoadGenResult {
   finalStatus: unknown;
 }
 
-/** Mulberry32: small seeded PRNG so a replay's arrival pattern is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Poisson arrival offsets (ms) inside one second at `rate` rps: exponential gaps. */
 function arrivalsInSecond(rate: number, rand: () => number): number[] {
   const out: number[] = [];
@@ -110,22 +99,32 @@ function headers(target: ReplayTarget, extra: Record<string, string> = {}): Reco
   return { ...(target.apiKey ? { 'x-api-key': target.apiKey } : {}), ...extra };
 }
 
-export function getJson(target: ReplayTarget, path: string, agent: Agent, timeoutMs = 5_000): Promise<unknown> {
+export function getJson(
+  target: ReplayTarget,
+  path: string,
+  agent: Agent,
+  timeoutMs = 5_000,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const u = new URL(path, target.url);
-    const req = httpRequest(u, { method: 'GET', agent, headers: headers(target), timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          if ((res.statusCode ?? 0) >= 400) reject(new ReplayError(`GET ${path} -> ${res.statusCode}: ${JSON.stringify(body)}`));
-          else resolve(body);
-        } catch (err) {
-          reject(new ReplayError(`GET ${path}: bad JSON`, { cause: err }));
-        }
-      });
-    });
+    const req = httpRequest(
+      u,
+      { method: 'GET', agent, headers: headers(target), timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            if ((res.statusCode ?? 0) >= 400)
+              reject(new ReplayError(`GET ${path} -> ${res.statusCode}: ${JSON.stringify(body)}`));
+            else resolve(body);
+          } catch (err) {
+            reject(new ReplayError(`GET ${path}: bad JSON`, { cause: err }));
+          }
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new ReplayError(`GET ${path} timed out`)));
     req.on('error', reject);
     req.end();
@@ -176,7 +175,10 @@ function sendOne(
       {
         method: 'POST',
         agent,
-        headers: headers(target, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }),
+        headers: headers(target, {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+        }),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -213,7 +215,9 @@ function sendOne(
           }
           finish(o);
         });
-        res.on('error', () => finish({ sentAtMs, second, status: 'error', latencyMs: performance.now() - sentAtMs }));
+        res.on('error', () =>
+          finish({ sentAtMs, second, status: 'error', latencyMs: performance.now() - sentAtMs }),
+        );
       },
     );
     req.setTimeout(timeoutMs, () => {
@@ -221,7 +225,13 @@ function sendOne(
       req.destroy();
     });
     req.on('error', (err) =>
-      finish({ sentAtMs, second, status: 'error', latencyMs: performance.now() - sentAtMs, error: err.message }),
+      finish({
+        sentAtMs,
+        second,
+        status: 'error',
+        latencyMs: performance.now() - sentAtMs,
+        error: err.message,
+      }),
     );
     req.end(body);
   });
@@ -269,7 +279,10 @@ export async function runLoad(o: LoadGenOptions): Promise<LoadGenResult> {
     const nowS = (performance.now() - t0) / 1000;
     const recent = outcomes.filter((x) => x.sentAtMs + x.latencyMs >= performance.now() - 1000);
     const ok = recent.filter((x) => x.status === 200);
-    const lat = outcomes.slice(-2000).filter((x) => x.status === 200).map((x) => x.latencyMs);
+    const lat = outcomes
+      .slice(-2000)
+      .filter((x) => x.status === 200)
+      .map((x) => x.latencyMs);
     o.onProgress({
       elapsedS: Math.min(durationS, nowS),
       durationS,

@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import type { ModelVariant } from '../../functions/engine/registry-schema.js';
 import { ortSessionOptions } from '../../functions/engine/session-cache.js';
 import type { Measurement } from '../schema.js';
+import { mulberry32 as prng } from '../../functions/engine/synthetic/prng.js';
 
 export interface CellBudget {
   /** Warm-up runs per cell (fewer if they exceed half the time budget). */
@@ -45,23 +46,12 @@ export function sessionOptions(intraOpThreads: number): ort.InferenceSession.Ses
   return ortSessionOptions({ intraOpThreads });
 }
 
-/** Mulberry32: a tiny seeded PRNG so every run feeds the same input. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Input shape for batch b: the variant's shape with the batch dimension set (other dims must be fixed). */
 export function inputShape(variant: ModelVariant, batchSize: number): number[] {
   return variant.input.shape.map((d, i) => {
     if (i === 0) return batchSize;
-    if (d === null) throw new Error(`input dimension ${i} of ${variant.name} is dynamic; cannot build a test input`);
+    if (d === null)
+      throw new Error(`input dimension ${i} of ${variant.name} is dynamic; cannot build a test input`);
     return d;
   });
 }

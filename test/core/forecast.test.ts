@@ -13,30 +13,21 @@ import {
   quantile,
   resampleSeries,
 } from '../../controller/core/forecast/index.js';
-
-/** Deterministic pseudo-random in [0,1) (mulberry32), so the synthetic series are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../functions/engine/synthetic/prng.js';
 
 /** Sinusoidal daily load on a 60 s step: 100 +- 60 rps, +- 5 % noise. */
 function seasonal(days: number, seed = 1): number[] {
   const r = rng(seed);
   const out: number[] = [];
-  for (let t = 0; t < days * 1440; t++) out.push((100 + 60 * Math.sin((2 * Math.PI * t) / 1440)) * (0.95 + 0.1 * r()));
+  for (let t = 0; t < days * 1440; t++)
+    out.push((100 + 60 * Math.sin((2 * Math.PI * t) / 1440)) * (0.95 + 0.1 * r()));
   return out;
 }
 
 describe('forecasters are pure step functions', () => {
   it('step never mutates the state it is given', () => {
-    const json = (x: unknown): string => JSON.stringify(x, (_k, v) => (v instanceof Float64Array ? [...v] : v));
+    const json = (x: unknown): string =>
+      JSON.stringify(x, (_k, v) => (v instanceof Float64Array ? [...v] : v));
     const check = <S>(f: PeakForecaster<S>): void => {
       let s = f.init();
       for (let i = 0; i < 25; i++) s = f.step(s, 10 + (i % 10)).state;
@@ -78,16 +69,19 @@ describe('combined forecaster', () => {
 
   it('property: forecasts are finite and non-negative for any input', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: -10, max: 1e6, noNaN: false }), { minLength: 1, maxLength: 200 }), (ys) => {
-        const f = createCombinedForecaster({ horizonSteps: 4, seasonSteps: 12, bucketSteps: 2 });
-        let s = f.init();
-        for (const y of ys) {
-          const r = f.step(s, y);
-          if (!Number.isFinite(r.forecastRps) || r.forecastRps < 0) return false;
-          s = r.state;
-        }
-        return true;
-      }),
+      fc.property(
+        fc.array(fc.double({ min: -10, max: 1e6, noNaN: false }), { minLength: 1, maxLength: 200 }),
+        (ys) => {
+          const f = createCombinedForecaster({ horizonSteps: 4, seasonSteps: 12, bucketSteps: 2 });
+          let s = f.init();
+          for (const y of ys) {
+            const r = f.step(s, y);
+            if (!Number.isFinite(r.forecastRps) || r.forecastRps < 0) return false;
+            s = r.state;
+          }
+          return true;
+        },
+      ),
     );
   });
 });
@@ -106,29 +100,32 @@ const twitter = process.env.SPILLWAY_SHARED_DIR
   ? join(process.env.SPILLWAY_SHARED_DIR, 'traces', 'twitter_2021-08_d01-14_1s.csv')
   : join(here, '..', '..', '..', 'shared', 'traces', 'twitter_2021-08_d01-14_1s.csv');
 
-describe.skipIf(!existsSync(twitter))('on a real trace slice (Twitter, first 3 days; skipped when ../shared/traces is absent)', () => {
-  it('combined forecast: bounded MAPE and under-forecast rate near its target', () => {
-    const text = readFileSync(twitter, 'utf8');
-    const t: number[] = [];
-    const rps: number[] = [];
-    let pos = text.indexOf('\n') + 1;
-    while (pos < text.length) {
-      const nl = text.indexOf('\n', pos);
-      const end = nl < 0 ? text.length : nl;
-      const comma = text.indexOf(',', pos);
-      const ts = Number(text.slice(pos, comma));
-      if (ts >= 3 * 86_400) break;
-      t.push(ts);
-      rps.push(Number(text.slice(comma + 1, end)));
-      pos = end + 1;
-    }
-    const series = resampleSeries(t, rps, 1, 60_000);
-    const combined = evaluateForecaster(series, 60_000, 120_000, { method: 'combined' });
-    const recentMax = evaluateForecaster(series, 60_000, 120_000, { method: 'recent-max' });
-    expect(combined.scoredSteps).toBeGreaterThan(1000);
-    expect(combined.mapePct).toBeLessThan(60);
-    expect(combined.underForecastRate).toBeLessThan(0.12);
-    // The learned headroom buys fewer under-forecasts than the running peak alone.
-    expect(combined.underForecastRate).toBeLessThan(recentMax.underForecastRate);
-  });
-});
+describe.skipIf(!existsSync(twitter))(
+  'on a real trace slice (Twitter, first 3 days; skipped when ../shared/traces is absent)',
+  () => {
+    it('combined forecast: bounded MAPE and under-forecast rate near its target', () => {
+      const text = readFileSync(twitter, 'utf8');
+      const t: number[] = [];
+      const rps: number[] = [];
+      let pos = text.indexOf('\n') + 1;
+      while (pos < text.length) {
+        const nl = text.indexOf('\n', pos);
+        const end = nl < 0 ? text.length : nl;
+        const comma = text.indexOf(',', pos);
+        const ts = Number(text.slice(pos, comma));
+        if (ts >= 3 * 86_400) break;
+        t.push(ts);
+        rps.push(Number(text.slice(comma + 1, end)));
+        pos = end + 1;
+      }
+      const series = resampleSeries(t, rps, 1, 60_000);
+      const combined = evaluateForecaster(series, 60_000, 120_000, { method: 'combined' });
+      const recentMax = evaluateForecaster(series, 60_000, 120_000, { method: 'recent-max' });
+      expect(combined.scoredSteps).toBeGreaterThan(1000);
+      expect(combined.mapePct).toBeLessThan(60);
+      expect(combined.underForecastRate).toBeLessThan(0.12);
+      // The learned headroom buys fewer under-forecasts than the running peak alone.
+      expect(combined.underForecastRate).toBeLessThan(recentMax.underForecastRate);
+    });
+  },
+);
