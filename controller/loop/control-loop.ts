@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { TickDecision, TickObservation } from '../core/policy-types.js';
 import { MemoryUpdateDeferredError } from '../aws/errors.js';
-import type { ServerlessPoolPort, VmFleetPort } from '../ports.js';
+import type { MetricsPort, ServerlessPoolPort, VmFleetPort } from '../ports.js';
 import type { ControllerRuntime } from '../server/runtime.js';
 import { LoopPhaseError } from './errors.js';
 
@@ -25,6 +25,8 @@ export interface ControlLoopOptions {
   now?: () => number;
   /** Timeout for each port call so a hung adapter cannot stall the loop. */
   callTimeoutMs?: number;
+  /** Fleet gauges once per tick + flush (CloudWatch in the aws world); failures are logged, never fatal. */
+  metrics?: MetricsPort;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -94,13 +96,19 @@ export class ControlLoop {
     try {
       await this.refreshFleet();
     } catch (err) {
-      log.warn({ tick: tickNo, err: new LoopPhaseError('observe', 'fleet.describe failed', { cause: err }) }, 'observe failed');
+      log.warn(
+        { tick: tickNo, err: new LoopPhaseError('observe', 'fleet.describe failed', { cause: err }) },
+        'observe failed',
+      );
     }
     try {
       const fns = await withTimeout(this.o.pool.describe(), this.callTimeoutMs, 'pool.describe');
       for (const f of fns) if (rt.variants.has(f.variant)) rt.setLambdaMemory(f.variant, f.memoryMb);
     } catch (err) {
-      log.warn({ tick: tickNo, err: new LoopPhaseError('observe', 'pool.describe failed', { cause: err }) }, 'observe failed');
+      log.warn(
+        { tick: tickNo, err: new LoopPhaseError('observe', 'pool.describe failed', { cause: err }) },
+        'observe failed',
+      );
     }
     const obs: TickObservation = {
       nowMs,
@@ -119,7 +127,10 @@ export class ControlLoop {
       rt.state = out.state;
       decision = out.decision;
     } catch (err) {
-      log.error({ tick: tickNo, err: new LoopPhaseError('decide', 'policy.tick threw', { cause: err }) }, 'decide failed');
+      log.error(
+        { tick: tickNo, err: new LoopPhaseError('decide', 'policy.tick threw', { cause: err }) },
+        'decide failed',
+      );
       return undefined;
     }
     rt.lastDecision = { ...decision, atMs: nowMs };
@@ -134,7 +145,8 @@ export class ControlLoop {
     const capped: string[] = [];
     for (const [i, l] of decision.launch.entries()) {
       const count = Math.min(l.count, room);
-      if (count < l.count) capped.push(`${l.variant}: wanted ${l.count}, cap maxVms=${this.o.maxVms} allows ${count}`);
+      if (count < l.count)
+        capped.push(`${l.variant}: wanted ${l.count}, cap maxVms=${this.o.maxVms} allows ${count}`);
       if (count <= 0) continue;
       room -= count;
       try {
@@ -150,7 +162,13 @@ export class ControlLoop {
         );
         launched.push({ variant: l.variant, count });
       } catch (err) {
-        log.error({ tick: tickNo, err: new LoopPhaseError('act', `launch ${l.variant} x${count} failed`, { cause: err }) }, 'act failed');
+        log.error(
+          {
+            tick: tickNo,
+            err: new LoopPhaseError('act', `launch ${l.variant} x${count} failed`, { cause: err }),
+          },
+          'act failed',
+        );
       }
     }
     if (decision.terminate.length > 0) {
@@ -158,7 +176,10 @@ export class ControlLoop {
       try {
         await withTimeout(this.o.fleet.terminate(decision.terminate), this.callTimeoutMs, 'fleet.terminate');
       } catch (err) {
-        log.error({ tick: tickNo, err: new LoopPhaseError('act', 'terminate failed', { cause: err }) }, 'act failed');
+        log.error(
+          { tick: tickNo, err: new LoopPhaseError('act', 'terminate failed', { cause: err }) },
+          'act failed',
+        );
       }
     }
     for (const [variant, memoryMb] of Object.entries(decision.lambdaMemoryMb)) {
@@ -169,10 +190,16 @@ export class ControlLoop {
       } catch (err) {
         if (err instanceof MemoryUpdateDeferredError) {
           // Expected during bursts: the pool refuses to reconfigure (and cold-start) a busy function.
-          log.debug({ tick: tickNo, variant, memoryMb, reason: err.message }, 'lambda memory update deferred');
+          log.debug(
+            { tick: tickNo, variant, memoryMb, reason: err.message },
+            'lambda memory update deferred',
+          );
         } else {
           log.warn(
-            { tick: tickNo, err: new LoopPhaseError('act', `setMemory ${variant}=${memoryMb} failed`, { cause: err }) },
+            {
+              tick: tickNo,
+              err: new LoopPhaseError('act', `setMemory ${variant}=${memoryMb} failed`, { cause: err }),
+            },
             'act failed',
           );
         }
@@ -203,6 +230,32 @@ export class ControlLoop {
       },
       'decision',
     );
+    await this.reportMetrics(nowMs);
     return decision;
+  }
+
+  /**
+   * Fleet gauges for the dashboard: VM count, Lambda share of recent answers, and dollars per hour
+   * as the slope of cost-so-far since the previous tick (e.g. $0.0004 over a 5 s tick = $0.29/h).
+   */
+  private lastCost: { atMs: number; usd: number } | undefined;
+  private async reportMetrics(nowMs: number): Promise<void> {
+    const m = this.o.metrics;
+    if (!m) return;
+    try {
+      const rt = this.o.runtime;
+      const usd = rt.ec2Cost(nowMs).total + rt.lambdaUsd;
+      const prev = this.lastCost;
+      this.lastCost = { atMs: nowMs, usd };
+      const dtH = prev ? (nowMs - prev.atMs) / 3_600_000 : 0;
+      m.fleet({
+        vmCount: rt.vms.filter((v) => v.state !== 'draining').length,
+        lambdaShare: rt.traffic(nowMs).recentLambdaShare,
+        dollarsPerHour: prev && dtH > 0 ? Math.max(0, usd - prev.usd) / dtH : 0,
+      });
+      await withTimeout(m.flush(), this.callTimeoutMs, 'metrics.flush');
+    } catch (err) {
+      this.o.log.warn({ err, phase: 'metrics' }, 'metrics phase failed');
+    }
   }
 }

@@ -17,7 +17,7 @@ import type {
   VmView,
 } from '../core/policy-types.js';
 import { lambdaCostPerRequest, vmBilledCostUsd } from '../core/cost.js';
-import type { VmRecord } from '../ports.js';
+import type { MetricsPort, VmRecord } from '../ports.js';
 import type { ModelVariant } from '../../functions/engine/registry-schema.js';
 
 export interface ServedVariant {
@@ -63,6 +63,8 @@ export class ControllerRuntime<S = unknown> {
   private readonly recent: Array<{ atMs: number; backend: 'vm' | 'lambda'; variant: string }> = [];
   private readonly bills = new Map<string, BillRecord>();
   lambdaUsd = 0;
+  /** Optional metrics sink (CloudWatch in the aws world): one record per completed request. */
+  metricsSink: MetricsPort | undefined;
   /** Warm-instance estimate per variant: times at which an instance became idle. */
   private readonly idleSince = new Map<string, number[]>();
 
@@ -70,7 +72,12 @@ export class ControllerRuntime<S = unknown> {
     readonly policy: Policy<S>,
     readonly env: PolicyEnv,
     readonly variants: ReadonlyMap<string, ServedVariant>,
-    readonly opts: { lambdaMemoryMb: number; lambdaKeepAliveMs: number; lambdaConcurrency: number; nowMs: number },
+    readonly opts: {
+      lambdaMemoryMb: number;
+      lambdaKeepAliveMs: number;
+      lambdaConcurrency: number;
+      nowMs: number;
+    },
   ) {
     this.state = policy.init(env, opts.nowMs);
     const memoryMbByVariant: Record<string, number> = {};
@@ -79,7 +86,12 @@ export class ControllerRuntime<S = unknown> {
       memoryMbByVariant[name] = opts.lambdaMemoryMb;
       warmIdleByVariant[name] = 0;
     }
-    this.lambda = { memoryMbByVariant, warmIdleByVariant, inFlight: 0, concurrencyLimit: opts.lambdaConcurrency };
+    this.lambda = {
+      memoryMbByVariant,
+      warmIdleByVariant,
+      inFlight: 0,
+      concurrencyLimit: opts.lambdaConcurrency,
+    };
     this.view = { nowMs: opts.nowMs, vms: this.vms, lambda: this.lambda };
   }
 
@@ -99,7 +111,8 @@ export class ControllerRuntime<S = unknown> {
     for (const r of records) {
       if (r.state === 'terminated') continue;
       seen.add(r.id);
-      const state: VmView['state'] = r.state === 'pending' ? 'booting' : r.state === 'ready' ? 'ready' : 'draining';
+      const state: VmView['state'] =
+        r.state === 'pending' ? 'booting' : r.state === 'ready' ? 'ready' : 'draining';
       let e = this.vmById.get(r.id);
       if (!e) {
         const view: VmView = {
@@ -116,7 +129,8 @@ export class ControllerRuntime<S = unknown> {
         e = { view, endpoint: r.endpoint, dead: false };
         this.vmById.set(r.id, e);
         this.vms.push(view);
-        if (!this.bills.has(r.id)) this.bills.set(r.id, { instanceType: r.instanceType, launchedAtMs: r.launchedAtMs });
+        if (!this.bills.has(r.id))
+          this.bills.set(r.id, { instanceType: r.instanceType, launchedAtMs: r.launchedAtMs });
       }
       const v = e.view as { -readonly [K in keyof VmView]: VmView[K] };
       if (v.readyAtMs === undefined && r.readyAtMs !== undefined) {
@@ -241,6 +255,16 @@ export class ControllerRuntime<S = unknown> {
       // A learning hiccup must never fail a request that was answered.
     }
     this.completions.push(c);
+    try {
+      this.metricsSink?.request({
+        variant: c.variant,
+        backend: c.backend,
+        latencyMs: c.totalMs,
+        violated: c.violated,
+      });
+    } catch {
+      // Metrics are best effort: never fail an answered request.
+    }
     if (c.backend === 'vm') this.totals.vm++;
     else this.totals.lambda++;
     this.recent.push({ atMs: c.atMs, backend: c.backend, variant: c.variant });
@@ -273,7 +297,8 @@ export class ControllerRuntime<S = unknown> {
     const rps = elapsedMs > 0 ? (this.arrivalsThisTick * 1000) / elapsedMs : 0;
     this.arrivalsThisTick = 0;
     this.arrivalRpsHistory.push(rps);
-    if (this.arrivalRpsHistory.length > keep) this.arrivalRpsHistory.splice(0, this.arrivalRpsHistory.length - keep);
+    if (this.arrivalRpsHistory.length > keep)
+      this.arrivalRpsHistory.splice(0, this.arrivalRpsHistory.length - keep);
   }
 
   // ---- reporting ---------------------------------------------------------------------------
@@ -292,7 +317,11 @@ export class ControllerRuntime<S = unknown> {
     }
     const n = this.recent.length;
     for (const k of Object.keys(byVariant)) byVariant[k] = byVariant[k]! / n;
-    return { recentLambdaShare: n > 0 ? lambda / n : 0, recentWindowS: RECENT_WINDOW_MS / 1000, recentByVariant: byVariant };
+    return {
+      recentLambdaShare: n > 0 ? lambda / n : 0,
+      recentWindowS: RECENT_WINDOW_MS / 1000,
+      recentByVariant: byVariant,
+    };
   }
 
   /** EC2 dollars so far (core/cost.ts: per-second billing, 60 s minimum); running VMs billed up to now. */

@@ -17,7 +17,7 @@ import { startLocalLambdaRuntime, type LocalLambdaRuntime } from '../local/lambd
 import { HttpVmClient } from '../local/vm-client.js';
 import { LocalVmFleet } from '../local/vm-fleet.js';
 import { ControlLoop } from '../loop/control-loop.js';
-import type { ServerlessPoolPort, VmClientPort, VmFleetPort } from '../ports.js';
+import type { MetricsPort, ServerlessPoolPort, VmClientPort, VmFleetPort } from '../ports.js';
 import { createAwsAdapters } from '../aws/world.js';
 import { createApiServer } from './app.js';
 import { ApiMetrics } from './metrics.js';
@@ -127,10 +127,12 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
         }),
     );
     const port = (server.address() as AddressInfo).port;
+    runtime.metricsSink = world.metrics;
     const loop = new ControlLoop({
       runtime,
       fleet,
       pool,
+      ...(world.metrics ? { metrics: world.metrics } : {}),
       tickIntervalMs: config.tickIntervalMs,
       maxVms: config.maxVms,
       log: log.child({ component: 'loop' }),
@@ -169,6 +171,7 @@ interface World {
   pool: ServerlessPoolPort;
   localFleet?: LocalVmFleet;
   lambdaEndpoint: string;
+  metrics?: MetricsPort;
 }
 
 /**
@@ -192,7 +195,12 @@ async function createWorld(
       const metrics = aws.metrics;
       closers.push(() => metrics.flush());
     }
-    return { fleet: aws.fleet, pool: aws.pool, lambdaEndpoint: '' };
+    return {
+      fleet: aws.fleet,
+      pool: aws.pool,
+      lambdaEndpoint: '',
+      ...(aws.metrics ? { metrics: aws.metrics } : {}),
+    };
   }
   progress(
     `starting local Lambda runtime (${names.length} functions, concurrency ${config.lambdaConcurrency})...`,

@@ -2,13 +2,15 @@
  * The deployed controller's wiring: `SPILLWAY_WORLD=aws` makes startStack() fill the ports with the
  * AWS adapters (controller/aws/world.ts) instead of the local ones. Against moto's server: the API
  * comes up, the control loop describes the (empty) EC2 fleet through the SDK and keeps ticking,
- * and a request that cannot be served (moto cannot run Lambda code, no VM yet) gets a clear error
- * reply instead of hanging.
+ * publishes its fleet gauges to CloudWatch every tick, and a request that cannot be served (moto
+ * cannot run Lambda code, no VM yet) gets a clear error reply instead of hanging.
  */
+import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAppConfig } from '../../controller/app-config.js';
 import { type Stack, startStack } from '../../controller/server/stack.js';
+import { METRICS } from '../../controller/aws/metric-names.js';
 import { SMALL_VARIANT } from '../e2e/helpers.js';
 import { type Moto, motoAvailable, startMoto, uniqueName } from './moto.js';
 
@@ -36,7 +38,7 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_REGION: 'us-east-1',
       SPILLWAY_FLEET: uniqueName('world'),
-      SPILLWAY_METRICS_MODE: 'off',
+      SPILLWAY_METRICS_MODE: 'api',
       SPILLWAY_INSTANCE_TYPES: 'c5.large',
     });
     const config = parseAppConfig({
@@ -77,11 +79,34 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
     expect(body.fleet).toBeDefined();
   });
 
+  it('publishes the dashboard fleet gauges (VmCount, LambdaShare, DollarsPerHour) to CloudWatch', async () => {
+    const cw = new CloudWatchClient({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const fleet = process.env['SPILLWAY_FLEET']!;
+    let names = new Set<string>();
+    for (let i = 0; i < 30 && !names.has(METRICS.dollarsPerHour); i++) {
+      const listed = await cw.send(
+        new ListMetricsCommand({ Namespace: 'Spillway', Dimensions: [{ Name: 'Fleet', Value: fleet }] }),
+      );
+      names = new Set((listed.Metrics ?? []).map((m) => m.MetricName ?? ''));
+      if (!names.has(METRICS.dollarsPerHour)) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect([...names]).toEqual(
+      expect.arrayContaining([METRICS.vmCount, METRICS.lambdaShare, METRICS.dollarsPerHour]),
+    );
+  });
+
   it('a request it cannot serve gets a clear error reply, not a hang', async () => {
     const res = await fetch(`${stack.url}/v1/models/${SMALL_VARIANT}/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: { image: Buffer.from('not an image at all').toString('base64') }, sloMs: 1_000 }),
+      body: JSON.stringify({
+        input: { image: Buffer.from('not an image at all').toString('base64') },
+        sloMs: 1_000,
+      }),
       signal: AbortSignal.timeout(15_000),
     });
     expect(res.status).toBeGreaterThanOrEqual(400);
