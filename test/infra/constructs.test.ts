@@ -69,6 +69,21 @@ describe('VariantFunction', () => {
     const roles = t.findResources('AWS::IAM::Role');
     for (const r of Object.values(roles)) expect(JSON.stringify(r)).not.toContain('AWSLambdaBasicExecutionRole');
   });
+
+  it('runs as many intra-op threads as its memory buys vCPU share (ceil, the estimates rule)', () => {
+    for (const [memoryMb, threads] of [
+      [1024, '1'],
+      [3008, '2'],
+      [10240, '6'],
+    ] as const) {
+      const stack = newStack();
+      new VariantFunction(stack, 'F', { variant: 'tiny-net', repoRoot: REPO_ROOT, memoryMb, functionPrefix: 'x-' });
+      Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+        MemorySize: memoryMb,
+        Environment: { Variables: Match.objectLike({ SPILLWAY_INTRA_OP_THREADS: threads }) },
+      });
+    }
+  });
   it('validates props', () => {
     const base = { repoRoot: REPO_ROOT, memoryMb: 1024 };
     expect(() => new VariantFunction(newStack(), 'F', { ...base, variant: 'Bad.Name' })).toThrow(/variant .* got 'Bad\.Name'/);

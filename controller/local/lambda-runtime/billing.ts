@@ -7,6 +7,8 @@
  * billed duration is ceil(init + duration). Worked number: 1,769 MB, init 812.4 ms, duration
  * 15.2 ms -> billed 828 ms -> 1769/1024 x 0.828 = 1.4304 GB-s -> x $0.0000166667 = $0.0000238.
  */
+import { lambdaIntraOpThreads } from '../../../profiles/lib/estimates.js';
+
 export interface BillingRates {
   pricePerGbSecondUsd: number;
   pricePerMillionRequestsUsd: number;
@@ -56,11 +58,13 @@ export function logTailBase64(text: string): string {
 }
 
 /**
- * Memory -> intra-op threads for a local instance, mirroring Lambda's CPU share:
- * 1,769 MB = 1 vCPU, capped at 6 vCPU; rounded, at least 1. E.g. 512 MB -> 1, 3,008 MB -> 2, 5,307 MB -> 3,
- * 10,240 MB -> 6. (On this 2-core machine more than 2 threads oversubscribes; that is the point:
- * the local runtime shows the thread count the memory buys, the profiler measures what it yields.)
+ * Memory -> intra-op threads for a local instance: Lambda's CPU share (1,769 MB = 1 vCPU, capped
+ * at 6) turned into threads by the same rule the profiler's Lambda estimates assume
+ * (profiles/lib/estimates.ts lambdaIntraOpThreads, ceil of the share), so the local runtime, the
+ * deployed functions and the planner's latency estimates agree. E.g. 512 MB -> 1, 2,048 MB -> 2,
+ * 3,008 MB -> 2, 5,307 MB -> 3, 10,240 MB -> 6. (On this 2-core machine more than 2 threads
+ * oversubscribes; the local runtime shows the thread count the memory buys.)
  */
 export function threadsForMemory(memoryMb: number, memoryMbPerVcpu = 1769, maxVcpu = 6): number {
-  return Math.max(1, Math.round(Math.min(memoryMb / memoryMbPerVcpu, maxVcpu)));
+  return lambdaIntraOpThreads(Math.min(memoryMb / memoryMbPerVcpu, maxVcpu));
 }
