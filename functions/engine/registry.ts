@@ -65,6 +65,12 @@ export function sharedDir(): string | undefined {
   return existsSync(beside) ? beside : undefined;
 }
 
+/** A path inside the shared data folder (e.g. sharedPath('traces', 'x.csv')), or undefined without one. */
+export function sharedPath(...parts: string[]): string | undefined {
+  const dir = sharedDir();
+  return dir === undefined ? undefined : join(dir, ...parts);
+}
+
 /** functions/models: built-in registry, label files and sample photos (committed). */
 export function builtinModelsDir(): string {
   return resolve(here, '..', 'models');

@@ -18,13 +18,11 @@ import {
   type ForecastScore,
   resampleSeries,
 } from '../../controller/core/forecast/index.js';
+import { sharedPath } from '../../functions/engine/registry.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '..', '..');
-const tracesDir = process.env.SPILLWAY_SHARED_DIR
-  ? join(process.env.SPILLWAY_SHARED_DIR, 'traces')
-  : join(repo, '..', 'shared', 'traces');
+const tracesDir = sharedPath('traces') ?? '';
 const STEP_MS = 60_000;
 const HORIZON_MS = 120_000;
 const SHORT_STEP_MS = 10_000;

@@ -31,13 +31,11 @@ import { simulate } from '../../controller/sim/simulator.js';
 import { boundComparableUsd } from '../../controller/sim/clairvoyant.js';
 import { createPolicy } from '../../controller/sim/policies.js';
 import { loadTrace } from '../../controller/sim/trace.js';
+import { sharedPath } from '../../functions/engine/registry.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '..', '..');
-const tracesDir = process.env.SPILLWAY_SHARED_DIR
-  ? join(process.env.SPILLWAY_SHARED_DIR, 'traces')
-  : join(repo, '..', 'shared', 'traces');
+const tracesDir = sharedPath('traces') ?? '';
 const MEAN_RPS = 100;
 const SLO_MS = 200;
 const MIN_ACCURACY = 65;

@@ -1,6 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -14,6 +12,7 @@ import {
   resampleSeries,
 } from '../../controller/core/forecast/index.js';
 import { mulberry32 as rng } from '../../functions/engine/synthetic/prng.js';
+import { sharedPath } from '../../functions/engine/registry.js';
 
 /** Sinusoidal daily load on a 60 s step: 100 +- 60 rps, +- 5 % noise. */
 function seasonal(days: number, seed = 1): number[] {
@@ -95,10 +94,7 @@ describe('resampleSeries', () => {
   });
 });
 
-const here = dirname(fileURLToPath(import.meta.url));
-const twitter = process.env.SPILLWAY_SHARED_DIR
-  ? join(process.env.SPILLWAY_SHARED_DIR, 'traces', 'twitter_2021-08_d01-14_1s.csv')
-  : join(here, '..', '..', '..', 'shared', 'traces', 'twitter_2021-08_d01-14_1s.csv');
+const twitter = sharedPath('traces', 'twitter_2021-08_d01-14_1s.csv') ?? '';
 
 describe.skipIf(!existsSync(twitter))(
   'on a real trace slice (Twitter, first 3 days; skipped when ../shared/traces is absent)',

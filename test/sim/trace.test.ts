@@ -80,9 +80,10 @@ describe('loadTrace', () => {
   });
 });
 
-const TWITTER = '/work/shared/traces/twitter_2021-08_d01-14_1s.csv';
-const NASA = '/work/shared/traces/nasa_1995-07-01_1min.csv';
+const TWITTER = sharedPath('traces', 'twitter_2021-08_d01-14_1s.csv') ?? '';
+const NASA = sharedPath('traces', 'nasa_1995-07-01_1min.csv') ?? '';
 import { existsSync } from 'node:fs';
+import { sharedPath } from '../../functions/engine/registry.js';
 
 describe.skipIf(!existsSync(TWITTER) || !existsSync(NASA))('real traces (shared/traces present)', () => {
   it('Twitter: the daily 29-minute hole is skipped, the 12-44 s holes are held', () => {
