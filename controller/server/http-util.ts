@@ -2,46 +2,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { LIMITS } from '../../functions/engine/protocol.js';
+import { readBodyLimited } from '../../functions/server/read-body.js';
 import { ApiError, PayloadTooLargeError } from './errors.js';
 
 /** Reads the body, failing fast with 413 once it exceeds `limitBytes` (checks Content-Length first). */
 export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limitBytes) {
-    req.resume();
-    return Promise.reject(new PayloadTooLargeError(limitBytes));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (c: Buffer) => {
-      if (done) return;
-      size += c.length;
-      if (size > limitBytes) {
-        done = true;
-        req.resume();
-        reject(new PayloadTooLargeError(limitBytes));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (!done) {
-        done = true;
-        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-      }
-    });
-    req.on('error', (err) => {
-      if (!done) {
-        done = true;
-        reject(new ApiError(400, 'bad_body', 'request body could not be read', undefined, undefined, { cause: err }));
-      }
-    });
+  return readBodyLimited(req, limitBytes, {
+    tooLarge: (limit) => new PayloadTooLargeError(limit),
+    aborted: (cause) =>
+      new ApiError(400, 'bad_body', 'request body could not be read', undefined, undefined, { cause }),
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: Record<string, string>,
+): void {
   // The deadline guard may already have answered.
   if (res.headersSent) return;
   const text = JSON.stringify(body);
@@ -88,7 +66,12 @@ function detachTensorData(raw: unknown): { data: unknown[]; holder: Record<strin
   }
   for (let i = 0; i < data.length; i++) {
     if (typeof data[i] !== 'number') {
-      throw new ApiError(400, 'invalid_request', `input.tensor.data.${i}: expected a number`, `input.tensor.data.${i}`);
+      throw new ApiError(
+        400,
+        'invalid_request',
+        `input.tensor.data.${i}: expected a number`,
+        `input.tensor.data.${i}`,
+      );
     }
   }
   holder['data'] = [];
@@ -101,7 +84,9 @@ export function parseJsonBody<T extends z.ZodType>(buf: Buffer, schema: T): z.in
   try {
     raw = JSON.parse(buf.toString('utf8'));
   } catch (err) {
-    throw new ApiError(400, 'invalid_json', 'request body is not valid JSON', undefined, undefined, { cause: err });
+    throw new ApiError(400, 'invalid_json', 'request body is not valid JSON', undefined, undefined, {
+      cause: err,
+    });
   }
   const detached = detachTensorData(raw);
   const r = schema.safeParse(raw);
@@ -109,9 +94,12 @@ export function parseJsonBody<T extends z.ZodType>(buf: Buffer, schema: T): z.in
     const issue = r.error.issues[0]!;
     const field = issue.path.map(String).join('.') || undefined;
     const extra =
-      issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message;
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`
+        : issue.message;
     const where = field ? `${field}: ` : '';
-    const unknownField = issue.code === 'unrecognized_keys' ? [field, issue.keys[0]].filter(Boolean).join('.') : field;
+    const unknownField =
+      issue.code === 'unrecognized_keys' ? [field, issue.keys[0]].filter(Boolean).join('.') : field;
     throw new ApiError(400, 'invalid_request', `${where}${extra}`, unknownField);
   }
   if (detached) {

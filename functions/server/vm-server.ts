@@ -24,6 +24,7 @@ import {
   UnsupportedMediaTypeError,
 } from './errors.js';
 import { parseJsonBody } from './fast-json.js';
+import { readBodyLimited } from './read-body.js';
 import { SERVING_LIMITS } from './limits.js';
 import { type ServerMetrics, createServerMetrics } from './metrics.js';
 import { validateInferRequest } from './validate.js';
@@ -67,7 +68,15 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** The client hung up mid-body. 499 (nginx's "client closed request") only reaches the metrics: nobody is listening. */
 const clientClosed = (cause: unknown) =>
-  new ClientFacingError(499, 'client_closed_request', 'connection closed before the body was complete', 'body', { cause });
+  new ClientFacingError(
+    499,
+    'client_closed_request',
+    'connection closed before the body was complete',
+    'body',
+    { cause },
+  );
+
+const BODY_ERRORS = { tooLarge: (limit: number) => new PayloadTooLargeError(limit), aborted: clientClosed };
 
 export function createVmServer(options: VmServerOptions): VmServer {
   const parsed = VmServerOptionsSchema.safeParse(options);
@@ -108,7 +117,8 @@ export function createVmServer(options: VmServerOptions): VmServer {
     );
   }
 
-  const updateDepth = (name: string) => metrics.queueDepth.set({ model: name }, batchers.get(name)?.depth() ?? 0);
+  const updateDepth = (name: string) =>
+    metrics.queueDepth.set({ model: name }, batchers.get(name)?.depth() ?? 0);
 
   function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
     if (res.headersSent || res.destroyed) return;
@@ -124,52 +134,6 @@ export function createVmServer(options: VmServerOptions): VmServer {
     return r.status;
   }
 
-  function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const declared = Number(req.headers['content-length']);
-      if (Number.isFinite(declared) && declared > limit) {
-        reject(new PayloadTooLargeError(limit));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let done = false;
-      req.on('data', (c: Buffer) => {
-        if (done) return;
-        size += c.length;
-        if (size > limit) {
-          done = true;
-          chunks.length = 0;
-          reject(new PayloadTooLargeError(limit));
-          return;
-        }
-        chunks.push(c);
-      });
-      req.on('end', () => {
-        if (!done) {
-          done = true;
-          resolve(Buffer.concat(chunks));
-        }
-      });
-      req.on('error', (cause) => {
-        if (!done) {
-          done = true;
-          chunks.length = 0;
-          reject(clientClosed(cause));
-        }
-      });
-      // A client that hangs up mid-body may produce neither 'end' nor 'error': settle anyway so
-      // the chunks are released and the request leaves the in-flight count.
-      req.on('close', () => {
-        if (!done) {
-          done = true;
-          chunks.length = 0;
-          reject(clientClosed(undefined));
-        }
-      });
-    });
-  }
-
   async function handleInfer(req: IncomingMessage, res: ServerResponse, arrivalMs: number): Promise<void> {
     let modelLabel = 'other';
     let status = 500;
@@ -178,7 +142,7 @@ export function createVmServer(options: VmServerOptions): VmServer {
       if (ct && !/json/i.test(ct)) throw new UnsupportedMediaTypeError(ct);
       let body: Buffer;
       try {
-        body = await readBody(req, opts.maxBodyBytes);
+        body = await readBodyLimited(req, opts.maxBodyBytes, BODY_ERRORS);
       } catch (e) {
         res.setHeader('connection', 'close'); // stop reading an oversized body
         throw e;
@@ -228,7 +192,14 @@ export function createVmServer(options: VmServerOptions): VmServer {
     if (path === '/v1/infer') {
       if (req.method !== 'POST') {
         res.setHeader('allow', 'POST');
-        sendError(res, new ClientFacingError(405, 'method_not_allowed', `${req.method} not allowed on /v1/infer; use POST`));
+        sendError(
+          res,
+          new ClientFacingError(
+            405,
+            'method_not_allowed',
+            `${req.method} not allowed on /v1/infer; use POST`,
+          ),
+        );
         req.resume();
         return;
       }
@@ -249,9 +220,15 @@ export function createVmServer(options: VmServerOptions): VmServer {
         req.resume(); // discard (never buffer) the body we refuse; the client still gets its 503
         sendError(
           res,
-          new ClientFacingError(503, 'queue_full', `server holds its limit of ${maxInFlight} requests in flight (maxInFlight); retry later`, undefined, {
-            retryAfterS: 1,
-          }),
+          new ClientFacingError(
+            503,
+            'queue_full',
+            `server holds its limit of ${maxInFlight} requests in flight (maxInFlight); retry later`,
+            undefined,
+            {
+              retryAfterS: 1,
+            },
+          ),
         );
         return;
       }
@@ -266,14 +243,25 @@ export function createVmServer(options: VmServerOptions): VmServer {
     req.resume();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET');
-      sendError(res, new ClientFacingError(405, 'method_not_allowed', `${req.method} not allowed on ${path}; use GET`));
+      sendError(
+        res,
+        new ClientFacingError(405, 'method_not_allowed', `${req.method} not allowed on ${path}; use GET`),
+      );
       return;
     }
     if (path === '/healthz') {
       send(res, 200, JSON_HEADERS, JSON.stringify({ status: 'ok', draining }));
     } else if (path === '/readyz') {
       const ok = ready && !draining;
-      send(res, ok ? 200 : 503, JSON_HEADERS, JSON.stringify({ status: ok ? 'ready' : draining ? 'draining' : 'loading', variants: [...variants.keys()] }));
+      send(
+        res,
+        ok ? 200 : 503,
+        JSON_HEADERS,
+        JSON.stringify({
+          status: ok ? 'ready' : draining ? 'draining' : 'loading',
+          variants: [...variants.keys()],
+        }),
+      );
     } else if (path === '/metrics') {
       for (const name of batchers.keys()) updateDepth(name);
       const text = await metrics.registry.metrics();
@@ -298,7 +286,8 @@ export function createVmServer(options: VmServerOptions): VmServer {
     });
   });
   http.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
   });
 
@@ -310,7 +299,10 @@ export function createVmServer(options: VmServerOptions): VmServer {
       loading ??= (async () => {
         for (const name of variants.keys()) {
           const loaded = await opts.engine.load(name);
-          log.info({ variant: name, source: loaded.resolved.source, sessionLoadMs: loaded.sessionLoadMs }, 'model loaded');
+          log.info(
+            { variant: name, source: loaded.resolved.source, sessionLoadMs: loaded.sessionLoadMs },
+            'model loaded',
+          );
         }
         ready = true;
       })();
