@@ -18,6 +18,11 @@ export const MachineSchema = z.strictObject({
   measuredAt: z.string(), // ISO-8601
   /** 1-minute load average when measuring started (added by PROFILER; > cores means a busy, noisy machine). */
   loadAverage1m: z.number().nonnegative().optional(),
+  /**
+   * CPU instruction-set class, `isaKey()` of functions/engine/cpu-isa.ts (e.g. 'x86_64/avx2'):
+   * int8 latency and answers depend on it. Absent in profiles measured before it was recorded.
+   */
+  isa: z.string().optional(),
 });
 
 export const MeasurementSchema = z.strictObject({

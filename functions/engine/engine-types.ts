@@ -61,6 +61,8 @@ export interface EngineOptions {
   sources?: ModelSourceOptions;
   /** ORT intraOpNumThreads per session; default 1. */
   intraOpThreads?: number;
+  /** 'serving' (default) or 'reference' numerics: see session-cache.ts `SessionOptions.numerics`. */
+  numerics?: 'serving' | 'reference';
 }
 
 export interface LoadedModel {

@@ -63,7 +63,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     const t0 = performance.now();
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(resolved.path, ortSessionOptions({ intraOpThreads }));
+      session = await ort.InferenceSession.create(resolved.path, ortSessionOptions({ intraOpThreads, numerics: opts.numerics ?? 'serving' }));
     } catch (err) {
       throw new ModelSourceError(
         `onnxruntime could not load ${resolved.path} for '${variant.name}': ${(err as Error).message}`,

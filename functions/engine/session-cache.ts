@@ -6,6 +6,13 @@ import type * as ort from 'onnxruntime-node';
 
 export interface SessionOptions {
   intraOpThreads: number;
+  /**
+   * 'serving' (default): every graph optimisation, so QDQ graphs fuse into int8 kernels whose
+   * results depend on the CPU's instruction set (AVX2 saturates u8*s8 pairs in int16, VNNI does
+   * not). 'reference': no graph optimisation, so QuantizeLinear/DequantizeLinear run as written and
+   * the arithmetic between them is fp32: the ISA-independent answer a QDQ model is checked against.
+   */
+  numerics?: 'serving' | 'reference';
 }
 
 /**
@@ -18,7 +25,7 @@ export function ortSessionOptions(o: SessionOptions): ort.InferenceSession.Sessi
     intraOpNumThreads: o.intraOpThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: o.numerics === 'reference' ? 'disabled' : 'all',
   };
 }
 

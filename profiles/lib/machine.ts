@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { z } from 'zod';
+import { cpuIsa, isaKey } from '../../functions/engine/cpu-isa.js';
 import type { MachineSchema } from '../schema.js';
 
 export type Machine = z.infer<typeof MachineSchema>;
@@ -32,5 +33,6 @@ export function describeMachine(nowMs: number = Date.now()): Machine {
     onnxruntime: onnxruntimeVersion(),
     measuredAt: new Date(nowMs).toISOString(),
     loadAverage1m: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
+    isa: isaKey(cpuIsa()),
   };
 }
