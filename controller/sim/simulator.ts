@@ -30,10 +30,17 @@
  * are reused and mutated between calls (policies must not keep references to them).
  */
 import { build as buildHistogram } from 'hdr-histogram-js';
-import { type Catalog, lambdaVcpu } from '../../profiles/catalog.js';
+import type { Catalog } from '../../profiles/catalog.js';
 import { lambdaColdStartMs, lambdaLatencyMs } from '../../profiles/lib/estimates.js';
 import { type LatencyModel, predictLatencyMs } from '../../profiles/schema.js';
-import { lambdaBilledDurationMs, lambdaPricePerGbSecond, vmBilledCostUsd } from '../core/cost.js';
+import {
+  lambdaBilledDurationMs,
+  lambdaComputeCostUsd,
+  lambdaGbSeconds,
+  lambdaRequestFeesUsd,
+  lambdaVcpu,
+  vmBilledCostUsd,
+} from '../../profiles/pricing.js';
 import type {
   CompletionRecord,
   LambdaView,
@@ -319,7 +326,6 @@ export function simulate<S>(
   let lambdaRequests = 0;
   let vmLaunches = 0;
   const servedByVariant = new Float64Array(variants.length);
-  const gbSPrice = lambdaPricePerGbSecond(catalog, env.lambdaArch);
   const arrivalsPerSecond = opts.recordArrivalsPerSecond ? new Uint32Array(Math.ceil(trace.durationS)) : undefined;
 
   // Series buckets.
@@ -647,8 +653,8 @@ export function simulate<S>(
     const serviceMs = lambdaLatencyMs(v.model, 1, vcpuByVariant[vi]!) * v.trueMult * rng.lognormalMedian1(v.sigma);
     const initMs = cold ? coldMsByVariant[vi]! : 0;
     const mem = memByVariant[vi]!;
-    const billedMs = lambdaBilledDurationMs(catalog, serviceMs + (opts.billLambdaInit ? initMs : 0));
-    lambdaComputeUsd += (mem / 1024) * (billedMs / 1000) * gbSPrice;
+    const billedMs = lambdaBilledDurationMs(catalog, serviceMs, opts.billLambdaInit ? initMs : 0);
+    lambdaComputeUsd += lambdaComputeCostUsd(catalog, lambdaGbSeconds(mem, billedMs), env.lambdaArch);
     lambdaRequests++;
     lambdaView.inFlight++;
     rqMem[r] = mem;
@@ -758,7 +764,7 @@ export function simulate<S>(
         ? vmBilledCostUsd(catalog, vm.instanceType, stop - vm.launchedAtMs)
         : ((stop - vm.launchedAtMs) / 3_600_000) * vm.pricePerHourUsd;
     }
-    return ec2 + lambdaComputeUsd + (lambdaRequests * catalog.lambda.pricePerMillionRequestsUsd) / 1e6;
+    return ec2 + lambdaComputeUsd + lambdaRequestFeesUsd(catalog, lambdaRequests);
   };
 
   const sample = (now: number): void => {
@@ -887,7 +893,7 @@ export function simulate<S>(
     busyMs += vm.busyMs;
     slotReadyMs += vm.readyMs * vm.slots;
   }
-  const lambdaRequestsUsd = (lambdaRequests * catalog.lambda.pricePerMillionRequestsUsd) / 1e6;
+  const lambdaRequestsUsd = lambdaRequestFeesUsd(catalog, lambdaRequests);
   for (let b = 0; b < series.tMin.length; b++) {
     series.lambdaShare.push(bServed[b]! > 0 ? bLambda[b]! / bServed[b]! : 0);
     const all = bArrivals[b]!;

@@ -38,3 +38,8 @@ export class ModelUnavailableError extends Error {
 export class ModelRejectedError extends Error {
   override readonly name = 'ModelRejectedError';
 }
+
+/** An instance type, variant or memory size that the catalog/profiles do not know. */
+export class UnknownResourceError extends Error {
+  override readonly name = 'UnknownResourceError';
+}
