@@ -89,8 +89,16 @@ export const BackendInferResponseSchema = z.object({
     /** Inputs in the session.run batch this request rode in (>= its own input count). */
     batchSize: z.number().int(),
   }),
-  /** Which backend produced it: 'vm' server or 'lambda' handler; coldStart only for lambda. */
-  backend: z.object({ kind: z.enum(['vm', 'lambda']), id: z.string(), coldStart: z.boolean().optional() }),
+  /**
+   * Which backend produced it: 'vm' server or 'lambda' handler; coldStart only for lambda. isa: the
+   * CPU instruction-set class it ran on (isaKey() of engine/cpu-isa.ts): int8 answers depend on it.
+   */
+  backend: z.object({
+    kind: z.enum(['vm', 'lambda']),
+    id: z.string(),
+    coldStart: z.boolean().optional(),
+    isa: z.string().optional(),
+  }),
 });
 export type BackendInferResponse = z.infer<typeof BackendInferResponseSchema>;
 

@@ -14,6 +14,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { Context } from 'aws-lambda';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
+import { cpuIsa, isaKey } from '../engine/cpu-isa.js';
 import type { InferenceEngine } from '../engine/engine-types.js';
 import type { BackendInferResponse } from '../engine/protocol.js';
 import type { ModelVariant } from '../engine/registry-schema.js';
@@ -91,7 +92,7 @@ export function createLambdaHandler(options: LambdaHandlerOptions) {
           inferenceMs: result.inferenceMs,
           batchSize: result.batchSize,
         },
-        backend: { kind: 'lambda', id: backendId, coldStart },
+        backend: { kind: 'lambda', id: backendId, coldStart, isa: isaKey(cpuIsa()) },
       };
       return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(reply) };
     } finally {

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
+import { cpuIsa, isaKey } from '../engine/cpu-isa.js';
 import type { InferenceEngine } from '../engine/engine-types.js';
 import type { BackendInferResponse } from '../engine/protocol.js';
 import type { ModelVariant } from '../engine/registry-schema.js';
@@ -89,6 +90,8 @@ export function createVmServer(options: VmServerOptions): VmServer {
   const clock = opts.clock ?? realClock;
   const metrics = createServerMetrics({ defaultMetrics: opts.defaultMetrics });
   const variants = new Map<string, ModelVariant>();
+  // Reported on /readyz and in every answer: which int8 kernels (and so which exact scores) it runs.
+  const isa = isaKey(cpuIsa());
   const batchers = new Map<string, Batcher>();
   let ready = false;
   let draining = false;
@@ -174,7 +177,7 @@ export function createVmServer(options: VmServerOptions): VmServer {
           inferenceMs: result.inferenceMs,
           batchSize: result.batchSize,
         },
-        backend: { kind: 'vm', id: opts.instanceId },
+        backend: { kind: 'vm', id: opts.instanceId, isa },
       };
       status = 200;
       send(res, 200, JSON_HEADERS, JSON.stringify(reply));
@@ -260,6 +263,7 @@ export function createVmServer(options: VmServerOptions): VmServer {
         JSON.stringify({
           status: ok ? 'ready' : draining ? 'draining' : 'loading',
           variants: [...variants.keys()],
+          isa,
         }),
       );
     } else if (path === '/metrics') {

@@ -4,6 +4,7 @@
  * early 504 before Lambda would kill us. Also imports handler.ts itself (module-init load).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { cpuIsa, isaKey } from '../../functions/engine/cpu-isa.js';
 import { createEngine } from '../../functions/engine/engine.js';
 import type { InferenceEngine } from '../../functions/engine/engine-types.js';
 import { BackendInferResponseSchema, ErrorBodySchema, LIMITS } from '../../functions/engine/protocol.js';
@@ -71,7 +72,7 @@ describe.skipIf(!served)(`Lambda handler through middy (${served?.name ?? NO_MOD
   it('direct Invoke payload: real prediction, cold start only on the first invocation', async () => {
     const first = parseOk(await handler({ model, inputs: [{ image: b64 }], topK: 5 }, lambdaContext()));
     const second = parseOk(await handler({ model, inputs: [{ image: b64 }], topK: 5 }, lambdaContext()));
-    expect(first.backend).toMatchObject({ kind: 'lambda', coldStart: true });
+    expect(first.backend).toMatchObject({ kind: 'lambda', coldStart: true, isa: isaKey(cpuIsa()) });
     expect(first.backend.id).toMatch(/^spillway-test\//);
     expect(second.backend.coldStart).toBe(false);
     expect(first.outputs).toHaveLength(1);

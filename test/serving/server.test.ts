@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpuIsa, isaKey } from '../../functions/engine/cpu-isa.js';
 import { createEngine } from '../../functions/engine/engine.js';
 import type { InferenceEngine } from '../../functions/engine/engine-types.js';
 import { BackendInferResponseSchema, ErrorBodySchema } from '../../functions/engine/protocol.js';
@@ -55,12 +56,15 @@ describe.skipIf(!served)(`VM inference server (${served?.name ?? NO_MODEL_MSG}, 
     const { server, url } = await start({ engine, variants: [model], instanceId: 'vm-test-1' });
     try {
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
-      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const readyz = await fetch(`${url}/readyz`);
+      expect(readyz.status).toBe(200);
+      // The server reports the CPU instruction-set class its int8 kernels run on (models verify shows it per backend).
+      expect(((await readyz.json()) as { isa?: string }).isa).toBe(isaKey(cpuIsa()));
       for (const p of photos) {
         const r = await post(url, req(p.bytes));
         expect(r.status).toBe(200);
         const body = BackendInferResponseSchema.parse(r.json);
-        expect(body.backend).toEqual({ kind: 'vm', id: 'vm-test-1' });
+        expect(body.backend).toEqual({ kind: 'vm', id: 'vm-test-1', isa: isaKey(cpuIsa()) });
         expect(body.outputs[0]!.top).toHaveLength(5);
         if (served!.real) expect(p.labels).toContain(body.outputs[0]!.top[0]!.index);
       }
