@@ -52,7 +52,4 @@ export function loadCatalog(path: string = DEFAULT_CATALOG_PATH): Catalog {
   return CatalogSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
 }
 
-/** Lambda vCPU share for a memory size: 1,769 MB = 1 vCPU, capped at 6 (e.g. 3,008 MB -> 1.70). */
-export function lambdaVcpu(catalog: Catalog, memoryMb: number): number {
-  return Math.min(memoryMb / catalog.lambda.memoryMbPerVcpu, catalog.lambda.maxVcpu);
-}
+// Prices and sizes are turned into dollars and vCPUs in one place: profiles/pricing.ts.

@@ -16,7 +16,7 @@
  * a variant that was slow once gets re-admitted when nothing confirms it any more.
  */
 import type { Catalog } from '../../profiles/catalog.js';
-import { lambdaVcpu } from '../../profiles/catalog.js';
+import { lambdaVcpu } from '../../profiles/pricing.js';
 import { predictLatencyMs, type VariantProfile } from '../../profiles/schema.js';
 import type { CompletionRecord, VariantInfo } from './policy-types.js';
 

@@ -16,7 +16,8 @@
  */
 import type { Catalog } from '../../profiles/catalog.js';
 import { predictLatencyMs } from '../../profiles/schema.js';
-import { breakEvenUtilisation, lambdaCostPerRequest } from './cost.js';
+import { lambdaCostPerRequest } from '../../profiles/pricing.js';
+import { breakEvenUtilisation } from './break-even.js';
 import { type CombinedState, createCombinedForecaster } from './forecast/combiner.js';
 import type { PeakForecaster } from './forecast/types.js';
 import { type LoadDistribution, recentDistribution, requiredUtilisation, sliceUtilisation } from './marginal.js';

@@ -21,7 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import type { LaunchSpec, VmFleetPort, VmRecord } from '../ports.js';
 import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
-import { findInstanceType, vmBilledCostUsd } from '../core/cost.js';
+import { findInstanceType, vmBilledCostUsd } from '../../profiles/pricing.js';
 import { IdempotentParameterMismatchError, InvalidLaunchSpecError } from './errors.js';
 import { parseOptions } from './options.js';
 

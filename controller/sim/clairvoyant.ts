@@ -32,10 +32,9 @@
  * VM lives are not aligned to minutes; test/sim checks that no policy does on its scenarios, the
  * benchmark flags any that does, and both figures are reported.
  */
-import { lambdaVcpu } from '../../profiles/catalog.js';
 import { lambdaLatencyMs } from '../../profiles/lib/estimates.js';
 import { predictLatencyMs } from '../../profiles/schema.js';
-import { lambdaCostPerRequest } from '../core/cost.js';
+import { lambdaCostPerRequest, lambdaVcpu } from '../../profiles/pricing.js';
 import type { PolicyEnv } from '../core/policy-types.js';
 import { eligibleVariants } from './baselines/common.js';
 

@@ -15,7 +15,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { lambdaIntraOpThreads } from '../../profiles/lib/estimates.js';
+import { loadCatalog } from '../../profiles/catalog.js';
+import { lambdaThreadsForMemory } from '../../profiles/pricing.js';
 
 export interface VariantFunctionProps {
   /** Registry variant name; becomes part of the function name. */
@@ -115,7 +116,7 @@ export class VariantFunction extends Construct {
         SPILLWAY_VARIANT: props.variant,
         // The memory's vCPU share as threads (1,769 MB = 1 vCPU, max 6; ceil, e.g. 3,008 MB -> 2):
         // the rule the profile estimates that chose memoryMb assume, and the local runtime uses.
-        SPILLWAY_INTRA_OP_THREADS: String(lambdaIntraOpThreads(Math.min(props.memoryMb / 1769, 6))),
+        SPILLWAY_INTRA_OP_THREADS: String(lambdaThreadsForMemory(loadCatalog(), props.memoryMb)),
         SPILLWAY_HOME: '/tmp/spillway',
         ...(packaged.length > 0 ? { SPILLWAY_MODEL_DIR: '/var/task/models' } : {}),
         NODE_OPTIONS: '--enable-source-maps',

@@ -3,7 +3,8 @@
  * one Lambda estimate per catalog memory size, one instance estimate per catalog instance type.
  * Pure functions (no I/O): the planner, simulator and CDK stacks read the results from profiles.
  */
-import { type Catalog, type InstanceType, lambdaVcpu } from '../catalog.js';
+import type { Catalog, InstanceType } from '../catalog.js';
+import { lambdaCostPerRequest, lambdaVcpu } from '../pricing.js';
 import type { z } from 'zod';
 import {
   type InstanceEstimateSchema,
@@ -60,16 +61,6 @@ export function lambdaLatencyMs(model: LatencyModel, batchSize: number, vcpu: nu
 }
 
 /**
- * Intra-op threads a Lambda function of `vcpu` share should run for the estimates above to hold:
- * ceil(c), at least 1 (e.g. 3,008 MB -> c = 1.70 -> 2 threads; 10,240 MB -> 5.79 -> 6). With the
- * handler's default of 1 thread, memory above 1,769 MB buys no speed, only cost; whoever deploys
- * the function (CDK stacks, local runtime) should set SPILLWAY_INTRA_OP_THREADS from this.
- */
-export function lambdaIntraOpThreads(vcpu: number): number {
-  return Math.max(1, Math.ceil(vcpu - 1e-9));
-}
-
-/**
  * Cold start (ms) = runtime init + session load, with the session load stretched by 1/c below
  * 1 vCPU for the same time-slicing reason (the runtime init figure in the catalog is already
  * a per-memory-size-independent prior). E.g. 250 ms init + 40 ms load at 512 MB: 250 + 40/0.289 = 388 ms.
@@ -77,18 +68,6 @@ export function lambdaIntraOpThreads(vcpu: number): number {
 export function lambdaColdStartMs(catalog: Catalog, sessionLoadMs: number, vcpu: number): number {
   const load = vcpu < 1 ? sessionLoadMs / vcpu : sessionLoadMs;
   return catalog.lambda.runtimeInitMs + load;
-}
-
-/**
- * Dollars for one warm invocation lasting `durationMs`: GB x billed seconds x x86 price + the
- * request fee. Duration is rounded up to the billing granularity (1 ms). Worked example: 1,769 MB
- * for 6.0 ms = 1.72754 GB x 0.006 s x $0.0000166667 + $0.20/1e6 = $1.7275e-7 + $2.0e-7 = $3.7275e-7.
- */
-export function lambdaCostPerRequestUsd(catalog: Catalog, memoryMb: number, durationMs: number): number {
-  const g = catalog.lambda.billingGranularityMs;
-  const billedMs = Math.ceil(durationMs / g - 1e-9) * g;
-  const gbSeconds = (memoryMb / 1024) * (billedMs / 1000);
-  return gbSeconds * catalog.lambda.x86PricePerGbSecondUsd + catalog.lambda.pricePerMillionRequestsUsd / 1e6;
 }
 
 /**
@@ -107,7 +86,7 @@ export function lambdaEstimates(catalog: Catalog, inputs: EstimateInputs): Lambd
       p50Ms: round(p50Ms, 3),
       p99Ms: round(p50Ms * inputs.model.p99OverP50, 3),
       coldStartMs: round(lambdaColdStartMs(catalog, inputs.sessionLoadMs, vcpu), 1),
-      costPerRequestUsd: lambdaCostPerRequestUsd(catalog, memoryMb, p50Ms),
+      costPerRequestUsd: lambdaCostPerRequest(catalog, memoryMb, p50Ms),
     });
   }
   return out;

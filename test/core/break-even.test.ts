@@ -1,51 +1,7 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Catalog } from '../../profiles/catalog.js';
-import {
-  breakEvenFromProfile,
-  breakEvenUtilisation,
-  lambdaBilledDurationMs,
-  lambdaCostPerRequest,
-  vmBilledCostUsd,
-  vmCostPerHour,
-  vmMinimumBilledUntilMs,
-} from '../../controller/core/cost.js';
-import { UnknownResourceError } from '../../controller/core/errors.js';
+import { breakEvenFromProfile, breakEvenUtilisation } from '../../controller/core/break-even.js';
 import { catalog, makeProfile, REAL_MODELS } from './fixtures.js';
-
-describe('EC2 billing', () => {
-  it('bills per second with the 60 s minimum from the catalog', () => {
-    const perS = vmCostPerHour(catalog, 'c5.large') / 3600;
-    expect(vmBilledCostUsd(catalog, 'c5.large', 20_000)).toBeCloseTo(60 * perS, 12);
-    expect(vmBilledCostUsd(catalog, 'c5.large', 150_200)).toBeCloseTo(151 * perS, 12);
-    expect(vmMinimumBilledUntilMs(catalog, 1000)).toBe(61_000);
-  });
-
-  it('names the unknown instance type', () => {
-    expect(() => vmCostPerHour(catalog, 'x9.huge')).toThrow(UnknownResourceError);
-    expect(() => vmCostPerHour(catalog, 'x9.huge')).toThrow(/x9\.huge/);
-  });
-
-  it('property: billed cost is monotone in run time and never below the minimum', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 10_000_000 }), fc.integer({ min: 0, max: 100_000 }), (a, d) => {
-        const c1 = vmBilledCostUsd(catalog, 'c6g.large', a);
-        const c2 = vmBilledCostUsd(catalog, 'c6g.large', a + d);
-        return c2 >= c1 && c1 >= vmBilledCostUsd(catalog, 'c6g.large', 0) - 1e-15;
-      }),
-    );
-  });
-});
-
-describe('Lambda billing', () => {
-  it('rounds duration up to 1 ms and adds the request fee (worked number in cost.ts)', () => {
-    expect(lambdaBilledDurationMs(catalog, 5.2)).toBe(6);
-    expect(lambdaBilledDurationMs(catalog, 0)).toBe(1);
-    // 2 GB x 0.006 s x 0.0000166667 + 0.2e-6
-    expect(lambdaCostPerRequest(catalog, 2048, 6, 'x86_64')).toBeCloseTo(2 * 0.006 * 0.0000166667 + 0.2e-6, 15);
-    expect(lambdaCostPerRequest(catalog, 2048, 6, 'arm64')).toBeLessThan(lambdaCostPerRequest(catalog, 2048, 6, 'x86_64'));
-  });
-});
 
 describe('break-even utilisation', () => {
   it('matches the worked number: c5.large at 300 rps vs $0.0000004/request -> ~0.197', () => {

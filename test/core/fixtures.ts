@@ -5,9 +5,9 @@
  * l(1,1) = gamma + epsilon + eta = L1 and l(1,2) = (gamma + epsilon)/2 + eta = L2, so
  * eta = 2 L2 - L1 and gamma + epsilon = L1 - eta (split 90/10).
  */
-import { type Catalog, lambdaVcpu, loadCatalog } from '../../profiles/catalog.js';
+import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
 import { predictLatencyMs, type VariantProfile } from '../../profiles/schema.js';
-import { lambdaCostPerRequest } from '../../controller/core/cost.js';
+import { lambdaCostPerRequest, lambdaVcpu } from '../../profiles/pricing.js';
 import type { PolicyEnv, VariantInfo } from '../../controller/core/policy-types.js';
 
 export const catalog: Catalog = loadCatalog();

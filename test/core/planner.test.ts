@@ -8,7 +8,7 @@ import {
   planCapacity,
   pruneDominated,
 } from '../../controller/core/planner.js';
-import { lambdaCostPerRequest } from '../../controller/core/cost.js';
+import { lambdaCostPerRequest } from '../../profiles/pricing.js';
 import { catalog } from './fixtures.js';
 
 const TYPES = catalog.ec2.instanceTypes;

@@ -16,7 +16,9 @@ import {
   waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalLambdaRuntime, startLocalLambdaRuntime, threadsForMemory } from '../../controller/local/lambda-runtime/index.js';
+import { type LocalLambdaRuntime, startLocalLambdaRuntime } from '../../controller/local/lambda-runtime/index.js';
+import { loadCatalog } from '../../profiles/catalog.js';
+import { lambdaThreadsForMemory } from '../../profiles/pricing.js';
 import { decode, isAlive, lambdaClient, parseReport, STAND_IN_HANDLER, waitFor } from './helpers.js';
 
 interface StandInBody {
@@ -67,7 +69,7 @@ describe('local Lambda runtime with the stand-in handler', () => {
     expect(first.ExecutedVersion).toBe('$LATEST');
     const b1 = bodyOf(first.Payload);
     pids.add(b1.pid);
-    expect(b1).toMatchObject({ variant: 'variant-a', threads: threadsForMemory(1769), memoryMb: 1769, echo: 1, calls: 1 });
+    expect(b1).toMatchObject({ variant: 'variant-a', threads: lambdaThreadsForMemory(loadCatalog(), 1769), memoryMb: 1769, echo: 1, calls: 1 });
     const r1 = parseReport(first.LogResult);
     expect(r1.initMs).toBeGreaterThan(0);
     expect(r1.memoryMb).toBe(1769);
@@ -212,7 +214,7 @@ describe('local Lambda runtime with the stand-in handler', () => {
     pids.add(b.pid);
     expect(b.pid).not.toBe(old.pid);
     expect(b.memoryMb).toBe(3538);
-    expect(b.threads).toBe(threadsForMemory(3538));
+    expect(b.threads).toBe(lambdaThreadsForMemory(loadCatalog(), 3538));
     expect(b.threads).toBe(2);
     const r = parseReport(out.LogResult);
     expect(r.memoryMb).toBe(3538);

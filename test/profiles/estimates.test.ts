@@ -1,14 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { lambdaVcpu, loadCatalog } from '../../profiles/catalog.js';
+import { loadCatalog } from '../../profiles/catalog.js';
+import { lambdaVcpu } from '../../profiles/pricing.js';
 import {
   type EstimateInputs,
   instanceEstimate,
   instanceEstimates,
   lambdaColdStartMs,
-  lambdaCostPerRequestUsd,
   lambdaEstimates,
-  lambdaIntraOpThreads,
   lambdaLatencyMs,
   replicaOptions,
 } from '../../profiles/lib/estimates.js';
@@ -52,15 +51,6 @@ describe('Lambda estimates', () => {
     expect(lambdaLatencyMs(model, 1, 0.5)).toBeCloseTo(13.4, 9);
     expect(lambdaLatencyMs(model, 1, 1)).toBeCloseTo(6.7, 9);
     expect(lambdaLatencyMs(model, 1, 0.999999)).toBeCloseTo(6.7, 4);
-  });
-
-  it('cost per request checked by hand: 1,769 MB for 6.0 ms', () => {
-    // 1769/1024 GB = 1.7275390625 GB; x 0.006 s x $0.0000166667 = $1.72754e-7; + $0.20/1e6 = $3.72754e-7
-    const expected = 1.7275390625 * 0.006 * 0.0000166667 + 0.2 / 1e6;
-    expect(lambdaCostPerRequestUsd(catalog, 1769, 6.0)).toBeCloseTo(expected, 15);
-    expect(expected).toBeCloseTo(3.72754e-7, 11);
-    // billed per 1 ms, rounded up: 5.2 ms is billed as 6 ms
-    expect(lambdaCostPerRequestUsd(catalog, 1769, 5.2)).toBeCloseTo(expected, 15);
   });
 
   it('leaves out memory sizes below the measured peak RSS', () => {
@@ -119,11 +109,3 @@ describe('instance estimates', () => {
   });
 });
 
-describe('lambdaIntraOpThreads', () => {
-  it('is ceil(vCPU share), at least 1', () => {
-    expect(lambdaIntraOpThreads(lambdaVcpu(catalog, 512))).toBe(1);
-    expect(lambdaIntraOpThreads(lambdaVcpu(catalog, 1769))).toBe(1);
-    expect(lambdaIntraOpThreads(lambdaVcpu(catalog, 3008))).toBe(2);
-    expect(lambdaIntraOpThreads(lambdaVcpu(catalog, 10240))).toBe(6);
-  });
-});

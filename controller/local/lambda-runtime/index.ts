@@ -18,7 +18,6 @@ import { createLambdaApiHandler } from './server.js';
 
 export type { LocalFunctionConfig, LocalFunctionInput, LocalLambdaRuntimeOptions } from './config.js';
 export type { FunctionStats, RuntimeStats } from './pool.js';
-export { threadsForMemory } from './billing.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEFAULT_HANDLER_MODULE = fileURLToPath(new URL('../../../functions/lambda/handler.ts', import.meta.url));

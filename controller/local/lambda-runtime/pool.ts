@@ -14,9 +14,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../../../profiles/catalog.js';
-import { lambdaPricePerGbSecond } from '../../core/cost.js';
+import {
+  lambdaBilledDurationMs,
+  lambdaComputeCostUsd,
+  lambdaGbSeconds,
+  lambdaPricePerGbSecond,
+  lambdaRequestFeesUsd,
+  lambdaThreadsForMemory,
+} from '../../../profiles/pricing.js';
 import { conflict, functionArn, invalidParameter, LambdaApiError, notFound, throttled } from './api-errors.js';
-import { type BillingRates, billedDurationMs, dollars, gbSeconds, reportLine, threadsForMemory } from './billing.js';
+import { reportLine } from './report-line.js';
 import type { LocalFunctionConfig, ResolvedRuntimeOptions } from './config.js';
 import { type InvocationResult, LocalInstance } from './instance.js';
 import type { LambdaErrorPayload } from './worker-protocol.js';
@@ -87,23 +94,17 @@ const isoNow = (): string => new Date().toISOString().replace('Z', '+0000');
 export class LambdaPool {
   private readonly fns = new Map<string, FunctionEntry>();
   private readonly reaper: NodeJS.Timeout;
-  private readonly rates: BillingRates;
   private closed = false;
   accountConcurrencyLimit: number;
 
   constructor(
     private readonly opts: ResolvedRuntimeOptions,
-    catalog: Catalog,
+    private readonly catalog: Catalog,
     private readonly repoRoot: string,
     private readonly handlerModule: string,
     functions: readonly LocalFunctionConfig[],
   ) {
     this.accountConcurrencyLimit = opts.accountConcurrencyLimit;
-    this.rates = {
-      pricePerGbSecondUsd: lambdaPricePerGbSecond(catalog, opts.arch),
-      pricePerMillionRequestsUsd: catalog.lambda.pricePerMillionRequestsUsd,
-      billingGranularityMs: catalog.lambda.billingGranularityMs,
-    };
     for (const f of functions) {
       if (this.fns.has(f.functionName)) throw invalidParameter(`duplicate functionName '${f.functionName}'`);
       this.fns.set(f.functionName, {
@@ -192,7 +193,7 @@ export class LambdaPool {
   }
 
   private spawn(e: FunctionEntry): LocalInstance {
-    const threads = threadsForMemory(e.active.memoryMb);
+    const threads = lambdaThreadsForMemory(this.catalog, e.active.memoryMb);
     const inst = new LocalInstance({
       cwd: this.repoRoot,
       env: this.instanceEnv(e.active, threads),
@@ -280,8 +281,9 @@ export class LambdaPool {
     // Retire a stale-config instance as soon as it is free.
     if (inst.configVersion !== e.configVersion) inst.kill();
 
-    const billedMs = billedDurationMs(result.durationMs, initMs ?? 0, this.rates.billingGranularityMs, this.opts.billInit);
-    const gbS = gbSeconds(inst.memoryMb, billedMs);
+    // AWS bills on-demand INIT since August 2025; billInit: false reproduces the older rule.
+    const billedMs = lambdaBilledDurationMs(this.catalog, result.durationMs, this.opts.billInit ? (initMs ?? 0) : 0);
+    const gbS = lambdaGbSeconds(inst.memoryMb, billedMs);
     e.counters.invocations++;
     e.counters.billedMs += billedMs;
     e.counters.gbSeconds += gbS;
@@ -400,12 +402,14 @@ export class LambdaPool {
         else if (i.state === 'starting') inst.starting++;
         if (i.state !== 'dead' && i.pid !== undefined) pids.push(i.pid);
       }
-      const d = dollars(this.rates, e.counters.gbSeconds, e.counters.invocations);
+      const d =
+        lambdaComputeCostUsd(this.catalog, e.counters.gbSeconds, this.opts.arch) +
+        lambdaRequestFeesUsd(this.catalog, e.counters.invocations);
       const s: FunctionStats = {
         functionName: name,
         variant: e.active.variant,
         memoryMb: e.active.memoryMb,
-        threads: threadsForMemory(e.active.memoryMb),
+        threads: lambdaThreadsForMemory(this.catalog, e.active.memoryMb),
         instances: inst,
         inFlight: e.inFlight,
         ...e.counters,
@@ -423,8 +427,8 @@ export class LambdaPool {
       functions,
       totals,
       accountConcurrencyLimit: this.accountConcurrencyLimit,
-      pricePerGbSecondUsd: this.rates.pricePerGbSecondUsd,
-      pricePerMillionRequestsUsd: this.rates.pricePerMillionRequestsUsd,
+      pricePerGbSecondUsd: lambdaPricePerGbSecond(this.catalog, this.opts.arch),
+      pricePerMillionRequestsUsd: this.catalog.lambda.pricePerMillionRequestsUsd,
       liveWorkerPids: pids,
     };
   }

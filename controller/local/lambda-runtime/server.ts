@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidParameter, LambdaApiError } from './api-errors.js';
-import { logTailBase64 } from './billing.js';
+import { logTailBase64 } from './report-line.js';
 import type { LambdaPool } from './pool.js';
 
 /** Lambda's synchronous payload limit: 6 MB (6,291,456 bytes). */

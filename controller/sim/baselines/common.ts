@@ -3,10 +3,9 @@
  * one VM of a type sustains, and the VM-first router with optional Lambda spill.
  * Baselines read only the profiles and the catalog (no feedback learning: that is Spillway's part).
  */
-import { lambdaVcpu } from '../../../profiles/catalog.js';
 import { lambdaLatencyMs } from '../../../profiles/lib/estimates.js';
 import { predictLatencyMs } from '../../../profiles/schema.js';
-import { lambdaCostPerRequest } from '../../core/cost.js';
+import { lambdaCostPerRequest, lambdaVcpu } from '../../../profiles/pricing.js';
 import { SimConfigError } from '../errors.js';
 import type { PolicyEnv, RouteDecision, RouterView, TickDecision, VariantInfo, VmView } from '../../core/policy-types.js';
 
