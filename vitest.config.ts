@@ -1,4 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { silenceSdkNodeVersionNotice } from './controller/node-notices.js';
+
+// Test workers and the processes they start inherit this (no AWS SDK Node-version notice in test output).
+silenceSdkNodeVersionNotice();
 
 export default defineConfig({
   test: {

@@ -10,6 +10,7 @@ import pino from 'pino';
 import { repoRoot } from '../functions/engine/registry.js';
 import { loadAppConfig } from './app-config.js';
 import { ConfigError } from './errors.js';
+import { silenceSdkNodeVersionNotice } from './node-notices.js';
 import { startStack } from './server/stack.js';
 
 function exampleCurl(url: string, task: string, sloMs: number, apiKey: string | undefined): string {
@@ -23,6 +24,7 @@ function exampleCurl(url: string, task: string, sloMs: number, apiKey: string | 
 }
 
 async function main(): Promise<void> {
+  silenceSdkNodeVersionNotice();
   const config = loadAppConfig(process.env, process.argv.slice(2));
   // Logs are JSON on stderr; stdout carries the human summary (and stays parseable by tests).
   const log = pino({ level: config.logLevel, base: { svc: 'spillway-controller' } }, pino.destination(2));

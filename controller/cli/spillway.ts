@@ -3,7 +3,10 @@
  * `register(program)`. Run as `npx spillway ...` (bin/spillway.mjs) or `npm run spillway -- ...`.
  */
 import { Command } from 'commander';
+import { silenceSdkNodeVersionNotice } from '../node-notices.js';
 import { registerCommands } from './commands/index.js';
+
+silenceSdkNodeVersionNotice();
 
 const program = new Command();
 program
