@@ -18,6 +18,7 @@ import { ModelRejectedError } from '../../../profiles/lib/errors.js';
 import { type AddSpec, OUTPUT_KINDS, PREPROCESS_PRESETS } from '../../../profiles/lib/inspect.js';
 import { formatModelTable, modelRows } from '../../../profiles/lib/list-models.js';
 import { loadProfiles } from '../../../profiles/lib/load.js';
+import { registerVerify } from './models-verify.js';
 
 /** A manifest is a ModelVariant-like JSON; file and labels paths are relative to the manifest's folder. */
 const ManifestSchema = z.strictObject({
@@ -266,4 +267,6 @@ export function register(program: Command): void {
     .description('List registered variants with accuracy, input, measured latency and file source')
     .option('--json', 'machine-readable output')
     .action((flags: { json?: boolean }) => runList(flags));
+
+  registerVerify(models);
 }
