@@ -3,12 +3,9 @@
  * Adapters (local, aws) map transport failures onto these so the router can decide the fallback
  * (retry elsewhere, spill to Lambda, or answer 503) without knowing which world it runs in.
  */
-export class SpillwayControllerError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { SpillwayError } from '../functions/engine/spillway-error.js';
+
+export class SpillwayControllerError extends SpillwayError {}
 
 /** Lambda (or the local runtime) answered 429 TooManyRequestsException: concurrency exhausted. */
 export class ThrottledError extends SpillwayControllerError {

@@ -3,12 +3,9 @@
  * runtime). Transport failures towards backends use controller/errors.ts instead, so the router
  * treats local and AWS backends alike.
  */
-export class LocalAdapterError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { SpillwayError } from '../../functions/engine/spillway-error.js';
+
+export class LocalAdapterError extends SpillwayError {}
 
 /** The same clientToken was used again with different launch parameters (EC2's IdempotentParameterMismatch). */
 export class IdempotentParameterMismatchError extends LocalAdapterError {}

@@ -1,7 +1,4 @@
 /** Errors of `spillway replay`. */
-export class ReplayError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { SpillwayError } from '../../functions/engine/spillway-error.js';
+
+export class ReplayError extends SpillwayError {}

@@ -2,7 +2,9 @@
  * Errors the public API maps to HTTP statuses. Each names the field and the limit so the
  * caller can fix the request; 5xx messages never carry internals.
  */
-export class ApiError extends Error {
+import { SpillwayError } from '../../functions/engine/spillway-error.js';
+
+export class ApiError extends SpillwayError {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -12,7 +14,6 @@ export class ApiError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = new.target.name;
   }
 }
 

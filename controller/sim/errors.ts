@@ -1,10 +1,7 @@
 /** Named errors of the simulator module (trace loading, bad scenario options). Each carries `cause`. */
-export class SimError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { SpillwayError } from '../../functions/engine/spillway-error.js';
+
+export class SimError extends SpillwayError {}
 
 /** A trace spec could not be read or parsed; the message names the file/line and the problem. */
 export class TraceError extends SimError {}

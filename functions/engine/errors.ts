@@ -3,12 +3,9 @@
  * Lambda handler, profiler) can map them onto HTTP statuses without string matching:
  * UnknownVariantError -> 404, InvalidInputError -> 400, ModelSourceError / ChecksumMismatchError -> 500/503.
  */
-export class EngineError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { SpillwayError } from './spillway-error.js';
+
+export class EngineError extends SpillwayError {}
 
 /** The variant name is not in the registry (built-in + $SPILLWAY_HOME/registry.json). */
 export class UnknownVariantError extends EngineError {

@@ -4,12 +4,9 @@
  * mapper (error-reply.ts) never has to guess. Everything else is an internal error: 500 with a
  * generic message, details only in the logs.
  */
-export class ServingError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { SpillwayError } from '../engine/spillway-error.js';
+
+export class ServingError extends SpillwayError {}
 
 /** An error that is meant for the client: status, code and message are safe to send. */
 export class ClientFacingError extends ServingError {

@@ -7,7 +7,9 @@
  * Member casing follows the SDK's shapes: ResourceNotFoundException/ServiceException use `Message`,
  * the others `message`.
  */
-export class LambdaApiError extends Error {
+import { SpillwayError } from '../../../functions/engine/spillway-error.js';
+
+export class LambdaApiError extends SpillwayError {
   constructor(
     readonly status: number,
     readonly errorType: string,
@@ -16,6 +18,7 @@ export class LambdaApiError extends Error {
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
+    // Named after the AWS error type (what the SDK and the x-amzn-ErrorType header show), not the class.
     this.name = errorType;
   }
 
