@@ -8,6 +8,14 @@ import { cacheDirOf, defaultModelDir, userModelsDir } from '../../functions/engi
 import type { ModelRegistry } from '../../functions/engine/engine-types.js';
 import type { ModelVariant } from '../../functions/engine/registry-schema.js';
 import type { VariantProfile } from '../schema.js';
+import { cpuIsa, isaKey } from '../../functions/engine/cpu-isa.js';
+import {
+  formatIsaCell,
+  formatVerificationCell,
+  readVerifyStore,
+  type VerificationSummary,
+  verificationSummary,
+} from './verify-store.js';
 
 export interface ModelRow {
   name: string;
@@ -21,6 +29,12 @@ export interface ModelRow {
   p50Ms: number | null;
   /** Where the file comes from: 'model dir <path>', 'user <path>', 'cache <path>', 'built on first use', 'download', 'missing'. */
   source: string;
+  /** ISA class the profile was measured on (profile machine.isa), null when not recorded. */
+  profileIsa: string | null;
+  /** This machine's ISA class. */
+  machineIsa: string;
+  /** The last `spillway models verify` result ($SPILLWAY_HOME/verify.json). */
+  verification: VerificationSummary;
 }
 
 function isFile(p: string): boolean {
@@ -48,6 +62,8 @@ export function modelRows(
   profiles: ReadonlyMap<string, VariantProfile>,
   home: string,
 ): ModelRow[] {
+  const verified = readVerifyStore(home);
+  const machineIsa = isaKey(cpuIsa());
   return registry.variants().map((v) => {
     const m = profiles.get(v.name)?.measurements.find((x) => x.batchSize === 1 && x.intraOpThreads === 1);
     return {
@@ -60,13 +76,16 @@ export function modelRows(
       input: `${v.input.dtype}[${v.input.shape.map((d) => d ?? 'N').join(',')}] ${v.input.layout}`,
       p50Ms: m ? m.p50Ms : null,
       source: locateModel(v, home),
+      profileIsa: profiles.get(v.name)?.machine.isa ?? null,
+      machineIsa,
+      verification: verificationSummary(verified, v.name),
     };
   });
 }
 
 /** Plain-text table: fixed columns, long sources last so they can wrap. */
 export function formatModelTable(rows: readonly ModelRow[]): string {
-  const header = ['name', 'task', 'weights', 'top-1 % (source)', 'input', 'p50 b1/t1', 'file'];
+  const header = ['name', 'task', 'weights', 'top-1 % (source)', 'input', 'p50 b1/t1', 'profile isa', 'verify', 'file'];
   const body = rows.map((r) => [
     r.name,
     r.task,
@@ -76,6 +95,8 @@ export function formatModelTable(rows: readonly ModelRow[]): string {
       : `${r.top1}${r.accuracyAppliesTo === 'architecture' ? ' [architecture, not these weights]' : ''} (${r.accuracySource})`,
     r.input,
     r.p50Ms === null ? 'no profile' : `${r.p50Ms.toFixed(2)} ms`,
+    formatIsaCell(r.profileIsa, r.machineIsa),
+    formatVerificationCell(r.verification),
     r.source,
   ]);
   // The accuracy source can be a long citation; cap that column so the table stays readable.

@@ -122,3 +122,18 @@ export function verificationSummary(store: VerifyStoreRead, variant: string): Ve
     problems: e.problems,
   };
 }
+
+/** One table cell for `models list`: 'agree 13/13, ref 13/13 (2026-12-05)', 'DISAGREE ...', 'not verified'. */
+export function formatVerificationCell(s: VerificationSummary): string {
+  if (s.status === 'not-verified')
+    return s.problems.length ? 'not verified (verify.json unreadable)' : 'not verified';
+  const ref = s.referenceAgree === null ? 'no ref' : `ref ${s.referenceAgree}`;
+  const word = s.status === 'agree' ? 'agree' : 'DISAGREE';
+  return `${word} backends ${s.backendsAgree}, ${ref} (${s.isa}, ${s.at?.slice(0, 10)})`;
+}
+
+/** The ISA a profile was measured on against this machine's: latencies (and int8 answers) depend on it. */
+export function formatIsaCell(profileIsa: string | null, machineIsa: string): string {
+  if (profileIsa === null) return `not recorded (this CPU ${machineIsa})`;
+  return profileIsa === machineIsa ? `${profileIsa} (this CPU)` : `${profileIsa} (this CPU: ${machineIsa})`;
+}
