@@ -9,6 +9,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { spillwayHome } from '../../functions/engine/registry.js';
+import { readVerifyStore, verificationSummary } from '../../profiles/lib/verify-store.js';
 import { type DispatchDeps, dispatch } from './dispatch.js';
 import { ApiError, DeadlineError, UnauthorizedError } from './errors.js';
 import { parseJsonBody, readBody, sendError, sendJson } from './http-util.js';
@@ -22,6 +24,8 @@ import {
 } from './schemas.js';
 
 export interface ApiServerOptions extends DispatchDeps {
+  /** $SPILLWAY_HOME whose verify.json (`spillway models verify`) GET /v1/models reports; default spillwayHome(). */
+  home?: string;
   metrics: ApiMetrics;
   apiKey?: string;
   maxBodyBytes: number;
@@ -171,7 +175,8 @@ function methodNotAllowed(got: string, allowed: string): ApiError {
   return new ApiError(405, 'method_not_allowed', `method ${got} not allowed; use ${allowed}`);
 }
 
-export function modelsBody(opts: Pick<ApiServerOptions, 'runtime'>): ModelsResponse {
+export function modelsBody(opts: Pick<ApiServerOptions, 'runtime' | 'home'>): ModelsResponse {
+  const verified = readVerifyStore(opts.home ?? spillwayHome());
   const models = [...opts.runtime.variants.values()].map((s) => {
     const v = s.variant;
     const p = s.info.profile;
@@ -191,6 +196,7 @@ export function modelsBody(opts: Pick<ApiServerOptions, 'runtime'>): ModelsRespo
         modelSizeBytes: p.modelSizeBytes,
         source: s.profileSource,
       },
+      verification: verificationSummary(verified, v.name),
     };
   });
   return { models };

@@ -11,6 +11,7 @@ import {
   TensorDtypeSchema,
   TensorInputSchema,
 } from '../../functions/engine/protocol.js';
+import { VerificationSummarySchema } from '../../profiles/lib/verify-store.js';
 
 export { ErrorBodySchema };
 
@@ -121,6 +122,8 @@ export const ModelSummarySchema = z.strictObject({
       source: z.enum(['measured', 'default']),
     })
     .nullable(),
+  /** The last `spillway models verify` on this host: backends vs each other and vs the recorded reference. */
+  verification: VerificationSummarySchema,
 });
 export const ModelsResponseSchema = z
   .strictObject({ models: z.array(ModelSummarySchema) });

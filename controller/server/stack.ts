@@ -112,6 +112,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       metrics,
       log: log.child({ component: 'router' }),
       backendTimeoutMs: config.backendTimeoutMs,
+      ...(home ? { home } : {}),
       maxBodyBytes: config.maxBodyBytes,
       ...(config.apiKey ? { apiKey: config.apiKey } : {}),
     });
