@@ -2,8 +2,8 @@
  * IRIS-style interference tracking per VM. A co-located noisy neighbour shows up as service times
  * above what the same variant does on the same instance type elsewhere:
  *   slowdown = EWMA(observed service / expected service), alpha 0.2, clipped to [0.5, 10].
- * The router multiplies a VM's expected wait and service by its slowdown, so its routing weight
- * falls as 1/slowdown (a VM at 2x gets half the traffic shortest-expected-delay would give it).
+ * The router (router.ts) multiplies a VM's expected wait and service by its slowdown, so shortest
+ * expected delay sends a slowed VM less traffic, and none once its slowed p99 misses the budget.
  * A VM whose slowdown stays above `threshold` (1.5) for `ticks` (3) consecutive ticks, with at least
  * `minSamples` observations, is replaced: stopped and re-launched (cloud placement usually moves it).
  * All of it is data in state.
@@ -52,17 +52,6 @@ export function observeVmService(state: InterferenceState, vmId: string, observe
   }
   h.slowdown = (1 - state.alpha) * h.slowdown + state.alpha * r;
   h.samples++;
-}
-
-/** Slowdown the router should apply: ours if we have samples, else what the caller reports. */
-export function slowdownOf(state: InterferenceState, vm: VmView): number {
-  const h = state.byVm.get(vm.id);
-  return h && h.samples >= state.minSamples ? Math.max(h.slowdown, vm.slowdown || 1) : vm.slowdown || 1;
-}
-
-/** Routing weight relative to a healthy VM: 1 / slowdown. */
-export function routingWeight(slowdown: number): number {
-  return 1 / Math.max(1e-6, slowdown);
 }
 
 /**

@@ -7,14 +7,14 @@
  * utilisation is
  *   u_k = (E[(L - B)+] - E[(L - B - c)+]) / c,
  * the time-average of how full the k-th slice is. Without VM k that traffic goes to Lambda, so VM k
- * pays off exactly when u_k >= u* (cost.ts: u* = VM $/s / (Lambda $/request x c)). This is MArk's
+ * pays off exactly when u_k >= u* (break-even.ts: u* = VM $/s / (Lambda $/request x c)). This is MArk's
  * "buy for the peak" replaced by "buy each slice of the load that is busy more often than u*": the
  * peaks, the fractional top-up above the last busy VM and the forecast misses go to Lambda.
  *
  * Worked number: load 100 rps for 70 % of the time and 250 rps for 30 %, c = 60 rps, u* = 0.27:
  * VM 1 (0-60) u = 1, VM 2 (60-120) u = (0.7 x 40 + 0.3 x 60) / 60 = 0.77, VM 3 (120-180)
  * u = 0.3 x 60 / 60 = 0.30 >= 0.27 -> buy, VM 4 (180-240) u = 0.30 -> buy, VM 5 (240-300)
- * u = 0.3 x 10 / 60 = 0.05 -> Lambda. marginalVmCount -> 4.
+ * u = 0.3 x 10 / 60 = 0.05 -> Lambda: 4 VMs.
  *
  * A VM not yet running also pays its boot time without serving anything; over a holding period T
  * (the policy uses its ski-rental window) that raises its bar to u* x (1 + boot / T): with boot
@@ -69,15 +69,4 @@ export function sliceUtilisation(d: LoadDistribution, belowRps: number, capRps: 
 export function requiredUtilisation(breakEven: number, isNew: boolean, bootDelayMs: number, holdMs: number): number {
   if (!isNew || !(holdMs > 0)) return breakEven;
   return breakEven * (1 + Math.max(0, bootDelayMs) / holdMs);
-}
-
-/**
- * Number of identical VMs (capacity `capRps` each) worth running for the load distribution: the
- * largest k with u_k >= u* (u_k falls with k, so the first slice below the bar ends the stack).
- */
-export function marginalVmCount(d: LoadDistribution, capRps: number, breakEven: number, maxVms = 10_000): number {
-  if (!(capRps > 0) || !Number.isFinite(breakEven)) return 0;
-  let k = 0;
-  while (k < maxVms && sliceUtilisation(d, k * capRps, capRps) >= breakEven - 1e-12) k++;
-  return k;
 }

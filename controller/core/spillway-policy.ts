@@ -328,7 +328,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
    * idles the rest of the time. The marginal-VM rule (marginal.ts) keeps only the VMs whose slice
    * of capacity is busy more often than break-even: over the recent load distribution `dist`
    * (exponentially weighted, see tick()), VM k stacked on capacity B has expected utilisation
-   * u_k = (E[(L - B)+] - E[(L - B - c)+]) / c and is kept iff u_k >= u* (cost.ts, from its price,
+   * u_k = (E[(L - B)+] - E[(L - B - c)+]) / c and is kept iff u_k >= u* (break-even.ts, from its price,
    * its capacity and the variant's Lambda $/request), raised to u* x (1 + boot / hold) for a VM
    * that is not running yet (it pays its boot time serving nobody). New VMs sit on top of the
    * stack (judged first), then the least cost-efficient. A VM is kept anyway when Lambda

@@ -10,7 +10,7 @@
  * measures a real provisioning latency); terminate() sends SIGTERM (the server drains) and SIGKILL
  * after terminateGraceMs; a process that dies on its own shows as 'terminated'.
  * Cost: each VM bills like the instance type it stands in for (catalog price, per second, 60 s
- * minimum, controller/core/cost.ts) from launch to exit.
+ * minimum, profiles/pricing.ts) from launch to exit.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   expectedExcess,
-  marginalVmCount,
   recentDistribution,
   requiredUtilisation,
   sliceUtilisation,
@@ -22,14 +21,6 @@ describe('marginal-VM rule (manual numbers)', () => {
     expect(sliceUtilisation(bimodal, 180, 60)).toBeCloseTo(0.3, 9);
     // VM 5 (240..300): 10 rps of 60 for 30 % of the time = 0.05.
     expect(sliceUtilisation(bimodal, 240, 60)).toBeCloseTo(0.05, 9);
-  });
-
-  it('buys a VM per slice busier than break-even: peaks above it go to Lambda', () => {
-    expect(marginalVmCount(bimodal, 60, 0.27)).toBe(4); // slices 1..4 at 1, 0.77, 0.3, 0.3
-    expect(marginalVmCount(bimodal, 60, 0.31)).toBe(2); // the peak-only slices lose
-    expect(marginalVmCount(bimodal, 60, 0.04)).toBe(5);
-    expect(marginalVmCount(bimodal, 60, 1.2)).toBe(0); // u* > 1: Lambda is always cheaper
-    // MArk would buy ceil(250 x 1.2 / 60) = 5.
   });
 
   it('a VM that is not running yet must clear u* x (1 + boot / hold)', () => {
@@ -53,13 +44,12 @@ describe('marginal-VM rule (manual numbers)', () => {
     expect(expectedExcess(d, 5)).toBeCloseTo((5 * Math.exp(-0.5) + 15) / w, 12);
   });
 
-  it('property: slice utilisation is in [0, 1] and falls as the slice moves up; count fits the mean', () => {
+  it('property: slice utilisation is in [0, 1] and falls as the slice moves up', () => {
     fc.assert(
       fc.property(
         fc.array(fc.double({ min: 0, max: 1000, noNaN: true }), { minLength: 1, maxLength: 40 }),
         fc.double({ min: 1, max: 200, noNaN: true }),
-        fc.double({ min: 0.01, max: 0.99, noNaN: true }),
-        (xs, cap, uStar) => {
+        (xs, cap) => {
           const d = { samples: xs, weights: xs.map((_, i) => 1 + i) };
           let prev = Number.POSITIVE_INFINITY;
           for (let k = 0; k < 8; k++) {
@@ -67,9 +57,7 @@ describe('marginal-VM rule (manual numbers)', () => {
             if (u < -1e-9 || u > 1 + 1e-9 || u > prev + 1e-9) return false;
             prev = u;
           }
-          const n = marginalVmCount(d, cap, uStar);
-          // Every bought VM is busy at least u*, so n x cap x u* <= E[L]; and never beyond the max.
-          return n * cap * uStar <= expectedExcess(d, 0) + 1e-6 && n * cap < Math.max(...xs) + cap;
+          return true;
         },
       ),
       { numRuns: 200 },

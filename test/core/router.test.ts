@@ -1,33 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EdfQueue } from '../../controller/core/edf-queue.js';
 import type { LambdaView, RouteRequest, VmView } from '../../controller/core/policy-types.js';
 import { queueTailMs, serviceMoments } from '../../controller/core/router.js';
 import { createSpillwayPolicy } from '../../controller/core/spillway-policy.js';
 import { makeEnv, REAL_MODELS } from './fixtures.js';
-
-describe('EdfQueue', () => {
-  it('property: pops in deadline order, FIFO among equal deadlines', () => {
-    fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 300 }), (ds) => {
-        const q = new EdfQueue<number>();
-        for (const [i, d] of ds.entries()) q.push(i, d);
-        expect(q.size).toBe(ds.length);
-        let lastD = -1;
-        let lastI = -1;
-        while (q.size > 0) {
-          const d = q.peekDeadline()!;
-          const i = q.pop()!;
-          if (d < lastD || (d === lastD && i < lastI)) return false;
-          if (ds[i] !== d) return false;
-          lastD = d;
-          lastI = i;
-        }
-        return q.pop() === undefined;
-      }),
-    );
-  });
-});
 
 const env = makeEnv(REAL_MODELS);
 const policy = createSpillwayPolicy({ exploreShare: 0 });
