@@ -33,7 +33,7 @@ import {
   ThrottledError,
 } from '../errors.js';
 import type { FunctionState, InvokeResult, ServerlessPoolPort } from '../ports.js';
-import { type BurstGuardDecision, type BurstGuardOptions, decideMemoryUpdate } from './burst-guard.js';
+import { type BurstGuardDecision, type BurstGuardOptions, decideMemoryUpdate } from '../core/burst-guard.js';
 import { type AwsClientOptions, resolveClientConfig } from './client-config.js';
 import { MemoryUpdateDeferredError, MemoryUpdateFailedError } from './errors.js';
 import { decodeLogResult, parseReportLine } from './lambda-report.js';

@@ -1,15 +1,16 @@
 /**
- * The control loop on the real clock: every tick it
- *   observe: fleet.describe(), Lambda function state, arrivals in the tick, completions, boot delays
- *   decide:  policy.tick(...)
- *   act:     fleet.launch / fleet.terminate, pool.setMemory
- * Each phase has its own try/catch so one failing call (a describe timing out, a launch refused)
- * never kills the loop; every decision is logged as one structured JSON line with the policy's notes.
+ * The control loop on the real clock (local stack and AWS): every tick it
+ *   observe: fleet.describe() and pool.describe() into the policy host's views
+ *   decide:  host.tick(now) -> the policy's decision and the actions the world's limits allow
+ *   act:     fleet.launch / fleet.terminate / pool.setMemory, each result reported to the host
+ * The simulator drives the same host (core/host/policy-host.ts) in simulated time. Each phase has
+ * its own try/catch so one failing call (a describe timing out, a launch refused) never kills the
+ * loop; every decision is logged as one structured JSON line with the policy's notes.
  * Ticks never overlap: a slow act phase delays the next tick instead of stacking them.
+ * This file imports ports and core only, never an adapter.
  */
 import type { Logger } from 'pino';
-import type { TickDecision, TickObservation } from '../core/policy-types.js';
-import { MemoryUpdateDeferredError } from '../aws/errors.js';
+import type { TickDecision } from '../core/policy-types.js';
 import type { MetricsPort, ServerlessPoolPort, VmFleetPort } from '../ports.js';
 import type { ControllerRuntime } from '../server/runtime.js';
 import { LoopPhaseError } from './errors.js';
@@ -19,8 +20,6 @@ export interface ControlLoopOptions {
   fleet: VmFleetPort;
   pool: ServerlessPoolPort;
   tickIntervalMs: number;
-  /** Hard cap on VMs (pending + ready) whatever the plan says: local machines are small. */
-  maxVms: number;
   log: Logger;
   now?: () => number;
   /** Timeout for each port call so a hung adapter cannot stall the loop. */
@@ -43,20 +42,17 @@ export class ControlLoop {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = false;
-  private lastTickMs: number;
   private tickNo = 0;
   private readonly now: () => number;
   private readonly callTimeoutMs: number;
 
   constructor(private readonly o: ControlLoopOptions) {
     this.now = o.now ?? Date.now;
-    this.lastTickMs = this.now();
     this.callTimeoutMs = o.callTimeoutMs ?? Math.max(5_000, o.tickIntervalMs * 2);
   }
 
   start(): void {
     this.stopped = false;
-    this.lastTickMs = this.now();
     this.schedule();
   }
 
@@ -81,16 +77,14 @@ export class ControlLoop {
   /** Refresh the fleet view without deciding (used right after start and by tests). */
   async refreshFleet(): Promise<void> {
     const records = await withTimeout(this.o.fleet.describe(), this.callTimeoutMs, 'fleet.describe');
-    this.o.runtime.syncFleet(records, this.now());
+    this.o.runtime.host.fleet.sync(records, this.now());
   }
 
   /** One observe -> decide -> act cycle. Never throws. */
   async tick(): Promise<TickDecision | undefined> {
     const { runtime: rt, log } = this.o;
+    const host = rt.host;
     const tickNo = ++this.tickNo;
-    const nowMs = this.now();
-    rt.closeArrivalTick(nowMs - this.lastTickMs);
-    this.lastTickMs = nowMs;
 
     // ---- observe
     try {
@@ -103,113 +97,54 @@ export class ControlLoop {
     }
     try {
       const fns = await withTimeout(this.o.pool.describe(), this.callTimeoutMs, 'pool.describe');
-      for (const f of fns) if (rt.variants.has(f.variant)) rt.setLambdaMemory(f.variant, f.memoryMb);
+      for (const f of fns) if (rt.variants.has(f.variant)) host.lambda.memoryApplied(f.variant, f.memoryMb);
     } catch (err) {
       log.warn(
         { tick: tickNo, err: new LoopPhaseError('observe', 'pool.describe failed', { cause: err }) },
         'observe failed',
       );
     }
-    const obs: TickObservation = {
-      nowMs,
-      arrivalRpsHistory: rt.arrivalRpsHistory,
-      vms: rt.vms,
-      lambda: rt.lambda,
-      completions: rt.takeCompletions(),
-      observedBootDelayMs: rt.observedBootDelayMs,
-    };
 
-    // ---- decide
-    const observedAt = performance.now();
-    let decision: TickDecision;
-    try {
-      const out = rt.policy.tick(obs, rt.state, rt.env);
-      rt.state = out.state;
-      decision = out.decision;
-    } catch (err) {
-      log.error(
-        { tick: tickNo, err: new LoopPhaseError('decide', 'policy.tick threw', { cause: err }) },
-        'decide failed',
-      );
-      return undefined;
+    // ---- decide (policy.tick runs on the router's event loop: a slow plan delays requests, so it is logged)
+    const nowMs = this.now();
+    const decideStart = performance.now();
+    const { decision, actions, error } = host.tick(nowMs);
+    if (error !== undefined) {
+      log.error({ tick: tickNo, err: new LoopPhaseError('decide', 'policy.tick threw', { cause: error }) }, 'decide failed');
     }
-    rt.lastDecision = { ...decision, atMs: nowMs };
-    // policy.tick runs on the router's event loop: a slow plan delays requests, so it is logged.
-    const decideMs = performance.now() - observedAt;
+    const decideMs = performance.now() - decideStart;
     const actStart = performance.now();
 
     // ---- act
-    const active = rt.vms.filter((v) => v.state !== 'draining').length;
-    let room = Math.max(0, this.o.maxVms - active + decision.terminate.length);
     const launched: Array<{ variant: string; count: number }> = [];
-    const capped: string[] = [];
-    for (const [i, l] of decision.launch.entries()) {
-      const count = Math.min(l.count, room);
-      if (count < l.count)
-        capped.push(`${l.variant}: wanted ${l.count}, cap maxVms=${this.o.maxVms} allows ${count}`);
-      if (count <= 0) continue;
-      room -= count;
+    for (const l of actions.launch) {
       try {
-        await withTimeout(
-          this.o.fleet.launch({
-            instanceType: l.instanceType,
-            variant: l.variant,
-            count,
-            clientToken: `spillway-${nowMs}-${tickNo}-${i}`,
-          }),
-          this.callTimeoutMs,
-          'fleet.launch',
-        );
-        launched.push({ variant: l.variant, count });
+        const records = await withTimeout(this.o.fleet.launch(l), this.callTimeoutMs, 'fleet.launch');
+        host.fleet.launched(records, this.now());
+        launched.push({ variant: l.variant, count: l.count });
       } catch (err) {
         log.error(
-          {
-            tick: tickNo,
-            err: new LoopPhaseError('act', `launch ${l.variant} x${count} failed`, { cause: err }),
-          },
+          { tick: tickNo, err: new LoopPhaseError('act', `launch ${l.variant} x${l.count} failed`, { cause: err }) },
           'act failed',
         );
       }
     }
-    if (decision.terminate.length > 0) {
-      rt.markDraining(decision.terminate);
+    if (actions.terminate.length > 0) {
       try {
-        await withTimeout(this.o.fleet.terminate(decision.terminate), this.callTimeoutMs, 'fleet.terminate');
+        await withTimeout(this.o.fleet.terminate(actions.terminate), this.callTimeoutMs, 'fleet.terminate');
       } catch (err) {
-        log.error(
-          { tick: tickNo, err: new LoopPhaseError('act', 'terminate failed', { cause: err }) },
-          'act failed',
-        );
+        log.error({ tick: tickNo, err: new LoopPhaseError('act', 'terminate failed', { cause: err }) }, 'act failed');
       }
     }
-    for (const [variant, memoryMb] of Object.entries(decision.lambdaMemoryMb)) {
-      if (!rt.variants.has(variant) || rt.lambda.memoryMbByVariant[variant] === memoryMb) continue;
+    for (const { variant, memoryMb } of actions.setMemory) {
       try {
         await withTimeout(this.o.pool.setMemory(variant, memoryMb), this.callTimeoutMs, 'pool.setMemory');
-        rt.setLambdaMemory(variant, memoryMb);
+        host.lambda.memoryApplied(variant, memoryMb);
       } catch (err) {
-        if (err instanceof MemoryUpdateDeferredError) {
-          // Expected during bursts: the pool refuses to reconfigure (and cold-start) a busy function.
-          log.debug(
-            { tick: tickNo, variant, memoryMb, reason: err.message },
-            'lambda memory update deferred',
-          );
-        } else {
-          log.warn(
-            {
-              tick: tickNo,
-              err: new LoopPhaseError('act', `setMemory ${variant}=${memoryMb} failed`, { cause: err }),
-            },
-            'act failed',
-          );
-        }
-      }
-    }
-    if (launched.length > 0 || decision.terminate.length > 0) {
-      try {
-        await this.refreshFleet();
-      } catch {
-        // next tick refreshes again
+        log.warn(
+          { tick: tickNo, err: new LoopPhaseError('act', `setMemory ${variant}=${memoryMb} failed`, { cause: err }) },
+          'act failed',
+        );
       }
     }
     log.info(
@@ -218,15 +153,15 @@ export class ControlLoop {
         tick: tickNo,
         decideMs: Math.round(decideMs * 10) / 10,
         actMs: Math.round((performance.now() - actStart) * 10) / 10,
-        arrivalRps: rt.arrivalRpsHistory[rt.arrivalRpsHistory.length - 1] ?? 0,
+        arrivalRps: host.arrivalRpsHistory[host.arrivalRpsHistory.length - 1] ?? 0,
         forecastRps: decision.forecastRps,
-        vms: rt.vms.map((v) => `${v.id}:${v.variant}:${v.state}:${v.outstanding}`),
-        lambdaInFlight: rt.lambda.inFlight,
+        vms: host.fleet.vms.map((v) => `${v.id}:${v.variant}:${v.state}:${v.outstanding}`),
+        lambdaInFlight: host.lambda.view.inFlight,
         launch: launched,
-        terminate: decision.terminate,
-        lambdaMemoryMb: decision.lambdaMemoryMb,
+        terminate: actions.terminate,
+        lambdaMemoryMb: Object.fromEntries(actions.setMemory.map((m) => [m.variant, m.memoryMb])),
         variantShares: decision.variantShares,
-        notes: capped.length > 0 ? [...decision.notes, ...capped] : decision.notes,
+        notes: [...decision.notes, ...actions.notes],
       },
       'decision',
     );

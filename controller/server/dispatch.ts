@@ -71,9 +71,9 @@ export async function dispatch(
 ): Promise<InferResponse> {
   const now = deps.now ?? Date.now;
   const rt = deps.runtime;
-  rt.recordArrival();
   const startMs = now();
-  const decision = rt.policy.route(
+  // Counted as demand whatever the outcome (a rejected request is load the plan must see).
+  const decision = rt.host.route(
     {
       nowMs: startMs,
       task: req.task,
@@ -83,19 +83,17 @@ export async function dispatch(
       ...(req.variant !== undefined ? { variant: req.variant } : {}),
       inputs: 1,
     },
-    rt.routerView(startMs),
-    rt.state,
-    rt.env,
   );
   if (decision.kind === 'reject') {
-    rt.totals.rejected++;
+    rt.host.rejected();
     deps.metrics?.requests.inc({ backend: 'rejected', variant: req.variant ?? '', status: String(decision.status) });
     const code = decision.status === 404 ? 'not_found' : decision.status === 400 ? 'invalid_request' : 'no_capacity';
+    const unknownTask = decision.status === 404 && req.variant === undefined;
     throw new ApiError(
       decision.status,
       code,
-      decision.reason,
-      undefined,
+      unknownTask ? `${decision.reason}; served tasks: ${servedTasks(rt).join(', ') || '(none)'}` : decision.reason,
+      unknownTask ? 'task' : undefined,
       decision.status === 503 ? decision.retryAfterS : undefined,
     );
   }
@@ -134,15 +132,15 @@ export async function dispatch(
       let resourceKey: string;
       let billing: { billedDurationMs: number; memoryMb: number } | undefined;
       if (target.kind === 'vm') {
-        rt.addOutstanding(target.vmId, 1);
+        rt.host.fleet.dispatched(target.vmId);
         try {
           res = await deps.vmClient.infer(target.endpoint, body, remainingMs);
         } finally {
-          rt.addOutstanding(target.vmId, -1);
+          rt.host.fleet.finished(target.vmId);
         }
         resourceKey = rt.vms.find((v) => v.id === (target as { vmId: string }).vmId)?.instanceType ?? 'vm';
       } else {
-        rt.lambdaStart(variant, callStart);
+        rt.host.lambda.started(variant, callStart);
         let ran = false;
         try {
           const inv = await deps.pool.invoke(variant, body, remainingMs);
@@ -152,7 +150,7 @@ export async function dispatch(
           resourceKey = String(inv.memoryMb);
           billing = { billedDurationMs: inv.billedDurationMs, memoryMb: inv.memoryMb };
         } finally {
-          rt.lambdaEnd(variant, now(), ran);
+          rt.host.lambda.ended(variant, now(), ran);
         }
       }
       const endMs = now();
@@ -218,10 +216,10 @@ export async function dispatch(
       retries++;
       if (target.kind === 'vm') {
         excluded.add(target.vmId);
-        if (err instanceof BackendUnavailableError) rt.markVmDead(target.vmId);
+        if (err instanceof BackendUnavailableError) rt.host.fleet.markDead(target.vmId);
       } else if (err instanceof ThrottledError) {
         lambdaThrottled = true;
-        rt.noteThrottled(now() + err.retryAfterMs);
+        rt.host.lambda.throttled(now() + err.retryAfterMs);
       } else if (err instanceof BackendResponseError && !lambdaRetried) {
         // A function error (crashed or timed-out instance, 5xx) is usually instance-local: one more
         // invocation lands on another instance.
@@ -243,7 +241,7 @@ export async function dispatch(
       }
     }
   }
-  rt.totals.failed++;
+  rt.host.failed();
   const status =
     lambdaThrottled && !(lastErr instanceof BackendTimeoutError)
       ? 503
@@ -275,7 +273,7 @@ function nextTarget(
   excluded: ReadonlySet<string>,
   lambdaOut: boolean,
 ): Target | undefined {
-  const vm = rt.pickFallbackVm(variant, excluded);
+  const vm = rt.host.fleet.pickFallback(variant, excluded);
   if (vm) {
     const endpoint = rt.endpointOf(vm.id);
     if (endpoint) return { kind: 'vm', vmId: vm.id, endpoint };
@@ -284,11 +282,23 @@ function nextTarget(
   return undefined;
 }
 
+function servedTasks(rt: ControllerRuntime<unknown>): string[] {
+  return [...new Set([...rt.variants.values()].map((s) => s.info.task))].sort();
+}
+
+/**
+ * The backend request wraps the public `input` as `inputs[0]`: its field names (`inputs.0.image`,
+ * `inputs[0].tensor.shape`) are rewritten to the public request's (`input.image`), in `field` and
+ * in the message, so the caller is told about the field it sent.
+ */
+export function publicFieldName(backendField: string): string {
+  return backendField.replace(/\binputs(?:\.0|\[0\])(?=[.[]|\b|$)/g, 'input');
+}
+
 function passThrough(err: BackendResponseError): ApiError {
   const b = err.body as { error?: { code?: string; message?: string; field?: string } } | undefined;
   const code = b?.error?.code ?? 'invalid_request';
-  const message = b?.error?.message ?? err.message;
-  let field = b?.error?.field;
-  if (field && !field.startsWith('input')) field = field.replace(/^inputs\.0/, 'input');
+  const message = publicFieldName(b?.error?.message ?? err.message);
+  const field = b?.error?.field === undefined ? undefined : publicFieldName(b.error.field);
   return new ApiError(err.status, code, message, field, undefined, { cause: err });
 }

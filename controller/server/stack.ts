@@ -101,7 +101,8 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     const runtime = new ControllerRuntime(policy, env, served, {
       lambdaMemoryMb: config.lambdaMemoryMb,
       lambdaKeepAliveMs: config.lambdaKeepAliveMs,
-      lambdaConcurrency: config.lambdaConcurrency,
+      // The same limits the simulator applies: VM cap, and memory changes deferred during bursts.
+      limits: { maxVms: config.maxVms },
       nowMs: Date.now(),
     });
     const metrics = new ApiMetrics({ defaultMetrics: true });
@@ -114,6 +115,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       backendTimeoutMs: config.backendTimeoutMs,
       ...(home ? { home } : {}),
       maxBodyBytes: config.maxBodyBytes,
+      bodyTimeoutMs: config.bodyTimeoutMs,
       ...(config.apiKey ? { apiKey: config.apiKey } : {}),
     });
     await new Promise<void>((resolve, reject) => {
@@ -135,7 +137,6 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       pool,
       ...(world.metrics ? { metrics: world.metrics } : {}),
       tickIntervalMs: config.tickIntervalMs,
-      maxVms: config.maxVms,
       log: log.child({ component: 'loop' }),
     });
     try {

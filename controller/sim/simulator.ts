@@ -1,7 +1,9 @@
 /**
- * Discrete-event, request-level simulator with a simulated clock. It drives the SAME Policy<S>
- * objects as the local stack and AWS (init / tick / route / observe); it is not a second
- * implementation of any policy.
+ * Discrete-event, request-level simulator with a simulated clock. It drives the SAME policy
+ * host as the local stack and AWS (core/host/policy-host.ts): the host builds every observation
+ * (fleet and Lambda views from events, the warm-instance ESTIMATE, arrivals incl. rejected
+ * requests) and turns decisions into actions under the same limits (maxVms, memory changes
+ * deferred during bursts). This file is only the world: VMs, queues, Lambda instances, clocks.
  *
  * World model (each choice is a parameter; defaults in DEFAULT_SIM_OPTIONS):
  * - Arrivals: Poisson inside each trace step at that step's rate (memoryless, so crossing a step
@@ -26,8 +28,8 @@
  *   2025-08) + $0.20/M requests.
  *
  * Speed: the hot path (arrival -> route -> enqueue/invoke -> completion) uses typed-array pools
- * and a typed-array event heap; no closures per request. The RouteRequest / RouterView objects
- * are reused and mutated between calls (policies must not keep references to them).
+ * and a typed-array event heap; no closures per request. The RouteRequest object is reused and
+ * mutated between calls (policies must not keep references to it).
  */
 import { build as buildHistogram } from 'hdr-histogram-js';
 import type { Catalog } from '../../profiles/catalog.js';
@@ -41,16 +43,10 @@ import {
   lambdaVcpu,
   vmBilledCostUsd,
 } from '../../profiles/pricing.js';
-import type {
-  CompletionRecord,
-  LambdaView,
-  Policy,
-  PolicyEnv,
-  RouteRequest,
-  RouterView,
-  TickDecision,
-  VmView,
-} from '../core/policy-types.js';
+import type { FleetRecord } from '../core/host/fleet-view.js';
+import { PolicyHost } from '../core/host/policy-host.js';
+import type { TickActions } from '../core/host/tick-actions.js';
+import type { CompletionRecord, Policy, PolicyEnv, RouteRequest } from '../core/policy-types.js';
 import { SimConfigError } from './errors.js';
 import { Rng, sigmaForP99OverP50 } from './rng.js';
 import type { Trace } from './trace.js';
@@ -95,6 +91,10 @@ export interface SimOptions {
   preHistoryTicks: number;
   /** Record arrivals per second (needed by the clairvoyant bound). */
   recordArrivalsPerSecond: boolean;
+  /** World limit on booting + ready VMs (the local stack's SPILLWAY_MAX_VMS). @default unlimited */
+  maxVms?: number;
+  /** Lambda memory updates deferred while a variant is busy, as the real pools do. @default true */
+  deferMemoryDuringBursts: boolean;
 }
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
@@ -108,6 +108,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   seriesIntervalMs: 60_000,
   historyTicks: 720,
   recordArrivalsPerSecond: true,
+  deferMemoryDuringBursts: true,
   prewarm: true,
   preHistoryTicks: 30,
 };
@@ -208,7 +209,6 @@ class SimVm {
     readonly capacityRps: number,
     readonly interference: number,
     queueLimit: number,
-    readonly view: VmView,
   ) {
     let cap = 16;
     while (cap < queueLimit) cap *= 2;
@@ -351,24 +351,41 @@ export function simulate<S>(
     return b < nBuckets ? b : nBuckets - 1;
   };
 
+  // ---- the policy host (the same one the live worlds drive) ----
+  const host = new PolicyHost(policy, env, {
+    limits: {
+      maxVms: opts.maxVms ?? Number.POSITIVE_INFINITY,
+      ...(opts.deferMemoryDuringBursts ? {} : { memoryUpdateGuard: false as const }),
+    },
+    lambdaMemoryMb: 0, // no function configured until the policy (or the first invoke) sets one
+    lambdaKeepAliveMs: catalog.lambda.keepAliveMs,
+    historyTicks: opts.historyTicks,
+    nowMs: 0,
+  });
+
   // ---- VM fleet ----
   const vms: SimVm[] = [];
   const vmById = new Map<string, SimVm>();
-  let liveViews: VmView[] = [];
-  const observedBoot: Record<string, number[]> = {};
-  const rebuildViews = (): void => {
-    liveViews = [];
-    for (const vm of vms) if (vm.state !== VM_STOPPED) liveViews.push(vm.view);
-    routerView.vms = liveViews;
+  const STATE_NAMES = ['pending', 'ready', 'terminating', 'terminated'] as const;
+  const recordOf = (vm: SimVm): FleetRecord => ({
+    id: vm.id,
+    instanceType: vm.instanceType,
+    variant: variants[vm.variantIdx]!.name,
+    state: STATE_NAMES[vm.state]!,
+    launchedAtMs: vm.launchedAtMs,
+    ...(vm.state === VM_READY || vm.state === VM_DRAINING ? { readyAtMs: vm.readyAtMs } : {}),
+    slots: vm.slots,
+  });
+  /** The world lists its fleet to the host after every change (launch, ready, stop). */
+  const listFleet = (now: number): void => {
+    const records: FleetRecord[] = [];
+    for (const vm of vms) if (vm.state !== VM_STOPPED) records.push(recordOf(vm));
+    host.fleet.sync(records, now);
   };
 
   // ---- Lambda ----
-  const lambdaView: LambdaView = {
-    memoryMbByVariant: {},
-    warmIdleByVariant: {},
-    inFlight: 0,
-    concurrencyLimit: Math.min(env.lambdaConcurrencyLimit, catalog.lambda.accountConcurrencyLimit),
-  };
+  const lambdaLimit = Math.min(env.lambdaConcurrencyLimit, catalog.lambda.accountConcurrencyLimit);
+  let lambdaInFlight = 0;
   const keepAliveMs = catalog.lambda.keepAliveMs;
   // Warm pool per variant: ring of idle-since times, newest at the top.
   const warmTimes: Float64Array[] = variants.map(() => new Float64Array(64));
@@ -378,7 +395,6 @@ export function simulate<S>(
   const memByVariant = new Int32Array(variants.length);
   const coldMsByVariant = new Float64Array(variants.length);
   const vcpuByVariant = new Float64Array(variants.length);
-  for (const v of variants) lambdaView.warmIdleByVariant[v.name] = 0;
   const setMemory = (vi: number, memoryMb: number): void => {
     if (memByVariant[vi] === memoryMb) return;
     const lo = catalog.lambda.minMemoryMb;
@@ -387,9 +403,7 @@ export function simulate<S>(
     memByVariant[vi] = m;
     memGen[vi] = memGen[vi]! + 1;
     warmLen[vi] = 0;
-    const name = variants[vi]!.name;
-    lambdaView.memoryMbByVariant[name] = m;
-    lambdaView.warmIdleByVariant[name] = 0;
+    host.lambda.memoryApplied(variants[vi]!.name, m);
     const vcpu = lambdaVcpu(catalog, m);
     vcpuByVariant[vi] = vcpu;
     const prof = env.variants[vi]!.profile;
@@ -404,7 +418,6 @@ export function simulate<S>(
       if (ring[bottom]! + keepAliveMs >= now) break;
       warmLen[vi] = warmLen[vi]! - 1;
     }
-    lambdaView.warmIdleByVariant[variants[vi]!.name] = warmLen[vi]!;
   };
   const pushWarm = (vi: number, now: number): void => {
     let ring = warmTimes[vi]!;
@@ -423,20 +436,13 @@ export function simulate<S>(
     ring[h] = now;
     warmHead[vi] = h;
     warmLen[vi] = warmLen[vi]! + 1;
-    lambdaView.warmIdleByVariant[variants[vi]!.name] = warmLen[vi]!;
   };
 
   // ---- reused hot-path objects ----
-  const routerView: RouterView = { nowMs: 0, vms: liveViews, lambda: lambdaView };
   const routeReq: RouteRequest = { nowMs: 0, task, sloMs, minAccuracy: opts.minAccuracy, inputs: 1 };
-  let completions: CompletionRecord[] = [];
 
-  // ---- policy ----
-  let state = policy.init(env, 0);
   let lastForecast = 0;
   const tickNotes: string[] = [];
-  const history: number[] = [];
-  let tickArrivals = 0;
 
   const complete = (
     r: number,
@@ -480,12 +486,12 @@ export function simulate<S>(
       coldStart: cold,
       violated,
     };
-    completions.push(rec);
-    state = policy.observe(rec, state, env);
+    host.completed(rec);
   };
 
   const reject = (r: number): void => {
     rejected++;
+    host.rejected();
     const b = bucketOf(rqArrival[r]!);
     bViol[b] = bViol[b]! + 1;
     freeReq(r);
@@ -522,9 +528,6 @@ export function simulate<S>(
     vm.busyMs += serviceMs;
     vm.slotFree[s] = 1;
     vm.busySlots--;
-    // The caller's interference estimate: EWMA of observed / nominal service time.
-    const nominal = predictLatencyMs(variants[vm.variantIdx]!.model, n, vm.threads);
-    vm.view.slowdown = 0.9 * vm.view.slowdown + 0.1 * (serviceMs / nominal);
     const base = s * vm.maxBatch;
     const done = now + opts.vmOverheadMs;
     for (let k = 0; k < n; k++) {
@@ -532,7 +535,7 @@ export function simulate<S>(
       complete(r, done, 'vm', vm.instanceType, vm.id, serviceMs, false);
       freeReq(r);
     }
-    vm.view.outstanding -= n;
+    host.fleet.finished(vm.id, n);
     if (vm.qLen > 0) startBatches(vm, now);
     else if (vm.state === VM_DRAINING && vm.busySlots === 0) stopVm(vm, now);
   };
@@ -551,7 +554,7 @@ export function simulate<S>(
     }
     vm.queue[(vm.qHead + pos) & mask] = r;
     vm.qLen++;
-    vm.view.outstanding++;
+    host.fleet.dispatched(vm.id);
     if (vm.busySlots < vm.slots) startBatches(vm, now);
     return true;
   };
@@ -566,17 +569,18 @@ export function simulate<S>(
       const r = vm.queue[vm.qHead]!;
       vm.qHead = (vm.qHead + 1) & (vm.queue.length - 1);
       vm.qLen--;
+      host.fleet.finished(vm.id);
       reject(r);
     }
-    rebuildViews();
+    listFleet(now);
   };
 
-  const launchVm = (instanceType: string, variant: string, now: number): void => {
+  const launchVm = (instanceType: string, variant: string, now: number): SimVm | undefined => {
     const ti = typeIdx.get(instanceType);
     const vi = variantIdx.get(variant);
     if (ti === undefined || vi === undefined) {
       tickNotes.push(`sim: ignored launch of unknown ${ti === undefined ? 'instance type' : 'variant'} ${ti === undefined ? instanceType : variant}`);
-      return;
+      return undefined;
     }
     const type = catalog.ec2.instanceTypes[ti]!;
     const prof = env.variants[vi]!.profile;
@@ -592,37 +596,19 @@ export function simulate<S>(
       opts.interference && rng.uniform() < opts.interference.probability ? opts.interference.slowdown : 1;
     const idx = vms.length;
     const id = `sim-${idx}`;
-    const view: VmView = {
-      id,
-      instanceType,
-      variant,
-      state: 'booting',
-      launchedAtMs: now,
-      outstanding: 0,
-      slots,
-      slowdown: 1,
-    };
-    const vm = new SimVm(idx, id, ti, type.pricePerHourUsd, instanceType, vi, now, slots, threads, maxBatch, capacityRps, interference, opts.queueLimit, view);
+    const vm = new SimVm(idx, id, ti, type.pricePerHourUsd, instanceType, vi, now, slots, threads, maxBatch, capacityRps, interference, opts.queueLimit);
     vms.push(vm);
     vmById.set(id, vm);
     vmLaunches++;
     heap.push(now + boot, EV_VM_READY, idx);
+    return vm;
   };
 
   const vmReady = (vm: SimVm, now: number): void => {
     if (vm.state !== VM_BOOTING) return;
     vm.state = VM_READY;
     vm.readyAtMs = now;
-    vm.view.state = 'ready';
-    vm.view.readyAtMs = now;
-    if (now - vm.launchedAtMs <= 0) return; // prewarmed at t = 0: nothing was observed
-    let list = observedBoot[vm.instanceType];
-    if (!list) {
-      list = [];
-      observedBoot[vm.instanceType] = list;
-    }
-    list.push(now - vm.launchedAtMs);
-    if (list.length > 20) list.shift();
+    listFleet(now); // the host records the boot delay (none for a VM prewarmed at t = 0)
   };
 
   const terminateVm = (vm: SimVm, now: number): void => {
@@ -632,19 +618,18 @@ export function simulate<S>(
       return;
     }
     vm.state = VM_DRAINING;
-    vm.view.state = 'draining';
   };
 
   // ---- Lambda mechanics ----
   const invokeLambda = (r: number, vi: number, memoryMb: number, now: number): boolean => {
-    if (lambdaView.inFlight >= lambdaView.concurrencyLimit) return false;
+    if (lambdaInFlight >= lambdaLimit) return false;
     if (memByVariant[vi] === 0) setMemory(vi, memoryMb);
+    host.lambda.started(variants[vi]!.name, now);
     expireWarm(vi, now);
     let cold = 0;
     if (warmLen[vi]! > 0) {
       warmHead[vi] = (warmHead[vi]! - 1 + warmTimes[vi]!.length) & (warmTimes[vi]!.length - 1);
       warmLen[vi] = warmLen[vi]! - 1;
-      lambdaView.warmIdleByVariant[variants[vi]!.name] = warmLen[vi]!;
     } else {
       cold = 1;
       coldStarts++;
@@ -656,7 +641,7 @@ export function simulate<S>(
     const billedMs = lambdaBilledDurationMs(catalog, serviceMs, opts.billLambdaInit ? initMs : 0);
     lambdaComputeUsd += lambdaComputeCostUsd(catalog, lambdaGbSeconds(mem, billedMs), env.lambdaArch);
     lambdaRequests++;
-    lambdaView.inFlight++;
+    lambdaInFlight++;
     rqMem[r] = mem;
     rqCold[r] = cold;
     rqStart[r] = serviceMs;
@@ -667,8 +652,9 @@ export function simulate<S>(
 
   const lambdaDone = (r: number, now: number): void => {
     const vi = rqVariant[r]!;
-    lambdaView.inFlight--;
+    lambdaInFlight--;
     if (rqGen[r] === memGen[vi]) pushWarm(vi, now - opts.lambdaOverheadMs / 2);
+    host.lambda.ended(variants[vi]!.name, now, true);
     lambdaServed++;
     const b = bucketOf(rqArrival[r]!);
     bLambda[b] = bLambda[b]! + 1;
@@ -681,9 +667,8 @@ export function simulate<S>(
   let lastVariantName = '';
   let lastVariantIdx = 0;
   const routeOne = (r: number, now: number, retry: boolean): void => {
-    routerView.nowMs = now;
     routeReq.nowMs = now;
-    const d = policy.route(routeReq, routerView, state, env);
+    const d = retry ? host.route(routeReq) : host.reroute(routeReq);
     if (d.kind === 'reject') {
       reject(r);
       return;
@@ -712,46 +697,39 @@ export function simulate<S>(
     }
     if (!invokeLambda(r, vi, d.memoryMb, now)) {
       throttled++;
-      lambdaView.throttledUntilMs = now + 200;
+      host.lambda.throttled(now + 200);
       if (retry) routeOne(r, now, false);
       else reject(r);
     }
   };
 
-  // ---- tick ----
-  const applyDecision = (dec: TickDecision, now: number): void => {
-    for (const [variant, mem] of Object.entries(dec.lambdaMemoryMb)) {
+  // ---- tick: the host decides, the world carries out what the limits allow ----
+  const applyActions = (actions: TickActions, now: number): void => {
+    for (const { variant, memoryMb } of actions.setMemory) {
       const vi = variantIdx.get(variant);
-      if (vi !== undefined && mem > 0) setMemory(vi, mem);
+      if (vi !== undefined) setMemory(vi, memoryMb);
     }
-    for (const l of dec.launch) for (let k = 0; k < l.count; k++) launchVm(l.instanceType, l.variant, now);
-    for (const id of dec.terminate) {
+    const launched: FleetRecord[] = [];
+    for (const l of actions.launch) {
+      for (let k = 0; k < l.count; k++) {
+        const vm = launchVm(l.instanceType, l.variant, now);
+        if (vm) launched.push(recordOf(vm));
+      }
+    }
+    host.fleet.launched(launched, now);
+    for (const id of actions.terminate) {
       const vm = vmById.get(id);
       if (vm) terminateVm(vm, now);
     }
-    if (Number.isFinite(dec.forecastRps)) lastForecast = dec.forecastRps;
-    for (const n of dec.notes) if (tickNotes.length < 200) tickNotes.push(`${(now / 1000).toFixed(0)}s ${n}`);
-    rebuildViews();
+    listFleet(now);
   };
 
   const doTick = (now: number): void => {
-    if (now > 0) history.push(tickArrivals / (env.tickIntervalMs / 1000));
-    if (history.length > opts.historyTicks) history.shift();
-    tickArrivals = 0;
     for (let vi = 0; vi < variants.length; vi++) expireWarm(vi, now);
-    const snapshot: VmView[] = liveViews.map((v) => ({ ...v }));
-    const obs = {
-      nowMs: now,
-      arrivalRpsHistory: history.slice(),
-      vms: snapshot,
-      lambda: { ...lambdaView, memoryMbByVariant: { ...lambdaView.memoryMbByVariant }, warmIdleByVariant: { ...lambdaView.warmIdleByVariant } },
-      completions,
-      observedBootDelayMs: Object.fromEntries(Object.entries(observedBoot).map(([k, v]) => [k, v.slice()])),
-    };
-    completions = [];
-    const { decision, state: next } = policy.tick(obs, state, env);
-    state = next;
-    applyDecision(decision, now);
+    const { decision, actions } = host.tick(now);
+    applyActions(actions, now);
+    if (Number.isFinite(decision.forecastRps)) lastForecast = decision.forecastRps;
+    for (const n of [...decision.notes, ...actions.notes]) if (tickNotes.length < 200) tickNotes.push(`${(now / 1000).toFixed(0)}s ${n}`);
     opts.onProgress?.(now, endMs);
   };
 
@@ -813,7 +791,7 @@ export function simulate<S>(
     const first = Math.max(1, Math.min(rates.length, Math.round(env.tickIntervalMs / stepMs)));
     let sum = 0;
     for (let i = 0; i < first; i++) sum += rates[i]!;
-    for (let i = 0; i < opts.preHistoryTicks; i++) history.push(sum / first);
+    host.seedHistory(sum / first, opts.preHistoryTicks);
   }
   for (let t = env.tickIntervalMs; t < endMs; t += env.tickIntervalMs) heap.push(t, EV_TICK, 0);
   for (let t = opts.seriesIntervalMs; t <= endMs + 1e-6; t += opts.seriesIntervalMs) heap.push(t, EV_SAMPLE, 0);
@@ -827,7 +805,6 @@ export function simulate<S>(
       if (tArr === Number.POSITIVE_INFINITY) break;
       const now = tArr;
       requests++;
-      tickArrivals++;
       const b = bucketOf(now);
       bArrivals[b] = bArrivals[b]! + 1;
       if (arrivalsPerSecond) {
@@ -859,10 +836,7 @@ export function simulate<S>(
         break;
       case EV_VM_READY: {
         const vm = vms[payload]!;
-        if (now <= endMs) {
-          vmReady(vm, now);
-          rebuildViews();
-        }
+        if (now <= endMs) vmReady(vm, now);
         break;
       }
       case EV_SAMPLE:

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideMemoryUpdate } from '../../controller/aws/burst-guard.js';
+import { decideMemoryUpdate } from '../../controller/core/burst-guard.js';
 import { parseReportLine } from '../../controller/aws/lambda-report.js';
 import { fullJitterDelayMs, isNetworkError, isServerError } from '../../controller/aws/retry.js';
 

@@ -74,11 +74,11 @@ async function routerChild(backend: string, variant: string): Promise<void> {
   const rt = new ControllerRuntime(policy as never, env, served, {
     lambdaMemoryMb: 1024,
     lambdaKeepAliveMs: 1000,
-    lambdaConcurrency: 1,
+    limits: { maxVms: 1 },
     nowMs: Date.now(),
   });
   // A static fleet of one ready VM: the benchmark measures routing, not procurement.
-  rt.syncFleet(
+  rt.host.fleet.sync(
     [{ id: 'i-bench', instanceType: 'c5.large', variant, state: 'ready', launchedAtMs: Date.now() - 1000, readyAtMs: Date.now(), endpoint: backend, slots: 8 }],
     Date.now(),
   );

@@ -9,12 +9,7 @@ const boot = (t: string): number => catalog.ec2.instanceTypes.find((x) => x.name
 const req: RouteRequest = { nowMs: 0, task: 'image-classification', sloMs: 200, minAccuracy: 0, inputs: 1 };
 
 function routeNow(h: PolicyHarness<SpillwayState>) {
-  return h.policy.route(
-    { ...req, nowMs: h.nowMs },
-    { nowMs: h.nowMs, vms: h.vms, lambda: { memoryMbByVariant: {}, warmIdleByVariant: {}, inFlight: 0, concurrencyLimit: 1000 } },
-    h.state,
-    h.env,
-  );
+  return h.route(req);
 }
 
 describe('Spillway policy: load step up', () => {

@@ -1,0 +1,125 @@
+/**
+ * The policy's view of the serverless pool, kept from invoke start/end events. AWS exposes no
+ * count of idle warm execution environments, so every world estimates it the same way: an
+ * instance that finished a request is idle-warm until `keepAliveMs` after that; a new invoke takes
+ * the most recently idle one (as Lambda does). A memory change retires every warm instance (a new
+ * configuration means new execution environments), so the estimate restarts at 0.
+ *
+ * Per variant it also keeps the invokes in flight and the start times of the last `burstWindowMs`,
+ * which the memory-update burst rule (core/burst-guard.ts) decides from.
+ */
+import type { LambdaView } from '../policy-types.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export class LambdaPoolView {
+  readonly view: LambdaView;
+  private readonly idleSince = new Map<string, number[]>();
+  private readonly inFlightBy = new Map<string, number>();
+  private readonly starts = new Map<string, { times: number[]; head: number }>();
+
+  constructor(
+    variants: readonly string[],
+    memoryMb: number,
+    concurrencyLimit: number,
+    private readonly keepAliveMs: number,
+    private readonly burstWindowMs = 10_000,
+  ) {
+    const memoryMbByVariant: Record<string, number> = {};
+    const warmIdleByVariant: Record<string, number> = {};
+    for (const v of variants) {
+      if (memoryMb > 0) memoryMbByVariant[v] = memoryMb; // 0: not configured yet
+      warmIdleByVariant[v] = 0;
+      this.idleSince.set(v, []);
+      this.inFlightBy.set(v, 0);
+      this.starts.set(v, { times: [], head: 0 });
+    }
+    this.view = { memoryMbByVariant, warmIdleByVariant, inFlight: 0, concurrencyLimit };
+  }
+
+  private prune(variant: string, nowMs: number): number[] {
+    let list = this.idleSince.get(variant);
+    if (!list) {
+      list = [];
+      this.idleSince.set(variant, list);
+    }
+    const cutoff = nowMs - this.keepAliveMs;
+    let drop = 0;
+    while (drop < list.length && list[drop]! < cutoff) drop++;
+    if (drop > 0) list.splice(0, drop);
+    this.view.warmIdleByVariant[variant] = list.length;
+    return list;
+  }
+
+  /** An invoke starts; returns whether the estimate expected a warm instance. */
+  started(variant: string, nowMs: number): boolean {
+    const list = this.prune(variant, nowMs);
+    const warm = list.length > 0;
+    if (warm) list.pop();
+    this.view.warmIdleByVariant[variant] = list.length;
+    (this.view as Mutable<LambdaView>).inFlight++;
+    this.inFlightBy.set(variant, (this.inFlightBy.get(variant) ?? 0) + 1);
+    const s = this.starts.get(variant);
+    if (s) {
+      s.times.push(nowMs);
+      // Compact now and then: the window holds at most a few thousand entries at 1 k rps.
+      while (s.head < s.times.length && s.times[s.head]! <= nowMs - this.burstWindowMs) s.head++;
+      if (s.head > 1024) {
+        s.times.splice(0, s.head);
+        s.head = 0;
+      }
+    }
+    return warm;
+  }
+
+  /** An invoke ended; `ran` = the function executed (its instance is now idle-warm). */
+  ended(variant: string, nowMs: number, ran: boolean): void {
+    (this.view as Mutable<LambdaView>).inFlight = Math.max(0, this.view.inFlight - 1);
+    this.inFlightBy.set(variant, Math.max(0, (this.inFlightBy.get(variant) ?? 0) - 1));
+    const list = this.prune(variant, nowMs);
+    if (ran) list.push(nowMs);
+    this.view.warmIdleByVariant[variant] = list.length;
+  }
+
+  /** The function's memory is now `memoryMb` (confirmed by the world): warm instances retire. */
+  memoryApplied(variant: string, memoryMb: number): void {
+    if (this.view.memoryMbByVariant[variant] === memoryMb) return;
+    this.view.memoryMbByVariant[variant] = memoryMb;
+    this.idleSince.set(variant, []);
+    this.view.warmIdleByVariant[variant] = 0;
+  }
+
+  throttled(untilMs: number): void {
+    (this.view as Mutable<LambdaView>).throttledUntilMs = untilMs;
+  }
+
+  /** Refresh time-dependent fields (throttle expiry, warm expiry) before a routing decision. */
+  refresh(nowMs: number): void {
+    if (this.view.throttledUntilMs !== undefined && this.view.throttledUntilMs <= nowMs) {
+      (this.view as Mutable<LambdaView>).throttledUntilMs = undefined;
+    }
+  }
+
+  /** Expire every variant's warm estimate (once per tick). */
+  expireAll(nowMs: number): void {
+    for (const v of this.idleSince.keys()) this.prune(v, nowMs);
+  }
+
+  /** In flight and recent start times of one variant, for the burst rule. */
+  burstInput(variant: string, nowMs: number): { inFlight: number; recentInvokeTimesMs: readonly number[]; nowMs: number } {
+    const s = this.starts.get(variant);
+    return {
+      inFlight: this.inFlightBy.get(variant) ?? 0,
+      recentInvokeTimesMs: s ? s.times.slice(s.head) : [],
+      nowMs,
+    };
+  }
+
+  snapshot(): LambdaView {
+    return {
+      ...this.view,
+      memoryMbByVariant: { ...this.view.memoryMbByVariant },
+      warmIdleByVariant: { ...this.view.warmIdleByVariant },
+    };
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The one policy host every world drives: the simulator (simulated clock), the local stack and the
+ * AWS controller (real clock). It is fed events — fleet listings and launches, Lambda invoke
+ * start/end and memory changes, arrivals (every routed request, rejected or not: all of it is
+ * demand), completions, throttles — and
+ *   route(req)   asks the policy where one request goes (hot path, no allocation),
+ *   tick(nowMs)  closes the interval into a TickObservation, runs policy.tick, and turns the
+ *                decision plus the world's limits into actions (tick-actions.ts).
+ * Worlds only carry actions out and report what happened. Time is always a parameter.
+ * policy.tick/observe are caught here: a policy bug costs one decision, never the host.
+ */
+import type {
+  CompletionRecord,
+  Policy,
+  PolicyEnv,
+  RouteDecision,
+  RouteRequest,
+  RouterView,
+  TickDecision,
+  TickObservation,
+} from '../policy-types.js';
+import { FleetView } from './fleet-view.js';
+import { LambdaPoolView } from './lambda-view.js';
+import { Ledger } from './ledger.js';
+import { type TickActions, tickActions, type WorldLimits } from './tick-actions.js';
+
+export interface PolicyHostOptions {
+  limits: WorldLimits;
+  /** Memory every function starts with (the world's current configuration). */
+  lambdaMemoryMb: number;
+  /** How long an idle Lambda instance stays warm (the world's figure: AWS ~5-15 min, local configured). */
+  lambdaKeepAliveMs: number;
+  /** Past tick intervals kept in arrivalRpsHistory. @default 720 */
+  historyTicks?: number;
+  nowMs: number;
+}
+
+export interface TickResult {
+  decision: TickDecision;
+  actions: TickActions;
+  observation: TickObservation;
+  /** Set when policy.tick threw: the decision is empty and says so in its notes. */
+  error?: unknown;
+}
+
+const EMPTY_DECISION = (why: string): TickDecision => ({
+  launch: [],
+  terminate: [],
+  lambdaMemoryMb: {},
+  variantShares: {},
+  forecastRps: Number.NaN,
+  notes: [why],
+});
+
+export class PolicyHost<S = unknown> {
+  state: S;
+  readonly fleet: FleetView;
+  readonly lambda: LambdaPoolView;
+  readonly ledger: Ledger;
+  readonly arrivalRpsHistory: number[] = [];
+  readonly totals = { arrivals: 0, vm: 0, lambda: 0, rejected: 0, failed: 0 };
+  lastDecision: (TickDecision & { atMs: number }) | null = null;
+  private arrivalsThisTick = 0;
+  private completions: CompletionRecord[] = [];
+  private lastTickMs: number;
+  private tickNo = 0;
+  private readonly view: RouterView;
+  private readonly variantNames: ReadonlySet<string>;
+
+  constructor(
+    readonly policy: Policy<S>,
+    readonly env: PolicyEnv,
+    readonly opts: PolicyHostOptions,
+  ) {
+    this.variantNames = new Set(env.variants.map((v) => v.name));
+    this.ledger = new Ledger(env.catalog, env.lambdaArch);
+    this.fleet = new FleetView({
+      onAdded: (id, type, at) => this.ledger.vmStarted(id, type, at),
+      onGone: (id, at) => this.ledger.vmEnded(id, at),
+    });
+    this.lambda = new LambdaPoolView(
+      [...this.variantNames],
+      opts.lambdaMemoryMb,
+      Math.min(env.lambdaConcurrencyLimit, env.catalog.lambda.accountConcurrencyLimit),
+      opts.lambdaKeepAliveMs,
+    );
+    this.view = { nowMs: opts.nowMs, vms: this.fleet.vms, lambda: this.lambda.view };
+    this.lastTickMs = opts.nowMs;
+    this.state = policy.init(env, opts.nowMs);
+  }
+
+  /** Past load the system saw before this host started (the simulator's pre-warmed window). */
+  seedHistory(rps: number, ticks: number): void {
+    for (let i = 0; i < ticks; i++) this.arrivalRpsHistory.push(rps);
+  }
+
+  // ---- per request ---------------------------------------------------------------------------
+
+  /** A new request: counted as demand, then routed. */
+  route(req: RouteRequest): RouteDecision {
+    this.arrived(1);
+    return this.reroute(req);
+  }
+
+  /** Requests that arrived without being routed one by one (a test world that only sets a rate). */
+  arrived(count: number): void {
+    this.arrivalsThisTick += count;
+    this.totals.arrivals += count;
+  }
+
+  /** Route an already-counted request again (after a throttle or a failed backend). */
+  reroute(req: RouteRequest): RouteDecision {
+    this.view.nowMs = req.nowMs;
+    this.lambda.refresh(req.nowMs);
+    return this.policy.route(req, this.view, this.state, this.env);
+  }
+
+  rejected(): void {
+    this.totals.rejected++;
+  }
+
+  failed(): void {
+    this.totals.failed++;
+  }
+
+  completed(c: CompletionRecord, lambdaBilling?: { billedDurationMs: number; memoryMb: number }): void {
+    try {
+      this.state = this.policy.observe(c, this.state, this.env);
+    } catch {
+      // A learning hiccup must never fail a request that was answered.
+    }
+    this.completions.push(c);
+    if (c.backend === 'vm') this.totals.vm++;
+    else this.totals.lambda++;
+    if (lambdaBilling) this.ledger.lambdaInvoked(lambdaBilling.memoryMb, lambdaBilling.billedDurationMs);
+  }
+
+  // ---- per tick ------------------------------------------------------------------------------
+
+  tick(nowMs: number): TickResult {
+    const tickNo = ++this.tickNo;
+    const elapsedMs = nowMs - this.lastTickMs;
+    if (elapsedMs > 0) {
+      this.arrivalRpsHistory.push((this.arrivalsThisTick * 1000) / elapsedMs);
+      const keep = this.opts.historyTicks ?? 720;
+      if (this.arrivalRpsHistory.length > keep) this.arrivalRpsHistory.splice(0, this.arrivalRpsHistory.length - keep);
+    }
+    this.arrivalsThisTick = 0;
+    this.lastTickMs = nowMs;
+    this.lambda.expireAll(nowMs);
+    this.lambda.refresh(nowMs);
+    const observation: TickObservation = {
+      nowMs,
+      arrivalRpsHistory: this.arrivalRpsHistory.slice(),
+      vms: this.fleet.snapshot(),
+      lambda: this.lambda.snapshot(),
+      completions: this.completions,
+      observedBootDelayMs: Object.fromEntries(
+        Object.entries(this.fleet.observedBootDelayMs).map(([k, v]) => [k, v.slice()]),
+      ),
+    };
+    this.completions = [];
+    let decision: TickDecision;
+    let error: unknown;
+    try {
+      const out = this.policy.tick(observation, this.state, this.env);
+      this.state = out.state;
+      decision = out.decision;
+    } catch (err) {
+      error = err;
+      decision = EMPTY_DECISION(`policy.tick threw: ${(err as Error)?.message ?? String(err)}`);
+    }
+    const actions = tickActions(
+      decision,
+      {
+        nowMs,
+        tickNo,
+        activeVms: this.fleet.activeCount(),
+        variants: this.variantNames,
+        memoryMbByVariant: this.lambda.view.memoryMbByVariant,
+        burstInput: (v) => this.lambda.burstInput(v, nowMs),
+      },
+      this.opts.limits,
+    );
+    this.fleet.markDraining(actions.terminate);
+    this.lastDecision = { ...decision, notes: [...decision.notes, ...actions.notes], atMs: nowMs };
+    return { decision, actions, observation, ...(error !== undefined ? { error } : {}) };
+  }
+}
