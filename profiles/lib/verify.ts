@@ -158,7 +158,8 @@ function referenceCell(v: VariantVerdict): string {
   if (v.references.length === 0)
     return v.weights === 'synthetic' ? 'none (synthetic weights)' : 'none recorded';
   const r = v.references[0]!;
-  return `${referenceAgreeOf(v)} ${r.sameIsa ? 'exact' : 'cross-ISA'} (${r.referenceIsa})`;
+  const delta = Math.max(...v.references.map((x) => x.report.meanScoreDelta));
+  return `${referenceAgreeOf(v)} ${r.sameIsa ? 'exact' : 'cross-ISA'} (${r.referenceIsa}), mean |Δscore| ${delta.toFixed(3)}`;
 }
 
 /** Plain-text table, then one line per problem of a disagreeing variant. */
@@ -171,7 +172,7 @@ export function formatVerifyTable(
     'variant',
     'weights',
     ...kinds.map((k) => `${k} isa`),
-    'backends agree',
+    'backends top-1 agree',
     'reference top-1',
     'result',
   ];
@@ -182,7 +183,9 @@ export function formatVerifyTable(
       const r = v.runs.find((x) => x.kind === k);
       return r ? (r.isa ?? 'not reported') : 'not run';
     }),
-    v.backendsAgree,
+    v.backends.length
+      ? `${v.backendsAgree}, mean |Δscore| ${Math.max(...v.backends.map((b) => b.report.meanScoreDelta)).toFixed(3)}`
+      : v.backendsAgree,
     referenceCell(v),
     v.ok ? 'agree' : 'DISAGREE',
   ]);

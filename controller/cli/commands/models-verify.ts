@@ -1,10 +1,10 @@
 /**
- * `spillway models verify [NAME] [--json] [--record [--force]]`: runs each variant (or NAME) on
+ * `spillway models verify [NAME...] [--json] [--record [--force]]`: runs each variant (or NAME) on
  * every backend kind of the local world, the VM inference server and the Lambda handler, over the
  * sample photos (functions/models/samples, plus ../shared/models/images when present), and
  * reports per variant the top-1 agreement between the backends and with the variant's recorded
  * reference answers, plus this CPU's instruction-set class. Exit code 1 when a variant disagrees,
- * 2 when verify cannot run (unknown NAME, no model file, a record that exists without --force).
+ * 2 when verify cannot run (unknown NAME, a named variant without a model file, a record that exists without --force).
  * The result per variant goes to $SPILLWAY_HOME/verify.json, which `models list` and
  * `GET /v1/models` show. Wiring only: judging is profiles/lib/verify.ts, running the backends
  * controller/local/backend-answers.ts, references profiles/lib/reference-store.ts.
@@ -67,11 +67,14 @@ interface Skipped {
   reason: string;
 }
 
-async function selectVariants(all: readonly ModelVariant[], name: string | undefined, home: string) {
-  if (name !== undefined && !all.some((v) => v.name === name)) {
-    throw new VerifyError(`unknown variant '${name}'; known: ${all.map((v) => v.name).join(', ')}`);
+async function selectVariants(all: readonly ModelVariant[], names: readonly string[], home: string) {
+  const unknown = names.filter((n) => !all.some((v) => v.name === n));
+  if (unknown.length) {
+    throw new VerifyError(
+      `unknown variant '${unknown.join("', '")}'; known: ${all.map((v) => v.name).join(', ')}`,
+    );
   }
-  const wanted = name === undefined ? all : all.filter((v) => v.name === name);
+  const wanted = names.length === 0 ? all : all.filter((v) => names.includes(v.name));
   const ready: ModelVariant[] = [];
   const skipped: Skipped[] = [];
   for (const v of wanted) {
@@ -86,7 +89,10 @@ async function selectVariants(all: readonly ModelVariant[], name: string | undef
       skipped.push({ variant: v.name, reason: `no model file (${(err as Error).message.split('\n')[0]})` });
     }
   }
-  if (name !== undefined && ready.length === 0) throw new VerifyError(`${name}: ${skipped[0]!.reason}`);
+  // Named variants must all run: a missing file is an error, not a silent skip.
+  if (names.length > 0 && skipped.length > 0) {
+    throw new VerifyError(skipped.map((s) => `${s.variant}: ${s.reason}`).join('; '));
+  }
   return { ready, skipped };
 }
 
@@ -120,10 +126,10 @@ function record(
   return `${v.name}: ${outcome} the ${isa} record in ${path}`;
 }
 
-async function runVerify(name: string | undefined, flags: VerifyFlags): Promise<number> {
+async function runVerify(names: readonly string[], flags: VerifyFlags): Promise<number> {
   const home = spillwayHome();
   const registry = loadRegistry({ home });
-  const { ready, skipped } = await selectVariants(registry.variants(), name, home);
+  const { ready, skipped } = await selectVariants(registry.variants(), names, home);
   const { inputs, description } = sampleInputs();
   if (inputs.length === 0)
     throw new VerifyError(`no sample photos found in ${join(builtinModelsDir(), 'samples')}`);
@@ -203,16 +209,16 @@ export function registerVerify(models: Command): void {
     .description(
       "Run each variant (or NAME) on the VM server and the Lambda handler over the sample photos; report top-1 agreement between them and with the recorded reference answers, and this CPU's instruction set",
     )
-    .argument('[name]', 'one variant (default: every variant with a model file)')
+    .argument('[names...]', 'variants to verify (default: every variant with a model file)')
     .option('--json', 'machine-readable output')
     .option(
       '--record',
       "write this machine's answers as the reference for its ISA class (real-weight variants)",
     )
     .option('--force', 'with --record: replace an existing record of this ISA class')
-    .action(async (name: string | undefined, flags: VerifyFlags) => {
+    .action(async (names: string[], flags: VerifyFlags) => {
       try {
-        process.exitCode = await runVerify(name, flags);
+        process.exitCode = await runVerify(names, flags);
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
         console.error(`spillway models verify: ${msg}`);
