@@ -16,7 +16,7 @@ export const MachineSchema = z.strictObject({
   node: z.string(),
   onnxruntime: z.string(),
   measuredAt: z.string(), // ISO-8601
-  /** 1-minute load average when measuring started (added by PROFILER; > cores means a busy, noisy machine). */
+  /** 1-minute load average when measuring started (> cores means a busy, noisy machine). */
   loadAverage1m: z.number().nonnegative().optional(),
   /**
    * CPU instruction-set class, `isaKey()` of functions/engine/cpu-isa.ts (e.g. 'x86_64/avx2'):
@@ -89,7 +89,7 @@ export const VariantProfileSchema = z.strictObject({
   sessionLoadMs: z.number().nonnegative(),
   peakRssMb: z.number().positive(),
   measurements: z.array(MeasurementSchema).min(1),
-  /** Measurement grid used (added by PROFILER): 'full' (~2 s/cell), 'quick' (~0.3 s/cell), 'add' (reduced). */
+  /** Measurement grid used: 'full' (~2 s/cell), 'quick' (~0.3 s/cell), 'add' (reduced). */
   grid: z.enum(['full', 'quick', 'add']).optional(),
   latencyModel: LatencyModelSchema,
   /** Reference SLO used for the derived estimates below. */

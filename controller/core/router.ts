@@ -1,5 +1,5 @@
 /**
- * Per-request routing (the hot path). Tables are pre-computed per tick (see buildRouteTables);
+ * Per-request routing (the hot path). Tables are pre-computed per tick (spillway-policy.ts buildTables);
  * route() walks the VMs once and the task's variants once: O(#VMs + #variants), no allocation
  * except the returned decision.
  *

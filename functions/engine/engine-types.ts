@@ -20,7 +20,7 @@ export interface PredictResult {
   inferenceMs: number;
   /** Inputs run together (one session.run when the model has a dynamic batch dimension). */
   batchSize: number;
-  /** (Added by ENGINE, optional) the variant's weights: 'synthetic' predictions are meaningless. */
+  /** Optional: the variant's weights: 'synthetic' predictions are meaningless. */
   weights?: 'real' | 'synthetic';
 }
 
@@ -45,7 +45,7 @@ export interface ModelSourceOptions {
   downloadBaseUrl?: string;
   /** Build synthetic variants offline when no file is found. Default true. */
   allowBuild?: boolean;
-  /** (Added by ENGINE, optional) $SPILLWAY_HOME override: user models ($home/models) and the default cache. */
+  /** Optional: $SPILLWAY_HOME override: user models ($home/models) and the default cache. */
   home?: string;
 }
 

@@ -15,7 +15,7 @@ export const LIMITS = {
   /** Max elements in a raw tensor input (3x224x224 = 150,528; allow 4x headroom). */
   maxTensorElements: 602_112,
   /**
-   * (Added by SERVING) Max length of a tensor's `dataBase64`: maxTensorElements float32 values
+   * Max length of a tensor's `dataBase64`: maxTensorElements float32 values
    * (4 bytes each) in base64, 4 chars per 3 bytes: 602,112 x 4 = 2,408,448 bytes -> 3,211,264 chars.
    */
   maxTensorBase64Chars: 3_211_264,
@@ -33,7 +33,7 @@ export const TENSOR_DTYPE_BYTES: Readonly<Record<TensorDtype, number>> = { float
 /**
  * A raw tensor in the model's layout. Exactly one of:
  * - `data`: the values as a JSON number array (readable; ~7 bytes and a number parse per value);
- * - `dataBase64` (added by SERVING, optional): the little-endian raw bytes of the dtype in base64
+ * - `dataBase64` (optional): the little-endian raw bytes of the dtype in base64
  *   (float16 as IEEE half bits); its decoded length must be product(shape) x dtype size, e.g.
  *   3x224x224 float32 = 602,112 bytes = 802,816 base64 chars, vs ~1 MB of JSON numbers that cost
  *   as much to parse as a 6 ms model.

@@ -51,7 +51,7 @@ beforeAll(async () => {
   if (SHARED_MODEL) {
     copyFileSync(SHARED_MODEL, modelFile);
   } else {
-    // No shared models here (fresh clone): ENGINE's synthetic builder makes a small real ONNX file.
+    // No shared models here (fresh clone): the engine's synthetic builder makes a small real ONNX file.
     const { buildSyntheticModel } = await import('../../functions/engine/synthetic/build.js');
     writeFileSync(modelFile, buildSyntheticModel('resnet18-w0.25-s112', 1).bytes);
   }

@@ -1,4 +1,4 @@
-/** Subcommand registry: each helper module adds one line here. */
+/** Subcommand registry: one register() line per subcommand module. */
 import type { Command } from 'commander';
 import { register as registerModels } from './models.js';
 import { register as registerSimulate } from './simulate.js';

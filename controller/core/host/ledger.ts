@@ -1,7 +1,7 @@
 /**
  * Dollars so far as the controller knows them: EC2 per VM from launch to end (per-second billing
  * with the 60 s minimum) and Lambda per completed invoke from its billed duration and memory.
- * Fed by FleetView's add/gone events and by completions; pure arithmetic in core/cost.ts.
+ * Fed by FleetView's add/gone events and by completions; pure arithmetic in profiles/pricing.ts.
  */
 import type { Catalog } from '../../../profiles/catalog.js';
 import { lambdaCostPerRequest, vmBilledCostUsd } from '../../../profiles/pricing.js';
