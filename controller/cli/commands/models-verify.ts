@@ -86,7 +86,13 @@ async function selectVariants(all: readonly ModelVariant[], names: readonly stri
       await resolveModelFile(v, { allowBuild: true, home });
       ready.push(v);
     } catch (err) {
-      skipped.push({ variant: v.name, reason: `no model file (${(err as Error).message.split('\n')[0]})` });
+      skipped.push({
+        variant: v.name,
+        reason:
+          v.weights === 'real'
+            ? `model file ${v.file} not found (put it in $SPILLWAY_MODEL_DIR or ../shared/models, or allow its download with SPILLWAY_ALLOW_DOWNLOAD=1)`
+            : `no model file (${(err as Error).message.split('\n')[0]})`,
+      });
     }
   }
   // Named variants must all run: a missing file is an error, not a silent skip.
