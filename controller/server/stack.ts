@@ -18,7 +18,8 @@ import { HttpVmClient } from '../local/vm-client.js';
 import { LocalVmFleet } from '../local/vm-fleet.js';
 import { ControlLoop } from '../loop/control-loop.js';
 import type { MetricsPort, ServerlessPoolPort, VmClientPort, VmFleetPort } from '../ports.js';
-import { createAwsAdapters } from '../aws/world.js';
+import { createAwsAdapters, readAwsWorldEnv } from '../aws/world.js';
+import { ConfigError } from '../errors.js';
 import { createApiServer } from './app.js';
 import { ApiMetrics } from './metrics.js';
 import { ControllerRuntime, type ServedVariant } from './runtime.js';
@@ -63,6 +64,8 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     wanted: config.variants,
     sloMs: config.sloMs,
     onProgress: progress,
+    // The controller host has no weights (they live with the functions and VMs): metadata only.
+    requireModelFiles: config.world !== 'aws',
     ...(home ? { home } : {}),
     ...(modelDir ? { modelDir } : {}),
   });
@@ -72,7 +75,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     variants: [...served.values()].map((s) => s.info),
     sloMs: config.sloMs,
     tickIntervalMs: config.tickIntervalMs,
-    instanceTypes: [config.instanceType],
+    instanceTypes: plannedInstanceTypes(config),
     lambdaArch: config.lambdaArch,
     lambdaConcurrencyLimit: config.lambdaConcurrency,
   };
@@ -166,6 +169,19 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * Every type the planner may buy. aws: all types the deployment made launch templates for
+ * (SPILLWAY_INSTANCE_TYPES, required); local: the one type the local VMs stand in for.
+ */
+function plannedInstanceTypes(config: AppConfig): string[] {
+  if (config.world !== 'aws') return [config.instanceType];
+  const types = readAwsWorldEnv().SPILLWAY_INSTANCE_TYPES;
+  if (!types || types.length === 0) {
+    throw new ConfigError('SPILLWAY_INSTANCE_TYPES is required in the aws world (the deployment sets it from spillway:instanceTypes)');
+  }
+  return types;
 }
 
 interface World {

@@ -25,6 +25,12 @@ export interface ResolveServedOptions {
   modelDir?: string;
   sloMs: number;
   onProgress?: (msg: string) => void;
+  /**
+   * false in the aws world: the controller host routes and plans from the registry's metadata and
+   * the profiles only; the weights live with the Lambda functions and the VMs, and the host neither
+   * downloads nor may read them. @default true (local world: the child processes need the files)
+   */
+  requireModelFiles?: boolean;
 }
 
 /** Generic prior when nothing else exists: ~6 ms per GFLOP-equivalent at 1 thread (MobileNetV2 int8 0.6 GFLOPs ~ 6 ms). */
@@ -75,7 +81,14 @@ export async function resolveServedVariants(o: ResolveServedOptions): Promise<Ma
     candidates.push(...o.registry.variants());
   }
   const available: ModelVariant[] = [];
+  if (o.requireModelFiles === false && o.wanted.length === 0) {
+    throw new ConfigError('SPILLWAY_VARIANTS: without model files the variants must be listed (the deployment sets them)');
+  }
   for (const v of candidates) {
+    if (o.requireModelFiles === false) {
+      available.push(v);
+      continue;
+    }
     try {
       if (v.weights === 'synthetic') o.onProgress?.(`resolving synthetic variant ${v.name} (built offline on first start)...`);
       const r = await resolveModelFile(v, {

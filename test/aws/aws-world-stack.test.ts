@@ -5,13 +5,15 @@
  * publishes its fleet gauges to CloudWatch every tick, and a request that cannot be served (moto
  * cannot run Lambda code, no VM yet) gets a clear error reply instead of hanging.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAppConfig } from '../../controller/app-config.js';
 import { type Stack, startStack } from '../../controller/server/stack.js';
 import { METRICS } from '../../controller/aws/metric-names.js';
-import { SMALL_VARIANT } from '../e2e/helpers.js';
 import { type Moto, motoAvailable, startMoto, uniqueName } from './moto.js';
 
 const ENV_KEYS = [
@@ -22,7 +24,11 @@ const ENV_KEYS = [
   'SPILLWAY_FLEET',
   'SPILLWAY_METRICS_MODE',
   'SPILLWAY_INSTANCE_TYPES',
+  'SPILLWAY_SHARED_DIR',
 ] as const;
+/** The deployment's defaults (infra/config.ts): real variants whose weights the controller host never has. */
+const DEPLOYED_VARIANTS = ['mobilenet-v2-10-int8-zoo', 'squeezenet-caffe2-fp16'];
+const DEPLOYED_TYPES = ['c5.large', 'c6g.large', 'c5.xlarge'];
 
 describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', () => {
   let moto: Moto;
@@ -39,7 +45,9 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
       AWS_REGION: 'us-east-1',
       SPILLWAY_FLEET: uniqueName('world'),
       SPILLWAY_METRICS_MODE: 'api',
-      SPILLWAY_INSTANCE_TYPES: 'c5.large',
+      SPILLWAY_INSTANCE_TYPES: DEPLOYED_TYPES.join(','),
+      // No ../shared and an empty home: no model file can resolve, as on the controller host.
+      SPILLWAY_SHARED_DIR: 'none',
     });
     const config = parseAppConfig({
       world: 'aws',
@@ -48,7 +56,8 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
       maxVms: 0,
       sloMs: 2_000,
       backendTimeoutMs: 3_000,
-      variants: [SMALL_VARIANT],
+      variants: DEPLOYED_VARIANTS,
+      home: mkdtempSync(join(tmpdir(), 'spillway-aws-home-')),
       logLevel: 'silent',
     });
     stack = await startStack(config, { log: pino({ level: 'silent' }) });
@@ -69,6 +78,12 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
     expect(await stack.fleet.describe()).toEqual([]);
     const health = await fetch(`${stack.url}/healthz`);
     expect(health.status).toBe(200);
+  });
+
+  it('serves the deployed variants without model files and plans every deployed instance type', () => {
+    expect([...stack.served.keys()].sort()).toEqual([...DEPLOYED_VARIANTS].sort());
+    expect([...stack.served.values()].every((s) => s.profileSource === 'measured')).toBe(true);
+    expect(stack.runtime.env.instanceTypes).toEqual(DEPLOYED_TYPES);
   });
 
   it('keeps ticking and answers /v1/status while the world has no capacity', async () => {
@@ -100,7 +115,7 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
   });
 
   it('a request it cannot serve gets a clear error reply, not a hang', async () => {
-    const res = await fetch(`${stack.url}/v1/models/${SMALL_VARIANT}/infer`, {
+    const res = await fetch(`${stack.url}/v1/models/${DEPLOYED_VARIANTS[0]}/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
