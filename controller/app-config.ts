@@ -43,6 +43,11 @@ export const AppConfigSchema = z.strictObject({
   maxBodyBytes: intIn(1024, 64 * 1024 * 1024).default(6 * 1024 * 1024),
   /** Per-call backend timeout (covers a Lambda cold start of a few seconds). */
   backendTimeoutMs: intIn(100, 300_000).default(30_000),
+  /**
+   * Whole request body must arrive within this (408 otherwise): a slow or truncated upload must not
+   * hold a connection and its buffers until the backend deadline. 10 s moves a 6 MiB body at 600 KB/s.
+   */
+  bodyTimeoutMs: intIn(100, 300_000).default(10_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where the local Lambda runtime and VMs find models ($SPILLWAY_MODEL_DIR); default: engine's choice. */
   modelDir: z.string().optional(),
@@ -72,6 +77,7 @@ const ENV_KEYS: Record<string, keyof AppConfig> = {
   SPILLWAY_VARIANTS: 'variants',
   SPILLWAY_MAX_BODY_BYTES: 'maxBodyBytes',
   SPILLWAY_BACKEND_TIMEOUT_MS: 'backendTimeoutMs',
+  SPILLWAY_BODY_TIMEOUT_MS: 'bodyTimeoutMs',
   SPILLWAY_LOG_LEVEL: 'logLevel',
   SPILLWAY_MODEL_DIR: 'modelDir',
   SPILLWAY_HOME: 'home',
@@ -96,6 +102,7 @@ const FLAG_FOR: Record<keyof AppConfig, string> = {
   variants: 'variants',
   maxBodyBytes: 'max-body-bytes',
   backendTimeoutMs: 'backend-timeout-ms',
+  bodyTimeoutMs: 'body-timeout-ms',
   logLevel: 'log-level',
   modelDir: 'model-dir',
   home: 'home',
@@ -116,6 +123,12 @@ function envNameFor(key: keyof AppConfig): string {
   return Object.entries(ENV_KEYS).find(([, k]) => k === key)?.[0] ?? key;
 }
 
+function emptyApiKeyError(name: string): ConfigError {
+  return new ConfigError(
+    `${name} is set but empty: that would turn API-key authentication off. Set a key of at least 8 characters, or unset ${name} to run without authentication`,
+  );
+}
+
 /** Validates an already-assembled object (tests, in-process stack). Throws ConfigError. */
 export function parseAppConfig(input: AppConfigInput): AppConfig {
   const r = AppConfigSchema.safeParse(input);
@@ -134,6 +147,9 @@ export function parseAppConfig(input: AppConfigInput): AppConfig {
 /** Reads env then CLI flags (`--port 9000 --max-vms 1`), validates, fails fast. */
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = []): AppConfig {
   const raw: Record<string, unknown> = {};
+  // Empty values count as unset, except the API key: `SPILLWAY_API_KEY=` (a template left blank)
+  // must not silently turn authentication off.
+  if (env['SPILLWAY_API_KEY'] === '') throw emptyApiKeyError('SPILLWAY_API_KEY');
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const v = env[name];
     if (v !== undefined && v !== '') raw[key] = listOrValue(key, v);
@@ -150,6 +166,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, argv: readon
   } catch (err) {
     throw new ConfigError(`bad command line: ${(err as Error).message}`, { cause: err });
   }
+  if (values['api-key'] === '') throw emptyApiKeyError('--api-key');
   for (const [key, flag] of Object.entries(FLAG_FOR) as Array<[keyof AppConfig, string]>) {
     const v = values[flag];
     if (v !== undefined) raw[key] = listOrValue(key, v);

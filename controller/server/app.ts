@@ -5,6 +5,8 @@
  *   GET  /v1/models                 variants, accuracy and its source, weights real/synthetic, profile summary
  *   GET  /v1/status                 fleet, current plan, traffic split, forecast, cost so far by tier
  *   GET  /healthz, /metrics (Prometheus), /openapi.json
+ * With an API key, every path but the health probes needs it, checked before routing. HEAD works
+ * wherever GET does; 405 carries Allow; an answer given before the body was read closes the connection.
  * No framework: the router's own added latency budget is <= 1 ms p99.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,8 +14,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { spillwayHome } from '../../functions/engine/registry.js';
 import { readVerifyStore, verificationSummary } from '../../profiles/lib/verify-store.js';
 import { type DispatchDeps, dispatch } from './dispatch.js';
-import { ApiError, DeadlineError, UnauthorizedError } from './errors.js';
-import { parseJsonBody, readBody, sendError, sendJson } from './http-util.js';
+import { ApiError, BodyIncompleteError, DeadlineError, MethodNotAllowedError, UnauthorizedError } from './errors.js';
+import { closeAfterAnswer, parseJsonBody, readBody, sendError, sendJson } from './http-util.js';
 import type { ApiMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import {
@@ -29,15 +31,39 @@ export interface ApiServerOptions extends DispatchDeps {
   metrics: ApiMetrics;
   apiKey?: string;
   maxBodyBytes: number;
+  /** The whole body must arrive within this; 408 otherwise (default 10 s). */
+  bodyTimeoutMs?: number;
 }
 
 const MODEL_INFER = /^\/v1\/models\/([^/]+)\/infer$/;
+
+/** Liveness probes answer without the key (load balancers carry none); every other path needs it. */
+function isPublicPath(path: string): boolean {
+  return path === '/healthz' || path.startsWith('/v2/health/');
+}
+
+/** HEAD works wherever GET does (node sends the headers and drops the body). */
+function isGet(method: string): boolean {
+  return method === 'GET' || method === 'HEAD';
+}
+
+/** Malformed percent-escapes (`%E0%A4%A`) are the caller's error: 400 naming the path, not a 500. */
+function checkPathEscapes(path: string): void {
+  try {
+    decodeURIComponent(path);
+  } catch (cause) {
+    throw new ApiError(400, 'invalid_path', `path '${path.slice(0, 200)}' has a malformed percent-escape`, 'path', undefined, {
+      cause,
+    });
+  }
+}
 
 export function createApiServer(opts: ApiServerOptions): Server {
   const startedAt = Date.now();
   const now = opts.now ?? Date.now;
   const openapiText = JSON.stringify(buildOpenApiDocument({ apiKeyRequired: opts.apiKey !== undefined }));
   const keyBuf = opts.apiKey ? Buffer.from(opts.apiKey) : undefined;
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? 10_000;
 
   function checkKey(req: IncomingMessage): void {
     if (!keyBuf) return;
@@ -60,17 +86,24 @@ export function createApiServer(opts: ApiServerOptions): Server {
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
     const method = req.method ?? 'GET';
+    checkPathEscapes(path);
+    // Key first, before any routing: without it a caller learns nothing (not even which routes exist).
+    if (!isPublicPath(path)) checkKey(req);
+    const body = () => readBody(req, opts.maxBodyBytes, bodyTimeoutMs);
 
-    if (path === '/healthz' && method === 'GET') {
+    if (path === '/healthz') {
+      if (!isGet(method)) throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
       sendJson(res, 200, { status: 'ok', uptimeS: (Date.now() - startedAt) / 1000 });
       return;
     }
-    if (path === '/openapi.json' && method === 'GET') {
+    if (path === '/openapi.json') {
+      if (!isGet(method)) throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
       res.end(openapiText);
       return;
     }
-    if (path === '/metrics' && method === 'GET') {
+    if (path === '/metrics') {
+      if (!isGet(method)) throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
       refreshGauges(opts, now());
       const text = await opts.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': opts.metrics.registry.contentType });
@@ -78,19 +111,18 @@ export function createApiServer(opts: ApiServerOptions): Server {
       return;
     }
     if (path === '/v1/infer') {
-      if (method !== 'POST') throw methodNotAllowed(method, 'POST');
-      checkKey(req);
+      if (method !== 'POST') throw new MethodNotAllowedError(method, ['POST']);
       checkJson(req);
-      const body = parseJsonBody(await readBody(req, opts.maxBodyBytes), InferRequestSchema);
+      const r = parseJsonBody(await body(), InferRequestSchema);
       const answer = await dispatch(
         opts,
         {
-          task: body.task,
-          input: body.input,
-          sloMs: body.sloMs,
-          minAccuracy: body.minAccuracy,
-          ...(body.budgetMs !== undefined ? { budgetMs: body.budgetMs } : {}),
-          ...(body.topK !== undefined ? { topK: body.topK } : {}),
+          task: r.task,
+          input: r.input,
+          sloMs: r.sloMs,
+          minAccuracy: r.minAccuracy,
+          ...(r.budgetMs !== undefined ? { budgetMs: r.budgetMs } : {}),
+          ...(r.topK !== undefined ? { topK: r.topK } : {}),
         },
         receivedAtMs,
         receivedPerfMs,
@@ -100,13 +132,11 @@ export function createApiServer(opts: ApiServerOptions): Server {
     }
     const m = MODEL_INFER.exec(path);
     if (m) {
-      if (method !== 'POST') throw methodNotAllowed(method, 'POST');
-      checkKey(req);
+      if (method !== 'POST') throw new MethodNotAllowedError(method, ['POST']);
       checkJson(req);
       const name = decodeURIComponent(m[1]!);
       const served = opts.runtime.variants.get(name);
       if (!served) {
-        req.resume();
         throw new ApiError(
           404,
           'not_found',
@@ -114,17 +144,17 @@ export function createApiServer(opts: ApiServerOptions): Server {
           'name',
         );
       }
-      const body = parseJsonBody(await readBody(req, opts.maxBodyBytes), ModelInferRequestSchema);
+      const r = parseJsonBody(await body(), ModelInferRequestSchema);
       const answer = await dispatch(
         opts,
         {
           task: served.info.task,
-          input: body.input,
-          sloMs: body.sloMs ?? opts.runtime.env.sloMs,
+          input: r.input,
+          sloMs: r.sloMs ?? opts.runtime.env.sloMs,
           minAccuracy: 0,
           variant: name,
-          ...(body.budgetMs !== undefined ? { budgetMs: body.budgetMs } : {}),
-          ...(body.topK !== undefined ? { topK: body.topK } : {}),
+          ...(r.budgetMs !== undefined ? { budgetMs: r.budgetMs } : {}),
+          ...(r.topK !== undefined ? { topK: r.topK } : {}),
         },
         receivedAtMs,
         receivedPerfMs,
@@ -133,14 +163,12 @@ export function createApiServer(opts: ApiServerOptions): Server {
       return;
     }
     if (path === '/v1/models') {
-      if (method !== 'GET') throw methodNotAllowed(method, 'GET');
-      checkKey(req);
+      if (!isGet(method)) throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
       sendJson(res, 200, modelsBody(opts));
       return;
     }
     if (path === '/v1/status') {
-      if (method !== 'GET') throw methodNotAllowed(method, 'GET');
-      checkKey(req);
+      if (!isGet(method)) throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
       sendJson(res, 200, statusBody(opts, now()));
       return;
     }
@@ -149,10 +177,18 @@ export function createApiServer(opts: ApiServerOptions): Server {
 
   // Last line of defence for "nothing hangs": whatever an adapter does, the caller gets an answer
   // shortly after the dispatch deadline (backendTimeoutMs + 2 s of slack for retries' bookkeeping).
+  // While the body is still arriving no backend has been tried: that is the client's 408, not a 504.
   const guardMs = opts.backendTimeoutMs + 2_000;
   return createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const guard = setTimeout(() => {
-      if (!res.headersSent) sendError(res, new DeadlineError(`no answer within ${guardMs} ms`));
+      if (res.headersSent) return;
+      closeAfterAnswer(req, res);
+      sendError(
+        res,
+        req.complete
+          ? new DeadlineError(`no answer within ${guardMs} ms`)
+          : new BodyIncompleteError(`request body not received in full within ${guardMs} ms`),
+      );
     }, guardMs);
     guard.unref();
     res.on('close', () => clearTimeout(guard));
@@ -161,18 +197,18 @@ export function createApiServer(opts: ApiServerOptions): Server {
         if (!res.writableEnded) res.destroy();
         return;
       }
+      // Answered before the body was read (401, 404, 413, 408...): do not read the rest of it.
+      closeAfterAnswer(req, res);
       if (err instanceof ApiError) {
+        if (err.status >= 500 || err.code === 'invalid_path') opts.log?.warn({ err, path: req.url }, 'request refused');
         sendError(res, err);
       } else {
-        // Never leak internals on a 5xx.
+        // Never leak internals on a 5xx; the details go to the log.
+        opts.log?.error({ err, method: req.method, path: req.url }, 'internal error');
         sendError(res, new ApiError(500, 'internal', 'internal error'));
       }
     });
   });
-}
-
-function methodNotAllowed(got: string, allowed: string): ApiError {
-  return new ApiError(405, 'method_not_allowed', `method ${got} not allowed; use ${allowed}`);
 }
 
 export function modelsBody(opts: Pick<ApiServerOptions, 'runtime' | 'home'>): ModelsResponse {

@@ -23,6 +23,23 @@ export class PayloadTooLargeError extends ApiError {
   }
 }
 
+/** The request body did not arrive in full: too slow (timeout) or the client hung up mid-body. */
+export class BodyIncompleteError extends ApiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(408, 'request_timeout', message, 'body', undefined, options);
+  }
+}
+
+/** The method does not apply to an existing route; `allow` becomes the `Allow` header (RFC 9110 15.5.6). */
+export class MethodNotAllowedError extends ApiError {
+  constructor(
+    method: string,
+    readonly allow: readonly string[],
+  ) {
+    super(405, 'method_not_allowed', `method ${method.slice(0, 16)} not allowed; use ${allow.join(' or ')}`, 'method');
+  }
+}
+
 export class UnauthorizedError extends ApiError {
   constructor() {
     super(401, 'unauthorized', 'missing or invalid x-api-key header');
@@ -39,5 +56,12 @@ export class NoCapacityError extends ApiError {
 export class DeadlineError extends ApiError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(504, 'deadline_exceeded', message, undefined, undefined, options);
+  }
+}
+
+/** The controller is draining for shutdown: the request was not started; retry (another instance, or after restart). */
+export class ShuttingDownError extends ApiError {
+  constructor() {
+    super(503, 'shutting_down', 'the server is shutting down and accepts no new requests; retry', undefined, 1);
   }
 }

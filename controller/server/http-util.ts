@@ -3,14 +3,40 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { LIMITS } from '../../functions/engine/protocol.js';
 import { readBodyLimited } from '../../functions/server/read-body.js';
-import { ApiError, PayloadTooLargeError } from './errors.js';
+import { ApiError, BodyIncompleteError, MethodNotAllowedError, PayloadTooLargeError } from './errors.js';
 
-/** Reads the body, failing fast with 413 once it exceeds `limitBytes` (checks Content-Length first). */
-export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  return readBodyLimited(req, limitBytes, {
-    tooLarge: (limit) => new PayloadTooLargeError(limit),
-    aborted: (cause) =>
-      new ApiError(400, 'bad_body', 'request body could not be read', undefined, undefined, { cause }),
+/**
+ * Reads the body, failing fast with 413 once it exceeds `limitBytes` (checks Content-Length first)
+ * and with 408 when it is not complete within `timeoutMs` or the client hangs up mid-body.
+ */
+export function readBody(req: IncomingMessage, limitBytes: number, timeoutMs: number): Promise<Buffer> {
+  return readBodyLimited(
+    req,
+    limitBytes,
+    {
+      tooLarge: (limit) => new PayloadTooLargeError(limit),
+      aborted: (cause) =>
+        new BodyIncompleteError('the connection closed before the request body was complete', { cause }),
+      timedOut: (ms) =>
+        new BodyIncompleteError(
+          `request body not received in full within ${ms} ms (SPILLWAY_BODY_TIMEOUT_MS); send it faster or in full`,
+        ),
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * Answering before the body was read (401, 413, 408, 404...): close the connection after the answer
+ * instead of letting node drain the rest of the upload to keep the connection alive. Node sends
+ * `Connection: close`, ends the socket once the answer is flushed and stops reading.
+ */
+export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete || res.headersSent) return;
+  res.setHeader('connection', 'close');
+  res.on('finish', () => {
+    // node's own close-after-answer still dumps (reads) what arrives until the socket ends; destroy stops that.
+    req.socket.destroy();
   });
 }
 
@@ -33,6 +59,7 @@ export function sendJson(
 
 export function sendError(res: ServerResponse, err: ApiError): void {
   const headers: Record<string, string> = {};
+  if (err instanceof MethodNotAllowedError) headers['allow'] = err.allow.join(', ');
   if (err.retryAfterS !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(err.retryAfterS)));
   sendJson(
     res,
