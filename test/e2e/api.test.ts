@@ -20,7 +20,7 @@ describe('public API (real stack, loopback)', () => {
 
   beforeAll(async () => {
     stack = await startTestStack({ apiKey: API_KEY, maxBodyBytes: 512 * 1024, vmBootDelayMs: 1_000 });
-    const doc = await call(stack.url, '/openapi.json');
+    const doc = await call(stack.url, '/openapi.json', { headers: H });
     expect(doc.status).toBe(200);
     oa = new OpenApiChecker(doc.body as Record<string, unknown>);
   });
@@ -29,7 +29,7 @@ describe('public API (real stack, loopback)', () => {
   });
 
   it('serves an OpenAPI 3.1 document generated from the schemas', async () => {
-    const doc = (await call(stack.url, '/openapi.json')).body as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await call(stack.url, '/openapi.json', { headers: H })).body as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/infer', '/v1/models/{name}/infer', '/v1/status']));
   });
