@@ -25,8 +25,18 @@ export interface PolicyEnv {
   instanceTypes: readonly string[];
   /** Lambda architecture for pricing. */
   lambdaArch: 'x86_64' | 'arm64';
-  /** Lambda concurrency limit the pool enforces. */
+  /**
+   * Lambda concurrency Spillway may use: local, the configured pool size; AWS, the account's
+   * unreserved concurrency (GetAccountSettings) or the functions' reserved concurrency. A
+   * constraint in the plan, not only a 429 at the door.
+   */
   lambdaConcurrencyLimit: number;
+  /**
+   * VMs (booting + ready) the world allows: local SPILLWAY_MAX_VMS, AWS the deployment's max VMs
+   * (and instance quotas). The planner plans within it and the policy host caps launches at it.
+   * @default unlimited
+   */
+  maxVms?: number;
 }
 
 export interface VariantInfo {

@@ -109,6 +109,8 @@ interface Counters {
   observed: number;
   lambdaTotal: number;
   lambdaCold: number;
+  /** Sum of end-to-end Lambda times (ms) and their count, per variant, since the last tick. */
+  lambdaMs: Record<string, { sumMs: number; n: number }>;
   byTask: Record<string, number>;
 }
 
@@ -133,6 +135,13 @@ export interface SpillwayState {
   shares: Readonly<Record<string, number>>;
   /** EWMA share of Lambda requests that were cold. */
   coldFraction: number;
+  /**
+   * EWMA of the time one Lambda request holds a concurrency slot, as observed end to end (cold
+   * starts, transport and queueing included), per variant: Little's law W for the concurrency
+   * constraint. A local pool whose cold starts take 5 s at a 10 % cold share holds a slot ~550 ms
+   * per request, not the 50 ms of a warm run: 8 slots absorb ~12 rps, not ~128.
+   */
+  lambdaOccupancyMs: Readonly<Record<string, number>>;
   /** Share of traffic per task (EWMA of completions); uniform until observed. */
   taskShares: Readonly<Record<string, number>>;
   counters: Counters;
@@ -175,6 +184,19 @@ function planKey(i: PlanInput): string {
     if (v.lambda) parts.push(String(v.lambda.memoryMb), v.lambda.costPerRequestUsd.toPrecision(4), v.lambda.durationMs.toPrecision(3));
   }
   return parts.join('|');
+}
+
+/**
+ * Time one Lambda request holds a concurrency slot: the learned end-to-end mean once observed,
+ * before that the profile's warm p50 + overhead + the cold share x the cold start.
+ */
+export function lambdaOccupancyMs(
+  s: Pick<SpillwayState, 'lambdaOccupancyMs' | 'coldFraction'>,
+  variant: string,
+  c: { p50Ms: number; overheadMs?: number; coldStartMs: number },
+): number {
+  const prior = c.p50Ms + (c.overheadMs ?? 0) + s.coldFraction * c.coldStartMs;
+  return s.lambdaOccupancyMs[variant] ?? prior;
 }
 
 export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<SpillwayState> {
@@ -237,6 +259,10 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     if (c.backend === 'lambda') {
       s.counters.lambdaTotal++;
       if (c.coldStart) s.counters.lambdaCold++;
+      const acc = s.counters.lambdaMs[c.variant] ?? { sumMs: 0, n: 0 };
+      acc.sumMs += c.totalMs;
+      acc.n++;
+      s.counters.lambdaMs[c.variant] = acc;
     }
     const task = taskOf(env, c.variant);
     if (task !== undefined) s.counters.byTask[task] = (s.counters.byTask[task] ?? 0) + 1;
@@ -279,7 +305,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
             ? {
                 memoryMb: lam.choice.memoryMb,
                 costPerRequestUsd: Number(lam.choice.costPerRequestUsd.toPrecision(4)),
-                durationMs: Number((lam.choice.p50Ms + (lam.choice.overheadMs ?? 0)).toPrecision(3)),
+                durationMs: Number(lambdaOccupancyMs(s, v.name, lam.choice).toPrecision(3)),
               }
             : undefined,
         });
@@ -298,7 +324,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         accuracyValueUsdPerMillionPerPct: opts.accuracyValueUsdPerMillionPerPct,
         lambdaConcurrencyLimit: env.lambdaConcurrencyLimit * share,
         expectedVmLifetimeMs: opts.expectedVmLifetimeMs,
-        maxVms: opts.maxVms,
+        maxVms: opts.maxVms ?? env.maxVms,
       };
       const memoKey = planKey(input);
       let solved = planMemo.get(memoKey);
@@ -573,8 +599,9 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         lambdaMemoryMb: {},
         shares: {},
         coldFraction: 0.05,
+        lambdaOccupancyMs: {},
         taskShares,
-        counters: { observed: 0, lambdaTotal: 0, lambdaCold: 0, byTask: {} },
+        counters: { observed: 0, lambdaTotal: 0, lambdaCold: 0, lambdaMs: {}, byTask: {} },
         tables: undefined as unknown as RouteTables,
       };
       const notes: string[] = [];
@@ -604,7 +631,13 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         for (const t of Object.keys(prev.taskShares)) ts[t] = 0.8 * (prev.taskShares[t] ?? 0) + 0.2 * ((counters.byTask[t] ?? 0) / taskTotal);
         s.taskShares = ts;
       }
-      s.counters = { observed: 0, lambdaTotal: 0, lambdaCold: 0, byTask: {} };
+      const occ: Record<string, number> = { ...prev.lambdaOccupancyMs };
+      for (const [v, a] of Object.entries(counters.lambdaMs)) {
+        const mean = a.sumMs / a.n;
+        occ[v] = occ[v] === undefined ? mean : 0.8 * occ[v]! + 0.2 * mean;
+      }
+      s.lambdaOccupancyMs = occ;
+      s.counters = { observed: 0, lambdaTotal: 0, lambdaCold: 0, lambdaMs: {}, byTask: {} };
 
       const inter = tickInterference(prev.interference, obs.vms);
       s.interference = inter.state;

@@ -78,9 +78,10 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     instanceTypes: plannedInstanceTypes(config),
     lambdaArch: config.lambdaArch,
     lambdaConcurrencyLimit: config.lambdaConcurrency,
+    maxVms: config.maxVms,
   };
   const policy =
-    opts.policy ?? (createSpillwayPolicy({ maxVms: config.maxVms }) as unknown as Policy<unknown>);
+    opts.policy ?? (createSpillwayPolicy() as unknown as Policy<unknown>);
 
   const childEnv: Record<string, string> = {};
   if (home) childEnv['SPILLWAY_HOME'] = home;
@@ -104,8 +105,8 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     const runtime = new ControllerRuntime(policy, env, served, {
       lambdaMemoryMb: config.lambdaMemoryMb,
       lambdaKeepAliveMs: config.lambdaKeepAliveMs,
-      // The same limits the simulator applies: VM cap, and memory changes deferred during bursts.
-      limits: { maxVms: config.maxVms },
+      // The limits the simulator applies too: env.maxVms, memory changes deferred during bursts.
+      limits: {},
       nowMs: Date.now(),
     });
     const metrics = new ApiMetrics({ defaultMetrics: true });

@@ -354,7 +354,7 @@ export function simulate<S>(
   // ---- the policy host (the same one the live worlds drive) ----
   const host = new PolicyHost(policy, env, {
     limits: {
-      maxVms: opts.maxVms ?? Number.POSITIVE_INFINITY,
+      maxVms: opts.maxVms ?? env.maxVms ?? Number.POSITIVE_INFINITY,
       ...(opts.deferMemoryDuringBursts ? {} : { memoryUpdateGuard: false as const }),
     },
     lambdaMemoryMb: 0, // no function configured until the policy (or the first invoke) sets one

@@ -180,7 +180,7 @@ export class PolicyHost<S = unknown> {
         memoryMbByVariant: this.lambda.view.memoryMbByVariant,
         burstInput: (v) => this.lambda.burstInput(v, nowMs),
       },
-      this.opts.limits,
+      { ...this.opts.limits, maxVms: this.opts.limits.maxVms ?? this.env.maxVms },
     );
     this.fleet.markDraining(actions.terminate);
     this.lastDecision = { ...decision, notes: [...decision.notes, ...actions.notes], atMs: nowMs };

@@ -12,8 +12,8 @@ import { type BurstGuardOptions, decideMemoryUpdate } from '../burst-guard.js';
 import type { TickDecision } from '../policy-types.js';
 
 export interface WorldLimits {
-  /** Booting + ready VMs at most. */
-  maxVms: number;
+  /** Booting + ready VMs at most. @default PolicyEnv.maxVms, else unlimited */
+  maxVms?: number;
   /** Burst rule for memory updates; `false` applies every change at once. @default the rule's defaults */
   memoryUpdateGuard?: BurstGuardOptions | false;
 }
@@ -49,11 +49,12 @@ export interface ActionContext {
 
 export function tickActions(decision: TickDecision, ctx: ActionContext, limits: WorldLimits): TickActions {
   const notes: string[] = [];
-  let room = Math.max(0, limits.maxVms - ctx.activeVms + decision.terminate.length);
+  const maxVms = limits.maxVms ?? Number.POSITIVE_INFINITY;
+  let room = Math.max(0, maxVms - ctx.activeVms + decision.terminate.length);
   const launch: LaunchAction[] = [];
   for (const [i, l] of decision.launch.entries()) {
     const count = Math.min(l.count, room);
-    if (count < l.count) notes.push(`${l.variant}: wanted ${l.count} ${l.instanceType}, maxVms=${limits.maxVms} allows ${count}`);
+    if (count < l.count) notes.push(`${l.variant}: wanted ${l.count} ${l.instanceType}, maxVms=${maxVms} allows ${count}`);
     if (count <= 0) continue;
     room -= count;
     launch.push({ ...l, count, clientToken: `spillway-${ctx.nowMs}-${ctx.tickNo}-${i}` });
