@@ -75,10 +75,10 @@ export function replayReportData(s: ReplaySummary, generatedAt = new Date().toIS
         title: 'p99 latency per second',
         xName: 'seconds',
         yName: 'ms',
-        series: [
-          { name: 'p99', x: t, y: s.perSecond.map((x) => x.p99Ms) },
-          { name: 'SLO', x: t, y: s.perSecond.map(() => s.sloMs), dashed: true },
-        ],
+        // A second with no answer has no p99 (a gap, not 0 ms).
+        series: [{ name: 'p99', x: t, y: s.perSecond.map((x) => (x.p99Ms > 0 ? x.p99Ms : Number.NaN)) }],
+        yLog: true,
+        referenceLines: [{ name: `SLO ${s.sloMs} ms`, y: s.sloMs }],
       },
     ],
   };

@@ -13,6 +13,8 @@ export interface ReportColumn {
   label: string;
   /** Decimal digits for numbers (default 2). */
   digits?: number;
+  /** Text columns (e.g. a model mix) read better left-aligned; numbers stay right-aligned. */
+  align?: 'left' | 'right';
 }
 
 export interface ReportSeries {
@@ -29,6 +31,10 @@ export interface ReportChart {
   xName: string;
   yName: string;
   series: ReportSeries[];
+  /** Logarithmic y axis (latency spans orders of magnitude: a 20 ms p50 and a 30 s tail). */
+  yLog?: boolean;
+  /** Horizontal lines with a label, e.g. the SLO on a latency chart. */
+  referenceLines?: Array<{ name: string; y: number }>;
 }
 
 export interface ReportData {
@@ -39,6 +45,8 @@ export interface ReportData {
   /** Honesty labels, e.g. 'synthetic workload', 'synthetic weights: resnet50-synthetic'. */
   labels: string[];
   notes: string[];
+  /** "term: what it is" lines printed under the table (e.g. one line per policy). */
+  definitions?: Array<{ term: string; text: string }>;
   table: { columns: ReportColumn[]; rows: Array<Record<string, string | number | null | undefined>> };
   charts: ReportChart[];
 }
@@ -61,42 +69,134 @@ function formatCell(v: string | number | null | undefined, digits: number): stri
   return escapeHtml(v);
 }
 
-/** Averages consecutive points so at most MAX_POINTS remain. */
-export function downsample(x: readonly number[], y: readonly number[], max = MAX_POINTS): Array<[number, number]> {
+/**
+ * Averages consecutive points so at most `max` remain. A bucket with no usable value (NaN, or
+ * <= 0 on a log axis) is a gap (null), never drawn as zero.
+ */
+export function downsample(
+  x: readonly number[],
+  y: readonly number[],
+  max = MAX_POINTS,
+  positiveOnly = false,
+): Array<[number, number | null]> {
   const n = Math.min(x.length, y.length);
-  const out: Array<[number, number]> = [];
+  const out: Array<[number, number | null]> = [];
   const k = Math.max(1, Math.ceil(n / max));
   for (let i = 0; i < n; i += k) {
     let sy = 0;
     let c = 0;
     for (let j = i; j < Math.min(n, i + k); j++) {
-      if (Number.isFinite(y[j]!)) {
-        sy += y[j]!;
+      const v = y[j]!;
+      if (Number.isFinite(v) && (!positiveOnly || v > 0)) {
+        sy += v;
         c++;
       }
     }
-    out.push([x[i]!, c > 0 ? sy / c : 0]);
+    out.push([x[i]!, c > 0 ? sy / c : null]);
   }
   return out;
 }
 
+/**
+ * Legend layout. echarts measures text with Helvetica-like widths, but the SVG is drawn in whatever
+ * sans font the viewer has (DejaVu Sans is ~15 % wider), so measured legends overlap there. Every
+ * item gets the same text box, sized for the longest name at a conservative 7 px per character
+ * (12 px text): items never overlap, they line up in columns, and the rows are known here, so the
+ * plot starts below the legend and the chart grows instead of the legend covering the lines or
+ * being cut off (a scrolling legend cannot scroll in a static SVG).
+ */
+const LEGEND_CHAR_PX = 7;
+const LEGEND_MAX_TEXT_PX = 280;
+const LEGEND_ICON_PX = 30;
+const LEGEND_ITEM_GAP_PX = 12;
+const LEGEND_ROW_PX = 24;
+const LEGEND_SIDE_PX = 10;
+const TITLE_PX = 30;
+
+export function legendLayout(names: readonly string[], width: number): { textWidthPx: number; perRow: number; rows: number } {
+  const longest = Math.max(0, ...names.map((n) => n.length));
+  const textWidthPx = Math.min(LEGEND_MAX_TEXT_PX, longest * LEGEND_CHAR_PX);
+  const item = LEGEND_ICON_PX + textWidthPx;
+  const perRow = Math.max(1, Math.floor((width - 2 * LEGEND_SIDE_PX + LEGEND_ITEM_GAP_PX) / (item + LEGEND_ITEM_GAP_PX)));
+  return { textWidthPx, perRow, rows: Math.ceil(names.length / perRow) };
+}
+
+/** Legend name, flagged when the series has nothing to draw. */
+function legendName(s: ReportSeries, points: Array<[number, number | null]>): string {
+  return points.some((p) => p[1] !== null) ? s.name : `${s.name} (no data)`;
+}
+
+function noDataSvg(title: string, width: number, height: number): string {
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" font-family="system-ui, sans-serif">` +
+    `<rect width="${width}" height="${height}" fill="#fff"/>` +
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold" fill="#464646">${escapeHtml(title)}</text>` +
+    `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" font-size="16" fill="#888">no data</text></svg>`
+  );
+}
+
 export function renderChartSvg(chart: ReportChart, width = CHART_WIDTH, height = CHART_HEIGHT): string {
-  const c = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
+  const data = chart.series.map((s) => downsample(s.x, s.y, MAX_POINTS, chart.yLog === true));
+  if (!data.some((pts) => pts.some((p) => p[1] !== null))) return noDataSvg(chart.title, width, height);
+  const names = chart.series.map((s, i) => legendName(s, data[i]!));
+  const refs = (chart.referenceLines ?? []).filter((r) => Number.isFinite(r.y) && (!chart.yLog || r.y > 0));
+  const allNames = [...names, ...refs.map((r) => r.name)];
+  const legend = legendLayout(allNames, width);
+  const legendPx = legend.rows * LEGEND_ROW_PX;
+  const gridTop = TITLE_PX + legendPx + 20;
+  const totalHeight = height + legendPx;
+  const c = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height: totalHeight });
   try {
+    let x0 = Number.POSITIVE_INFINITY;
+    let x1 = Number.NEGATIVE_INFINITY;
+    for (const s of chart.series) {
+      for (const x of s.x) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+      }
+    }
+    const series: unknown[] = chart.series.map((s, i) => ({
+      name: names[i],
+      type: 'line',
+      showSymbol: false,
+      connectNulls: false,
+      lineStyle: { width: 1.5, type: s.dashed ? 'dashed' : 'solid' },
+      data: data[i],
+    }));
+    // Reference lines as their own (legend-listed) series spanning the x range: a markLine label
+    // would sit on top of the data at the right edge.
+    for (const r of refs) {
+      series.push({
+        name: r.name,
+        type: 'line',
+        showSymbol: false,
+        lineStyle: { width: 1.5, type: 'dotted', color: '#c0392b' },
+        itemStyle: { color: '#c0392b' },
+        data: [
+          [x0, r.y],
+          [x1, r.y],
+        ],
+      });
+    }
     c.setOption({
       animation: false,
       title: { text: chart.title, left: 'center', top: 4, textStyle: { fontSize: 14 } },
-      legend: { top: 30, type: 'scroll' },
-      grid: { left: 70, right: 30, top: 70, bottom: 50 },
-      xAxis: { type: 'value', name: chart.xName, nameLocation: 'middle', nameGap: 28, scale: true },
-      yAxis: { type: 'value', name: chart.yName, nameLocation: 'middle', nameGap: 50 },
-      series: chart.series.map((s) => ({
-        name: s.name,
-        type: 'line',
-        showSymbol: false,
-        lineStyle: { width: 1.5, type: s.dashed ? 'dashed' : 'solid' },
-        data: downsample(s.x, s.y),
+      // One legend component per item at a position computed here (a grid of equal cells): no
+      // overlap whatever font the viewer renders with.
+      legend: allNames.map((name, i) => ({
+        type: 'plain',
+        data: [name],
+        left: LEGEND_SIDE_PX + (i % legend.perRow) * (LEGEND_ICON_PX + legend.textWidthPx + LEGEND_ITEM_GAP_PX),
+        top: TITLE_PX + Math.floor(i / legend.perRow) * LEGEND_ROW_PX,
+        padding: 0,
+        textStyle: { fontSize: 12, width: legend.textWidthPx, overflow: 'truncate' },
       })),
+      grid: { left: 70, right: 30, top: gridTop, bottom: 50 },
+      xAxis: { type: 'value', name: chart.xName, nameLocation: 'middle', nameGap: 28, scale: true },
+      yAxis: chart.yLog
+        ? { type: 'log', logBase: 10, name: `${chart.yName} (log scale)`, nameLocation: 'middle', nameGap: 50 }
+        : { type: 'value', name: chart.yName, nameLocation: 'middle', nameGap: 50 },
+      series,
     });
     return c.renderToSVGString();
   } finally {
@@ -110,7 +210,9 @@ export function renderReportHtml(data: ReportData): string {
   const body = data.table.rows
     .map(
       (r) =>
-        `<tr>${data.table.columns.map((c) => `<td>${formatCell(r[c.key], c.digits ?? 2)}</td>`).join('')}</tr>`,
+        `<tr>${data.table.columns
+          .map((c) => `<td${c.align === 'left' ? ' class="text"' : ''}>${formatCell(r[c.key], c.digits ?? 2)}</td>`)
+          .join('')}</tr>`,
     )
     .join('\n');
   const labelLine = data.labels.length > 0 ? `<p class="chart-label">${escapeHtml(data.labels.join(' · '))}</p>` : '';
@@ -118,6 +220,9 @@ export function renderReportHtml(data: ReportData): string {
     .map((ch) => `<figure class="chart">${renderChartSvg(ch)}${labelLine}</figure>`)
     .join('\n');
   const notes = data.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('\n');
+  const definitions = (data.definitions ?? [])
+    .map((d) => `<dt>${escapeHtml(d.term)}</dt><dd>${escapeHtml(d.text)}</dd>`)
+    .join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -131,7 +236,10 @@ h1 { font-size: 22px; margin-bottom: 4px; }
 table { border-collapse: collapse; margin: 16px 0; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
 th { background: #f3f3f3; }
-td:first-child, th:first-child { text-align: left; }
+td:first-child, th:first-child, td.text { text-align: left; }
+dl.definitions { font-size: 13px; display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; }
+dl.definitions dt { font-weight: 600; }
+dl.definitions dd { margin: 0; }
 .chart { margin: 16px 0; }
 .chart-label { font-size: 12px; color: #8a6d00; margin: 0; }
 ul.notes { font-size: 13px; color: #444; }
@@ -147,6 +255,7 @@ ${data.subtitle ? `<p class="sub">${escapeHtml(data.subtitle)}</p>` : ''}
 ${body}
 </tbody>
 </table>
+${definitions ? `<dl class="definitions">\n${definitions}\n</dl>` : ''}
 ${charts}
 <h2>Notes</h2>
 <ul class="notes">

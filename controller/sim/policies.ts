@@ -32,6 +32,24 @@ export const POLICIES: Record<string, (ctx: PolicyFactoryContext) => AnyPolicy> 
 export const CLAIRVOYANT = 'clairvoyant';
 export const ALL_POLICY_NAMES = [...Object.keys(POLICIES), CLAIRVOYANT];
 
+/** How the model-specific baselines pick their one model (common.ts defaultVariant). */
+const ONE_MODEL = 'one model, the cheapest per request (VM) meeting the accuracy floor and the SLO';
+
+/** One line per policy, printed under the comparison table and in the report. */
+export const POLICY_DESCRIPTIONS: Record<string, string> = {
+  spillway:
+    'Spillway: forecast + integer program buy VMs ahead of need, Lambda at a right-sized memory takes the rest; picks the variant per request among those meeting the accuracy floor, learning observed latencies',
+  'vm-peak': `VMs only, a static fleet sized once for the peak rate (85 % utilisation), never scaled; ${ONE_MODEL}`,
+  'vm-reactive': `VMs only, target tracking (70 % utilisation of the last minute's rate, 60 s scale-out cooldown, 5-minute scale-in window); ${ONE_MODEL}`,
+  'lambda-only': `Lambda only, every request at a fixed 3,008 MB, no VMs; ${ONE_MODEL}`,
+  mark: `MArk (ATC'19): VMs for the running 5-minute peak x 1.2, overflow to Lambda at 3,008 MB; ${ONE_MODEL}`,
+  spock: `Spock (CLOUD'19): reactive VMs as vm-reactive, requests that find them full go to Lambda at 3,008 MB; ${ONE_MODEL}`,
+  infaas:
+    "INFaaS (ATC'21): model-less, serves the cheapest variant meeting the floor and the SLO and switches new VMs to the highest-throughput one under load; reactive VMs, no Lambda",
+  [CLAIRVOYANT]:
+    'clairvoyant bound (not a runnable policy): knows every arrival in advance, boots VMs instantly in aligned 60 s blocks, the excess on Lambda, no cold starts',
+};
+
 export function createPolicy(name: string, ctx: PolicyFactoryContext): AnyPolicy {
   const f = POLICIES[name];
   if (!f) throw new SimConfigError(`unknown policy "${name}" (known: ${ALL_POLICY_NAMES.join(', ')})`);

@@ -2,6 +2,7 @@
  * ScenarioResult -> ReportData (HTML report) and -> a plain-text table (terminal). Pure functions.
  */
 import type { ReportChart, ReportColumn, ReportData } from '../report/render.js';
+import { POLICY_DESCRIPTIONS } from './policies.js';
 import type { ScenarioResult, SummaryRow } from './scenario.js';
 
 export const SUMMARY_COLUMNS: ReportColumn[] = [
@@ -10,14 +11,20 @@ export const SUMMARY_COLUMNS: ReportColumn[] = [
   { key: 'ratioToClairvoyant', label: 'x clairvoyant', digits: 2 },
   { key: 'violationPct', label: 'SLO viol. %', digits: 2 },
   { key: 'p99Ms', label: 'p99 ms', digits: 1 },
-  { key: 'avgAccuracy', label: 'avg acc. %', digits: 2 },
+  { key: 'avgAccuracy', label: 'served acc. %', digits: 2 },
   { key: 'lambdaPct', label: '% on Lambda', digits: 1 },
   { key: 'vmHours', label: 'VM-hours', digits: 2 },
   { key: 'ec2Usd', label: 'EC2 $', digits: 3 },
   { key: 'lambdaUsd', label: 'Lambda $', digits: 3 },
   { key: 'vmUtilisationPct', label: 'VM util. %', digits: 1 },
   { key: 'coldStarts', label: 'cold starts', digits: 0 },
+  { key: 'modelMix', label: 'model mix (share of answers)', align: 'left' },
 ];
+
+/** "policy: what it is" for each row, in row order (printed under the table). */
+export function policyDefinitions(rows: readonly Pick<SummaryRow, 'policy'>[]): Array<{ term: string; text: string }> {
+  return rows.map((r) => ({ term: r.policy, text: POLICY_DESCRIPTIONS[r.policy] ?? 'no description' }));
+}
 
 /** Honesty labels for everything synthetic in a run. */
 export function scenarioLabels(s: ScenarioResult): string[] {
@@ -80,6 +87,7 @@ export function scenarioReportData(s: ScenarioResult, title = 'Spillway simulati
       'Billing: EC2 per second with the 60 s minimum from launch to stop; Lambda GB-s per 1 ms (INIT billed on cold starts) + $0.20 per million requests.',
     ],
     table: { columns: SUMMARY_COLUMNS, rows: s.rows as unknown as Array<Record<string, string | number | null>> },
+    definitions: policyDefinitions(s.rows),
     charts,
   };
 }
@@ -94,14 +102,19 @@ function cell(v: unknown, digits: number): string {
 export function formatTable(rows: SummaryRow[], columns: ReportColumn[] = SUMMARY_COLUMNS): string {
   const cells = rows.map((r) => columns.map((c) => cell((r as unknown as Record<string, unknown>)[c.key], c.digits ?? 2)));
   const widths = columns.map((c, i) => Math.max(c.label.length, ...cells.map((row) => row[i]!.length)));
-  const line = (vals: string[]) => vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  const left = columns.map((c, i) => i === 0 || c.align === 'left');
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => (left[i] ? v.padEnd(widths[i]!) : v.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(columns.map((c) => c.label)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
 /** Markdown table of the summary rows. */
 export function formatMarkdown(rows: SummaryRow[], columns: ReportColumn[] = SUMMARY_COLUMNS): string {
   const head = `| ${columns.map((c) => c.label).join(' | ')} |`;
-  const sep = `|${columns.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`;
+  const sep = `|${columns.map((c, i) => (i === 0 || c.align === 'left' ? '---' : '---:')).join('|')}|`;
   const body = rows.map(
     (r) => `| ${columns.map((c) => cell((r as unknown as Record<string, unknown>)[c.key], c.digits ?? 2)).join(' | ')} |`,
   );

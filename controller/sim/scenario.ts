@@ -6,10 +6,11 @@
 import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
 import type { VariantProfile } from '../../profiles/schema.js';
 import type { PolicyEnv, VariantInfo } from '../core/policy-types.js';
-import { eligibleVariants } from './baselines/common.js';
+import { eligibleVariants, preferRealWeights } from './baselines/common.js';
 import { CLAIRVOYANT, createPolicy } from './policies.js';
 import { type ClairvoyantResult, clairvoyantBound } from './clairvoyant.js';
 import { DEFAULT_PROFILE_NOTE, defaultProfiles } from './default-profiles.js';
+import { clairvoyantMix, describeModelMix } from './model-mix.js';
 import { SimConfigError } from './errors.js';
 import { type SimOptions, type SimResult, simulate } from './simulator.js';
 import { loadTrace, type Trace } from './trace.js';
@@ -44,7 +45,10 @@ export interface SummaryRow {
   violationPct: number;
   p50Ms: number | null;
   p99Ms: number | null;
+  /** Mean published top-1 accuracy of the answers (null when none had one). */
   avgAccuracy: number | null;
+  /** Which variants answered, largest share first, e.g. "shufflenet-v2-10-qdq 71 %, mobilenet-v2-10-int8-zoo 29 %". */
+  modelMix: string;
   lambdaPct: number;
   vmHours: number;
   vmUtilisationPct: number;
@@ -92,11 +96,14 @@ export function buildEnv(
   profiles: Map<string, VariantProfile>,
   o: { sloMs: number; tickIntervalMs?: number; instanceTypes?: string[]; variants?: string[] },
 ): PolicyEnv {
-  const variants: VariantInfo[] = [];
+  const all: VariantInfo[] = [];
   for (const [name, p] of profiles) {
     if (o.variants && !o.variants.includes(name)) continue;
-    variants.push({ name, task: p.task, accuracyTop1: p.accuracyTop1, weights: p.weights, profile: p });
+    all.push({ name, task: p.task, accuracyTop1: p.accuracyTop1, weights: p.weights, profile: p });
   }
+  // One variant set for every policy: synthetic weights only when named (--variants) or when a
+  // task has nothing real, as the local stack serves them.
+  const variants = o.variants ? all : preferRealWeights(all);
   if (variants.length === 0) throw new SimConfigError(`no profiles for variants ${o.variants?.join(', ') ?? '(any)'}`);
   return {
     catalog,
@@ -117,6 +124,13 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       : o.trace;
   const loaded = o.profiles ? { profiles: o.profiles, notes: ['profiles given by the caller'] } : await loadSimProfiles(catalog);
   const env = buildEnv(catalog, loaded.profiles, o);
+  const leftOut = [...loaded.profiles.values()]
+    .filter((p) => p.weights === 'synthetic' && !env.variants.some((v) => v.name === p.variant))
+    .map((p) => p.variant);
+  const profileNotes =
+    leftOut.length > 0
+      ? [...loaded.notes, `synthetic weights not served, real variants exist (name them in --variants to include them): ${leftOut.join(', ')}`]
+      : loaded.notes;
   const ctx = { peakRps: trace.peakRps, minAccuracy: o.minAccuracy };
   eligibleVariants(env, o.minAccuracy); // fail fast with the list of variants and accuracies
   const results: SimResult[] = [];
@@ -153,6 +167,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     p50Ms: r.served > 0 ? r.p50Ms : null,
     p99Ms: r.served > 0 ? r.p99Ms : null,
     avgAccuracy: r.avgAccuracy,
+    modelMix: describeModelMix(r.servedByVariant),
     lambdaPct: r.lambdaShare * 100,
     vmHours: r.vmHours,
     vmUtilisationPct: r.vmUtilisation * 100,
@@ -170,6 +185,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       p50Ms: null,
       p99Ms: null,
       avgAccuracy: null,
+      modelMix: clairvoyantMix(clairvoyant),
       lambdaPct: Number.NaN,
       vmHours: Number.NaN,
       vmUtilisationPct: 100,
@@ -197,7 +213,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     sloMs: o.sloMs,
     minAccuracy: o.minAccuracy,
     seed: o.seed,
-    profileNotes: loaded.notes,
+    profileNotes,
     syntheticWeights,
     results,
     clairvoyant,

@@ -8,7 +8,11 @@ import { createVmReactivePolicy } from '../../controller/sim/baselines/vm-reacti
 import type { TickObservation } from '../../controller/core/policy-types.js';
 import { simulate } from '../../controller/sim/simulator.js';
 import { loadTrace } from '../../controller/sim/trace.js';
-import { envWith, makeProfile } from './helpers.js';
+import fc from 'fast-check';
+import { defaultVariant, eligibleVariants, preferRealWeights } from '../../controller/sim/baselines/common.js';
+import { runScenario } from '../../controller/sim/scenario.js';
+import type { VariantProfile } from '../../profiles/schema.js';
+import { envWith, makeProfile, makeTrace } from './helpers.js';
 
 // l(b, c) = 8 b / c + 2 ms: batching helps a little; c5.large sustains ~246 rps at batch 16.
 const profile = makeProfile({ variant: 'm', etaMs: 2, gammaMs: 8, maxMeasuredBatch: 16 });
@@ -83,5 +87,93 @@ describe('baselines behave as described', () => {
     // Once the VMs are up, Lambda's share falls again.
     expect(mean(r.series.lambdaShare.slice(minute(55), minute(59)))).toBeLessThan(spikeStart);
     expect(r.violationRate).toBeLessThan(0.01);
+  });
+});
+
+/** A synthetic-weights variant: real latency, no published accuracy. */
+function synthetic(p: VariantProfile): VariantProfile {
+  return { ...p, weights: 'synthetic', accuracyTop1: null };
+}
+
+describe('every policy serves from the same variant set under the same accuracy floor', () => {
+  // The synthetic variant is 4x cheaper per request than either real one: a baseline choosing by
+  // price alone would take it and look cheaper while answering with meaningless weights.
+  const cheapSynthetic = synthetic(makeProfile({ variant: 'syn', etaMs: 2, gammaMs: 2, maxMeasuredBatch: 16 }));
+  const realLow = makeProfile({ variant: 'real-55', etaMs: 8, gammaMs: 8, accuracy: 55, maxMeasuredBatch: 16 });
+  const realHigh = makeProfile({ variant: 'real-70', etaMs: 12, gammaMs: 12, accuracy: 70, maxMeasuredBatch: 16 });
+  const mixed = envWith([cheapSynthetic, realLow, realHigh], 200, ['c5.large']);
+
+  it('a fixed-model baseline never picks a synthetic variant while a real one meets the floor', () => {
+    expect(defaultVariant(mixed, 0).name).toBe('real-55');
+    expect(defaultVariant(mixed, 60).name).toBe('real-70');
+    expect(eligibleVariants(mixed, 0).map((v) => v.name)).toEqual(['real-55', 'real-70']);
+    for (const make of [createVmPeakPolicy, createVmReactivePolicy, createMarkPolicy, createSpockPolicy]) {
+      expect(make({ peakRps: 50, minAccuracy: 0 }).init(mixed, 0).variant.name).toBe('real-55');
+    }
+    expect(createLambdaOnlyPolicy({ peakRps: 50, minAccuracy: 0 }).init(mixed, 0).variant).toBe('real-55');
+    const inf = createInfaasPolicy({ peakRps: 50, minAccuracy: 0 }).init(mixed, 0);
+    expect([inf.cheap.variant.weights, inf.fast.variant.weights]).toEqual(['real', 'real']);
+  });
+
+  it('synthetic weights are served only when nothing real exists', () => {
+    const onlySynthetic = envWith([cheapSynthetic], 200, ['c5.large']);
+    expect(defaultVariant(onlySynthetic, 0).name).toBe('syn');
+    // A floor no real variant meets is an error naming the variants, not a silent synthetic fallback.
+    expect(() => defaultVariant(mixed, 80)).toThrow(/no variant meets minAccuracy 80.*real-70 70/);
+  });
+
+  it('preferRealWeights keeps every real variant and drops synthetic ones only for tasks that have a real one', () => {
+    const variant = fc.record({
+      task: fc.constantFrom('a', 'b', 'c'),
+      weights: fc.constantFrom('real' as const, 'synthetic' as const),
+    });
+    fc.assert(
+      fc.property(fc.array(variant, { maxLength: 12 }), (vs) => {
+        const kept = preferRealWeights(vs);
+        for (const v of vs) {
+          const taskHasReal = vs.some((x) => x.task === v.task && x.weights === 'real');
+          expect(kept.includes(v)).toBe(v.weights === 'real' || !taskHasReal);
+        }
+      }),
+    );
+  });
+
+  it('in a scenario at minAccuracy 0 every policy answers with real models and shows its mix and accuracy', async () => {
+    const s = await runScenario({
+      trace: makeTrace(new Array(600).fill(20)),
+      sloMs: 200,
+      minAccuracy: 0,
+      policies: ['spillway', 'vm-peak', 'vm-reactive', 'lambda-only', 'mark', 'spock', 'infaas', 'clairvoyant'],
+      seed: 1,
+      instanceTypes: ['c5.large'],
+      profiles: new Map([cheapSynthetic, realLow, realHigh].map((p) => [p.variant, p])),
+    });
+    for (const r of s.results) {
+      expect(r.served).toBeGreaterThan(0);
+      expect(Object.keys(r.servedByVariant).sort()).not.toContain('syn');
+    }
+    for (const row of s.rows) {
+      expect(row.modelMix).not.toMatch(/\bsyn\b/);
+      expect(row.modelMix).toMatch(/real-(55|70)/);
+      if (row.policy !== 'clairvoyant') expect(row.avgAccuracy).toBeGreaterThanOrEqual(55);
+    }
+    expect(s.syntheticWeights).toEqual([]);
+    expect(s.profileNotes.join('\n')).toMatch(/synthetic weights not served.*syn/);
+  }, 60_000);
+
+  it('naming a synthetic variant (--variants) serves it', async () => {
+    const s = await runScenario({
+      trace: makeTrace(new Array(120).fill(5)),
+      sloMs: 200,
+      minAccuracy: 0,
+      policies: ['vm-peak'],
+      seed: 1,
+      instanceTypes: ['c5.large'],
+      variants: ['syn'],
+      profiles: new Map([cheapSynthetic, realLow].map((p) => [p.variant, p])),
+    });
+    expect(s.rows[0]!.modelMix).toBe('syn 100 %');
+    expect(s.rows[0]!.avgAccuracy).toBeNull();
+    expect(s.syntheticWeights).toEqual(['syn']);
   });
 });

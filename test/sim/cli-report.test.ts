@@ -37,6 +37,12 @@ describe('spillway simulate (real child process)', () => {
     }
     const lambdaOnly = rows.find((r) => r.policy === 'lambda-only')!;
     expect(lambdaOnly.lambdaPct).toBe(100);
+    // Same floor, same kind of model: every simulated policy answered with real weights >= 65 %.
+    for (const r of rows.filter((x) => x.policy !== 'clairvoyant')) {
+      expect(r.avgAccuracy as number).toBeGreaterThanOrEqual(65);
+      expect(String(r.modelMix)).not.toMatch(/synthetic/);
+      expect(String(r.description).length).toBeGreaterThan(20);
+    }
     expect(existsSync(report)).toBe(true);
   }, 150_000);
 
@@ -62,6 +68,34 @@ describe('spillway simulate (real child process)', () => {
       expect(await page.locator('figure.chart svg path').count()).toBeGreaterThan(20);
       expect(await page.locator('table tbody tr').count()).toBe(4);
       expect(await page.textContent('body')).toContain('synthetic workload');
+      // Model mix and served accuracy in the table, one line per policy under it.
+      const head = await page.locator('table thead').textContent();
+      expect(head).toContain('model mix');
+      expect(head).toContain('served acc. %');
+      expect(await page.locator('dl.definitions dt').allTextContents()).toEqual(['vm-peak', 'lambda-only', 'spock', 'clairvoyant']);
+      // Legends fit: every legend label lies inside its chart, no two overlap, and all sit above
+      // the plot (above the highest y-axis label).
+      const layout = await page.locator('figure.chart svg').evaluateAll((svgs) =>
+        svgs.map((svg) => {
+          const box = svg.getBoundingClientRect();
+          const texts = [...svg.querySelectorAll('text')].map((t) => ({ s: t.textContent ?? '', r: t.getBoundingClientRect() }));
+          const legend = texts.filter((t) => /^(load|(vm-peak|lambda-only|spock)( capacity)?)( \(no data\))?$/.test(t.s));
+          const axis = texts.filter((t) => /^[0-9.,]+$/.test(t.s) && t.r.left < box.left + 80);
+          return {
+            inside: legend.every((t) => t.r.left >= box.left && t.r.right <= box.right && t.r.top >= box.top),
+            overlaps: legend.some((a, i) => legend.some((b, j) => j > i && a.r.left < b.r.right && b.r.left < a.r.right && a.r.top < b.r.bottom && b.r.top < a.r.bottom)),
+            legendBottom: Math.max(...legend.map((t) => t.r.bottom)),
+            plotTop: Math.min(...axis.map((t) => t.r.top)),
+            n: legend.length,
+          };
+        }),
+      );
+      expect(layout[0]!.n).toBe(4); // load + 3 capacities
+      for (const l of layout) {
+        expect(l.inside).toBe(true);
+        expect(l.overlaps).toBe(false);
+        expect(l.legendBottom).toBeLessThan(l.plotTop);
+      }
       const png = await page.locator('figure.chart').first().screenshot();
       const stats = await sharp(png).stats();
       // Not blank: the pixels vary (a blank white image has stdev 0 in every channel).

@@ -11,8 +11,8 @@ import { writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
 import { renderReportHtml } from '../../report/render.js';
-import { ALL_POLICY_NAMES } from '../../sim/policies.js';
-import { formatTable, scenarioLabels, scenarioReportData } from '../../sim/report-data.js';
+import { ALL_POLICY_NAMES, POLICY_DESCRIPTIONS } from '../../sim/policies.js';
+import { formatTable, policyDefinitions, scenarioLabels, scenarioReportData } from '../../sim/report-data.js';
 import { runScenario, type ScenarioResult } from '../../sim/scenario.js';
 
 function positive(flag: string) {
@@ -48,6 +48,7 @@ export function jsonRows(s: ScenarioResult): unknown[] {
     const r = s.results.find((x) => x.policy === row.policy);
     return {
       ...row,
+      description: POLICY_DESCRIPTIONS[row.policy],
       trace: s.trace.name,
       syntheticWorkload: s.trace.synthetic,
       labels,
@@ -135,6 +136,10 @@ export function register(program: Command): void {
         `${s.trace.name}: ${(s.trace.durationS / 3600).toFixed(2)} h, mean ${s.trace.meanRps.toFixed(1)} rps, peak ${s.trace.peakRps.toFixed(1)} rps, SLO ${s.sloMs} ms [${labels.join('; ')}]`,
       );
       console.log(formatTable(s.rows));
+      console.log('');
+      const width = Math.max(...s.rows.map((r) => r.policy.length));
+      for (const d of policyDefinitions(s.rows)) console.log(`${d.term.padEnd(width)}  ${d.text}`);
+      console.log('');
       for (const n of [...s.trace.notes, ...s.profileNotes]) console.log(`note: ${n}`);
     });
 }

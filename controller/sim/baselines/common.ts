@@ -21,8 +21,25 @@ export function emptyDecision(): TickDecision {
   return { launch: [], terminate: [], lambdaMemoryMb: {}, variantShares: {}, forecastRps: 0, notes: [] };
 }
 
+/**
+ * Synthetic weights (real latency, meaningless answers) are served only when a task has nothing
+ * real: a comparison in which one policy answers with real models and another with synthetic ones
+ * compares unlike things (the synthetic ones are cheaper and claim no accuracy).
+ */
+export function preferRealWeights<V extends Pick<VariantInfo, 'task' | 'weights'>>(variants: readonly V[]): V[] {
+  const tasksWithReal = new Set(variants.filter((v) => v.weights === 'real').map((v) => v.task));
+  return variants.filter((v) => v.weights === 'real' || !tasksWithReal.has(v.task));
+}
+
+/**
+ * The variants a policy may serve: published accuracy >= minAccuracy (a floor of 0 admits
+ * variants without one), synthetic ones only when no real one passes the floor. Every policy and
+ * the clairvoyant bound choose from this set, so they answer under the same constraint.
+ */
 export function eligibleVariants(env: PolicyEnv, minAccuracy: number): VariantInfo[] {
-  const ok = env.variants.filter((v) => minAccuracy <= 0 || (v.accuracyTop1 !== null && v.accuracyTop1 >= minAccuracy));
+  const ok = preferRealWeights(
+    env.variants.filter((v) => minAccuracy <= 0 || (v.accuracyTop1 !== null && v.accuracyTop1 >= minAccuracy)),
+  );
   if (ok.length === 0) {
     throw new SimConfigError(
       `no variant meets minAccuracy ${minAccuracy} (have: ${env.variants.map((v) => `${v.name} ${v.accuracyTop1 ?? 'n/a'}`).join(', ')})`,
