@@ -48,6 +48,11 @@ export const AppConfigSchema = z.strictObject({
    * hold a connection and its buffers until the backend deadline. 10 s moves a 6 MiB body at 600 KB/s.
    */
   bodyTimeoutMs: intIn(100, 300_000).default(10_000),
+  /**
+   * Shutdown bound: requests already accepted get this long to finish (their VMs and Lambda
+   * instances stay up meanwhile) before the remaining connections are closed.
+   */
+  drainTimeoutMs: intIn(0, 300_000).default(10_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where the local Lambda runtime and VMs find models ($SPILLWAY_MODEL_DIR); default: engine's choice. */
   modelDir: z.string().optional(),
@@ -78,6 +83,7 @@ const ENV_KEYS: Record<string, keyof AppConfig> = {
   SPILLWAY_MAX_BODY_BYTES: 'maxBodyBytes',
   SPILLWAY_BACKEND_TIMEOUT_MS: 'backendTimeoutMs',
   SPILLWAY_BODY_TIMEOUT_MS: 'bodyTimeoutMs',
+  SPILLWAY_DRAIN_TIMEOUT_MS: 'drainTimeoutMs',
   SPILLWAY_LOG_LEVEL: 'logLevel',
   SPILLWAY_MODEL_DIR: 'modelDir',
   SPILLWAY_HOME: 'home',
@@ -103,6 +109,7 @@ const FLAG_FOR: Record<keyof AppConfig, string> = {
   maxBodyBytes: 'max-body-bytes',
   backendTimeoutMs: 'backend-timeout-ms',
   bodyTimeoutMs: 'body-timeout-ms',
+  drainTimeoutMs: 'drain-timeout-ms',
   logLevel: 'log-level',
   modelDir: 'model-dir',
   home: 'home',

@@ -11,6 +11,7 @@ import { repoRoot } from '../functions/engine/registry.js';
 import { loadAppConfig } from './app-config.js';
 import { ConfigError } from './errors.js';
 import { silenceSdkNodeVersionNotice } from './node-notices.js';
+import { watchParent } from './local/watch-parent.js';
 import { startStack } from './server/stack.js';
 
 function exampleCurl(url: string, task: string, sloMs: number, apiKey: string | undefined): string {
@@ -37,10 +38,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     say(`spillway: ${signal}: stopping (loop, API, VMs, Lambda instances)...`);
+    // The drain has its own bound; stopping the children after it takes a few seconds more.
+    const hardMs = config.drainTimeoutMs + 20_000;
     const hard = setTimeout(() => {
-      log.error('shutdown took longer than 20 s; exiting');
+      log.error(`shutdown took longer than ${hardMs} ms; exiting`);
       process.exit(1);
-    }, 20_000);
+    }, hardMs);
     hard.unref();
     stack
       .close()
@@ -53,8 +56,13 @@ async function main(): Promise<void> {
         process.exit(1);
       });
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Every way a supervisor or a terminal says "stop" stops everything: SIGTERM (systemd, Docker,
+  // timeout), SIGINT (Ctrl-C), SIGHUP (terminal closed; npm dies of it without passing it on).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
+  // Under `npm start`, npm dying (SIGKILL, SIGHUP) re-parents us: that is a stop too, or the API,
+  // VMs and Lambda instances would keep serving as orphans and hold the port. Run directly
+  // (systemd, nohup) the parent is not a supervisor wrapper, so its exit means nothing.
+  if (process.env['npm_lifecycle_event'] !== undefined) watchParent(() => stop('parent process exited'));
 
   say(`spillway: listening on ${stack.url}`);
   say('models:');

@@ -21,6 +21,7 @@ import type { MetricsPort, ServerlessPoolPort, VmClientPort, VmFleetPort } from 
 import { createAwsAdapters, readAwsWorldEnv } from '../aws/world.js';
 import { ConfigError } from '../errors.js';
 import { createApiServer } from './app.js';
+import { makeDrainable } from './drain.js';
 import { ApiMetrics } from './metrics.js';
 import { ControllerRuntime, type ServedVariant } from './runtime.js';
 import { resolveServedVariants } from './variants.js';
@@ -122,17 +123,17 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       bodyTimeoutMs: config.bodyTimeoutMs,
       ...(config.apiKey ? { apiKey: config.apiKey } : {}),
     });
+    const drainable = makeDrainable(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
     });
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
+    // Closers run in reverse: the drain ends before the fleet and the Lambda runtime stop, so
+    // every request in flight keeps its backend until it is answered.
+    closers.push(async () => {
+      const r = await drainable.drain(config.drainTimeoutMs);
+      (r.abandoned > 0 ? log.warn : log.info).call(log, r, 'API drained');
+    });
     const port = (server.address() as AddressInfo).port;
     runtime.metricsSink = world.metrics;
     const loop = new ControlLoop({

@@ -18,6 +18,9 @@ const send = (m: WorkerMessage): void => {
 
 // The parent gone (crash, SIGKILL) closes the IPC channel: exit so no instance outlives its runtime.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group; the runtime decides when an instance stops (after the
+// controller's drain), so an invocation in flight is answered instead of cut off.
+process.on('SIGINT', () => {});
 
 // Capture what the function prints during an invocation for the LogType=Tail log, like Lambda's
 // CloudWatch stream. Writes still reach the real stdout/stderr.

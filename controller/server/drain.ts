@@ -1,0 +1,82 @@
+/**
+ * Graceful shutdown for the public API server: every request the server accepted gets a complete
+ * answer. drain(): stop listening (new connections are refused), close idle keep-alive sockets,
+ * mark in-flight answers `Connection: close`, answer any request that still arrives on an open
+ * connection with 503 shutting_down + `Connection: close`, and wait until the in-flight ones
+ * finished or `timeoutMs` passed; then close every remaining connection. The caller stops the
+ * backends (VMs, Lambda instances) only after drain() resolves, so in-flight requests keep them.
+ *
+ * It wraps the server's 'request' listeners instead of living in app.ts: draining is a
+ * server-lifecycle concern, the same for any handler.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { ShuttingDownError } from './errors.js';
+import { closeAfterAnswer, sendError } from './http-util.js';
+
+export interface DrainResult {
+  /** Requests in flight when the drain began. */
+  inFlightAtStart: number;
+  /** Requests still unanswered when the bound ran out (their connections were closed). */
+  abandoned: number;
+  /** Requests refused with 503 during the drain (they arrived on an already-open connection). */
+  refused: number;
+  drainMs: number;
+}
+
+export interface DrainableServer {
+  /** Requests accepted and not yet answered. */
+  inFlight(): number;
+  drain(timeoutMs: number): Promise<DrainResult>;
+}
+
+/** Call after the request handlers are attached (createApiServer), before listen(). */
+export function makeDrainable(server: Server): DrainableServer {
+  const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  const open = new Set<ServerResponse>();
+  let draining = false;
+  let refused = 0;
+  let onIdle: (() => void) | undefined;
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (draining) {
+      refused++;
+      closeAfterAnswer(req, res);
+      sendError(res, new ShuttingDownError());
+      return;
+    }
+    open.add(res);
+    // 'close' fires after the answer was flushed and also when the client went away first.
+    res.once('close', () => {
+      open.delete(res);
+      if (open.size === 0) onIdle?.();
+    });
+    for (const h of handlers) h.call(server, req, res);
+  });
+
+  return {
+    inFlight: () => open.size,
+    drain(timeoutMs: number): Promise<DrainResult> {
+      const t0 = performance.now();
+      draining = true;
+      const inFlightAtStart = open.size;
+      // Answers not yet started tell the client this connection ends with them.
+      for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      return new Promise<DrainResult>((resolve) => {
+        const finish = () => {
+          clearTimeout(bound);
+          onIdle = undefined;
+          const abandoned = open.size;
+          server.closeAllConnections();
+          void closed.then(() =>
+            resolve({ inFlightAtStart, abandoned, refused, drainMs: Math.round(performance.now() - t0) }),
+          );
+        };
+        const bound = setTimeout(finish, timeoutMs);
+        if (open.size === 0) finish();
+        else onIdle = finish;
+      });
+    },
+  };
+}
