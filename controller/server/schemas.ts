@@ -169,7 +169,7 @@ export const StatusResponseSchema = z
     forecastRps: z.number().nullable(),
     traffic: z.strictObject({
       /** Requests answered per backend since start. */
-      totals: z.strictObject({ vm: z.number(), lambda: z.number(), rejected: z.number(), failed: z.number() }),
+      totals: z.strictObject({ arrivals: z.number(), vm: z.number(), lambda: z.number(), rejected: z.number(), failed: z.number() }),
       /** Share of the last window's answered requests served on Lambda (0..1). */
       recentLambdaShare: z.number(),
       recentWindowS: z.number(),

@@ -187,7 +187,8 @@ describe('public API (real stack, loopback)', () => {
     oa.check('/v1/status', 'get', 200, r.body);
     const s = r.body as { traffic: { totals: { vm: number; lambda: number } } };
     expect(s.traffic.totals.vm + s.traffic.totals.lambda).toBeGreaterThanOrEqual(2);
-    const m = await call(stack.url, '/metrics');
+    expect((await call(stack.url, '/metrics')).status).toBe(401); // behind the key like every route but /healthz
+    const m = await call(stack.url, '/metrics', { headers: H });
     expect(m.status).toBe(200);
     expect(String(m.body)).toContain('spillway_requests_total');
   });
