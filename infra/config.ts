@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { variantNameProblem } from '../functions/engine/variant-name.js';
 import { loadCatalog } from '../profiles/catalog.js';
 
 const csv = (def: string[]) =>
@@ -33,7 +34,7 @@ export const InfraConfigSchema = z.object({
   /** spillway:fleetName — tag value and name prefix of everything deployed. @default 'spillway' */
   fleetName: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, 'lowercase letters, digits, dashes (2-31 chars)'),
   /** spillway:variants — model variants served (one Lambda function each). */
-  variants: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,50}$/, 'a variant name usable in a function name')).min(1),
+  variants: z.array(z.string()).min(1),
   /** spillway:instanceTypes — EC2 types with a launch template (must be in profiles/catalog.json). */
   instanceTypes: z.array(z.string()).min(1),
   /** spillway:sloMs — latency SLO used to right-size Lambda memory and in the alarm. @default 200 */
@@ -111,6 +112,11 @@ export function readInfraConfig(
       .map((i) => `spillway:${i.path.join('.')} = ${JSON.stringify(pick(candidate, i.path))}: ${i.message}`)
       .join('; ');
     throw new Error(`invalid deployment configuration: ${msg}`);
+  }
+  // Function names are `${fleetName}-${variant}` (serving-stack.ts): the registry's name rule under that prefix.
+  for (const v of parsed.data.variants) {
+    const problem = variantNameProblem(v, `${parsed.data.fleetName}-`);
+    if (problem) throw new Error(`invalid deployment configuration: spillway:variants: ${problem}`);
   }
   const catalog = loadCatalog();
   const known = catalog.ec2.instanceTypes.map((t) => t.name);

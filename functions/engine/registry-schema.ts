@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { TensorDtypeSchema } from './protocol.js';
+import { variantNameProblem } from './variant-name.js';
 
 export const ImagePreprocessingSchema = z.strictObject({
   kind: z.literal('image'),
@@ -29,8 +30,14 @@ export const ImagePreprocessingSchema = z.strictObject({
 });
 
 export const ModelVariantSchema = z.strictObject({
-  /** Unique variant name, e.g. 'mobilenetv2-12-int8'. Used in URLs and function names: [a-z0-9._-]. */
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+  /**
+   * Unique variant name, e.g. 'mobilenetv2-12-int8'. Used in URLs, file names and Lambda function
+   * names: the rule (characters, length with the function prefix) is variant-name.ts's.
+   */
+  name: z.string().superRefine((name, ctx) => {
+    const problem = variantNameProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   /** Task the caller names in a model-less request, e.g. 'image-classification'. */
   task: z.string().min(1),
   /** ONNX file name, resolved through the model sources (model-sources.ts). */

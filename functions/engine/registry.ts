@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { z } from 'zod';
 import builtinJson from '../models/registry.json' with { type: 'json' };
 import type { ModelRegistry } from './engine-types.js';
 import { RegistryError, UnknownVariantError } from './errors.js';
@@ -106,11 +107,81 @@ function readUserRegistry(home: string): ModelVariant[] {
   }
   const parsed = RegistryFileSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new RegistryError(`user registry ${path} is invalid: ${parsed.error.message}`, {
+    throw new RegistryError(`user registry ${path} is invalid: ${describeRegistryIssues(parsed.error.issues, raw)}`, {
       cause: parsed.error,
     });
   }
   return parsed.data.variants;
+}
+
+/**
+ * Registry issues as 'variants.2.name: <message>' lines; an entry that cannot be served can be
+ * taken out with `spillway models remove` (which reads the file without validating it), so say so.
+ */
+function describeRegistryIssues(issues: readonly z.core.$ZodIssue[], raw: unknown): string {
+  const entries = (raw as { variants?: unknown } | null)?.variants;
+  const lines = issues.slice(0, 5).map((i) => {
+    const where = i.path.map(String).join('.') || '(root)';
+    const index = i.path[0] === 'variants' && typeof i.path[1] === 'number' ? i.path[1] : undefined;
+    const name = index !== undefined && Array.isArray(entries) ? (entries[index] as { name?: unknown })?.name : undefined;
+    const fix = typeof name === 'string' ? ` (remove the entry with: npx spillway models remove ${JSON.stringify(name)})` : '';
+    return `${where}: ${i.message}${fix}`;
+  });
+  return `${lines.join('; ')}${issues.length > 5 ? `; and ${issues.length - 5} more` : ''}`;
+}
+
+/** What `removeUserVariant` took out, so the caller can delete the files that belonged to it. */
+export interface RemovedUserVariant {
+  name: string;
+  /** Model and label file names of the removed entry, when the entry named them. */
+  file?: string;
+  labels?: string;
+}
+
+/**
+ * Takes a user variant out of $SPILLWAY_HOME/registry.json. Reads the file WITHOUT validating the
+ * entries, so an entry the current rules refuse (e.g. a name registered by an older version) can
+ * still be removed. Built-in variants are refused; an unknown name is an error listing the user ones.
+ */
+export function removeUserVariant(name: string, opts: { home?: string } = {}): RemovedUserVariant {
+  const home = opts.home ?? spillwayHome();
+  if (builtinVariants().some((v) => v.name === name)) {
+    throw new RegistryError(
+      `'${name}' is a built-in variant (functions/models/registry.json) and cannot be removed; to stop serving it, list the variants you want in SPILLWAY_VARIANTS`,
+    );
+  }
+  const path = userRegistryPath(home);
+  let raw: { schemaVersion?: unknown; variants?: unknown } = {};
+  if (existsSync(path)) {
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new RegistryError(`user registry ${path} is not valid JSON`, { cause: err });
+    }
+  }
+  const entries = Array.isArray(raw?.variants) ? (raw.variants as Array<Record<string, unknown>>) : [];
+  const index = entries.findIndex((e) => e?.['name'] === name);
+  if (index < 0) {
+    const names = entries.map((e) => e?.['name']).filter((n): n is string => typeof n === 'string');
+    throw new RegistryError(
+      `no user variant named '${name}' in ${path}; user variants: ${names.join(', ') || '(none)'}`,
+    );
+  }
+  const entry = entries[index]!;
+  const rest = entries.filter((_, i) => i !== index);
+  writeAtomic(path, { ...raw, schemaVersion: 1, variants: rest });
+  return {
+    name,
+    ...(typeof entry['file'] === 'string' ? { file: entry['file'] } : {}),
+    ...(typeof entry['labels'] === 'string' ? { labels: entry['labels'] } : {}),
+  };
+}
+
+function writeAtomic(path: string, content: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(content, null, 2)}\n`);
+  renameSync(tmp, path);
 }
 
 class Registry implements ModelRegistry {
@@ -175,9 +246,5 @@ export function saveUserVariant(variant: ModelVariant, opts: { home?: string } =
   }
   const others = readUserRegistry(home).filter((v) => v.name !== variant.name);
   const file: RegistryFile = { schemaVersion: 1, variants: [...others, parsed.data] };
-  mkdirSync(home, { recursive: true });
-  const path = userRegistryPath(home);
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`);
-  renameSync(tmp, path);
+  writeAtomic(userRegistryPath(home), file);
 }

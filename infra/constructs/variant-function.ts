@@ -15,6 +15,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DEFAULT_FUNCTION_PREFIX, lambdaFunctionName, variantNameProblem } from '../../functions/engine/variant-name.js';
 import { loadCatalog } from '../../profiles/catalog.js';
 import { lambdaThreadsForMemory } from '../../profiles/pricing.js';
 
@@ -68,20 +69,16 @@ export class VariantFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: VariantFunctionProps) {
     super(scope, id);
-    if (!/^[a-z0-9][a-z0-9_-]{0,50}$/.test(props.variant)) {
-      throw new Error(`VariantFunction variant must match [a-z0-9][a-z0-9_-]{0,50} (a Lambda name part), got '${props.variant}'`);
-    }
+    const prefix = props.functionPrefix ?? DEFAULT_FUNCTION_PREFIX;
+    const nameProblem = variantNameProblem(props.variant, prefix);
+    if (nameProblem) throw new Error(`VariantFunction variant: ${nameProblem}`);
     if (!Number.isInteger(props.memoryMb) || props.memoryMb < 128 || props.memoryMb > 10_240) {
       throw new Error(`VariantFunction memoryMb must be an integer in 128..10240, got ${props.memoryMb}`);
     }
     if (props.reservedConcurrency !== undefined && !(Number.isInteger(props.reservedConcurrency) && props.reservedConcurrency >= 0)) {
       throw new Error(`VariantFunction reservedConcurrency must be a non-negative integer, got ${props.reservedConcurrency}`);
     }
-    const prefix = props.functionPrefix ?? 'spillway-';
-    this.functionName = `${prefix}${props.variant}`;
-    if (this.functionName.length > 64) {
-      throw new Error(`VariantFunction function name '${this.functionName}' is longer than Lambda's 64 characters`);
-    }
+    this.functionName = lambdaFunctionName(props.variant, prefix);
     const entry = props.entry ?? join(props.repoRoot, 'functions', 'lambda', 'handler.ts');
     if (!existsSync(entry)) throw new Error(`VariantFunction entry does not exist: ${entry}`);
     const architecture = props.architecture ?? lambda.Architecture.X86_64;

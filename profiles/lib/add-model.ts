@@ -12,7 +12,8 @@ import type { ModelVariant } from '../../functions/engine/registry-schema.js';
 import { type Catalog, loadCatalog } from '../catalog.js';
 import type { VariantProfile } from '../schema.js';
 import { ModelRejectedError } from './errors.js';
-import { type AddSpec, checkAddSpec, inspectOnnx, variantFromSignature } from './inspect.js';
+import { fitWarning } from './fit-quality.js';
+import { type AddSpec, checkAddSpec, defaultLabels, inspectOnnx, variantFromSignature } from './inspect.js';
 import { userProfilesDir } from './load.js';
 import type { ProgressFn } from './measure.js';
 import { grid, profileVariant, writeProfile } from './profile-variant.js';
@@ -26,6 +27,8 @@ export interface AddModelOptions {
   home?: string;
   /** Replace an existing user variant of the same name (never a built-in one). */
   replace?: boolean;
+  /** Register a file that is already registered under another name (same sha256). */
+  allowDuplicate?: boolean;
   catalog?: Catalog;
   referenceSloMs?: number;
   onProgress?: ProgressFn;
@@ -38,6 +41,10 @@ export interface AddModelOutcome {
   profile: VariantProfile;
   modelPath: string;
   profilePath: string;
+  /** Defaults chosen for the caller that they must be told about (e.g. ImageNet labels). */
+  notices: string[];
+  /** What may make answers or estimates misleading (no labels, a poor profile fit). */
+  warnings: string[];
 }
 
 function isFile(p: string): boolean {
@@ -84,12 +91,37 @@ export async function addModel(opts: AddModelOptions): Promise<AddModelOutcome> 
     if (labelCount === 0) throw new ModelRejectedError(`label file ${opts.labelsPath} has no labels`);
   }
 
+  const sha256 = await sha256File(opts.sourcePath);
+  const twin = registry.variants().find((v) => v.sha256 === sha256 && v.name !== spec.name);
+  if (twin && !opts.allowDuplicate) {
+    throw new ModelRejectedError(
+      `${opts.sourcePath} is the same file (sha256 ${sha256.slice(0, 12)}…) as the registered variant '${twin.name}'; ` +
+        `a second name would split its traffic, profile and estimates in two. Use '${twin.name}', or pass --allow-duplicate (e.g. to register it with other labels or preprocessing)`,
+    );
+  }
+
   const signature = await inspectOnnx(opts.sourcePath);
+  const notices: string[] = [];
+  const warnings: string[] = [];
   const fileName = `${spec.name}.onnx`;
-  const labelsName = opts.labelsPath !== undefined ? `${spec.name}.labels.txt` : undefined;
+  let labelsName = opts.labelsPath !== undefined ? `${spec.name}.labels.txt` : undefined;
+  if (labelsName === undefined) {
+    const fallback = defaultLabels(spec, signature);
+    if (fallback) {
+      labelsName = fallback.labels;
+      labelCount = fallback.labelCount;
+      notices.push(
+        `no --labels given: a 1,000-class image classifier, so the ImageNet-1k labels (functions/models/${fallback.labels}) are used; pass --labels FILE if its classes are different`,
+      );
+    } else {
+      warnings.push(
+        `no --labels given: answers will name class indices ('class 281'), not labels; pass --labels FILE (one label per line) to name them`,
+      );
+    }
+  }
   const variant = variantFromSignature({ ...spec, labels: labelsName, labelCount }, signature, {
     name: fileName,
-    sha256: await sha256File(opts.sourcePath),
+    sha256,
     sizeBytes: statSync(opts.sourcePath).size,
   });
 
@@ -97,7 +129,8 @@ export async function addModel(opts: AddModelOptions): Promise<AddModelOutcome> 
 
   const modelsDir = userModelsDir({ home });
   const modelPath = join(modelsDir, fileName);
-  const labelsDest = labelsName ? join(modelsDir, labelsName) : undefined;
+  // Only a label file the caller gave is copied; the ImageNet default is read from functions/models.
+  const labelsDest = opts.labelsPath !== undefined && labelsName ? join(modelsDir, labelsName) : undefined;
   const existed = { model: existsSync(modelPath), labels: labelsDest ? existsSync(labelsDest) : false };
   copyAtomic(opts.sourcePath, modelPath);
   if (labelsDest && opts.labelsPath) copyAtomic(opts.labelsPath, labelsDest);
@@ -112,7 +145,9 @@ export async function addModel(opts: AddModelOptions): Promise<AddModelOutcome> 
     });
     const profilePath = writeProfile(userProfilesDir(home), profile);
     saveUserVariant(variant, { home });
-    return { variant, profile, modelPath, profilePath };
+    const poorFit = fitWarning(profile);
+    if (poorFit) warnings.push(poorFit);
+    return { variant, profile, modelPath, profilePath, notices, warnings };
   } catch (err) {
     // Do not leave a copied file behind that no registry entry points at.
     if (!existed.model) safeUnlink(modelPath);

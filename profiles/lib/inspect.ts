@@ -7,6 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { type TensorDtype, TensorDtypeSchema } from '../../functions/engine/protocol.js';
 import { type ModelVariant, ModelVariantSchema } from '../../functions/engine/registry-schema.js';
+import { variantNameProblem } from '../../functions/engine/variant-name.js';
 import { ModelRejectedError } from './errors.js';
 
 export interface TensorSignature {
@@ -72,15 +73,10 @@ export interface AddSpec {
   preprocessing?: ModelVariant['preprocessing'];
 }
 
-const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-/** Checks the request alone (no file): name syntax, accuracy range, size. */
+/** Checks the request alone (no file): name (the registry's own rule), accuracy range, size. */
 export function checkAddSpec(spec: AddSpec): void {
-  if (!NAME_RE.test(spec.name)) {
-    throw new ModelRejectedError(
-      `name '${spec.name}' is not allowed: use 1-64 characters from a-z 0-9 . _ - starting with a letter or digit (it becomes part of URLs and Lambda function names)`,
-    );
-  }
+  const nameProblem = variantNameProblem(spec.name);
+  if (nameProblem) throw new ModelRejectedError(`--name: ${nameProblem}`);
   if (!spec.task.trim()) throw new ModelRejectedError('task must not be empty (e.g. --task image-classification)');
   if (spec.accuracyTop1 !== null && !(Number.isFinite(spec.accuracyTop1) && spec.accuracyTop1 >= 0 && spec.accuracyTop1 <= 100)) {
     throw new ModelRejectedError(
@@ -245,4 +241,26 @@ export function variantFromSignature(
   const parsed = ModelVariantSchema.safeParse(variant);
   if (!parsed.success) throw new ModelRejectedError(`the resulting registry entry is invalid: ${parsed.error.message}`);
   return parsed.data;
+}
+
+/** The ImageNet-1k label file shipped in functions/models (found there first, see resolveLabels). */
+export const IMAGENET_LABELS_FILE = 'imagenet_synset.txt';
+const IMAGENET_CLASSES = 1000;
+
+/**
+ * Labels for an add request without --labels. An image classifier with 1,000 classes (or 1,001
+ * outputs: a leading 'background', as TF-slim models have) is almost always an ImageNet-1k one,
+ * so the shipped ImageNet labels are the useful default; the caller must be told (a model trained
+ * on other 1,000 classes would answer with wrong names). Any other shape: undefined (answers are
+ * class indices).
+ */
+export function defaultLabels(spec: AddSpec, sig: OnnxSignature): { labels: string; labelCount: number } | undefined {
+  if (spec.labels !== undefined || spec.labelCount !== undefined) return undefined;
+  if (spec.task !== 'image-classification' || sig.outputs.length !== 1) return undefined;
+  if (spec.preprocess === 'none' || spec.preprocessing?.kind === 'none') return undefined;
+  const dims = sig.outputs[0]!.shape.slice(1);
+  if (dims.length === 0 || !dims.every(isFixed)) return undefined;
+  const values = (dims as number[]).reduce((a, b) => a * b, 1);
+  const classes = spec.classOffset !== undefined ? values - spec.classOffset : values === IMAGENET_CLASSES + 1 ? IMAGENET_CLASSES : values;
+  return classes === IMAGENET_CLASSES ? { labels: IMAGENET_LABELS_FILE, labelCount: IMAGENET_CLASSES } : undefined;
 }

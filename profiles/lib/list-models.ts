@@ -9,6 +9,7 @@ import type { ModelRegistry } from '../../functions/engine/engine-types.js';
 import type { ModelVariant } from '../../functions/engine/registry-schema.js';
 import type { VariantProfile } from '../schema.js';
 import { cpuIsa, isaKey } from '../../functions/engine/cpu-isa.js';
+import { FIT_MAPE_WARN_PCT, fitWarning } from './fit-quality.js';
 import {
   formatIsaCell,
   formatVerificationCell,
@@ -27,6 +28,10 @@ export interface ModelRow {
   input: string;
   /** Measured p50 at batch 1, 1 thread (ms), when a profile exists. */
   p50Ms: number | null;
+  /** The profile's latency-model fit error (MAPE %), null without a profile. */
+  fitMapePct: number | null;
+  /** fit-quality.ts's warning when the fit is too poor to trust, else null. */
+  fitWarning: string | null;
   /** Where the file comes from: 'model dir <path>', 'user <path>', 'cache <path>', 'built on first use', 'download', 'missing'. */
   source: string;
   /** ISA class the profile was measured on (profile machine.isa), null when not recorded. */
@@ -65,7 +70,8 @@ export function modelRows(
   const verified = readVerifyStore(home);
   const machineIsa = isaKey(cpuIsa());
   return registry.variants().map((v) => {
-    const m = profiles.get(v.name)?.measurements.find((x) => x.batchSize === 1 && x.intraOpThreads === 1);
+    const profile = profiles.get(v.name);
+    const m = profile?.measurements.find((x) => x.batchSize === 1 && x.intraOpThreads === 1);
     return {
       name: v.name,
       task: v.task,
@@ -75,6 +81,8 @@ export function modelRows(
       accuracyAppliesTo: v.accuracy.appliesTo,
       input: `${v.input.dtype}[${v.input.shape.map((d) => d ?? 'N').join(',')}] ${v.input.layout}`,
       p50Ms: m ? m.p50Ms : null,
+      fitMapePct: profile ? profile.latencyModel.fitMapePct : null,
+      fitWarning: (profile && fitWarning(profile)) ?? null,
       source: locateModel(v, home),
       profileIsa: profiles.get(v.name)?.machine.isa ?? null,
       machineIsa,
@@ -85,7 +93,7 @@ export function modelRows(
 
 /** Plain-text table: fixed columns, long sources last so they can wrap. */
 export function formatModelTable(rows: readonly ModelRow[]): string {
-  const header = ['name', 'task', 'weights', 'top-1 % (source)', 'input', 'p50 b1/t1', 'profile isa', 'verify', 'file'];
+  const header = ['name', 'task', 'weights', 'top-1 % (source)', 'input', 'p50 b1/t1', 'fit err', 'profile isa', 'verify', 'file'];
   const body = rows.map((r) => [
     r.name,
     r.task,
@@ -95,6 +103,7 @@ export function formatModelTable(rows: readonly ModelRow[]): string {
       : `${r.top1}${r.accuracyAppliesTo === 'architecture' ? ' [architecture, not these weights]' : ''} (${r.accuracySource})`,
     r.input,
     r.p50Ms === null ? 'no profile' : `${r.p50Ms.toFixed(2)} ms`,
+    r.fitMapePct === null ? '-' : `${r.fitMapePct.toFixed(1)} %${r.fitWarning ? ` POOR (>${FIT_MAPE_WARN_PCT} %)` : ''}`,
     formatIsaCell(r.profileIsa, r.machineIsa),
     formatVerificationCell(r.verification),
     r.source,

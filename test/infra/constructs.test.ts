@@ -86,7 +86,11 @@ describe('VariantFunction', () => {
   });
   it('validates props', () => {
     const base = { repoRoot: REPO_ROOT, memoryMb: 1024 };
-    expect(() => new VariantFunction(newStack(), 'F', { ...base, variant: 'Bad.Name' })).toThrow(/variant .* got 'Bad\.Name'/);
+    expect(() => new VariantFunction(newStack(), 'F', { ...base, variant: 'Bad.Name' })).toThrow(/VariantFunction variant: name 'Bad\.Name' is not allowed/);
+    // the registry's name rule under this construct's prefix: 64 - 'x-'.length = 62 characters at most
+    expect(() => new VariantFunction(newStack(), 'F', { ...base, variant: 'a'.repeat(63), functionPrefix: 'x-' })).toThrow(
+      /is 63 characters; at most 62 are allowed/,
+    );
     expect(() => new VariantFunction(newStack(), 'F', { ...base, variant: 'ok', memoryMb: 64 })).toThrow(
       /memoryMb must be an integer in 128\.\.10240, got 64/,
     );

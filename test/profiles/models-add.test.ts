@@ -66,9 +66,10 @@ afterAll(() => {
 
 describe('spillway models add (end to end, real ONNX file, temp SPILLWAY_HOME)', () => {
   it('adds, profiles, lists and serves a model', async () => {
+    // The file is a built-in variant's (same sha256): registering it again needs --allow-duplicate.
     const args = SHARED_MODEL
-      ? ['--labels', LABELS, '--accuracy', '54.9', '--accuracy-source', 'TF-slim mobilenet_v1.md (TF model)']
-      : ['--accuracy', 'none', '--preprocess', 'imagenet-torch'];
+      ? ['--labels', LABELS, '--accuracy', '54.9', '--accuracy-source', 'TF-slim mobilenet_v1.md (TF model)', '--allow-duplicate']
+      : ['--accuracy', 'none', '--preprocess', 'imagenet-torch', '--allow-duplicate'];
     const added = await cli([
       'models', 'add', modelFile, '--task', 'image-classification', '--name', 'my-model', ...args,
     ]);
@@ -245,7 +246,8 @@ describe('manifest', () => {
         accuracy: { top1: null, source: 'none' },
       }),
     );
-    const r = await cli(['models', 'add', '--manifest', m]);
+    // (the file is a registered variant's too: --allow-duplicate so the manifest check is what refuses)
+    const r = await cli(['models', 'add', '--manifest', m, '--allow-duplicate']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/manifest does not match the model file: input.name 'wrong'/);
   });

@@ -2,22 +2,25 @@
  * `spillway models add FILE.onnx --task T --name N --accuracy A --accuracy-source S [...]`
  * `spillway models add --manifest m.json`
  * `spillway models list [--json]`
+ * `spillway models remove NAME`
  *
  * Wiring only: the checks, copying, profiling and registration live in profiles/lib/add-model.ts.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { TensorDtypeSchema } from '../../../functions/engine/protocol.js';
 import { loadRegistry, spillwayHome } from '../../../functions/engine/registry.js';
 import { ImagePreprocessingSchema, type ModelVariant } from '../../../functions/engine/registry-schema.js';
+import { VARIANT_NAME_MAX_CHARS } from '../../../functions/engine/variant-name.js';
 import { addModel } from '../../../profiles/lib/add-model.js';
 import { ModelRejectedError } from '../../../profiles/lib/errors.js';
 import { type AddSpec, OUTPUT_KINDS, PREPROCESS_PRESETS } from '../../../profiles/lib/inspect.js';
 import { formatModelTable, modelRows } from '../../../profiles/lib/list-models.js';
 import { loadProfiles } from '../../../profiles/lib/load.js';
+import { removeModel } from '../../../profiles/lib/remove-model.js';
 import { registerVerify } from './models-verify.js';
 
 /** A manifest is a ModelVariant-like JSON; file and labels paths are relative to the manifest's folder. */
@@ -73,6 +76,7 @@ interface AddFlags {
   classOffset?: number;
   license?: string;
   replace?: boolean;
+  allowDuplicate?: boolean;
   sloMs: number;
   json?: boolean;
 }
@@ -196,6 +200,7 @@ async function runAdd(file: string | undefined, flags: AddFlags): Promise<void> 
     sourcePath,
     ...(labelsPath ? { labelsPath } : {}),
     replace: Boolean(flags.replace),
+    allowDuplicate: Boolean(flags.allowDuplicate),
     referenceSloMs: flags.sloMs,
     onProgress: (done, total) => {
       if (!bar) return;
@@ -209,8 +214,12 @@ async function runAdd(file: string | undefined, flags: AddFlags): Promise<void> 
   });
   bar?.stop();
   const b1 = outcome.profile.measurements.find((m) => m.batchSize === 1 && m.intraOpThreads === 1);
+  // Said on stderr too with --json, so a script's JSON stays clean and a person still sees them.
+  for (const n of outcome.notices) console.error(`note: ${n}`);
+  for (const w of outcome.warnings) console.error(`warning: ${w}`);
   if (flags.json) {
-    console.log(JSON.stringify({ variant: outcome.variant, profilePath: outcome.profilePath, modelPath: outcome.modelPath }, null, 2));
+    const { variant, profilePath, modelPath, notices, warnings } = outcome;
+    console.log(JSON.stringify({ variant, profilePath, modelPath, notices, warnings }, null, 2));
     return;
   }
   const v = outcome.variant;
@@ -223,6 +232,13 @@ async function runAdd(file: string | undefined, flags: AddFlags): Promise<void> 
   );
 }
 
+function runRemove(name: string): void {
+  const outcome = removeModel(name, { home: spillwayHome() });
+  console.log(`removed '${outcome.name}' from ${join(spillwayHome(), 'registry.json')}`);
+  for (const f of outcome.deleted) console.log(`  deleted ${f}`);
+  for (const f of outcome.kept) console.log(`  kept ${f} (another variant uses it)`);
+}
+
 function runList(flags: { json?: boolean }): void {
   const home = spillwayHome();
   const rows = modelRows(loadRegistry({ home }), loadProfiles({ home }), home);
@@ -231,7 +247,7 @@ function runList(flags: { json?: boolean }): void {
 }
 
 export function register(program: Command): void {
-  const models = program.command('models').description('List and add model variants');
+  const models = program.command('models').description('List, add, remove and verify model variants');
 
   models
     .command('add')
@@ -239,7 +255,7 @@ export function register(program: Command): void {
     .argument('[file]', 'the .onnx file (omit with --manifest)')
     .option('--manifest <file>', 'a ModelVariant-like JSON describing the model (paths relative to it)')
     .option('--task <task>', 'task callers name, e.g. image-classification')
-    .option('--name <name>', 'variant name [a-z0-9._-]')
+    .option('--name <name>', `variant name: a-z 0-9 - _, at most ${VARIANT_NAME_MAX_CHARS} characters (part of the Lambda function name)`)
     .option('--accuracy <top1>', 'published or measured top-1 accuracy in percent (0..100), or "none"')
     .option('--accuracy-source <text>', 'where the accuracy figure comes from')
     .option('--labels <file>', 'label file, one label per line')
@@ -250,6 +266,7 @@ export function register(program: Command): void {
     .option('--class-offset <n>', 'output index of class 0 (1 when output 0 is "background")', intArg)
     .option('--license <text>', 'license of the weights')
     .option('--replace', 're-add over an existing user variant of the same name')
+    .option('--allow-duplicate', 'register a file that is already registered under another name (same sha256)')
     .option('--slo-ms <ms>', 'reference SLO for the profile estimates', (v) => Number(v), 200)
     .option('--json', 'print the registered entry as JSON')
     .action(async (file: string | undefined, flags: AddFlags) => {
@@ -258,6 +275,19 @@ export function register(program: Command): void {
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
         console.error(`spillway models add: refused: ${msg}`);
+        process.exitCode = 2;
+      }
+    });
+
+  models
+    .command('remove')
+    .description('Remove a user-added variant: its registry entry, its profile and the files `models add` copied')
+    .argument('<name>', 'the variant name')
+    .action((name: string) => {
+      try {
+        runRemove(name);
+      } catch (err) {
+        console.error(`spillway models remove: refused: ${err instanceof Error ? err.message : String(err)}`);
         process.exitCode = 2;
       }
     });
