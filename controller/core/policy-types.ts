@@ -132,6 +132,11 @@ export interface RouteRequest {
   budgetMs?: number;
   /** Pinned variant (model-specific endpoint), bypassing selection. */
   variant?: string;
+  /**
+   * Model-less only: the variants that can take this request's input (a tensor's dtype and shape,
+   * an image needs image preprocessing); the others are never selected. Undefined = all of them.
+   */
+  acceptedVariants?: ReadonlySet<string>;
   /** Number of inputs in the request (batch). */
   inputs: number;
 }

@@ -5,7 +5,8 @@
  *
  * Order of preference for a request (task, sloMs, minAccuracy):
  * 1. eligible variants = the task's variants with accuracyTop1 >= minAccuracy (null never satisfies
- *    minAccuracy > 0). None -> 400.
+ *    minAccuracy > 0) and, when the request says which variants can take its input
+ *    (acceptedVariants: a tensor's dtype and shape), only those. None -> 400.
  * 2. primary variant = the planner's traffic mix (InfAdapter-style shares), drawn with a
  *    low-discrepancy sequence from a counter in the tables (deterministic); if the drawn variant is
  *    not eligible, the cheapest eligible variant. A bounded share (default 2 %) explores another
@@ -138,6 +139,7 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
   const budget = req.budgetMs ?? req.sloMs;
   // Accuracy -1 marks 'not published': it passes only when the request asks for no minimum.
   const minAcc = req.minAccuracy > 0 ? req.minAccuracy : Number.NEGATIVE_INFINITY;
+  const accepted = req.acceptedVariants;
   const variants = t.variants;
   let primary = -1;
   let task: TaskRow | undefined;
@@ -154,13 +156,13 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
     for (let k = 0; k < task.mixIdx.length; k++) {
       if (u < task.mixCum[k]!) {
         const vi = task.mixIdx[k]!;
-        if (variants[vi]!.accuracy >= minAcc) primary = vi;
+        if (eligible(variants[vi]!, minAcc, accepted)) primary = vi;
         break;
       }
     }
     if (primary < 0) {
       for (const vi of task.byCost) {
-        if (variants[vi]!.accuracy >= minAcc) {
+        if (eligible(variants[vi]!, minAcc, accepted)) {
           primary = vi;
           break;
         }
@@ -171,7 +173,10 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
         kind: 'reject',
         status: 400,
         retryAfterS: 0,
-        reason: `no variant of task '${req.task}' has accuracyTop1 >= minAccuracy ${req.minAccuracy}`,
+        reason:
+          accepted === undefined
+            ? `no variant of task '${req.task}' has accuracyTop1 >= minAccuracy ${req.minAccuracy}`
+            : `no variant of task '${req.task}' that accepts this input has accuracyTop1 >= minAccuracy ${req.minAccuracy}`,
       };
     }
     if (t.exploreShare > 0 && frac(c * PLASTIC) < t.exploreShare && task.byCost.length > 1) {
@@ -180,7 +185,7 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
       const start = Math.floor(frac(c * GOLDEN * PLASTIC) * n);
       for (let k = 0; k < n; k++) {
         const vi = task.byCost[(start + k) % n]!;
-        if (vi !== primary && variants[vi]!.accuracy >= minAcc) {
+        if (vi !== primary && eligible(variants[vi]!, minAcc, accepted)) {
           primary = vi;
           break;
         }
@@ -217,7 +222,7 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
     if (vi !== primary) {
       if (task === undefined || vi < 0) continue; // pinned variant: only its own VMs
       const row = variants[vi]!;
-      if (row.task !== pv.task || row.accuracy < minAcc) continue;
+      if (row.task !== pv.task || !eligible(row, minAcc, accepted)) continue;
     }
     const est = ce.est;
     if (est === undefined) continue;
@@ -258,10 +263,12 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
   const lv = view.lambda;
   const throttled = lv.throttledUntilMs !== undefined && lv.throttledUntilMs > req.nowMs;
   if (!throttled && lv.inFlight < lv.concurrencyLimit) {
-    const strict = tryLambda(pv, budget, view, false) ?? (task ? otherLambda(t, task, primary, minAcc, budget, view, false) : undefined);
+    const strict =
+      tryLambda(pv, budget, view, false) ?? (task ? otherLambda(t, task, primary, minAcc, accepted, budget, view, false) : undefined);
     if (strict) return strict;
     if (t.coldSpill === 'serve') {
-      const late = tryLambda(pv, budget, view, true) ?? (task ? otherLambda(t, task, primary, minAcc, budget, view, true) : undefined);
+      const late =
+        tryLambda(pv, budget, view, true) ?? (task ? otherLambda(t, task, primary, minAcc, accepted, budget, view, true) : undefined);
       if (late) return late;
     }
   }
@@ -278,11 +285,17 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
   };
 }
 
+/** A variant a model-less request may go to: accurate enough, and able to take the request's input. */
+function eligible(row: VariantRow, minAcc: number, accepted: ReadonlySet<string> | undefined): boolean {
+  return row.accuracy >= minAcc && (accepted === undefined || accepted.has(row.name));
+}
+
 function otherLambda(
   t: RouteTables,
   task: TaskRow,
   primary: number,
   minAcc: number,
+  accepted: ReadonlySet<string> | undefined,
   budget: number,
   view: RouterView,
   acceptLateCold: boolean,
@@ -290,7 +303,7 @@ function otherLambda(
   for (const vi of task.byCost) {
     if (vi === primary) continue;
     const row = t.variants[vi]!;
-    if (row.accuracy < minAcc) continue;
+    if (!eligible(row, minAcc, accepted)) continue;
     const d = tryLambda(row, budget, view, acceptLateCold);
     if (d) return d;
   }

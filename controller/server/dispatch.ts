@@ -19,6 +19,7 @@ import {
 } from '../errors.js';
 import type { Logger } from 'pino';
 import type { ServerlessPoolPort, VmClientPort } from '../ports.js';
+import { acceptedVariantsFor, noAccurateVariantMessage } from './candidates.js';
 import { ApiError, DeadlineError, NoCapacityError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
 import type { ControllerRuntime } from './runtime.js';
@@ -72,6 +73,8 @@ export async function dispatch(
   const now = deps.now ?? Date.now;
   const rt = deps.runtime;
   const startMs = now();
+  // Model-less: only variants that can take this input are candidates (a 400 saying what each takes if none).
+  const acceptedVariants = req.variant === undefined ? acceptedVariantsFor(rt.variants, req.task, req.input) : undefined;
   // Counted as demand whatever the outcome (a rejected request is load the plan must see).
   const decision = rt.host.route(
     {
@@ -81,6 +84,7 @@ export async function dispatch(
       minAccuracy: req.minAccuracy,
       ...(req.budgetMs !== undefined ? { budgetMs: req.budgetMs } : {}),
       ...(req.variant !== undefined ? { variant: req.variant } : {}),
+      ...(acceptedVariants !== undefined ? { acceptedVariants } : {}),
       inputs: 1,
     },
   );
@@ -89,11 +93,17 @@ export async function dispatch(
     deps.metrics?.requests.inc({ backend: 'rejected', variant: req.variant ?? '', status: String(decision.status) });
     const code = decision.status === 404 ? 'not_found' : decision.status === 400 ? 'invalid_request' : 'no_capacity';
     const unknownTask = decision.status === 404 && req.variant === undefined;
+    // A model-less 400 is "no candidate reaches minAccuracy": say which have what (or that all are synthetic).
+    const tooStrict = decision.status === 400 && req.variant === undefined;
     throw new ApiError(
       decision.status,
       code,
-      unknownTask ? `${decision.reason}; served tasks: ${servedTasks(rt).join(', ') || '(none)'}` : decision.reason,
-      unknownTask ? 'task' : undefined,
+      unknownTask
+        ? `${decision.reason}; served tasks: ${servedTasks(rt).join(', ') || '(none)'}`
+        : tooStrict
+          ? noAccurateVariantMessage(rt.variants, req.task, req.minAccuracy, acceptedVariants)
+          : decision.reason,
+      unknownTask ? 'task' : tooStrict ? 'minAccuracy' : undefined,
       decision.status === 503 ? decision.retryAfterS : undefined,
     );
   }

@@ -2,6 +2,9 @@
  * Which variants the embedded stack serves, and the profile each one routes with.
  * A variant is served when its model file resolves (shared dir, user models, cache) or, for a
  * synthetic variant, once it has been built (the first start builds them; progress is reported).
+ * Synthetic variants answer with random weights, so beside real ones they are served only when
+ * asked for (SPILLWAY_VARIANTS names them, or SPILLWAY_SERVE_SYNTHETIC=1): a fresh clone without
+ * the real models serves them, a machine with the real models does not mix them in.
  * Profiles: measured (profiles/*.json, $SPILLWAY_HOME/profiles) first, else SIM's documented
  * defaults, else a generic prior derived from the variant's GFLOPs — each labelled by source.
  */
@@ -31,6 +34,12 @@ export interface ResolveServedOptions {
    * downloads nor may read them. @default true (local world: the child processes need the files)
    */
   requireModelFiles?: boolean;
+  /**
+   * Without an explicit list, synthetic variants (random weights: real latency, meaningless
+   * answers) are served only when no real variant resolves, unless this is true.
+   * @default SPILLWAY_SERVE_SYNTHETIC=1
+   */
+  serveSynthetic?: boolean;
 }
 
 /** Generic prior when nothing else exists: ~6 ms per GFLOP-equivalent at 1 thread (MobileNetV2 int8 0.6 GFLOPs ~ 6 ms). */
@@ -84,9 +93,17 @@ export async function resolveServedVariants(o: ResolveServedOptions): Promise<Ma
   if (o.requireModelFiles === false && o.wanted.length === 0) {
     throw new ConfigError('SPILLWAY_VARIANTS: without model files the variants must be listed (the deployment sets them)');
   }
-  for (const v of candidates) {
+  // Real variants first: when any resolves, synthetic ones are not even built unless asked for.
+  const ordered = [...candidates.filter((v) => v.weights === 'real'), ...candidates.filter((v) => v.weights !== 'real')];
+  const serveSynthetic = o.serveSynthetic ?? process.env['SPILLWAY_SERVE_SYNTHETIC'] === '1';
+  const skippedSynthetic: string[] = [];
+  for (const v of ordered) {
     if (o.requireModelFiles === false) {
       available.push(v);
+      continue;
+    }
+    if (v.weights === 'synthetic' && o.wanted.length === 0 && !serveSynthetic && available.some((a) => a.weights === 'real')) {
+      skippedSynthetic.push(v.name);
       continue;
     }
     try {
@@ -108,6 +125,11 @@ export async function resolveServedVariants(o: ResolveServedOptions): Promise<Ma
           : `${v.name}: skipped (${(err as Error).message})`,
       );
     }
+  }
+  if (skippedSynthetic.length > 0) {
+    notes.push(
+      `synthetic variants not served because real models exist (${skippedSynthetic.join(', ')}); set SPILLWAY_SERVE_SYNTHETIC=1 or name them in SPILLWAY_VARIANTS to serve them`,
+    );
   }
   for (const n of notes) o.onProgress?.(n);
   if (available.length === 0) {
