@@ -18,6 +18,7 @@ import { ApiError, BodyIncompleteError, DeadlineError, MethodNotAllowedError, Un
 import { closeAfterAnswer, parseJsonBody, readBody, sendError, sendJson } from './http-util.js';
 import type { ApiMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { handleProtocolRoutes } from './protocols/routes.js';
 import {
   InferRequestSchema,
   ModelInferRequestSchema,
@@ -64,6 +65,7 @@ export function createApiServer(opts: ApiServerOptions): Server {
   const openapiText = JSON.stringify(buildOpenApiDocument({ apiKeyRequired: opts.apiKey !== undefined }));
   const keyBuf = opts.apiKey ? Buffer.from(opts.apiKey) : undefined;
   const bodyTimeoutMs = opts.bodyTimeoutMs ?? 10_000;
+  const protocolDeps = { ...opts, apiKey: keyBuf, bodyTimeoutMs };
 
   function checkKey(req: IncomingMessage): void {
     if (!keyBuf) return;
@@ -86,6 +88,8 @@ export function createApiServer(opts: ApiServerOptions): Server {
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
     const method = req.method ?? 'GET';
+    // OIP (/v2) and SageMaker (/endpoints/) check the key and shape their errors themselves.
+    if (await handleProtocolRoutes(protocolDeps, req, res, path, method, receivedAtMs, receivedPerfMs)) return;
     checkPathEscapes(path);
     // Key first, before any routing: without it a caller learns nothing (not even which routes exist).
     if (!isPublicPath(path)) checkKey(req);

@@ -4,6 +4,7 @@
  * output side, so optional-with-default fields are documented the way each direction sees them.
  */
 import { z } from 'zod';
+import { PROTOCOL_COMPONENTS, protocolPaths } from './protocols/openapi-paths.js';
 import {
   ErrorBodySchema,
   HealthResponseSchema,
@@ -29,14 +30,18 @@ const errorResponse = (description: string) => ({ description, content: json('Er
 
 function inferResponses(): Record<string, unknown> {
   return {
-    '200': { description: 'Answered; says which variant and backend served it, with the latency breakdown.', content: json('InferResponse') },
+    '200': {
+      description: 'Answered; says which variant and backend served it, with the latency breakdown.',
+      content: json('InferResponse'),
+    },
     '400': errorResponse('Invalid request: the message names the field and the limit.'),
     '401': errorResponse('Missing or wrong x-api-key.'),
     '404': errorResponse('Unknown task or model.'),
     '413': errorResponse('Request body larger than the configured limit.'),
     '415': errorResponse('Content-Type is not application/json.'),
     '503': {
-      description: 'No backend can take the request now (Lambda throttled, no VM fits); retry after Retry-After seconds.',
+      description:
+        'No backend can take the request now (Lambda throttled, no VM fits); retry after Retry-After seconds.',
       headers: { 'Retry-After': { schema: { type: 'integer', minimum: 0 } } },
       content: json('ErrorBody'),
     },
@@ -45,7 +50,10 @@ function inferResponses(): Record<string, unknown> {
   };
 }
 
-export function buildOpenApiDocument(opts: { serverUrl?: string; apiKeyRequired: boolean }): Record<string, unknown> {
+export function buildOpenApiDocument(opts: {
+  serverUrl?: string;
+  apiKeyRequired: boolean;
+}): Record<string, unknown> {
   const security = opts.apiKeyRequired ? [{ apiKey: [] }] : [];
   return {
     openapi: '3.1.0',
@@ -81,24 +89,53 @@ export function buildOpenApiDocument(opts: { serverUrl?: string; apiKeyRequired:
         get: {
           operationId: 'listModels',
           security,
-          responses: { '200': { description: 'Variants served', content: json('ModelsResponse') }, '401': errorResponse('Missing or wrong x-api-key.') },
+          responses: {
+            '200': { description: 'Variants served', content: json('ModelsResponse') },
+            '401': errorResponse('Missing or wrong x-api-key.'),
+          },
         },
       },
       '/v1/status': {
         get: {
           operationId: 'status',
           security,
-          responses: { '200': { description: 'Fleet, plan, traffic split, forecast, cost', content: json('StatusResponse') }, '401': errorResponse('Missing or wrong x-api-key.') },
+          responses: {
+            '200': {
+              description: 'Fleet, plan, traffic split, forecast, cost',
+              content: json('StatusResponse'),
+            },
+            '401': errorResponse('Missing or wrong x-api-key.'),
+          },
         },
       },
-      '/healthz': { get: { operationId: 'health', responses: { '200': { description: 'Alive', content: json('HealthResponse') } } } },
-      '/metrics': {
-        get: { operationId: 'metrics', responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+      '/healthz': {
+        get: {
+          operationId: 'health',
+          responses: { '200': { description: 'Alive', content: json('HealthResponse') } },
+        },
       },
-      '/openapi.json': { get: { operationId: 'openapi', responses: { '200': { description: 'This document' } } } },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          responses: {
+            '200': {
+              description: 'Prometheus text format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      '/openapi.json': {
+        get: { operationId: 'openapi', responses: { '200': { description: 'This document' } } },
+      },
+      // Open Inference Protocol (KServe v2 / Triton) and SageMaker InvokeEndpoint, same key.
+      ...protocolPaths(security),
     },
     components: {
-      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        bearer: { type: 'http', scheme: 'bearer' },
+      },
       schemas: {
         InferRequest: component(InferRequestSchema, 'input'),
         ModelInferRequest: component(ModelInferRequestSchema, 'input'),
@@ -107,6 +144,9 @@ export function buildOpenApiDocument(opts: { serverUrl?: string; apiKeyRequired:
         StatusResponse: component(StatusResponseSchema, 'output'),
         HealthResponse: component(HealthResponseSchema, 'output'),
         ErrorBody: component(ErrorBodySchema, 'output'),
+        ...Object.fromEntries(
+          Object.entries(PROTOCOL_COMPONENTS).map(([name, c]) => [name, component(c.schema, c.io)]),
+        ),
       },
     },
   };

@@ -8,7 +8,8 @@
  *   tensor no variant takes is a 400 listing what each one takes.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,14 +22,22 @@ const ROOT = repoRoot();
 const SMALL = 'resnet18-w025-s112-synthetic'; // float32 [3,112,112]
 const OTHER = 'resnet18-synthetic'; // float32 [3,224,224]
 
-/** The first bash block of the README's "embedded default" section that calls /v1/infer. */
-function headlineCurl(readme: string): string {
+/** The first bash block of the README's "embedded default" section that contains `needle`. */
+function readmeBlock(needle: string): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('### The embedded default'));
   const blocks = [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  const cmd = blocks.find((b) => b.includes('/v1/infer'));
-  if (!cmd) throw new Error('README.md: no bash block calling /v1/infer under "### The embedded default"');
+  const cmd = blocks.find((b) => b.includes(needle));
+  if (!cmd) throw new Error(`README.md: no bash block with '${needle}' under "### The embedded default"`);
   return cmd;
 }
+
+/** The AWS CLI .ci/run installs into .venv (test/e2e/clients/requirements.txt). */
+const VENV_BIN = join(ROOT, '.venv', 'bin');
+const AWS_CLI_MISSING = existsSync(join(VENV_BIN, 'aws'))
+  ? undefined
+  : `SKIPPED: ${VENV_BIN}/aws not found (run .ci/run)`;
+if (AWS_CLI_MISSING && process.env['CI'] === 'true') throw new Error(`CI=true but ${AWS_CLI_MISSING}`);
 
 let stack: Stack;
 const saved = process.env['SPILLWAY_SHARED_DIR'];
@@ -46,7 +55,7 @@ afterAll(async () => {
 
 describe('fresh clone (synthetic variants only), real stack', () => {
   it("the README's headline curl answers with a prediction", async () => {
-    const cmd = headlineCurl(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+    const cmd = readmeBlock('/v1/infer');
     expect(cmd).toContain('http://127.0.0.1:8080');
     const { stdout } = await run(
       'bash',
@@ -61,6 +70,42 @@ describe('fresh clone (synthetic variants only), real stack', () => {
     expect(body.weights).toBe('synthetic');
     expect(body.predictions?.length).toBeGreaterThan(0);
   }, 90_000);
+
+  it.runIf(!AWS_CLI_MISSING)(
+    "the README's AWS CLI invoke-endpoint answers with a prediction",
+    async () => {
+      const cmd = readmeBlock('sagemaker-runtime invoke-endpoint');
+      const dir = mkdtempSync(join(tmpdir(), 'spillway-cli-'));
+      await run(
+        'bash',
+        [
+          '-o',
+          'pipefail',
+          '-c',
+          `cd ${JSON.stringify(ROOT)} && ${cmd.replaceAll('http://127.0.0.1:8080', stack.url.replace(/\/$/, '')).replace('answer.json', join(dir, 'answer.json'))}`,
+        ],
+        {
+          cwd: ROOT,
+          timeout: 60_000,
+          env: {
+            ...process.env,
+            PATH: `${VENV_BIN}:${process.env['PATH']}`,
+            AWS_CONFIG_FILE: '/dev/null',
+            AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+          },
+        },
+      );
+      const body = JSON.parse(readFileSync(join(dir, 'answer.json'), 'utf8')) as {
+        weights?: string;
+        sloMs?: number;
+        predictions?: unknown[];
+      };
+      expect(body.weights).toBe('synthetic');
+      expect(body.sloMs).toBe(300);
+      expect(body.predictions?.length).toBeGreaterThan(0);
+    },
+    90_000,
+  );
 
   it('minAccuracy 60 answers 400 saying only synthetic variants are served and what to do', async () => {
     const image = readFileSync(join(ROOT, 'functions', 'models', 'samples', 'ort_cat.jpg')).toString(

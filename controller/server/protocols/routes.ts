@@ -1,0 +1,25 @@
+/**
+ * The one hook app.ts calls: the foreign protocols' routes (Open Inference Protocol under /v2,
+ * SageMaker InvokeEndpoint under /endpoints/). Each answers its own errors in its own shape.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { handleOpenInference, type ProtocolDeps } from './open-inference.js';
+import { handleSageMaker } from './sagemaker.js';
+
+export type { ProtocolDeps };
+
+/** True when the path belonged to a protocol (and the request was answered). */
+export async function handleProtocolRoutes(
+  deps: ProtocolDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  method: string,
+  receivedAtMs: number,
+  receivedPerfMs: number,
+): Promise<boolean> {
+  return (
+    (await handleOpenInference(deps, req, res, path, method, receivedAtMs, receivedPerfMs)) ||
+    (await handleSageMaker(deps, req, res, path, method, receivedAtMs, receivedPerfMs))
+  );
+}
