@@ -36,6 +36,12 @@ export const AppConfigSchema = z.strictObject({
   lambdaKeepAliveMs: intIn(0, 3_600_000).default(60_000),
   /** Concurrency limit of the local Lambda runtime (AWS default account limit is 1,000). */
   lambdaConcurrency: intIn(1, 1_000).default(8),
+  /**
+   * Lambda instances of each served variant warmed at start-up (before the stack reports ready), so
+   * the first request finds one warm: a cold start (~0.3 s synthetic, seconds real) does not fit a
+   * 250 ms SLO and would be a 503 while one warms. 0 = start cold.
+   */
+  lambdaWarmAtStart: intIn(0, 64).default(1),
   lambdaArch: z.enum(['x86_64', 'arm64']).default('x86_64'),
   /** Variants to serve; empty = all of the registry's variants for which a model file exists or can be built. */
   variants: z.array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)).default([]),
@@ -78,6 +84,7 @@ const ENV_KEYS: Record<string, keyof AppConfig> = {
   SPILLWAY_LAMBDA_MEMORY_MB: 'lambdaMemoryMb',
   SPILLWAY_LAMBDA_KEEP_ALIVE_MS: 'lambdaKeepAliveMs',
   SPILLWAY_LAMBDA_CONCURRENCY: 'lambdaConcurrency',
+  SPILLWAY_LAMBDA_WARM_AT_START: 'lambdaWarmAtStart',
   SPILLWAY_LAMBDA_ARCH: 'lambdaArch',
   SPILLWAY_VARIANTS: 'variants',
   SPILLWAY_MAX_BODY_BYTES: 'maxBodyBytes',
@@ -104,6 +111,7 @@ const FLAG_FOR: Record<keyof AppConfig, string> = {
   lambdaMemoryMb: 'lambda-memory-mb',
   lambdaKeepAliveMs: 'lambda-keep-alive-ms',
   lambdaConcurrency: 'lambda-concurrency',
+  lambdaWarmAtStart: 'lambda-warm-at-start',
   lambdaArch: 'lambda-arch',
   variants: 'variants',
   maxBodyBytes: 'max-body-bytes',

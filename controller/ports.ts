@@ -51,6 +51,16 @@ export interface InvokeResult {
   /** Billed duration (ms), from the runtime's report or measured. */
   billedDurationMs: number;
   memoryMb: number;
+  /** The cold start's INIT phase (ms) when the runtime reported one (REPORT "Init Duration"). */
+  initDurationMs?: number;
+}
+
+/** A warm-up invoke: an instance started (or found warm) with no request to serve. */
+export interface WarmUpResult {
+  coldStart: boolean;
+  billedDurationMs: number;
+  memoryMb: number;
+  initDurationMs?: number;
 }
 
 export interface FunctionState {
@@ -64,6 +74,11 @@ export interface FunctionState {
 export interface ServerlessPoolPort {
   /** Throws ThrottledError (controller/errors.ts) on a 429 so the router can fall back. */
   invoke(variant: string, body: BackendInferRequestInput, timeoutMs: number): Promise<InvokeResult>;
+  /**
+   * Starts one instance of the variant's function without a request (the warm-up event,
+   * functions/engine/protocol.ts WARM_UP_EVENT), so the next invoke finds it warm.
+   */
+  warm(variant: string, timeoutMs: number): Promise<WarmUpResult>;
   /** Set memory for a variant's function and wait until the update is active. */
   setMemory(variant: string, memoryMb: number): Promise<void>;
   describe(): Promise<FunctionState[]>;

@@ -24,6 +24,7 @@ import {
   type BackendInferResponse,
   BackendInferResponseSchema,
   ErrorBodySchema,
+  WARM_UP_EVENT,
 } from '../../functions/engine/protocol.js';
 import {
   BackendResponseError,
@@ -32,7 +33,7 @@ import {
   ConfigError,
   ThrottledError,
 } from '../errors.js';
-import type { FunctionState, InvokeResult, ServerlessPoolPort } from '../ports.js';
+import type { FunctionState, InvokeResult, ServerlessPoolPort, WarmUpResult } from '../ports.js';
 import { type BurstGuardDecision, type BurstGuardOptions, decideMemoryUpdate } from '../core/burst-guard.js';
 import { type AwsClientOptions, resolveClientConfig } from './client-config.js';
 import { MemoryUpdateDeferredError, MemoryUpdateFailedError } from './errors.js';
@@ -66,6 +67,7 @@ export interface LambdaPoolOptions extends AwsClientOptions {
 }
 
 const RECENT_KEEP_MS = 60_000;
+const WARM_UP_PAYLOAD = new TextEncoder().encode(JSON.stringify(WARM_UP_EVENT));
 
 export class LambdaPool implements ServerlessPoolPort {
   readonly client: LambdaClient;
@@ -111,6 +113,41 @@ export class LambdaPool implements ServerlessPoolPort {
     try {
       const out = await this.invokeWithRetries(functionName, payload, controller.signal, timeoutMs);
       return this.toResult(variant, functionName, out, this.now() - startedMs);
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.set(variant, (this.inFlight.get(variant) ?? 1) - 1);
+    }
+  }
+
+  /**
+   * The warm-up invoke: WARM_UP_EVENT, answered by the handler once its init is done. It counts
+   * toward the variant's in-flight invokes (the burst rule sees it) like any other.
+   */
+  async warm(variant: string, timeoutMs: number): Promise<WarmUpResult> {
+    if (!(timeoutMs > 0)) throw new ConfigError(`warm timeoutMs must be > 0, got ${timeoutMs}`);
+    this.known.add(variant);
+    const functionName = this.functionName(variant);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new BackendTimeoutError(`lambda ${functionName} warm-up timed out`, timeoutMs)), timeoutMs);
+    const startedMs = this.now();
+    this.inFlight.set(variant, (this.inFlight.get(variant) ?? 0) + 1);
+    this.noteRecent(variant, startedMs);
+    try {
+      const out = await this.invokeWithRetries(functionName, WARM_UP_PAYLOAD, controller.signal, timeoutMs);
+      const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+      const envelope = parseJson(text) as { statusCode?: unknown; body?: unknown } | undefined;
+      if (out.FunctionError || envelope?.statusCode !== 200) {
+        throw new BackendResponseError(`lambda ${functionName} warm-up failed: ${out.FunctionError ?? text.slice(0, 200)}`, 502, envelope?.body);
+      }
+      const body = (typeof envelope.body === 'string' ? parseJson(envelope.body) : envelope.body) as { coldStart?: unknown } | undefined;
+      const report = parseReportLine(decodeLogResult(out.LogResult));
+      if (report) this.memoryMbByVariant.set(variant, report.memoryMb);
+      return {
+        coldStart: body?.coldStart === true || report?.initDurationMs !== undefined,
+        billedDurationMs: report?.billedDurationMs ?? Math.max(1, Math.ceil(this.now() - startedMs)),
+        memoryMb: report?.memoryMb ?? this.memoryMbByVariant.get(variant) ?? 0,
+        ...(report?.initDurationMs !== undefined ? { initDurationMs: report.initDurationMs } : {}),
+      };
     } finally {
       clearTimeout(timer);
       this.inFlight.set(variant, (this.inFlight.get(variant) ?? 1) - 1);
@@ -228,6 +265,7 @@ export class LambdaPool implements ServerlessPoolPort {
       // when the runtime sent no REPORT line (e.g. an emulator).
       billedDurationMs: report?.billedDurationMs ?? Math.max(1, Math.ceil(measuredMs)),
       memoryMb: report?.memoryMb ?? this.memoryMbByVariant.get(variant) ?? 0,
+      ...(report?.initDurationMs !== undefined ? { initDurationMs: report.initDurationMs } : {}),
     };
   }
 

@@ -139,12 +139,33 @@ export interface RouteRequest {
   acceptedVariants?: ReadonlySet<string>;
   /** Number of inputs in the request (batch). */
   inputs: number;
+  /**
+   * "Late is better than nothing": take a Lambda cold start that will miss the budget (as long
+   * as a warm instance would fit) instead of a 503. Undefined = the policy's default (coldSpill).
+   */
+  acceptLate?: boolean;
+}
+
+/** A Lambda instance to start without a request, so the next ones find it warm (see router.ts). */
+export interface WarmUp {
+  variant: string;
+  memoryMb: number;
 }
 
 export type RouteDecision =
   | { kind: 'vm'; vmId: string; variant: string; expectedMs: number }
   | { kind: 'lambda'; variant: string; memoryMb: number; expectedMs: number; cold: boolean }
-  | { kind: 'reject'; status: 400 | 404 | 503; retryAfterS: number; reason: string };
+  | {
+      kind: 'reject';
+      /** 400/404: bad request; 422: the SLO is below what any backend can do; 503: not now, retry. */
+      status: 400 | 404 | 422 | 503;
+      retryAfterS: number;
+      reason: string;
+      /** The request field the reason is about (422: sloMs or budgetMs). */
+      field?: string;
+      /** 503 because only a too-slow cold start was free: the instance to warm meanwhile. */
+      warm?: WarmUp;
+    };
 
 export interface RouterView {
   nowMs: number;

@@ -93,7 +93,7 @@ export interface SpillwayOptions {
   forecastSeasonMs?: number;
   /** Seasonal bucket (default 60 s). */
   forecastBucketMs?: number;
-  /** Take a late cold start rather than a 503 when a warm one would fit (default 'serve'; see router.ts). */
+  /** Take a late cold start rather than a 503 + warm-up when a warm one would fit (default 'reject'; see router.ts). */
   coldSpill?: 'serve' | 'reject';
   /** Network/HTTP overhead added to VM latency estimates (default 2 ms). */
   vmOverheadMs?: number;
@@ -561,7 +561,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       index,
       tasks,
       exploreShare,
-      coldSpill: opts.coldSpill ?? 'serve',
+      coldSpill: opts.coldSpill ?? 'reject',
       vmOverheadMs,
       vmCache: new Map(),
       alignedFor: undefined,

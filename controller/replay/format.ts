@@ -9,7 +9,7 @@ export function formatSummary(s: ReplaySummary): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   const lines = [
     `replay of ${s.trace}${s.traceSynthetic ? ' (SYNTHETIC workload)' : ''} against ${s.target}, ${s.durationS} s`,
-    `  requests      ${s.sent} sent, ${s.ok} ok, ${s.rejected503} x 503 (retry later), ${s.otherErrors} other errors, ${s.lost} lost`,
+    `  requests      ${s.sent} sent, ${s.ok} ok, ${s.rejected503} x 503 (retry later), ${s.deadline504} x 504 (deadline), ${s.otherErrors} other errors, ${s.lost} lost`,
     `  SLO ${s.sloMs} ms   attainment ${pct(s.sloAttainment)}   p50 ${s.p50Ms.toFixed(1)} ms   p99 ${s.p99Ms.toFixed(1)} ms   max ${s.maxMs.toFixed(0)} ms`,
     `  backends      ${pct(s.lambdaShare)} on Lambda (${s.coldStarts} cold starts), ${s.retried} retried elsewhere, up to ${s.maxVmsReady} VMs ready`,
     `  variants      ${Object.entries(s.byVariant).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,

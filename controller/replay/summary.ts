@@ -32,6 +32,8 @@ export interface ReplaySummary {
   ok: number;
   /** 503 with Retry-After: a clear "come back later", not a loss. */
   rejected503: number;
+  /** 504: the request's budget ran out and the API said so at the deadline (not a loss, not in SLO). */
+  deadline504: number;
   /** Other 4xx/5xx. */
   otherErrors: number;
   /** No answer at all (client timeout, connection error). */
@@ -74,7 +76,8 @@ export function summarize(
   const lat = ok.map((x) => x.latencyMs);
   const rejected503 = o.filter((x) => x.status === 503).length;
   const lost = o.filter((x) => x.status === 'timeout' || x.status === 'error').length;
-  const otherErrors = o.length - ok.length - rejected503 - lost;
+  const deadline504 = o.filter((x) => x.status === 504).length;
+  const otherErrors = o.length - ok.length - rejected503 - deadline504 - lost;
   const byVariant: Record<string, number> = {};
   const weights: Record<string, number> = {};
   for (const x of ok) {
@@ -127,6 +130,7 @@ export function summarize(
     answered: o.length - lost,
     ok: ok.length,
     rejected503,
+    deadline504,
     otherErrors,
     lost,
     lostByKind: {

@@ -24,6 +24,7 @@ import { ApiError, DeadlineError, NoCapacityError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
 import type { ControllerRuntime } from './runtime.js';
 import type { InferResponse } from './schemas.js';
+import { runWarmUp } from './warm-up.js';
 
 export interface DispatchDeps {
   runtime: ControllerRuntime<unknown>;
@@ -45,6 +46,11 @@ export interface DispatchRequest {
   topK?: number;
   /** Model-specific endpoint: variant pinned. */
   variant?: string;
+  /**
+   * "Late is better than nothing": wait up to backendTimeoutMs (not the budget) and take a cold
+   * start that will miss the budget. Default: the answer is due at the budget, 504 after it.
+   */
+  acceptLate?: boolean;
 }
 
 type Target = { kind: 'vm'; vmId: string; endpoint: string } | { kind: 'lambda' };
@@ -85,13 +91,27 @@ export async function dispatch(
       ...(req.budgetMs !== undefined ? { budgetMs: req.budgetMs } : {}),
       ...(req.variant !== undefined ? { variant: req.variant } : {}),
       ...(acceptedVariants !== undefined ? { acceptedVariants } : {}),
+      ...(req.acceptLate !== undefined ? { acceptLate: req.acceptLate } : {}),
       inputs: 1,
     },
   );
   if (decision.kind === 'reject') {
     rt.host.rejected();
+    if (decision.warm) {
+      void runWarmUp(
+        { host: deps.runtime.host, pool: deps.pool, timeoutMs: deps.backendTimeoutMs, ...(deps.now ? { now: deps.now } : {}), ...(deps.log ? { log: deps.log } : {}) },
+        decision.warm.variant,
+      );
+    }
     deps.metrics?.requests.inc({ backend: 'rejected', variant: req.variant ?? '', status: String(decision.status) });
-    const code = decision.status === 404 ? 'not_found' : decision.status === 400 ? 'invalid_request' : 'no_capacity';
+    const code =
+      decision.status === 404
+        ? 'not_found'
+        : decision.status === 400
+          ? 'invalid_request'
+          : decision.status === 422
+            ? 'slo_unattainable'
+            : 'no_capacity';
     const unknownTask = decision.status === 404 && req.variant === undefined;
     // A model-less 400 is "no candidate reaches minAccuracy": say which have what (or that all are synthetic).
     const tooStrict = decision.status === 400 && req.variant === undefined;
@@ -103,17 +123,22 @@ export async function dispatch(
         : tooStrict
           ? noAccurateVariantMessage(rt.variants, req.task, req.minAccuracy, acceptedVariants)
           : decision.reason,
-      unknownTask ? 'task' : tooStrict ? 'minAccuracy' : undefined,
+      unknownTask ? 'task' : tooStrict ? 'minAccuracy' : decision.field,
       decision.status === 503 ? decision.retryAfterS : undefined,
     );
   }
   const variant = decision.variant;
+  // The answer is due at the budget (budgetMs, else the SLO): at the deadline the API answers 504
+  // and abandons the backend call (each call's timeout is what is left). acceptLate waits up to
+  // backendTimeoutMs instead. Worked number: sloMs 250, a VM call still running at 250 ms -> 504.
+  const budgetField = req.budgetMs !== undefined ? 'budgetMs' : 'sloMs';
+  const waitMs = req.acceptLate ? deps.backendTimeoutMs : Math.min(req.budgetMs ?? req.sloMs, deps.backendTimeoutMs);
+  const deadlineMs = receivedAtMs + waitMs;
   const body: BackendInferRequestInput = {
     model: variant,
     inputs: [req.input],
     ...(req.topK !== undefined ? { topK: req.topK } : {}),
   };
-  const deadlineMs = receivedAtMs + deps.backendTimeoutMs;
   const excluded = new Set<string>();
   let lambdaThrottled = false;
   let lambdaFailed = false;
@@ -134,6 +159,8 @@ export async function dispatch(
   for (let attempt = 0; attempt < MAX_ATTEMPTS && target; attempt++) {
     const remainingMs = deadlineMs - now();
     if (remainingMs <= 0) break;
+    // The backend drops the work once this is spent (the VM's batch queue, the Lambda handler).
+    body.budgetMs = remainingMs;
     const callStart = now();
     const callStartPerf = performance.now();
     try {
@@ -141,6 +168,7 @@ export async function dispatch(
       let coldStart = false;
       let resourceKey: string;
       let billing: { billedDurationMs: number; memoryMb: number } | undefined;
+      let coldStartMs = 0;
       if (target.kind === 'vm') {
         rt.host.fleet.dispatched(target.vmId);
         try {
@@ -157,6 +185,7 @@ export async function dispatch(
           ran = true;
           res = inv.response;
           coldStart = inv.coldStart;
+          coldStartMs = inv.initDurationMs ?? 0;
           resourceKey = String(inv.memoryMb);
           billing = { billedDurationMs: inv.billedDurationMs, memoryMb: inv.memoryMb };
         } finally {
@@ -205,7 +234,8 @@ export async function dispatch(
         latency: {
           queueMs,
           inferenceMs,
-          transportMs: Math.max(0, callMs - queueMs - inferenceMs),
+          coldStartMs,
+          transportMs: Math.max(0, callMs - queueMs - inferenceMs - coldStartMs),
           totalMs,
         },
         sloMs: req.sloMs,
@@ -255,7 +285,7 @@ export async function dispatch(
   const status =
     lambdaThrottled && !(lastErr instanceof BackendTimeoutError)
       ? 503
-      : lastErr instanceof BackendTimeoutError || lastErr === undefined
+      : lastErr instanceof BackendTimeoutError || lastErr === undefined || isBackendDeadline(lastErr)
         ? 504
         : 502;
   deps.metrics?.requests.inc({ backend: 'failed', variant, status: String(status) });
@@ -272,9 +302,19 @@ export async function dispatch(
       cause: lastErr,
     });
   }
-  throw new DeadlineError(`no backend answered for '${variant}' within ${deps.backendTimeoutMs} ms`, {
-    cause: lastErr,
-  });
+  throw new DeadlineError(
+    req.acceptLate
+      ? `no backend answered for '${variant}' within ${waitMs} ms (backendTimeoutMs, acceptLate)`
+      : `no backend answered for '${variant}' within the ${waitMs} ms budget (${budgetField}); ` +
+          `the backend call was abandoned (send acceptLate: true to wait up to ${deps.backendTimeoutMs} ms)`,
+    budgetField,
+    { cause: lastErr },
+  );
+}
+
+/** The backend itself dropped the request because its budget ran out (its own 504). */
+function isBackendDeadline(err: unknown): boolean {
+  return err instanceof BackendResponseError && err.status === 504;
 }
 
 function nextTarget(

@@ -54,8 +54,8 @@ export class NoCapacityError extends ApiError {
 }
 
 export class DeadlineError extends ApiError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(504, 'deadline_exceeded', message, undefined, undefined, options);
+  constructor(message: string, field?: string, options?: { cause?: unknown }) {
+    super(504, 'deadline_exceeded', message, field, undefined, options);
   }
 }
 

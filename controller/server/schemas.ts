@@ -40,6 +40,11 @@ const budgetMs = z
   .max(LIMITS.maxBudgetMs)
   .describe('Remaining latency budget in ms if the caller already spent part of the SLO (Sponge-style).');
 const topK = z.number().int().min(1).max(LIMITS.maxTopK);
+const acceptLate = z
+  .boolean()
+  .describe(
+    'Late is better than nothing: wait up to the server backend timeout instead of answering 504 at the budget, and take a Lambda cold start that will miss it.',
+  );
 
 /** Model-less request: the caller names the task and targets; Spillway picks the variant. */
 export const InferRequestSchema = z
@@ -50,6 +55,7 @@ export const InferRequestSchema = z
     minAccuracy: z.number().min(0).max(100).describe('Minimum published top-1 accuracy in percent (0 = any).'),
     budgetMs: budgetMs.optional(),
     topK: topK.optional(),
+    acceptLate: acceptLate.optional(),
   });
 export type InferRequest = z.infer<typeof InferRequestSchema>;
 
@@ -60,6 +66,7 @@ export const ModelInferRequestSchema = z
     sloMs: sloMs.optional(),
     budgetMs: budgetMs.optional(),
     topK: topK.optional(),
+    acceptLate: acceptLate.optional(),
   });
 export type ModelInferRequest = z.infer<typeof ModelInferRequestSchema>;
 
@@ -68,7 +75,9 @@ export const LatencyBreakdownSchema = z.strictObject({
   queueMs: z.number().nonnegative(),
   /** Decode/resize (preprocessing) plus session.run. */
   inferenceMs: z.number().nonnegative(),
-  /** Everything between the router and the backend's own timers: network, (de)serialisation, cold start. */
+  /** A Lambda cold start's INIT phase (process start + model load), as the runtime reported it; 0 if warm or a VM. */
+  coldStartMs: z.number().nonnegative(),
+  /** Everything else between the router and the backend's own timers: network, (de)serialisation. */
   transportMs: z.number().nonnegative(),
   /** Router receipt to answer. */
   totalMs: z.number().nonnegative(),
@@ -169,7 +178,7 @@ export const StatusResponseSchema = z
     forecastRps: z.number().nullable(),
     traffic: z.strictObject({
       /** Requests answered per backend since start. */
-      totals: z.strictObject({ arrivals: z.number(), vm: z.number(), lambda: z.number(), rejected: z.number(), failed: z.number() }),
+      totals: z.strictObject({ arrivals: z.number(), vm: z.number(), lambda: z.number(), rejected: z.number(), failed: z.number(), warmUps: z.number() }),
       /** Share of the last window's answered requests served on Lambda (0..1). */
       recentLambdaShare: z.number(),
       recentWindowS: z.number(),

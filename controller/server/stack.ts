@@ -25,6 +25,7 @@ import { makeDrainable } from './drain.js';
 import { ApiMetrics } from './metrics.js';
 import { ControllerRuntime, type ServedVariant } from './runtime.js';
 import { resolveServedVariants } from './variants.js';
+import { warmAtStart } from './warm-up.js';
 
 export interface Stack {
   url: string;
@@ -151,6 +152,14 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     }
     loop.start();
     closers.push(() => loop.stop());
+    if (config.lambdaWarmAtStart > 0) {
+      const warmed = await warmAtStart(
+        { host: runtime.host, pool, timeoutMs: config.backendTimeoutMs, log },
+        names,
+        config.lambdaWarmAtStart,
+      );
+      progress(`warmed ${warmed} Lambda instance(s) of ${names.length} variant(s)`);
+    }
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     return {
       url: `http://${host}:${port}`,

@@ -164,6 +164,7 @@ const EV_VM_READY = 2;
 const EV_VM_DONE = 3; // payload = vmIdx * SLOT_SHIFT + slot
 const EV_LAMBDA_DONE = 4; // payload = request index
 const EV_SAMPLE = 5;
+const EV_LAMBDA_WARMED = 6; // payload = warm-up index (warmUpVariant / warmUpGen)
 const SLOT_SHIFT = 64;
 
 const VM_BOOTING = 0;
@@ -663,6 +664,36 @@ export function simulate<S>(
     freeReq(r);
   };
 
+  // A warm-up the host asked for (a reject's `warm`): an instance starts without a request, pays
+  // its INIT (billed like any cold start) and a 1 ms invoke, and is then idle-warm.
+  const warmUpVariant: number[] = [];
+  const warmUpGen: number[] = [];
+  const startWarmUp = (variant: string, memoryMb: number, now: number): void => {
+    const vi = variantIdx.get(variant);
+    if (vi === undefined || lambdaInFlight >= lambdaLimit) {
+      host.warmUpEnded(variant, now, false);
+      return;
+    }
+    if (memByVariant[vi] === 0) setMemory(vi, memoryMb);
+    const initMs = coldMsByVariant[vi]!;
+    const billedMs = lambdaBilledDurationMs(catalog, 1, opts.billLambdaInit ? initMs : 0);
+    lambdaComputeUsd += lambdaComputeCostUsd(catalog, lambdaGbSeconds(memByVariant[vi]!, billedMs), env.lambdaArch);
+    lambdaRequests++;
+    lambdaInFlight++;
+    coldStarts++;
+    const w = warmUpVariant.length;
+    warmUpVariant.push(vi);
+    warmUpGen.push(memGen[vi]!);
+    heap.push(now + opts.lambdaOverheadMs + initMs + 1, EV_LAMBDA_WARMED, w);
+  };
+  const warmUpDone = (w: number, now: number): void => {
+    const vi = warmUpVariant[w]!;
+    lambdaInFlight--;
+    const ran = warmUpGen[w] === memGen[vi];
+    if (ran) pushWarm(vi, now - opts.lambdaOverheadMs / 2);
+    host.warmUpEnded(variants[vi]!.name, now, ran);
+  };
+
   // ---- routing one arrival ----
   let lastVariantName = '';
   let lastVariantIdx = 0;
@@ -670,6 +701,7 @@ export function simulate<S>(
     routeReq.nowMs = now;
     const d = retry ? host.route(routeReq) : host.reroute(routeReq);
     if (d.kind === 'reject') {
+      if (d.warm) startWarmUp(d.warm.variant, d.warm.memoryMb, now);
       reject(r);
       return;
     }
@@ -830,6 +862,9 @@ export function simulate<S>(
       }
       case EV_LAMBDA_DONE:
         lambdaDone(payload, now);
+        break;
+      case EV_LAMBDA_WARMED:
+        warmUpDone(payload, now);
         break;
       case EV_TICK:
         doTick(now);

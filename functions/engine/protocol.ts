@@ -67,6 +67,16 @@ export const BackendInferRequestSchema = z.strictObject({
   budgetMs: z.number().positive().max(LIMITS.maxBudgetMs).optional(),
 });
 export type BackendInferRequest = z.infer<typeof BackendInferRequestSchema>;
+
+/**
+ * The event a Lambda function answers without inference: the controller sends it to start an
+ * instance ahead of requests (a cold start no request waits on). The handler replies 200
+ * `{ warm: true, coldStart }` once its init (model load) is done.
+ */
+export const WARM_UP_EVENT = { spillwayWarmUp: true } as const;
+export function isWarmUpEvent(payload: unknown): boolean {
+  return typeof payload === 'object' && payload !== null && (payload as Record<string, unknown>)['spillwayWarmUp'] === true;
+}
 export type BackendInferRequestInput = z.input<typeof BackendInferRequestSchema>;
 
 export const PredictionSchema = z.object({

@@ -16,7 +16,7 @@ import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { cpuIsa, isaKey } from '../engine/cpu-isa.js';
 import type { InferenceEngine } from '../engine/engine-types.js';
-import type { BackendInferResponse } from '../engine/protocol.js';
+import { type BackendInferResponse, isWarmUpEvent } from '../engine/protocol.js';
 import type { ModelVariant } from '../engine/registry-schema.js';
 import { SERVING_LIMITS } from '../server/limits.js';
 import { validateInferRequest } from '../server/validate.js';
@@ -58,6 +58,10 @@ export function createLambdaHandler(options: LambdaHandlerOptions) {
   async function infer(event: SpillwayEvent, context: Context): Promise<LambdaResult> {
     const coldStart = invocations === 0;
     invocations++;
+    // Started ahead of requests by the controller: the init (model load) is done, nothing to infer.
+    if (event.kind === 'invoke' && isWarmUpEvent(event.payload)) {
+      return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ warm: true, coldStart }) };
+    }
     const remaining =
       typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : Number.POSITIVE_INFINITY;
     const lambdaBudget = remaining - o.timeoutMarginMs;

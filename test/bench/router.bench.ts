@@ -85,6 +85,7 @@ async function routerChild(backend: string, variant: string): Promise<void> {
   const noLambda = {
     invoke: () => Promise.reject(new ThrottledError('no Lambda in the router benchmark')),
     setMemory: () => Promise.resolve(),
+    warm: () => Promise.reject(new Error('not used')),
     describe: () => Promise.resolve([]),
   };
   const server = createApiServer({

@@ -52,13 +52,21 @@ export class PolicyHarness<S> {
     return this.host.arrivalRpsHistory;
   }
 
+  /**
+   * Routes one request. A reject that asks for a warm-up starts one here; this manual world's
+   * instances finish their cold start by the next tick (then stay warm for the keep-alive).
+   */
   route(req: RouteRequest): RouteDecision {
-    return this.host.reroute({ ...req, nowMs: this.nowMs });
+    const d = this.host.reroute({ ...req, nowMs: this.nowMs });
+    if (d.kind === 'reject' && d.warm) this.warming.push(d.warm.variant);
+    return d;
   }
+  private warming: string[] = [];
 
   /** Advance one tick with `rps` as the arrival rate of the tick that just ended. */
   tick(rps: number, completions: readonly CompletionRecord[] = []): TickDecision {
     this.nowMs += this.env.tickIntervalMs;
+    for (const variant of this.warming.splice(0)) this.host.warmUpEnded(variant, this.nowMs, true);
     for (const vm of this.vms) {
       if (vm.state === 'booting' && this.nowMs >= vm.launchedAtMs + this.bootDelayMs(vm.instanceType)) {
         vm.state = 'ready';

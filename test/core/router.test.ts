@@ -51,10 +51,38 @@ describe('router', () => {
 
   it('spills to Lambda when every VM queue would miss the budget; warm when warm idle exists', () => {
     const vms = [vm('a', primary, { outstanding: 10_000 })];
-    const cold = policy.route(req(), { nowMs: 1000, vms, lambda: lambda() }, state, env);
-    expect(cold).toMatchObject({ kind: 'lambda', cold: true });
     const warm = policy.route(req(), { nowMs: 1000, vms, lambda: lambda({ warmIdleByVariant: { [primary]: 2 } }) }, state, env);
     expect(warm).toMatchObject({ kind: 'lambda', variant: primary, cold: false });
+    // A budget the cold start fits (10 s): the cold start is taken for the request.
+    const cold = policy.route(req({ sloMs: 10_000 }), { nowMs: 1000, vms, lambda: lambda() }, state, env);
+    expect(cold).toMatchObject({ kind: 'lambda', cold: true });
+  });
+
+  it('a cold start that would miss the budget is not started for the request: 503 + one instance to warm, unless acceptLate', () => {
+    const vms = [vm('a', primary, { outstanding: 10_000 })];
+    const view = { nowMs: 1000, vms, lambda: lambda() };
+    const d = policy.route(req(), view, state, env);
+    expect(d).toMatchObject({ kind: 'reject', status: 503, warm: { variant: expect.any(String), memoryMb: expect.any(Number) } });
+    if (d.kind !== 'reject') throw new Error('unreachable');
+    expect(d.reason).toMatch(/cold start of '.*' takes ~\d+ ms: warming one; retry, or send acceptLate/);
+    // Retry-After covers the cold start (the profiles' cold starts are 1-4 s).
+    expect(d.retryAfterS).toBeGreaterThanOrEqual(1);
+    expect(policy.route(req({ acceptLate: true }), view, state, env)).toMatchObject({ kind: 'lambda', cold: true });
+    // The policy's default for requests that do not say: coldSpill 'serve' takes it.
+    const serving = createSpillwayPolicy({ exploreShare: 0, coldSpill: 'serve' });
+    expect(serving.route(req(), view, serving.init(env, 0), env)).toMatchObject({ kind: 'lambda', cold: true });
+    expect(serving.route(req({ acceptLate: false }), view, serving.init(env, 0), env)).toMatchObject({ kind: 'reject', status: 503 });
+  });
+
+  it('an SLO below every backend\'s best case is a 422 naming the field, not a retryable 503', () => {
+    const view = { nowMs: 1000, vms: [vm('a', primary)], lambda: lambda({ warmIdleByVariant: { [primary]: 5 } }) };
+    const d = policy.route(req({ sloMs: 1 }), view, state, env);
+    expect(d).toMatchObject({ kind: 'reject', status: 422, field: 'sloMs', retryAfterS: 0 });
+    if (d.kind !== 'reject') throw new Error('unreachable');
+    expect(d.reason).toMatch(/^sloMs 1 ms is below the fastest any backend can answer 'image-classification' \(~\d+ ms at p99/);
+    expect(policy.route(req({ sloMs: 5_000, budgetMs: 1 }), view, state, env)).toMatchObject({ status: 422, field: 'budgetMs' });
+    // Pinned: the pinned variant's own best case.
+    expect(policy.route(req({ sloMs: 1, variant: primary }), view, state, env)).toMatchObject({ status: 422, field: 'sloMs' });
   });
 
   it('answers 503 with Retry-After when throttled or at the concurrency limit', () => {
@@ -88,7 +116,7 @@ describe('router', () => {
     vms[0] = vm('b', primary, { outstanding: 0 });
     expect(policy.route(req(), view, state, env)).toMatchObject({ kind: 'vm', vmId: 'b' });
     vms[0]!.state = 'booting';
-    expect(policy.route(req(), view, state, env).kind).toBe('lambda');
+    expect(policy.route(req({ acceptLate: true }), view, state, env).kind).toBe('lambda');
   });
 
   it('property: a VM decision never exceeds the budget by its own estimate', () => {

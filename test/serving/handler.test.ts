@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cpuIsa, isaKey } from '../../functions/engine/cpu-isa.js';
 import { createEngine } from '../../functions/engine/engine.js';
 import type { InferenceEngine } from '../../functions/engine/engine-types.js';
-import { BackendInferResponseSchema, ErrorBodySchema, LIMITS } from '../../functions/engine/protocol.js';
+import { BackendInferResponseSchema, ErrorBodySchema, LIMITS, WARM_UP_EVENT } from '../../functions/engine/protocol.js';
 import { errorMapper, eventGuard, responseShape, spillwayEvent } from '../../functions/lambda/middleware.js';
 import { createLambdaHandler, type LambdaResult } from '../../functions/lambda/pipeline.js';
 import { itemShape } from '../../functions/server/validate.js';
@@ -79,6 +79,18 @@ describe.skipIf(!served)(`Lambda handler through middy (${served?.name ?? NO_MOD
     expect(first.outputs[0]!.top).toHaveLength(5);
     if (served!.real) expect(photo.labels).toContain(first.outputs[0]!.top[0]!.index);
     expect(second.outputs[0]!.top.map((p) => p.index)).toEqual(first.outputs[0]!.top.map((p) => p.index));
+  });
+
+  it('the warm-up event answers without inference; the request after it is not a cold start', async () => {
+    const fresh = createLambdaHandler({ engine, variant: served!.variant, functionName: 'spillway-warm', logger: quietLogger });
+    const w = await fresh(WARM_UP_EVENT, lambdaContext());
+    expect(w.statusCode).toBe(200);
+    expect(JSON.parse(w.body)).toEqual({ warm: true, coldStart: true });
+    expect(JSON.parse((await fresh(WARM_UP_EVENT, lambdaContext())).body)).toEqual({ warm: true, coldStart: false });
+    const after = parseOk(await fresh({ model, inputs: [{ image: b64 }], topK: 5 }, lambdaContext()));
+    expect(after.backend.coldStart).toBe(false);
+    // Only the exact flag is a warm-up: anything else is validated as a request.
+    expect((await fresh({ spillwayWarmUp: 'yes' }, lambdaContext())).statusCode).toBe(400);
   });
 
   it('API Gateway v2, v1 and Function URL (base64 body) events give the same answer', async () => {

@@ -48,6 +48,7 @@ describe('report charts', () => {
         p99Ms: 30,
         lambdaShare: 0,
         rejected503: 0,
+        deadline504: 0,
         lost: 0,
         dollars: { ec2: 0, lambda: 0, total: 0 },
         weights: {},

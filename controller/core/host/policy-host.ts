@@ -58,7 +58,7 @@ export class PolicyHost<S = unknown> {
   readonly lambda: LambdaPoolView;
   readonly ledger: Ledger;
   readonly arrivalRpsHistory: number[] = [];
-  readonly totals = { arrivals: 0, vm: 0, lambda: 0, rejected: 0, failed: 0 };
+  readonly totals = { arrivals: 0, vm: 0, lambda: 0, rejected: 0, failed: 0, warmUps: 0 };
   lastDecision: (TickDecision & { atMs: number }) | null = null;
   private arrivalsThisTick = 0;
   private completions: CompletionRecord[] = [];
@@ -112,7 +112,40 @@ export class PolicyHost<S = unknown> {
   reroute(req: RouteRequest): RouteDecision {
     this.view.nowMs = req.nowMs;
     this.lambda.refresh(req.nowMs);
-    return this.policy.route(req, this.view, this.state, this.env);
+    const d = this.policy.route(req, this.view, this.state, this.env);
+    return d.kind === 'reject' && d.warm !== undefined ? this.claimWarmUp(d, req.nowMs) : d;
+  }
+
+  /**
+   * A reject that asks for a warm-up keeps it only while the pool has a free slot for it; the
+   * warm-up then counts as an invoke in flight (it occupies a concurrency slot like any other)
+   * until the driver reports warmUpEnded. A burst of 40 at concurrency 8 warms 8, not 40.
+   */
+  private claimWarmUp(d: Extract<RouteDecision, { kind: 'reject' }>, nowMs: number): RouteDecision {
+    if (this.claimWarmUpSlot(d.warm!.variant, nowMs)) return d;
+    const { warm: _dropped, ...rest } = d;
+    return rest;
+  }
+
+  /**
+   * Takes a Lambda concurrency slot for a warm-up of `variant` if one is free and the pool is not
+   * throttled (false otherwise: nothing is counted). Used for a reject's warm-up and for the
+   * instances warmed at start-up; the driver reports the end with warmUpEnded.
+   */
+  claimWarmUpSlot(variant: string, nowMs: number): boolean {
+    this.lambda.refresh(nowMs);
+    const lv = this.lambda.view;
+    const throttled = lv.throttledUntilMs !== undefined && lv.throttledUntilMs > nowMs;
+    if (throttled || lv.inFlight >= lv.concurrencyLimit) return false;
+    this.lambda.started(variant, nowMs);
+    this.totals.warmUps++;
+    return true;
+  }
+
+  /** A warm-up the driver started for a reject's `warm` has finished (`ran`: an instance is warm). */
+  warmUpEnded(variant: string, nowMs: number, ran: boolean, billing?: { billedDurationMs: number; memoryMb: number }): void {
+    this.lambda.ended(variant, nowMs, ran);
+    if (billing) this.ledger.lambdaInvoked(billing.memoryMb, billing.billedDurationMs);
   }
 
   rejected(): void {

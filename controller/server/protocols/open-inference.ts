@@ -6,7 +6,7 @@
  *   GET  /v2/models/{name}[/versions/1]/ready
  *   POST /v2/models/{name}[/versions/1]/infer   typed tensors, JSON or the binary-tensor extension
  * {name} is a variant (pinned) or a task (model-less extension: parameters slo_ms, min_accuracy,
- * budget_ms, top_k; the name `spillway` takes the task from parameters.task).
+ * budget_ms, top_k, accept_late; the name `spillway` takes the task from parameters.task).
  * Inputs: one tensor in the model's layout with the batch dimension first (each batch row is
  * dispatched as its own request, so rows may land on different backends), or a BYTES tensor of
  * encoded images (raw bytes in binary, base64 strings in JSON). Outputs: `scores` (FP32 [N,k]),
@@ -61,6 +61,7 @@ export const OipInferRequestSchema = z.object({
       min_accuracy: z.number().min(0).max(100).optional(),
       budget_ms: z.number().positive().max(LIMITS.maxBudgetMs).optional(),
       top_k: z.number().int().min(1).max(LIMITS.maxTopK).optional(),
+      accept_late: z.boolean().optional(),
       binary_data_output: z.boolean().optional(),
     })
     .optional(),
@@ -493,6 +494,7 @@ async function infer(
     sloMs: p.slo_ms ?? deps.runtime.env.sloMs,
     ...(p.budget_ms !== undefined ? { budgetMs: p.budget_ms } : {}),
     topK: wantK,
+    ...(p.accept_late !== undefined ? { acceptLate: p.accept_late } : {}),
   };
   const answers = await Promise.all(
     rows.map((input) =>

@@ -6,7 +6,7 @@
  * - Content-Type: image/jpeg | image/png | image/webp | application/x-image (the image bytes), or
  *   application/json: Spillway's body ({"input": ..., "sloMs"?, "minAccuracy"?, "topK"?,
  *   "budgetMs"?}) or a bare tensor ({"dtype", "shape", "data" | "dataBase64"}).
- * - X-Amzn-SageMaker-Custom-Attributes: `slo_ms=200,min_accuracy=60,top_k=3,budget_ms=150`.
+ * - X-Amzn-SageMaker-Custom-Attributes: `slo_ms=200,min_accuracy=60,top_k=3,budget_ms=150,accept_late=1`.
  * - Answer: Spillway's InferResponse JSON (Accept: application/json or any), with
  *   x-Amzn-Invoked-Production-Variant = the variant that served it.
  * - Errors: x-amzn-ErrorType (ValidationError 400, ModelError 424 with OriginalStatusCode,
@@ -40,10 +40,12 @@ export const SageMakerJsonBodySchema = z.strictObject({
   minAccuracy: z.number().min(0).max(100).optional(),
   budgetMs: z.number().positive().max(LIMITS.maxBudgetMs).optional(),
   topK: z.number().int().min(1).max(LIMITS.maxTopK).optional(),
+  acceptLate: z.boolean().optional(),
 });
 const JsonBodySchema = z.union([SageMakerJsonBodySchema, TensorInputSchema]);
 
 export interface CustomAttributes {
+  acceptLate?: number;
   sloMs?: number;
   minAccuracy?: number;
   topK?: number;
@@ -58,6 +60,8 @@ const ATTRIBUTE_RULES: Record<
   min_accuracy: { key: 'minAccuracy', min: 0, max: 100, int: false },
   top_k: { key: 'topK', min: 1, max: LIMITS.maxTopK, int: true },
   budget_ms: { key: 'budgetMs', min: 1, max: LIMITS.maxBudgetMs, int: false },
+  /** 1: late is better than nothing (wait past the budget, take a late cold start). */
+  accept_late: { key: 'acceptLate', min: 0, max: 1, int: true },
 };
 const ATTR = 'X-Amzn-SageMaker-Custom-Attributes';
 
@@ -153,7 +157,7 @@ export async function handleSageMaker(
     );
     const contentType = mediaType(req.headers['content-type']);
     const raw = await readBody(req, deps.maxBodyBytes, deps.bodyTimeoutMs);
-    let fields: CustomAttributes & { input: z.infer<typeof PublicInputSchema> };
+    let fields: Omit<CustomAttributes, 'acceptLate'> & { input: z.infer<typeof PublicInputSchema>; acceptLate?: boolean };
     if ((SAGEMAKER_IMAGE_TYPES as readonly string[]).includes(contentType)) {
       if (raw.length === 0) throw new ProtocolRequestError(400, 'Body: empty image', 'Body');
       if (raw.length > LIMITS.maxImageBytes) {
@@ -182,6 +186,11 @@ export async function handleSageMaker(
       sloMs,
       ...(budgetMs !== undefined ? { budgetMs } : {}),
       ...(topK !== undefined ? { topK } : {}),
+      ...(attrs.acceptLate !== undefined
+        ? { acceptLate: attrs.acceptLate === 1 }
+        : fields.acceptLate !== undefined
+          ? { acceptLate: fields.acceptLate }
+          : {}),
     };
     const answer = await dispatch(
       deps,

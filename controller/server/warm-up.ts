@@ -1,0 +1,51 @@
+/**
+ * Lambda warm-ups on the live worlds: one invoke with the warm-up event (functions/engine/protocol.ts
+ * WARM_UP_EVENT), no request waiting on it. The policy host counts the warm-up in flight from the
+ * moment its slot is claimed; its end, success or not, is reported back so the Lambda view knows
+ * one more instance is warm (or that the attempt failed).
+ */
+import type { Logger } from 'pino';
+import type { PolicyHost } from '../core/host/policy-host.js';
+import type { ServerlessPoolPort } from '../ports.js';
+
+export interface WarmUpDeps {
+  host: PolicyHost<unknown>;
+  pool: ServerlessPoolPort;
+  timeoutMs: number;
+  now?: () => number;
+  log?: Logger;
+}
+
+/** Runs a warm-up whose slot the host already claimed. Never rejects. */
+export function runWarmUp(deps: WarmUpDeps, variant: string): Promise<void> {
+  const now = deps.now ?? Date.now;
+  // Through a promise, so that even a pool that throws synchronously cannot fail the caller.
+  return Promise.resolve()
+    .then(() => deps.pool.warm(variant, deps.timeoutMs))
+    .then(
+      (r) => deps.host.warmUpEnded(variant, now(), true, { billedDurationMs: r.billedDurationMs, memoryMb: r.memoryMb }),
+      (err: unknown) => {
+        deps.log?.warn({ variant, err }, 'lambda warm-up failed');
+        deps.host.warmUpEnded(variant, now(), false);
+      },
+    );
+}
+
+/**
+ * Start-up warm-up: `perVariant` instances of every served variant, as far as the concurrency limit
+ * allows, so that the first request after `npm start` finds a warm instance instead of a 503 while
+ * one warms (a cold start does not fit a 250 ms SLO). Resolves when all have finished.
+ * Returns how many were started.
+ */
+export async function warmAtStart(deps: WarmUpDeps, variants: readonly string[], perVariant: number): Promise<number> {
+  const now = deps.now ?? Date.now;
+  const runs: Promise<void>[] = [];
+  for (let i = 0; i < perVariant; i++) {
+    for (const v of variants) {
+      if (!deps.host.claimWarmUpSlot(v, now())) break;
+      runs.push(runWarmUp(deps, v));
+    }
+  }
+  await Promise.all(runs);
+  return runs.length;
+}

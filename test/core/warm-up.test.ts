@@ -1,0 +1,58 @@
+/**
+ * Warm-ups through the one policy host: a reject that asks for one keeps it only while the pool
+ * has a free slot, and the warm-up occupies that slot until the driver reports its end, after
+ * which the next request finds a warm instance.
+ */
+import { describe, expect, it } from 'vitest';
+import { PolicyHost } from '../../controller/core/host/policy-host.js';
+import type { RouteRequest } from '../../controller/core/policy-types.js';
+import { createSpillwayPolicy } from '../../controller/core/spillway-policy.js';
+import { REAL_MODELS, makeEnv } from './fixtures.js';
+
+const env = { ...makeEnv(REAL_MODELS), lambdaConcurrencyLimit: 8 };
+const req = (nowMs: number): RouteRequest => ({ nowMs, task: 'image-classification', sloMs: 200, minAccuracy: 0, inputs: 1 });
+const host = () =>
+  new PolicyHost(createSpillwayPolicy({ exploreShare: 0 }), env, {
+    limits: { maxVms: 2 },
+    lambdaMemoryMb: 1024,
+    lambdaKeepAliveMs: 60_000,
+    nowMs: 0,
+  });
+
+describe('warm-ups in the policy host', () => {
+  it('a burst of 40 on a cold pool of 8: 40 x 503, 8 warm-ups, each holding a slot', () => {
+    const h = host();
+    const ds = Array.from({ length: 40 }, () => h.route(req(1_000)));
+    expect(ds.every((d) => d.kind === 'reject' && d.status === 503)).toBe(true);
+    expect(ds.filter((d) => d.kind === 'reject' && d.warm).length).toBe(8);
+    expect(h.totals.warmUps).toBe(8);
+    expect(h.lambda.view.inFlight).toBe(8);
+    // The 9th reject says the pool is full, not that it is warming.
+    const after = ds[8]!;
+    expect(after.kind === 'reject' && after.reason).toMatch(/concurrency exhausted/);
+  });
+
+  it('once a warm-up ends, the next request goes to the warm instance; a failed one leaves the pool cold', () => {
+    const h = host();
+    const first = h.route(req(1_000));
+    expect(first).toMatchObject({ kind: 'reject', warm: { variant: expect.any(String) } });
+    const variant = first.kind === 'reject' ? first.warm!.variant : '';
+    h.warmUpEnded(variant, 3_000, true, { billedDurationMs: 2_000, memoryMb: 1024 });
+    expect(h.lambda.view.inFlight).toBe(0);
+    expect(h.route(req(3_100))).toMatchObject({ kind: 'lambda', variant, cold: false });
+
+    const h2 = host();
+    const d2 = h2.route(req(1_000));
+    h2.warmUpEnded(d2.kind === 'reject' ? d2.warm!.variant : '', 3_000, false);
+    expect(h2.route(req(3_100))).toMatchObject({ kind: 'reject', warm: expect.any(Object) });
+  });
+
+  it('a throttled pool starts no warm-up', () => {
+    const h = host();
+    h.lambda.throttled(10_000);
+    const d = h.route(req(1_000));
+    expect(d).toMatchObject({ kind: 'reject', status: 503 });
+    expect(d.kind === 'reject' && d.warm).toBeFalsy();
+    expect(h.totals.warmUps).toBe(0);
+  });
+});
