@@ -114,6 +114,11 @@ export interface TickDecision {
   lambdaMemoryMb: Record<string, number>;
   /** Target traffic split across variants (sums to 1 over the variants in use). */
   variantShares: Record<string, number>;
+  /**
+   * Lambda instances to hold warm per variant (idle + busy), ahead of demand (core/warm-pool.ts).
+   * The host warms the shortfall as far as free concurrency allows. Omitted = no warm pool.
+   */
+  lambdaWarm?: Record<string, number>;
   /** Forecast load (rps) over the provisioning horizon that the plan was made for. */
   forecastRps: number;
   /** Human-readable reasons, written to the decision log. */

@@ -14,6 +14,7 @@
  * Assumption on the driver: a VM launched at tick k shows up in the next observation's `vms` (as
  * 'booting' until ready), so a launch is never repeated.
  */
+import { warmPoolTargets } from './warm-pool.js';
 import type { Catalog } from '../../profiles/catalog.js';
 import { predictLatencyMs } from '../../profiles/schema.js';
 import { lambdaCostPerRequest } from '../../profiles/pricing.js';
@@ -95,6 +96,11 @@ export interface SpillwayOptions {
   forecastBucketMs?: number;
   /** Take a late cold start rather than a 503 + warm-up when a warm one would fit (default 'reject'; see router.ts). */
   coldSpill?: 'serve' | 'reject';
+  /**
+   * Quantile of Poisson Lambda concurrency demand kept warm ahead of need (core/warm-pool.ts);
+   * default 0.999, 0 = no warm pool (instances warm only on demand).
+   */
+  warmPoolQuantile?: number;
   /** Network/HTTP overhead added to VM latency estimates (default 2 ms). */
   vmOverheadMs?: number;
   /** Expected VM life for amortising boot time in the planner (default 1 h). */
@@ -203,6 +209,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
   const util = opts.targetUtilisation ?? 0.9;
   const scaleDownTicks = Math.max(1, Math.floor(opts.scaleDownTicks ?? 4));
   const maxWindowMs = Math.max(0, opts.maxScaleDownWindowMs ?? 600_000);
+  const warmQuantile = opts.warmPoolQuantile ?? 0.999;
   const exploreShare = Math.min(0.1, Math.max(0, opts.exploreShare ?? 0.02));
   const vmOverheadMs = opts.vmOverheadMs ?? 2;
   let forecaster: PeakForecaster<CombinedState> | undefined;
@@ -280,11 +287,13 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     memory: Record<string, number>;
     lambdaCost: Record<string, number>;
     options: Record<string, VmOption>;
+    occupancyMs: Record<string, number>;
   } => {
     const plans: Record<string, PlanResult> = {};
     const options: Record<string, VmOption> = {};
     const memory: Record<string, number> = {};
     const lambdaCost: Record<string, number> = {};
+    const occupancyMs: Record<string, number> = {};
     const tasks = [...new Set(env.variants.map((v) => v.task))];
     for (const task of tasks) {
       const pvs: PlannerVariant[] = [];
@@ -293,6 +302,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         if (lam) {
           memory[v.name] = lam.choice.memoryMb;
           lambdaCost[v.name] = lam.choice.costPerRequestUsd;
+          occupancyMs[v.name] = lambdaOccupancyMs(s, v.name, lam.choice);
           if (!lam.fits) notes.push(`${v.name}: no Lambda memory meets ${env.sloMs} ms at cold share ${(s.coldFraction * 100).toFixed(1)} %; using fastest ${lam.choice.memoryMb} MB for spill only`);
         }
         const vo = vmOptions(env, s, v, obs);
@@ -346,7 +356,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         if (dropped > 0) notes.push(`${task}: ${dropped} VM(s) of the peak plan left to Lambda (their expected utilisation is below break-even)`);
       }
     }
-    return { plans, memory, lambdaCost, options };
+    return { plans, memory, lambdaCost, options, occupancyMs };
   };
 
   /**
@@ -756,11 +766,27 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       s.lambdaMemoryMb = p.memory;
       s.shares = Object.keys(shares).length > 0 ? shares : prev.shares;
       s.tables = buildTables(env, s, p.memory, p.lambdaCost, s.shares as Record<string, number>, prev.tables.counter, obs.vms);
+      // Warm pool: what Lambda must carry beyond the READY VMs (booting ones serve nobody yet).
+      const readyVmRps: Record<string, number> = {};
+      for (const vm of obs.vms) {
+        if (vm.state !== 'ready' || replace.has(vm.id)) continue;
+        const o = p.options[vmKey(vm.instanceType, vm.variant)];
+        readyVmRps[vm.variant] = (readyVmRps[vm.variant] ?? 0) + (o?.capacityRps ?? 0) * util;
+      }
+      const lambdaWarm = warmPoolTargets({
+        planRps: Math.max(planRps, s.forecastRps),
+        shares: s.shares,
+        readyVmRps,
+        occupancyMs: p.occupancyMs,
+        quantile: warmQuantile,
+        concurrencyLimit: env.lambdaConcurrencyLimit * 0.8,
+      });
       const decision: TickDecision = {
         launch,
         terminate,
         lambdaMemoryMb: { ...p.memory },
         variantShares: { ...s.shares },
+        lambdaWarm,
         forecastRps: s.forecastRps,
         notes,
       };

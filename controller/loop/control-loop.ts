@@ -2,7 +2,8 @@
  * The control loop on the real clock (local stack and AWS): every tick it
  *   observe: fleet.describe() and pool.describe() into the policy host's views
  *   decide:  host.tick(now) -> the policy's decision and the actions the world's limits allow
- *   act:     fleet.launch / fleet.terminate / pool.setMemory, each result reported to the host
+ *   act:     fleet.launch / fleet.terminate / pool.setMemory, each result reported to the host, then
+ *            the warm pool's warm-up invokes (not awaited: a cold start must not delay the next tick)
  * The simulator drives the same host (core/host/policy-host.ts) in simulated time. Each phase has
  * its own try/catch so one failing call (a describe timing out, a launch refused) never kills the
  * loop; every decision is logged as one structured JSON line with the policy's notes.
@@ -14,6 +15,7 @@ import type { TickDecision } from '../core/policy-types.js';
 import type { MetricsPort, ServerlessPoolPort, VmFleetPort } from '../ports.js';
 import type { ControllerRuntime } from '../server/runtime.js';
 import { LoopPhaseError } from './errors.js';
+import { runWarmUp } from './warm-up.js';
 
 export interface ControlLoopOptions {
   runtime: ControllerRuntime<unknown>;
@@ -26,6 +28,8 @@ export interface ControlLoopOptions {
   callTimeoutMs?: number;
   /** Fleet gauges once per tick + flush (CloudWatch in the aws world); failures are logged, never fatal. */
   metrics?: MetricsPort;
+  /** A warm-up invoke (a cold start included) that takes longer counts as failed. @default 30 000 */
+  warmUpTimeoutMs?: number;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -45,6 +49,7 @@ export class ControlLoop {
   private tickNo = 0;
   private readonly now: () => number;
   private readonly callTimeoutMs: number;
+  private readonly warming = new Set<Promise<void>>();
 
   constructor(private readonly o: ControlLoopOptions) {
     this.now = o.now ?? Date.now;
@@ -67,11 +72,17 @@ export class ControlLoop {
     this.timer.unref?.();
   }
 
-  /** Stops scheduling and waits for an in-progress tick. */
+  /** Stops scheduling and waits for an in-progress tick and the warm-ups it started. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await this.warmUpsSettled();
+  }
+
+  /** Resolves when every warm-up started so far has ended (each one has a timeout). */
+  async warmUpsSettled(): Promise<void> {
+    while (this.warming.size > 0) await Promise.all([...this.warming]);
   }
 
   /** Refresh the fleet view without deciding (used right after start and by tests). */
@@ -147,6 +158,17 @@ export class ControlLoop {
         );
       }
     }
+    const warmUps: Record<string, number> = {};
+    for (const w of actions.warmUp) {
+      warmUps[w.variant] = w.count;
+      for (let k = 0; k < w.count; k++) {
+        const p = runWarmUp(
+          { host, pool: this.o.pool, timeoutMs: this.o.warmUpTimeoutMs ?? 30_000, now: this.now, log },
+          w.variant,
+        ).finally(() => this.warming.delete(p));
+        this.warming.add(p);
+      }
+    }
     log.info(
       {
         event: 'tick',
@@ -160,6 +182,7 @@ export class ControlLoop {
         launch: launched,
         terminate: actions.terminate,
         lambdaMemoryMb: Object.fromEntries(actions.setMemory.map((m) => [m.variant, m.memoryMb])),
+        warmUps,
         variantShares: decision.variantShares,
         notes: [...decision.notes, ...actions.notes],
       },

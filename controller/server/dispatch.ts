@@ -24,7 +24,7 @@ import { ApiError, DeadlineError, NoCapacityError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
 import type { ControllerRuntime } from './runtime.js';
 import type { InferResponse } from './schemas.js';
-import { runWarmUp } from './warm-up.js';
+import { runWarmUp } from '../loop/warm-up.js';
 
 export interface DispatchDeps {
   runtime: ControllerRuntime<unknown>;

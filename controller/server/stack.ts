@@ -25,7 +25,7 @@ import { makeDrainable } from './drain.js';
 import { ApiMetrics } from './metrics.js';
 import { ControllerRuntime, type ServedVariant } from './runtime.js';
 import { resolveServedVariants } from './variants.js';
-import { warmAtStart } from './warm-up.js';
+import { warmAtStart } from '../loop/warm-up.js';
 
 export interface Stack {
   url: string;
@@ -145,11 +145,10 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       tickIntervalMs: config.tickIntervalMs,
       log: log.child({ component: 'loop' }),
     });
-    try {
-      await loop.refreshFleet();
-    } catch (err) {
-      log.warn({ err }, 'initial fleet describe failed');
-    }
+    // The first tick runs before the API is announced: it sets each function's memory (which
+    // retires instances warmed before it) and starts the warm pool; then the ticks go on a timer.
+    await loop.tick();
+    await loop.warmUpsSettled();
     loop.start();
     closers.push(() => loop.stop());
     if (config.lambdaWarmAtStart > 0) {

@@ -664,8 +664,10 @@ export function simulate<S>(
     freeReq(r);
   };
 
-  // A warm-up the host asked for (a reject's `warm`): an instance starts without a request, pays
-  // its INIT (billed like any cold start) and a 1 ms invoke, and is then idle-warm.
+  // A warm-up the host asked for (a reject's `warm`, the warm pool): like any invoke it lands on an
+  // idle warm instance if there is one (a 1 ms invoke that renews its keep-alive); otherwise a new
+  // instance starts without a request, pays its INIT (billed like any cold start) and a 1 ms
+  // invoke, and is then idle-warm.
   const warmUpVariant: number[] = [];
   const warmUpGen: number[] = [];
   const startWarmUp = (variant: string, memoryMb: number, now: number): void => {
@@ -675,12 +677,19 @@ export function simulate<S>(
       return;
     }
     if (memByVariant[vi] === 0) setMemory(vi, memoryMb);
-    const initMs = coldMsByVariant[vi]!;
+    expireWarm(vi, now);
+    let initMs = 0;
+    if (warmLen[vi]! > 0) {
+      warmHead[vi] = (warmHead[vi]! - 1 + warmTimes[vi]!.length) & (warmTimes[vi]!.length - 1);
+      warmLen[vi] = warmLen[vi]! - 1;
+    } else {
+      initMs = coldMsByVariant[vi]!;
+      coldStarts++;
+    }
     const billedMs = lambdaBilledDurationMs(catalog, 1, opts.billLambdaInit ? initMs : 0);
     lambdaComputeUsd += lambdaComputeCostUsd(catalog, lambdaGbSeconds(memByVariant[vi]!, billedMs), env.lambdaArch);
     lambdaRequests++;
     lambdaInFlight++;
-    coldStarts++;
     const w = warmUpVariant.length;
     warmUpVariant.push(vi);
     warmUpGen.push(memGen[vi]!);
@@ -754,6 +763,7 @@ export function simulate<S>(
       if (vm) terminateVm(vm, now);
     }
     listFleet(now);
+    for (const w of actions.warmUp) for (let k = 0; k < w.count; k++) startWarmUp(w.variant, w.memoryMb, now);
   };
 
   const doTick = (now: number): void => {

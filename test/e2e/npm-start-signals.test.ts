@@ -171,6 +171,8 @@ describe.each(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL'] as const)('npm start, %
     expect(tree.filter(alive), out()).toEqual([]);
     expect(allGone).toBe(true);
     expect(await waitUntil(() => portFree(port), 5_000)).toBe(true);
+    // The last line can reach the pipe after the processes are gone (a busy machine reads it late).
+    await waitUntil(() => out().includes('spillway: stopped'), 10_000);
     expect(out()).toContain('spillway: stopped');
   }, 150_000);
 });

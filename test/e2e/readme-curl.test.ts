@@ -101,7 +101,7 @@ describe('fresh clone (synthetic variants only), real stack', () => {
         predictions?: unknown[];
       };
       expect(body.weights).toBe('synthetic');
-      expect(body.sloMs).toBe(300);
+      expect(body.sloMs).toBe(1000);
       expect(body.predictions?.length).toBeGreaterThan(0);
     },
     90_000,

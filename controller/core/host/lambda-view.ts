@@ -105,6 +105,12 @@ export class LambdaPoolView {
     for (const v of this.idleSince.keys()) this.prune(v, nowMs);
   }
 
+  /** Idle-warm instances of a variant and how long the oldest of them has been idle (0 if none). */
+  idleOf(variant: string, nowMs: number): { idle: number; oldestIdleMs: number } {
+    const list = this.prune(variant, nowMs);
+    return { idle: list.length, oldestIdleMs: list.length > 0 ? nowMs - list[0]! : 0 };
+  }
+
   /** In flight and recent start times of one variant, for the burst rule. */
   burstInput(variant: string, nowMs: number): { inFlight: number; recentInvokeTimesMs: readonly number[]; nowMs: number } {
     const s = this.starts.get(variant);

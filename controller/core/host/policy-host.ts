@@ -212,9 +212,20 @@ export class PolicyHost<S = unknown> {
         variants: this.variantNames,
         memoryMbByVariant: this.lambda.view.memoryMbByVariant,
         burstInput: (v) => this.lambda.burstInput(v, nowMs),
+        lambdaIdle: (v) => this.lambda.idleOf(v, nowMs),
+        lambdaInFlight: this.lambda.view.inFlight,
+        lambdaConcurrencyLimit: this.lambda.view.concurrencyLimit,
+        lambdaKeepAliveMs: this.opts.lambdaKeepAliveMs,
       },
       { ...this.opts.limits, maxVms: this.opts.limits.maxVms ?? this.env.maxVms },
     );
+    // Warm-ups occupy concurrency slots from now until the driver reports warmUpEnded.
+    for (const w of actions.warmUp) {
+      let claimed = 0;
+      while (claimed < w.count && this.claimWarmUpSlot(w.variant, nowMs)) claimed++;
+      w.count = claimed;
+    }
+    actions.warmUp = actions.warmUp.filter((w) => w.count > 0);
     this.fleet.markDraining(actions.terminate);
     this.lastDecision = { ...decision, notes: [...decision.notes, ...actions.notes], atMs: nowMs };
     return { decision, actions, observation, ...(error !== undefined ? { error } : {}) };

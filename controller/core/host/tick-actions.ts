@@ -7,6 +7,12 @@
  *   terminates (a replacement may start while its predecessor drains).
  * - A Lambda memory change is deferred while the variant is in a burst (burst-guard.ts): an update
  *   sends every next request to a new execution environment, i.e. a cold start.
+ * - The warm pool (decision.lambdaWarm, core/warm-pool.ts) becomes warm-up invokes: when a variant
+ *   holds fewer instances (idle + busy) than its target, or its oldest idle one is past half the
+ *   keep-alive, it gets `target - busy` concurrent warm-ups. Concurrent invokes cannot share an
+ *   execution environment, so they touch every idle instance (renewing its keep-alive) and start
+ *   the missing ones. Worked number: target 5, 2 idle, 0 busy -> 5 warm-ups: 2 land on the idle
+ *   instances (~1 ms each), 3 start new ones. Limited by the free concurrency.
  */
 import { type BurstGuardOptions, decideMemoryUpdate } from '../burst-guard.js';
 import type { TickDecision } from '../policy-types.js';
@@ -26,10 +32,20 @@ export interface LaunchAction {
   clientToken: string;
 }
 
+export interface WarmUpAction {
+  variant: string;
+  /** Concurrent warm-up invokes to send now. */
+  count: number;
+  /** Memory the function has (or gets this tick). */
+  memoryMb: number;
+}
+
 export interface TickActions {
   launch: LaunchAction[];
   terminate: string[];
   setMemory: Array<{ variant: string; memoryMb: number }>;
+  /** Warm-up invokes for the warm pool; the policy host claims their concurrency slots. */
+  warmUp: WarmUpAction[];
   deferredMemory: Array<{ variant: string; memoryMb: number; reason: string }>;
   /** What the limits changed, in words (for the decision log). */
   notes: string[];
@@ -45,6 +61,13 @@ export interface ActionContext {
   /** Memory each variant's function has now. */
   memoryMbByVariant: Readonly<Record<string, number>>;
   burstInput(variant: string): { inFlight: number; recentInvokeTimesMs: readonly number[]; nowMs: number };
+  /** The Lambda view per variant: idle-warm instances and how long the oldest has been idle. */
+  lambdaIdle(variant: string): { idle: number; oldestIdleMs: number };
+  /** Lambda invokes in flight (all variants) and the concurrency the world allows. */
+  lambdaInFlight: number;
+  lambdaConcurrencyLimit: number;
+  /** How long an idle instance stays warm. */
+  lambdaKeepAliveMs: number;
 }
 
 export function tickActions(decision: TickDecision, ctx: ActionContext, limits: WorldLimits): TickActions {
@@ -71,5 +94,33 @@ export function tickActions(decision: TickDecision, ctx: ActionContext, limits: 
       notes.push(`lambda memory ${variant} -> ${memoryMb} MB deferred: ${verdict.reason}`);
     }
   }
-  return { launch, terminate: [...decision.terminate], setMemory, deferredMemory, notes };
+  const warmUp = warmUpActions(decision, ctx, setMemory);
+  return { launch, terminate: [...decision.terminate], setMemory, warmUp, deferredMemory, notes };
+}
+
+function warmUpActions(
+  decision: TickDecision,
+  ctx: ActionContext,
+  setMemory: TickActions['setMemory'],
+): WarmUpAction[] {
+  const out: WarmUpAction[] = [];
+  let free = Math.max(0, ctx.lambdaConcurrencyLimit - ctx.lambdaInFlight);
+  for (const [variant, target] of Object.entries(decision.lambdaWarm ?? {})) {
+    if (free <= 0) break;
+    if (!ctx.variants.has(variant) || !(target > 0)) continue;
+    const changed = setMemory.find((m) => m.variant === variant);
+    const memoryMb = changed?.memoryMb ?? ctx.memoryMbByVariant[variant] ?? decision.lambdaMemoryMb[variant] ?? 0;
+    if (!(memoryMb > 0)) continue;
+    const busy = ctx.burstInput(variant).inFlight;
+    // A memory change this tick retires every idle instance (new configuration, new environments).
+    const { idle, oldestIdleMs } = changed ? { idle: 0, oldestIdleMs: 0 } : ctx.lambdaIdle(variant);
+    const short = idle + busy < target;
+    const ageing = idle > 0 && oldestIdleMs > ctx.lambdaKeepAliveMs / 2;
+    if (!short && !ageing) continue;
+    const count = Math.min(free, Math.max(0, Math.ceil(target) - busy));
+    if (count <= 0) continue;
+    out.push({ variant, count, memoryMb });
+    free -= count;
+  }
+  return out;
 }

@@ -32,16 +32,18 @@ export function runWarmUp(deps: WarmUpDeps, variant: string): Promise<void> {
 }
 
 /**
- * Start-up warm-up: `perVariant` instances of every served variant, as far as the concurrency limit
- * allows, so that the first request after `npm start` finds a warm instance instead of a 503 while
- * one warms (a cold start does not fit a 250 ms SLO). Resolves when all have finished.
- * Returns how many were started.
+ * Start-up warm-up: tops every served variant up to `perVariant` instances (idle + busy, the warm
+ * pool's first warm-ups included), as far as the concurrency limit allows, so that the first
+ * request after `npm start` finds a warm instance instead of a 503 while one warms (a cold start
+ * does not fit a 250 ms SLO). Resolves when all have finished. Returns how many were started.
  */
 export async function warmAtStart(deps: WarmUpDeps, variants: readonly string[], perVariant: number): Promise<number> {
   const now = deps.now ?? Date.now;
   const runs: Promise<void>[] = [];
-  for (let i = 0; i < perVariant; i++) {
-    for (const v of variants) {
+  for (const v of variants) {
+    const { idle } = deps.host.lambda.idleOf(v, now());
+    const busy = deps.host.lambda.burstInput(v, now()).inFlight;
+    for (let i = idle + busy; i < perVariant; i++) {
       if (!deps.host.claimWarmUpSlot(v, now())) break;
       runs.push(runWarmUp(deps, v));
     }
