@@ -7,6 +7,7 @@
  *
  * CONTRACT: the simulator, the control loop and the baselines code against this file.
  */
+import type { DemandCount } from './demand-classes.js';
 import type { Catalog } from '../../profiles/catalog.js';
 import type { VariantProfile } from '../../profiles/schema.js';
 
@@ -102,6 +103,12 @@ export interface TickObservation {
   lambda: LambdaView;
   /** Completions since the previous tick. */
   completions: readonly CompletionRecord[];
+  /**
+   * Arrivals since the previous tick by what they asked for (task + minimum accuracy, or a pinned
+   * variant), rejected ones included: the plan is made for the classes that arrive
+   * (core/demand-classes.ts). Omitted by a world that only sets a rate: completions stand in.
+   */
+  demand?: readonly DemandCount[];
   /** Observed provisioning latencies (request -> server ready), ms, per instance type. */
   observedBootDelayMs: Readonly<Record<string, readonly number[]>>;
 }

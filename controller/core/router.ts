@@ -92,9 +92,12 @@ export function queueTailMs(k: number, p99Ms: number, meanMs: number, sdMs: numb
 export interface TaskRow {
   /** Variant indices, cheapest per request first, ties to higher accuracy. */
   byCost: number[];
-  /** Planned mix: variant indices and cumulative shares (last = 1). */
-  mixIdx: number[];
-  mixCum: number[];
+  /**
+   * Planned mix per demand class of the task (core/demand-classes.ts), floors ascending: variant
+   * indices and cumulative shares (last = 1). A request takes the first mix whose floor meets its
+   * minAccuracy: every variant in it is then eligible.
+   */
+  mixes: Array<{ floor: number; idx: number[]; cum: number[] }>;
 }
 
 export interface RouteTables {
@@ -156,11 +159,20 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
     const c = t.counter[0]!;
     t.counter[0] = c + 1;
     const u = frac(c * GOLDEN);
-    for (let k = 0; k < task.mixIdx.length; k++) {
-      if (u < task.mixCum[k]!) {
-        const vi = task.mixIdx[k]!;
-        if (eligible(variants[vi]!, minAcc, accepted)) primary = vi;
+    let mix: TaskRow['mixes'][number] | undefined;
+    for (const m of task.mixes) {
+      if (m.floor >= minAcc) {
+        mix = m;
         break;
+      }
+    }
+    if (mix) {
+      for (let k = 0; k < mix.idx.length; k++) {
+        if (u < mix.cum[k]!) {
+          const vi = mix.idx[k]!;
+          if (eligible(variants[vi]!, minAcc, accepted)) primary = vi;
+          break;
+        }
       }
     }
     if (primary < 0) {

@@ -63,6 +63,7 @@ import {
   type SelectorOptions,
   type SelectorState,
 } from './selector.js';
+import { type DemandMix, initialDemand, updateDemand } from './demand-classes.js';
 
 export interface SpillwayOptions {
   /**
@@ -148,8 +149,13 @@ export interface SpillwayState {
    * per request, not the 50 ms of a warm run: 8 slots absorb ~12 rps, not ~128.
    */
   lambdaOccupancyMs: Readonly<Record<string, number>>;
-  /** Share of traffic per task (EWMA of completions); uniform until observed. */
-  taskShares: Readonly<Record<string, number>>;
+  /**
+   * The demand mix the plan is made for: classes of arriving requests (task + accuracy floor, or a
+   * pinned variant) with EWMA shares (core/demand-classes.ts); one "any" class per task until observed.
+   */
+  demand: DemandMix;
+  /** Planned variant mix per demand class (class key -> variant -> share), for the router's tables. */
+  classMix: Readonly<Record<string, Readonly<Record<string, number>>>>;
   counters: Counters;
   tables: RouteTables;
 }
@@ -203,6 +209,29 @@ export function lambdaOccupancyMs(
 ): number {
   const prior = c.p50Ms + (c.overheadMs ?? 0) + s.coldFraction * c.coldStartMs;
   return s.lambdaOccupancyMs[variant] ?? prior;
+}
+
+/**
+ * The planned mix per demand class, and the overall variant shares (each class's plan weighted by
+ * its share of demand, so they sum to 1 over all classes: 70 % "any" on mobilenet-v1 and 30 %
+ * ">= 66.1" on shufflenet give {mobilenet-v1: 0.7, shufflenet: 0.3}).
+ */
+export function mixOfPlans(
+  plans: Readonly<Record<string, PlanResult>>,
+  demandShares: Readonly<Record<string, number>>,
+): { classMix: Record<string, Record<string, number>>; shares: Record<string, number> } {
+  const classMix: Record<string, Record<string, number>> = {};
+  const shares: Record<string, number> = {};
+  let total = 0;
+  for (const [key, r] of Object.entries(plans)) {
+    if (!r.ok) continue;
+    classMix[key] = { ...r.shares };
+    const w = demandShares[key] ?? 0;
+    total += w;
+    for (const [v, sh] of Object.entries(r.shares)) shares[v] = (shares[v] ?? 0) + w * sh;
+  }
+  if (total > 0) for (const v of Object.keys(shares)) shares[v] = shares[v]! / total;
+  return { classMix, shares };
 }
 
 export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<SpillwayState> {
@@ -294,33 +323,35 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     const memory: Record<string, number> = {};
     const lambdaCost: Record<string, number> = {};
     const occupancyMs: Record<string, number> = {};
-    const tasks = [...new Set(env.variants.map((v) => v.task))];
-    for (const task of tasks) {
-      const pvs: PlannerVariant[] = [];
-      for (const v of env.variants.filter((x) => x.task === task)) {
-        const lam = lambdaChoice(env, s, v);
-        if (lam) {
-          memory[v.name] = lam.choice.memoryMb;
-          lambdaCost[v.name] = lam.choice.costPerRequestUsd;
-          occupancyMs[v.name] = lambdaOccupancyMs(s, v.name, lam.choice);
-          if (!lam.fits) notes.push(`${v.name}: no Lambda memory meets ${env.sloMs} ms at cold share ${(s.coldFraction * 100).toFixed(1)} %; using fastest ${lam.choice.memoryMb} MB for spill only`);
-        }
-        const vo = vmOptions(env, s, v, obs);
-        for (const o of vo) options[vmKey(o.instanceType, v.name)] = o;
-        pvs.push({
-          name: v.name,
-          accuracy: v.accuracyTop1,
-          vmOptions: vo,
-          lambda: lam?.fits
-            ? {
-                memoryMb: lam.choice.memoryMb,
-                costPerRequestUsd: Number(lam.choice.costPerRequestUsd.toPrecision(4)),
-                durationMs: Number(lambdaOccupancyMs(s, v.name, lam.choice).toPrecision(3)),
-              }
-            : undefined,
-        });
+    const byName = new Map<string, PlannerVariant>();
+    for (const v of env.variants) {
+      const lam = lambdaChoice(env, s, v);
+      if (lam) {
+        memory[v.name] = lam.choice.memoryMb;
+        lambdaCost[v.name] = lam.choice.costPerRequestUsd;
+        occupancyMs[v.name] = lambdaOccupancyMs(s, v.name, lam.choice);
+        if (!lam.fits) notes.push(`${v.name}: no Lambda memory meets ${env.sloMs} ms at cold share ${(s.coldFraction * 100).toFixed(1)} %; using fastest ${lam.choice.memoryMb} MB for spill only`);
       }
-      const share = s.taskShares[task] ?? 1 / tasks.length;
+      const vo = vmOptions(env, s, v, obs);
+      for (const o of vo) options[vmKey(o.instanceType, v.name)] = o;
+      byName.set(v.name, {
+        name: v.name,
+        accuracy: v.accuracyTop1,
+        vmOptions: vo,
+        lambda: lam?.fits
+          ? {
+              memoryMb: lam.choice.memoryMb,
+              costPerRequestUsd: Number(lam.choice.costPerRequestUsd.toPrecision(4)),
+              durationMs: Number(lambdaOccupancyMs(s, v.name, lam.choice).toPrecision(3)),
+            }
+          : undefined,
+      });
+    }
+    for (const [key, dc] of Object.entries(s.demand.classes)) {
+      const pvs: PlannerVariant[] = dc.variants.map((n) => byName.get(n)).filter((x): x is PlannerVariant => x !== undefined);
+      if (pvs.length === 0) continue;
+      const share = s.demand.shares[key] ?? 0;
+      if (!(share > 0)) continue;
       // Load rounded UP to a 1 % geometric grid, so consecutive ticks with nearly the same forecast
       // give the same IP, whose solution is memoised (a pure function of its input): the IP is most
       // of a tick's cost and the simulator runs ~10^5 ticks.
@@ -344,16 +375,16 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         planMemo.set(memoKey, solved);
       }
       // Callers may trim the plan in place: hand out a copy.
-      plans[task] = solved.ok
+      plans[key] = solved.ok
         ? { ...solved, vms: solved.vms.map((v) => ({ ...v })), vmRps: { ...solved.vmRps }, lambdaRps: { ...solved.lambdaRps }, shares: { ...solved.shares } }
         : solved;
-      const r = plans[task];
+      const r = plans[key];
       if (r?.ok && r.vms.length > 0 && dist && dist.samples.length > 0) {
         const taskDist: LoadDistribution = { samples: dist.samples.map((x) => x * share), weights: dist.weights };
         // A VM bought now is held at least the ski-rental window, and is billed at least the minimum.
         const holdMs = Math.max(s.scaleDownWindowMs, env.catalog.ec2.billingMinimumSeconds * 1000);
         const dropped = trimToBreakEven(r, pvs, loadRps * share, taskDist, holdMs, env.lambdaConcurrencyLimit * share);
-        if (dropped > 0) notes.push(`${task}: ${dropped} VM(s) of the peak plan left to Lambda (their expected utilisation is below break-even)`);
+        if (dropped > 0) notes.push(`${key}: ${dropped} VM(s) of the peak plan left to Lambda (their expected utilisation is below break-even)`);
       }
     }
     return { plans, memory, lambdaCost, options, occupancyMs };
@@ -510,7 +541,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     s: SpillwayState,
     memory: Record<string, number>,
     lambdaCost: Record<string, number>,
-    shares: Record<string, number>,
+    classMix: Readonly<Record<string, Readonly<Record<string, number>>>>,
     counter: Uint32Array,
     fleet: readonly VmView[],
   ): RouteTables => {
@@ -537,7 +568,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     for (const [i, row] of variants.entries()) {
       let tr = tasks.get(row.task);
       if (!tr) {
-        tr = { byCost: [], mixIdx: [], mixCum: [] };
+        tr = { byCost: [], mixes: [] };
         tasks.set(row.task, tr);
       }
       tr.byCost.push(i);
@@ -548,23 +579,35 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         const vb = variants[b]!;
         return va.lambdaCostPerRequestUsd - vb.lambdaCostPerRequestUsd || vb.accuracy - va.accuracy;
       });
+    }
+    // One mix per planned demand class (pinned classes route by name, not by mix), floors ascending.
+    for (const [key, dc] of Object.entries(s.demand.classes)) {
+      const tr = tasks.get(dc.task);
+      if (!tr || dc.pinned !== undefined) continue;
+      const mixShares = classMix[key] ?? {};
+      const mix = { floor: dc.floor, idx: [] as number[], cum: [] as number[] };
       let cum = 0;
       for (const i of tr.byCost) {
-        const sh = shares[variants[i]!.name] ?? 0;
+        const sh = mixShares[variants[i]!.name] ?? 0;
         if (sh > 0) {
           cum += sh;
-          tr.mixIdx.push(i);
-          tr.mixCum.push(cum);
+          mix.idx.push(i);
+          mix.cum.push(cum);
         }
       }
-      if (tr.mixIdx.length === 0 && tr.byCost.length > 0) {
-        tr.mixIdx.push(tr.byCost[0]!);
-        tr.mixCum.push(1);
-      } else if (cum > 0) {
-        for (let k = 0; k < tr.mixCum.length; k++) tr.mixCum[k] = tr.mixCum[k]! / cum;
-        tr.mixCum[tr.mixCum.length - 1] = 1;
+      if (mix.idx.length === 0) {
+        // Not planned yet (a class first seen this tick): its cheapest admitted variant.
+        const first = tr.byCost.find((i) => dc.variants.includes(variants[i]!.name));
+        if (first === undefined) continue;
+        mix.idx.push(first);
+        mix.cum.push(1);
+      } else {
+        for (let k = 0; k < mix.cum.length; k++) mix.cum[k] = mix.cum[k]! / cum;
+        mix.cum[mix.cum.length - 1] = 1;
       }
+      tr.mixes.push(mix);
     }
+    for (const tr of tasks.values()) tr.mixes.sort((a, b) => a.floor - b.floor);
     const interference = s.interference;
     const tables: RouteTables = {
       variants,
@@ -590,9 +633,6 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
 
     init(env, nowMs) {
       const { f, horizonMs } = getForecaster(env, undefined);
-      const tasks = [...new Set(env.variants.map((v) => v.task))];
-      const taskShares: Record<string, number> = {};
-      for (const t of tasks) taskShares[t] = 1 / tasks.length;
       const s: SpillwayState = {
         nowMs,
         ticks: 0,
@@ -610,18 +650,19 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         shares: {},
         coldFraction: 0.05,
         lambdaOccupancyMs: {},
-        taskShares,
+        demand: initialDemand(env.variants),
+        classMix: {},
         counters: { observed: 0, lambdaTotal: 0, lambdaCold: 0, lambdaMs: {}, byTask: {} },
         tables: undefined as unknown as RouteTables,
       };
       const notes: string[] = [];
       const p = plan(env, s, 0, undefined, notes);
-      const shares: Record<string, number> = {};
-      for (const r of Object.values(p.plans)) if (r.ok) Object.assign(shares, r.shares);
+      const mix = mixOfPlans(p.plans, s.demand.shares);
       s.plans = p.plans;
       s.lambdaMemoryMb = p.memory;
-      s.shares = shares;
-      s.tables = buildTables(env, s, p.memory, p.lambdaCost, shares, Uint32Array.of(1), []);
+      s.shares = mix.shares;
+      s.classMix = mix.classMix;
+      s.tables = buildTables(env, s, p.memory, p.lambdaCost, mix.classMix, Uint32Array.of(1), []);
       return s;
     },
 
@@ -635,12 +676,10 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       if (counters.lambdaTotal > 0) {
         s.coldFraction = 0.8 * prev.coldFraction + 0.2 * (counters.lambdaCold / counters.lambdaTotal);
       }
-      const taskTotal = Object.values(counters.byTask).reduce((a, b) => a + b, 0);
-      if (taskTotal > 0) {
-        const ts: Record<string, number> = {};
-        for (const t of Object.keys(prev.taskShares)) ts[t] = 0.8 * (prev.taskShares[t] ?? 0) + 0.2 * ((counters.byTask[t] ?? 0) / taskTotal);
-        s.taskShares = ts;
-      }
+      // The demand mix: what arrived (rejections included); a world that only sets a rate has no
+      // per-request demand, and its completions by task stand in.
+      const demand = obs.demand ?? Object.entries(counters.byTask).map(([task, count]) => ({ task, minAccuracy: 0, count }));
+      s.demand = updateDemand(env.variants, prev.demand, demand);
       const occ: Record<string, number> = { ...prev.lambdaOccupancyMs };
       for (const [v, a] of Object.entries(counters.lambdaMs)) {
         const mean = a.sumMs / a.n;
@@ -692,17 +731,17 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       const dist = recentDistribution(obs.arrivalRpsHistory, tauSteps);
       const p = plan(env, s, planRps, obs, notes, dist);
       const desired: Record<string, number> = {};
-      const shares: Record<string, number> = {};
+      const mix = mixOfPlans(p.plans, s.demand.shares);
+      const shares = mix.shares;
       let planOk = true;
-      for (const [task, r] of Object.entries(p.plans)) {
+      for (const [key, r] of Object.entries(p.plans)) {
         if (!r.ok) {
           planOk = false;
-          notes.push(`plan for ${task} failed (${r.reason}); keeping the current fleet, Lambda takes the rest`);
+          notes.push(`plan for ${key} failed (${r.reason}); keeping the current fleet, Lambda takes the rest`);
           continue;
         }
         for (const vm of r.vms) desired[vmKey(vm.instanceType, vm.variant)] = (desired[vmKey(vm.instanceType, vm.variant)] ?? 0) + vm.count;
-        Object.assign(shares, r.shares);
-        notes.push(`plan ${task}: $${r.costUsdPerHour.toFixed(4)}/h, accuracy ${r.accuracy.toFixed(2)}, ${r.vms.map((v) => `${v.count}x${v.instanceType}:${v.variant}`).join(' ') || 'no VMs'}`);
+        notes.push(`plan ${key} (${((s.demand.shares[key] ?? 0) * 100).toFixed(0)} % of demand): $${r.costUsdPerHour.toFixed(4)}/h, accuracy ${r.accuracy.toFixed(2)}, ${r.vms.map((v) => `${v.count}x${v.instanceType}:${v.variant}`).join(' ') || 'no VMs'}`);
       }
 
       // Current fleet per key (draining and to-be-replaced VMs do not count).
@@ -765,7 +804,8 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       s.plans = p.plans;
       s.lambdaMemoryMb = p.memory;
       s.shares = Object.keys(shares).length > 0 ? shares : prev.shares;
-      s.tables = buildTables(env, s, p.memory, p.lambdaCost, s.shares as Record<string, number>, prev.tables.counter, obs.vms);
+      s.classMix = Object.keys(mix.classMix).length > 0 ? mix.classMix : prev.classMix;
+      s.tables = buildTables(env, s, p.memory, p.lambdaCost, s.classMix, prev.tables.counter, obs.vms);
       // Warm pool: what Lambda must carry beyond the READY VMs (booting ones serve nobody yet).
       const readyVmRps: Record<string, number> = {};
       for (const vm of obs.vms) {

@@ -20,7 +20,9 @@ export type { PolicyFactoryContext } from './baselines/common.js';
 export type AnyPolicy = Policy<any>;
 
 export const POLICIES: Record<string, (ctx: PolicyFactoryContext) => AnyPolicy> = {
-  spillway: (ctx) => createSpillwayPolicy(ctx.minAccuracy > 0 ? { minAccuracy: ctx.minAccuracy } : {}),
+  // No accuracy floor configured: Spillway plans for the demand classes the requests carry
+  // (core/demand-classes.ts), as in the live worlds, where requests differ.
+  spillway: () => createSpillwayPolicy(),
   'vm-peak': createVmPeakPolicy,
   'vm-reactive': (ctx) => createVmReactivePolicy(ctx),
   'lambda-only': (ctx) => createLambdaOnlyPolicy(ctx),

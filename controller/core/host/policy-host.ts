@@ -19,6 +19,7 @@ import type {
   TickDecision,
   TickObservation,
 } from '../policy-types.js';
+import type { DemandCount } from '../demand-classes.js';
 import { FleetView } from './fleet-view.js';
 import { LambdaPoolView } from './lambda-view.js';
 import { Ledger } from './ledger.js';
@@ -61,6 +62,9 @@ export class PolicyHost<S = unknown> {
   readonly totals = { arrivals: 0, vm: 0, lambda: 0, rejected: 0, failed: 0, warmUps: 0 };
   lastDecision: (TickDecision & { atMs: number }) | null = null;
   private arrivalsThisTick = 0;
+  /** This tick's arrivals by task -> minAccuracy (0.1 steps), and by pinned variant: the demand mix. */
+  private demandByFloor = new Map<string, Map<number, number>>();
+  private demandPinned = new Map<string, number>();
   private completions: CompletionRecord[] = [];
   private lastTickMs: number;
   private tickNo = 0;
@@ -99,7 +103,35 @@ export class PolicyHost<S = unknown> {
   /** A new request: counted as demand, then routed. */
   route(req: RouteRequest): RouteDecision {
     this.arrived(1);
+    this.countDemand(req);
     return this.reroute(req);
+  }
+
+  /** Counted without allocating once a (task, floor) has been seen: maps of numbers, not string keys. */
+  private countDemand(req: RouteRequest): void {
+    if (req.variant !== undefined) {
+      this.demandPinned.set(req.variant, (this.demandPinned.get(req.variant) ?? 0) + 1);
+      return;
+    }
+    let m = this.demandByFloor.get(req.task);
+    if (!m) {
+      m = new Map();
+      this.demandByFloor.set(req.task, m);
+    }
+    const floor = req.minAccuracy > 0 ? Math.round(req.minAccuracy * 10) / 10 : 0;
+    m.set(floor, (m.get(floor) ?? 0) + 1);
+  }
+
+  private takeDemand(): DemandCount[] {
+    const out: DemandCount[] = [];
+    for (const [task, m] of this.demandByFloor) for (const [minAccuracy, count] of m) if (count > 0) out.push({ task, minAccuracy, count });
+    for (const [variant, count] of this.demandPinned) {
+      const task = this.env.variants.find((v) => v.name === variant)?.task;
+      if (task !== undefined && count > 0) out.push({ task, minAccuracy: 0, variant, count });
+    }
+    for (const m of this.demandByFloor.values()) for (const k of m.keys()) m.set(k, 0);
+    for (const k of this.demandPinned.keys()) this.demandPinned.set(k, 0);
+    return out;
   }
 
   /** Requests that arrived without being routed one by one (a test world that only sets a rate). */
@@ -188,6 +220,7 @@ export class PolicyHost<S = unknown> {
       vms: this.fleet.snapshot(),
       lambda: this.lambda.snapshot(),
       completions: this.completions,
+      demand: this.takeDemand(),
       observedBootDelayMs: Object.fromEntries(
         Object.entries(this.fleet.observedBootDelayMs).map(([k, v]) => [k, v.slice()]),
       ),
