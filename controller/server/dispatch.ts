@@ -259,7 +259,7 @@ export async function dispatch(
         if (err instanceof BackendUnavailableError) rt.host.fleet.markDead(target.vmId);
       } else if (err instanceof ThrottledError) {
         lambdaThrottled = true;
-        rt.host.lambda.throttled(now() + err.retryAfterMs);
+        rt.host.lambda.throttled(now(), err.retryAfterMs);
       } else if (err instanceof BackendResponseError && !lambdaRetried) {
         // A function error (crashed or timed-out instance, 5xx) is usually instance-local: one more
         // invocation lands on another instance.

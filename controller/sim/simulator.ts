@@ -738,7 +738,7 @@ export function simulate<S>(
     }
     if (!invokeLambda(r, vi, d.memoryMb, now)) {
       throttled++;
-      host.lambda.throttled(now + 200);
+      host.lambda.throttled(now);
       if (retry) routeOne(r, now, false);
       else reject(r);
     }

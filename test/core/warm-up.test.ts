@@ -20,16 +20,19 @@ const host = () =>
   });
 
 describe('warm-ups in the policy host', () => {
-  it('a burst of 40 on a cold pool of 8: 40 x 503, 8 warm-ups, each holding a slot', () => {
+  it('a burst of 40 on a cold pool of 8: 40 x 503, 4 warm-ups (half the pool), each holding a slot', () => {
     const h = host();
     const ds = Array.from({ length: 40 }, () => h.route(req(1_000)));
     expect(ds.every((d) => d.kind === 'reject' && d.status === 503)).toBe(true);
-    expect(ds.filter((d) => d.kind === 'reject' && d.warm).length).toBe(8);
-    expect(h.totals.warmUps).toBe(8);
-    expect(h.lambda.view.inFlight).toBe(8);
-    // The 9th reject says the pool is full, not that it is warming.
-    const after = ds[8]!;
-    expect(after.kind === 'reject' && after.reason).toMatch(/concurrency exhausted/);
+    expect(ds.filter((d) => d.kind === 'reject' && d.warm).length).toBe(4);
+    expect(h.totals.warmUps).toBe(4);
+    expect(h.lambda.view.inFlight).toBe(4);
+    // The other half of the pool stays free for requests: a warm instance there would be used.
+    const after = ds[4]!;
+    expect(after.kind === 'reject' && after.warm).toBeFalsy();
+    // A warm-up that ends frees its warming share: the next reject may warm again.
+    h.warmUpEnded(ds[0]!.kind === 'reject' ? ds[0]!.warm!.variant : '', 1_500, false);
+    expect(h.route(req(1_600))).toMatchObject({ kind: 'reject', warm: expect.any(Object) });
   });
 
   it('once a warm-up ends, the next request goes to the warm instance; a failed one leaves the pool cold', () => {
@@ -49,10 +52,20 @@ describe('warm-ups in the policy host', () => {
 
   it('a throttled pool starts no warm-up', () => {
     const h = host();
-    h.lambda.throttled(10_000);
+    h.lambda.throttled(0, 10_000);
     const d = h.route(req(1_000));
     expect(d).toMatchObject({ kind: 'reject', status: 503 });
     expect(d.kind === 'reject' && d.warm).toBeFalsy();
     expect(h.totals.warmUps).toBe(0);
+  });
+
+  it('a throttle lifts when an invocation ends (a slot is free), not only when its backoff runs out', () => {
+    const h = host();
+    const v = h.env.variants[0]!.name;
+    h.lambda.started(v, 900);
+    h.lambda.throttled(1_000);
+    expect(h.lambda.view.throttledUntilMs).toBe(2_000);
+    h.lambda.ended(v, 1_020, true);
+    expect(h.lambda.view.throttledUntilMs).toBeUndefined();
   });
 });

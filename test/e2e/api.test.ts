@@ -165,7 +165,7 @@ describe('public API (real stack, loopback)', () => {
 
   it('503 with Retry-After when Lambda is throttling and no VM has room (conforms)', async () => {
     // The state a Lambda 429 leaves behind: the pool is throttling for the next 3 s.
-    stack.runtime.host.lambda.throttled(Date.now() + 3_000);
+    stack.runtime.host.lambda.throttled(Date.now(), 3_000);
     const busyVm = stack.runtime.vms.some((v) => v.state === 'ready');
     const r = await call(stack.url, '/v1/infer', {
       body: { task: 'image-classification', input: { image: CAT }, sloMs: 10_000, minAccuracy: 0 },

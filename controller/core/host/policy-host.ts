@@ -62,6 +62,8 @@ export class PolicyHost<S = unknown> {
   readonly totals = { arrivals: 0, vm: 0, lambda: 0, rejected: 0, failed: 0, warmUps: 0 };
   lastDecision: (TickDecision & { atMs: number }) | null = null;
   private arrivalsThisTick = 0;
+  /** Warm-ups claimed and not yet reported ended. */
+  private warmingNow = 0;
   /** This tick's arrivals by task -> minAccuracy (0.1 steps), and by pinned variant: the demand mix. */
   private demandByFloor = new Map<string, Map<number, number>>();
   private demandPinned = new Map<string, number>();
@@ -169,7 +171,12 @@ export class PolicyHost<S = unknown> {
     const lv = this.lambda.view;
     const throttled = lv.throttledUntilMs !== undefined && lv.throttledUntilMs > nowMs;
     if (throttled || lv.inFlight >= lv.concurrencyLimit) return false;
+    // Warm-ups never hold more than half the pool: the rest serves the requests that arrive while
+    // they start. Concurrency 8 with 6 warm-ups in flight left 2 slots for 30 rps and the pool's
+    // own 429s turned into 503s (README demo, measured); now at most 4 warm at once.
+    if (this.warmingNow >= Math.max(1, Math.ceil(lv.concurrencyLimit / 2))) return false;
     this.lambda.started(variant, nowMs);
+    this.warmingNow++;
     this.totals.warmUps++;
     return true;
   }
@@ -177,6 +184,7 @@ export class PolicyHost<S = unknown> {
   /** A warm-up the driver started for a reject's `warm` has finished (`ran`: an instance is warm). */
   warmUpEnded(variant: string, nowMs: number, ran: boolean, billing?: { billedDurationMs: number; memoryMb: number }): void {
     this.lambda.ended(variant, nowMs, ran);
+    this.warmingNow = Math.max(0, this.warmingNow - 1);
     if (billing) this.ledger.lambdaInvoked(billing.memoryMb, billing.billedDurationMs);
   }
 
