@@ -80,6 +80,11 @@ export interface PlanInput {
   maxVms?: number;
   /** Solve the LP relaxation (fractional VM counts): a baseline for benches, not for decisions. */
   relaxIntegers?: boolean;
+  /**
+   * Buy nothing: only the `existing` VMs may serve. The routing plan for the fleet as it is now
+   * (while bought VMs boot, their traffic must not move yet). @default false
+   */
+  noNewVms?: boolean;
 }
 
 /**
@@ -184,11 +189,13 @@ export function planCapacity(input: PlanInput): PlanResult {
         const launchUsd = o.pricePerHourUsd * (bootS / 3600) + o.capacityRps * util * bootS * lambdaPerReq;
         const newCost = o.pricePerHourUsd + launchUsd * (3_600_000 / life);
         const key = `n${i}_${j}`;
-        const row: Record<string, number> = { cost: newCost, [capKey]: -o.capacityRps * util, vmTotal: 1 };
-        if (hasBudget) row.budget = o.pricePerHourUsd;
-        variables[key] = row;
-        if (!input.relaxIntegers) ints[key] = 1;
-        names.push({ key, kind: 'n', v, o });
+        if (!input.noNewVms) {
+          const row: Record<string, number> = { cost: newCost, [capKey]: -o.capacityRps * util, vmTotal: 1 };
+          if (hasBudget) row.budget = o.pricePerHourUsd;
+          variables[key] = row;
+          if (!input.relaxIntegers) ints[key] = 1;
+          names.push({ key, kind: 'n', v, o });
+        }
         const existing = Math.max(0, Math.floor(o.existing ?? 0));
         if (existing > 0) {
           const kk = `k${i}_${j}`;

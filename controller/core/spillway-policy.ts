@@ -189,6 +189,7 @@ function planKey(i: PlanInput): string {
     String(i.lambdaConcurrencyLimit),
     String(i.expectedVmLifetimeMs),
     String(i.maxVms),
+    String(i.noNewVms ?? false),
   ];
   for (const v of i.variants) {
     parts.push(v.name, String(v.accuracy));
@@ -281,6 +282,21 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
   };
 
   const planMemo = new Map<string, PlanResult>();
+  const solveMemo = (input: PlanInput): PlanResult => {
+    const memoKey = planKey(input);
+    let solved = planMemo.get(memoKey);
+    if (!solved) {
+      solved = planCapacity(input);
+      if (planMemo.size >= 256) planMemo.clear();
+      planMemo.set(memoKey, solved);
+    }
+    return solved;
+  };
+  const readyOf = (obs: TickObservation | undefined, instanceType: string, variant: string): number => {
+    let n = 0;
+    for (const vm of obs?.vms ?? []) if (vm.state === 'ready' && vm.instanceType === instanceType && vm.variant === variant) n++;
+    return n;
+  };
 
   const learn = (c: CompletionRecord, s: SpillwayState, env: PolicyEnv): void => {
     if (c.backend === 'vm' && c.vmId) {
@@ -313,12 +329,15 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     dist?: LoadDistribution,
   ): {
     plans: Record<string, PlanResult>;
+    /** Per class, the plan for the ready fleet only (routing mix while bought VMs boot). */
+    nowPlans: Record<string, PlanResult>;
     memory: Record<string, number>;
     lambdaCost: Record<string, number>;
     options: Record<string, VmOption>;
     occupancyMs: Record<string, number>;
   } => {
     const plans: Record<string, PlanResult> = {};
+    const nowPlans: Record<string, PlanResult> = {};
     const options: Record<string, VmOption> = {};
     const memory: Record<string, number> = {};
     const lambdaCost: Record<string, number> = {};
@@ -367,13 +386,19 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         expectedVmLifetimeMs: opts.expectedVmLifetimeMs,
         maxVms: opts.maxVms ?? env.maxVms,
       };
-      const memoKey = planKey(input);
-      let solved = planMemo.get(memoKey);
-      if (!solved) {
-        solved = planCapacity(input);
-        if (planMemo.size >= 256) planMemo.clear();
-        planMemo.set(memoKey, solved);
-      }
+      const solved = solveMemo(input);
+      // The routing plan for the fleet that is READY now: VMs bought by the plan above serve nobody
+      // until they boot, so until then their traffic stays where it can be served. Without this the
+      // mix moved to the VMs' variant at once and onto its cold Lambda functions (README demo at
+      // 80 rps: 414 cold-start 503s while the VM booted). Lambda concurrency is left out: the mix is
+      // what is chosen here, and the router rejects what the pool cannot take.
+      const pvsNow = pvs.map((pv) => ({
+        ...pv,
+        vmOptions: pv.vmOptions
+          .map((o) => ({ ...o, existing: readyOf(obs, o.instanceType, pv.name) }))
+          .filter((o) => o.existing > 0),
+      }));
+      nowPlans[key] = solveMemo({ ...input, variants: pvsNow, noNewVms: true, lambdaConcurrencyLimit: 1e9 });
       // Callers may trim the plan in place: hand out a copy.
       plans[key] = solved.ok
         ? { ...solved, vms: solved.vms.map((v) => ({ ...v })), vmRps: { ...solved.vmRps }, lambdaRps: { ...solved.lambdaRps }, shares: { ...solved.shares } }
@@ -387,7 +412,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         if (dropped > 0) notes.push(`${key}: ${dropped} VM(s) of the peak plan left to Lambda (their expected utilisation is below break-even)`);
       }
     }
-    return { plans, memory, lambdaCost, options, occupancyMs };
+    return { plans, nowPlans, memory, lambdaCost, options, occupancyMs };
   };
 
   /**
@@ -657,7 +682,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       };
       const notes: string[] = [];
       const p = plan(env, s, 0, undefined, notes);
-      const mix = mixOfPlans(p.plans, s.demand.shares);
+      const mix = mixOfPlans(p.nowPlans, s.demand.shares);
       s.plans = p.plans;
       s.lambdaMemoryMb = p.memory;
       s.shares = mix.shares;
@@ -731,8 +756,10 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       const dist = recentDistribution(obs.arrivalRpsHistory, tauSteps);
       const p = plan(env, s, planRps, obs, notes, dist);
       const desired: Record<string, number> = {};
-      const mix = mixOfPlans(p.plans, s.demand.shares);
+      // Routing follows the ready fleet's plan; the target plan (p.plans) says what to buy.
+      const mix = mixOfPlans(p.nowPlans, s.demand.shares);
       const shares = mix.shares;
+      const targetShares = mixOfPlans(p.plans, s.demand.shares).shares;
       let planOk = true;
       for (const [key, r] of Object.entries(p.plans)) {
         if (!r.ok) {
@@ -794,7 +821,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       if (maxWindowMs > minWindowMs) {
         for (const [k, o] of Object.entries(p.options)) {
           const variant = k.slice(k.indexOf('|') + 1);
-          if (!(o.pricePerHourUsd > 0) || !((shares[variant] ?? 0) > 0)) continue;
+          if (!(o.pricePerHourUsd > 0) || !((shares[variant] ?? 0) + (targetShares[variant] ?? 0) > 0)) continue;
           const gapUsd = o.capacityRps * util * (o.bootDelayMs / 1000) * (p.lambdaCost[variant] ?? 0);
           const ski = o.bootDelayMs + gapUsd / (o.pricePerHourUsd / 3_600_000);
           windowMs = Math.max(windowMs, Math.min(maxWindowMs, ski));

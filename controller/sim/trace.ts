@@ -214,9 +214,9 @@ function toGrid(
  * - diurnal-burst: 24 h; sinusoidal day (trough 40 % of peak at 04:00, peak at 16:00), +-8 % noise,
  *   and 14 bursts of 1-6 min at 2-3.5x the current level (the shape that hurts VM-only fleets).
  * - steady: 2 h at a constant 100 rps (Poisson noise comes from the simulator).
- * - spike: 2 h at 100 rps with a 60 s 4x spike at t = 20 s (so the README's 60 s demo replay
- *   shows one: Lambda takes the spike, a VM is bought and boots, then takes the load back) and a
- *   10-minute 4x spike at t = 50 min (longer than any VM's boot: the case VMs must carry).
+ * - spike: 2 h at 100 rps with a 4-minute 4x spike at t = 20 s (so the README's 2-minute demo
+ *   replay shows one: Lambda takes the spike, a VM is bought and boots, then takes the load back)
+ *   and a 10-minute 4x spike at t = 50 min (longer than any VM's boot: the case VMs must carry).
  */
 function builtinRows(which: string): { t: Float64Array; r: Float64Array; n: number; stepS: number } {
   const make = (values: Float64Array) => {
@@ -227,7 +227,7 @@ function builtinRows(which: string): { t: Float64Array; r: Float64Array; n: numb
   if (which === 'steady') return make(new Float64Array(7200).fill(100));
   if (which === 'spike') {
     const v = new Float64Array(7200).fill(100);
-    for (let i = 20; i < 80; i++) v[i] = 400;
+    for (let i = 20; i < 260; i++) v[i] = 400;
     for (let i = 3000; i < 3600; i++) v[i] = 400;
     return make(v);
   }
