@@ -21,9 +21,6 @@ const ENV_KEYS = [
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
   'AWS_REGION',
-  'SPILLWAY_FLEET',
-  'SPILLWAY_METRICS_MODE',
-  'SPILLWAY_INSTANCE_TYPES',
   'SPILLWAY_SHARED_DIR',
 ] as const;
 /** The deployment's defaults (infra/config.ts): real variants whose weights the controller host never has. */
@@ -43,14 +40,17 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_REGION: 'us-east-1',
-      SPILLWAY_FLEET: uniqueName('world'),
-      SPILLWAY_METRICS_MODE: 'api',
-      SPILLWAY_INSTANCE_TYPES: DEPLOYED_TYPES.join(','),
       // No ../shared and an empty home: no model file can resolve, as on the controller host.
       SPILLWAY_SHARED_DIR: 'none',
     });
     const config = parseAppConfig({
       world: 'aws',
+      fleet: uniqueName('world'),
+      metricsMode: 'api',
+      instanceTypes: DEPLOYED_TYPES,
+      // Set, not read from the account: GetAccountSettings is tested against the local Lambda
+      // runtime (test/aws/lambda-concurrency.test.ts), moto's coverage of it varies by version.
+      lambdaConcurrency: 10,
       port: 0,
       tickIntervalMs: 200,
       maxVms: 0,
