@@ -74,9 +74,10 @@ function issueMessage(world: World, issue: z.core.$ZodIssue): string {
   }
   const key = String(issue.path[0] ?? '');
   if (key === 'world') return `${describeKey('world')}: expected one of ${Object.keys(BRANCHES).join(', ')}`;
-  const range = issue.code === 'too_small' || issue.code === 'too_big' ? acceptedRange(world, key) : undefined;
+  // Any issue on a bounded number (too small, too big, not a number) says the whole range.
+  const range = acceptedRange(world, key);
   const item = issue.path.length > 1 ? ` (item ${String(issue.path[1])})` : '';
-  return `${describeKey(key)}${item}: ${issue.message}${range ? ` (accepted: ${range})` : ''}`;
+  return `${describeKey(key)}${item}: ${issue.message}${range ? ` (accepted: integer ${range})` : ''}`;
 }
 
 /** Validates an already-assembled object (tests, in-process stack). Throws ConfigError. */

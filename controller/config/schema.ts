@@ -81,7 +81,14 @@ export const AwsConfigSchema = z.strictObject({
   /** Lambda function name prefix (`<prefix><variant>`). @default `${fleet}-` */
   lambdaPrefix: z.string().min(1).optional(),
   /** Every EC2 type the deployment made a launch template for; the planner plans over all of them. */
-  instanceTypes: z.array(z.string().min(1)).min(1),
+  instanceTypes: z
+    .array(z.string().min(1), {
+      error: (iss) =>
+        iss.input === undefined
+          ? 'required in the aws world: the EC2 types with a launch template, comma-separated (the deployment sets it from spillway:instanceTypes)'
+          : undefined,
+    })
+    .min(1),
   launchTemplatePattern: z.string().includes('{instanceType}').default('{fleet}-{instanceType}'),
   /** Subnets VMs launch into (spread across); none = the launch template's. */
   vmSubnets: z.array(z.string().min(1)).optional(),

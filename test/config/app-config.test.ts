@@ -28,8 +28,8 @@ describe('local branch (the embedded default)', () => {
   });
 
   it('names the accepted range on an out-of-range value', () => {
-    expect(() => loadAppConfig({ SPILLWAY_MAX_VMS: '65' })).toThrow(/SPILLWAY_MAX_VMS \(--max-vms\).*<=64.*accepted: 0\.\.64/);
-    expect(() => loadAppConfig({ SPILLWAY_LAMBDA_CONCURRENCY: '0' })).toThrow(/SPILLWAY_LAMBDA_CONCURRENCY.*accepted: 1\.\.1000/);
+    expect(() => loadAppConfig({ SPILLWAY_MAX_VMS: '65' })).toThrow(/SPILLWAY_MAX_VMS \(--max-vms\).*<=64.*accepted: integer 0\.\.64/);
+    expect(() => loadAppConfig({ SPILLWAY_LAMBDA_CONCURRENCY: '0' })).toThrow(/SPILLWAY_LAMBDA_CONCURRENCY.*accepted: integer 1\.\.1000/);
   });
 });
 
@@ -57,11 +57,12 @@ describe('aws branch (the deployed controller host)', () => {
   });
 
   it('requires instance types; rejects local-only settings and bad values by name', () => {
-    expect(() => loadAppConfig({ SPILLWAY_WORLD: 'aws' })).toThrow(/SPILLWAY_INSTANCE_TYPES \(--instance-types\)/);
+    expect(() => loadAppConfig({ SPILLWAY_WORLD: 'aws' })).toThrow(/SPILLWAY_INSTANCE_TYPES \(--instance-types\): required in the aws world/);
+    expect(() => loadAppConfig({ ...base, SPILLWAY_LAMBDA_CONCURRENCY: 'many' })).toThrow(/SPILLWAY_LAMBDA_CONCURRENCY.*accepted: integer 1\.\.100000/);
     expect(() => loadAppConfig({ ...base, SPILLWAY_INSTANCE_TYPE: 'c5.large' })).toThrow(
       /SPILLWAY_INSTANCE_TYPE \(--instance-type\) is a setting of the local world, and SPILLWAY_WORLD is aws/,
     );
-    expect(() => loadAppConfig({ ...base, SPILLWAY_MAX_VMS: '1001' })).toThrow(/SPILLWAY_MAX_VMS.*accepted: 0\.\.1000/);
+    expect(() => loadAppConfig({ ...base, SPILLWAY_MAX_VMS: '1001' })).toThrow(/SPILLWAY_MAX_VMS.*accepted: integer 0\.\.1000/);
     expect(() => loadAppConfig({ ...base, SPILLWAY_METRICS_MODE: 'loud' })).toThrow(/SPILLWAY_METRICS_MODE \(--metrics-mode\)/);
     expect(() => loadAppConfig({ ...base, SPILLWAY_LAUNCH_TEMPLATE_PATTERN: 'lt-{fleet}' })).toThrow(/SPILLWAY_LAUNCH_TEMPLATE_PATTERN/);
     expect(() => loadAppConfig({ ...base, SPILLWAY_FLEET: 'no spaces' })).toThrow(/SPILLWAY_FLEET.*letters, digits/);
