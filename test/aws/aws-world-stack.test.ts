@@ -48,8 +48,8 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
       fleet: uniqueName('world'),
       metricsMode: 'api',
       instanceTypes: DEPLOYED_TYPES,
-      // Set, not read from the account: GetAccountSettings is tested against the local Lambda
-      // runtime (test/aws/lambda-concurrency.test.ts), moto's coverage of it varies by version.
+      // Set, not read from the account: moto's server has no GetAccountSettings; that path is
+      // tested against the local Lambda runtime (test/aws/lambda-concurrency.local-runtime.test.ts).
       lambdaConcurrency: 10,
       port: 0,
       tickIntervalMs: 200,
