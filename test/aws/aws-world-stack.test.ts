@@ -84,6 +84,8 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
     expect([...stack.served.keys()].sort()).toEqual([...DEPLOYED_VARIANTS].sort());
     expect([...stack.served.values()].every((s) => s.profileSource === 'measured')).toBe(true);
     expect(stack.runtime.env.instanceTypes).toEqual(DEPLOYED_TYPES);
+    // Configured here, so not read from the account (that path: lambda-concurrency.local-runtime.test.ts).
+    expect(stack.runtime.env.lambdaConcurrencyLimit).toBe(10);
   });
 
   it('keeps ticking and answers /v1/status while the world has no capacity', async () => {
@@ -100,7 +102,8 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
       region: 'us-east-1',
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
-    const fleet = process.env['SPILLWAY_FLEET']!;
+    const fleet = stack.config.world === 'aws' ? stack.config.fleet : '';
+    expect(fleet).not.toBe('');
     let names = new Set<string>();
     for (let i = 0; i < 30 && !names.has(METRICS.dollarsPerHour); i++) {
       const listed = await cw.send(
