@@ -48,7 +48,7 @@ export const InfraConfigSchema = z.object({
    */
   lambdaConcurrency: z.number().int().min(1).max(100_000).optional(),
   /** spillway:sloMs — latency SLO used to right-size Lambda memory and in the alarm. @default 200 */
-  sloMs: z.number().positive().max(300_000),
+  sloMs: z.number().int().positive().max(300_000),
   /** spillway:budgetUsdPerHour — spend alarm threshold. @default 2 */
   budgetUsdPerHour: z.number().positive(),
   /** spillway:sloViolationRateAlarm — alarm when violations/requests exceeds this over 5 min. @default 0.05 */

@@ -5,7 +5,7 @@
  * schema and a bad value fails `cdk synth` rather than the host's first boot.
  */
 import { ConfigError } from '../errors.js';
-import { CONFIG_NAMES } from './names.js';
+import { CONFIG_NAMES, describeKey } from './names.js';
 import { AwsConfigSchema, type AwsConfigInput, type ConfigKey } from './schema.js';
 
 /**
@@ -22,7 +22,7 @@ export function controllerEnvironment(config: ControllerEnvironmentInput): Recor
   const input = { ...config, world: 'aws' as const };
   const r = AwsConfigSchema.safeParse(input);
   if (!r.success) {
-    const msg = r.error.issues.map((i) => `${String(i.path.join('.'))}: ${i.message}`).join('; ');
+    const msg = r.error.issues.map((i) => `${describeKey(String(i.path[0] ?? ''))}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid controller configuration: ${msg}`, { cause: r.error });
   }
   const out: Record<string, string> = {};
