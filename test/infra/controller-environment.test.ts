@@ -80,6 +80,6 @@ describe('controller host environment round trip (CDK context -> user data -> co
       /spillway:maxVms/,
     );
     expect(() => controllerEnvironment({ instanceTypes: ['c5.large'], sloMs: 12.5 })).toThrow(ConfigError);
-    expect(() => controllerEnvironment({ instanceTypes: [] })).toThrow(/instanceTypes/);
+    expect(() => controllerEnvironment({ instanceTypes: [] })).toThrow(/SPILLWAY_INSTANCE_TYPES/);
   });
 });
