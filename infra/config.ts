@@ -37,8 +37,18 @@ export const InfraConfigSchema = z.object({
   variants: z.array(z.string()).min(1),
   /** spillway:instanceTypes — EC2 types with a launch template (must be in profiles/catalog.json). */
   instanceTypes: z.array(z.string()).min(1),
+  /**
+   * spillway:maxVms — VMs (booting + ready) the controller may run at once.
+   * @default unset: the controller's aws-world default (controller/config/schema.ts)
+   */
+  maxVms: z.number().int().min(0).max(1_000).optional(),
+  /**
+   * spillway:lambdaConcurrency — Lambda concurrency the controller plans within.
+   * @default unset: the controller reads the account's unreserved concurrency at start
+   */
+  lambdaConcurrency: z.number().int().min(1).max(100_000).optional(),
   /** spillway:sloMs — latency SLO used to right-size Lambda memory and in the alarm. @default 200 */
-  sloMs: z.number().positive().max(300_000),
+  sloMs: z.number().int().positive().max(300_000),
   /** spillway:budgetUsdPerHour — spend alarm threshold. @default 2 */
   budgetUsdPerHour: z.number().positive(),
   /** spillway:sloViolationRateAlarm — alarm when violations/requests exceeds this over 5 min. @default 0.05 */
@@ -58,6 +68,11 @@ export const InfraConfigSchema = z.object({
 });
 export type InfraConfig = z.infer<typeof InfraConfigSchema>;
 
+const optionalNum = z
+  .union([z.number(), z.string()])
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : Number(v)));
+
 const RawSchema = z.object({
   region: z.string().optional(),
   account: z.string().optional(),
@@ -65,6 +80,8 @@ const RawSchema = z.object({
   variants: csv(['mobilenet-v2-10-int8-zoo', 'squeezenet-caffe2-fp16']),
   instanceTypes: csv(['c5.large', 'c6g.large', 'c5.xlarge']),
   sloMs: num(200),
+  maxVms: optionalNum,
+  lambdaConcurrency: optionalNum,
   budgetUsdPerHour: num(2),
   sloViolationRateAlarm: num(0.05),
   lambdaArchitecture: z.string().optional(),

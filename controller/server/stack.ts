@@ -18,8 +18,7 @@ import { HttpVmClient } from '../local/vm-client.js';
 import { LocalVmFleet } from '../local/vm-fleet.js';
 import { ControlLoop } from '../loop/control-loop.js';
 import type { MetricsPort, ServerlessPoolPort, VmClientPort, VmFleetPort } from '../ports.js';
-import { createAwsAdapters, readAwsWorldEnv } from '../aws/world.js';
-import { ConfigError } from '../errors.js';
+import { createAwsAdapters, resolveLambdaConcurrency } from '../aws/world.js';
 import { createApiServer } from './app.js';
 import { makeDrainable } from './drain.js';
 import { ApiMetrics } from './metrics.js';
@@ -72,16 +71,6 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     ...(modelDir ? { modelDir } : {}),
   });
   const names = [...served.keys()];
-  const env: PolicyEnv = {
-    catalog,
-    variants: [...served.values()].map((s) => s.info),
-    sloMs: config.sloMs,
-    tickIntervalMs: config.tickIntervalMs,
-    instanceTypes: plannedInstanceTypes(config),
-    lambdaArch: config.lambdaArch,
-    lambdaConcurrencyLimit: config.lambdaConcurrency,
-    maxVms: config.maxVms,
-  };
   const policy =
     opts.policy ?? (createSpillwayPolicy() as unknown as Policy<unknown>);
 
@@ -102,6 +91,16 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
   try {
     const world = await createWorld(config, names, childEnv, progress, closers);
     const { pool, fleet } = world;
+    const env: PolicyEnv = {
+      catalog,
+      variants: [...served.values()].map((s) => s.info),
+      sloMs: config.sloMs,
+      tickIntervalMs: config.tickIntervalMs,
+      instanceTypes: plannedInstanceTypes(config),
+      lambdaArch: config.lambdaArch,
+      lambdaConcurrencyLimit: world.lambdaConcurrencyLimit,
+      maxVms: config.maxVms,
+    };
     const vmClient: VmClientPort = new HttpVmClient();
 
     const runtime = new ControllerRuntime(policy, env, served, {
@@ -183,15 +182,10 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
 
 /**
  * Every type the planner may buy. aws: all types the deployment made launch templates for
- * (SPILLWAY_INSTANCE_TYPES, required); local: the one type the local VMs stand in for.
+ * (instanceTypes, required by the schema); local: the one type the local VMs stand in for.
  */
 function plannedInstanceTypes(config: AppConfig): string[] {
-  if (config.world !== 'aws') return [config.instanceType];
-  const types = readAwsWorldEnv().SPILLWAY_INSTANCE_TYPES;
-  if (!types || types.length === 0) {
-    throw new ConfigError('SPILLWAY_INSTANCE_TYPES is required in the aws world (the deployment sets it from spillway:instanceTypes)');
-  }
-  return types;
+  return config.world === 'aws' ? [...config.instanceTypes] : [config.instanceType];
 }
 
 interface World {
@@ -200,6 +194,8 @@ interface World {
   localFleet?: LocalVmFleet;
   lambdaEndpoint: string;
   metrics?: MetricsPort;
+  /** Lambda concurrency the planner plans within (local: the runtime's limit; aws: config or account). */
+  lambdaConcurrencyLimit: number;
 }
 
 /**
@@ -215,9 +211,10 @@ async function createWorld(
   closers: Array<() => Promise<void>>,
 ): Promise<World> {
   if (config.world === 'aws') {
-    const aws = createAwsAdapters();
+    const aws = createAwsAdapters({ ...config, variants: names });
+    const concurrency = await resolveLambdaConcurrency(config, aws.pool, names);
     progress(
-      `AWS world: fleet '${aws.env.SPILLWAY_FLEET}', functions '${aws.env.SPILLWAY_LAMBDA_PREFIX ?? `${aws.env.SPILLWAY_FLEET}-`}<variant>'`,
+      `AWS world: fleet '${config.fleet}', functions '${aws.functionPrefix}<variant>', instance types ${config.instanceTypes.join(', ')}, up to ${config.maxVms} VM(s), Lambda concurrency ${concurrency.limit} (${concurrency.source === 'config' ? 'SPILLWAY_LAMBDA_CONCURRENCY' : `account: reserved ${concurrency.account?.reserved}, unreserved ${concurrency.account?.unreserved}`})`,
     );
     if (aws.metrics) {
       const metrics = aws.metrics;
@@ -227,6 +224,7 @@ async function createWorld(
       fleet: aws.fleet,
       pool: aws.pool,
       lambdaEndpoint: '',
+      lambdaConcurrencyLimit: concurrency.limit,
       ...(aws.metrics ? { metrics: aws.metrics } : {}),
     };
   }
@@ -259,5 +257,5 @@ async function createWorld(
     env: childEnv,
   });
   closers.push(() => fleet.close());
-  return { fleet, pool, localFleet: fleet, lambdaEndpoint: lambdaRt.endpoint };
+  return { fleet, pool, localFleet: fleet, lambdaEndpoint: lambdaRt.endpoint, lambdaConcurrencyLimit: config.lambdaConcurrency };
 }

@@ -15,6 +15,13 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { GRANT_READ_ACTIONS, nagAccount, nagAssetBucketObjects, nagRegion } from '../nag.js';
 import { METRIC_NAMESPACE } from '../../controller/aws/metric-names.js';
+import { type ControllerEnvironmentInput, controllerEnvironment } from '../../controller/config/controller-environment.js';
+
+/** What the stack decides for the controller; the host itself decides the rest of its environment. */
+export type ControllerHostSettings = Omit<ControllerEnvironmentInput, 'fleet' | 'port' | 'host' | 'home'>;
+
+/** State directory of the controller on the host (registry, profiles cache). */
+const CONTROLLER_HOME = '/var/lib/spillway';
 
 export interface ControllerHostProps {
   readonly vpc: ec2.IVpc;
@@ -33,8 +40,12 @@ export interface ControllerHostProps {
   readonly functions: readonly lambda.IFunction[];
   readonly apiKeySecret: secretsmanager.ISecret;
   readonly appSource: s3assets.Asset;
-  /** Environment for the controller process (SLO, variants, ...). @default {} */
-  readonly environment?: Record<string, string>;
+  /**
+   * The controller's aws-world configuration (SLO, variants, instance types, max VMs, ...), typed by
+   * the controller's own schema; written as its environment by controllerEnvironment(). Fleet,
+   * port, host and home are the host's own and set here.
+   */
+  readonly controller: ControllerHostSettings;
   /** Security group of the host (created before the VM templates reference it). @default a new one */
   readonly securityGroup?: ec2.SecurityGroup;
   /** Port of the controller's public API. @default 8080 */
@@ -129,6 +140,14 @@ export class ControllerHost extends Construct {
         resources: ['*'],
       }),
     );
+    // Read at start when spillway:lambdaConcurrency is unset: the planner's Lambda concurrency limit.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AccountSettingsHasNoResourceScope',
+        actions: ['lambda:GetAccountSettings'],
+        resources: ['*'],
+      }),
+    );
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'PassVmRoleToEc2',
@@ -144,6 +163,7 @@ export class ControllerHost extends Construct {
           'lambda:InvokeFunction',
           'lambda:GetFunction',
           'lambda:GetFunctionConfiguration',
+          'lambda:GetFunctionConcurrency',
           'lambda:UpdateFunctionConfiguration',
           'lambda:PutFunctionConcurrency',
           'lambda:PutProvisionedConcurrencyConfig',
@@ -165,18 +185,20 @@ export class ControllerHost extends Construct {
 
     const userData = ec2.UserData.forLinux();
     const env: Record<string, string> = {
-      PORT: String(this.port),
-      HOST: '0.0.0.0',
       AWS_REGION: stack.region,
-      SPILLWAY_WORLD: 'aws',
-      SPILLWAY_FLEET: props.fleetName,
-      ...props.environment,
+      ...controllerEnvironment({
+        ...props.controller,
+        fleet: props.fleetName,
+        port: this.port,
+        host: '0.0.0.0',
+        home: CONTROLLER_HOME,
+      }),
     };
     userData.addCommands(
       'set -euxo pipefail',
       'dnf install -y nodejs22 nodejs22-npm unzip',
       'alternatives --set node /usr/bin/node-22 || true',
-      'mkdir -p /opt/spillway/app /var/lib/spillway',
+      `mkdir -p /opt/spillway/app ${CONTROLLER_HOME}`,
       `aws s3 cp ${props.appSource.s3ObjectUrl} /opt/spillway/app.zip`,
       'unzip -oq /opt/spillway/app.zip -d /opt/spillway/app',
       'cd /opt/spillway/app && ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund',
@@ -191,7 +213,6 @@ export class ControllerHost extends Construct {
       'WorkingDirectory=/opt/spillway/app',
       'EnvironmentFile=/etc/spillway-controller.env',
       ...Object.entries(env).map(([k, v]) => `Environment=${k}=${v}`),
-      'Environment=SPILLWAY_HOME=/var/lib/spillway',
       'ExecStart=/usr/bin/node --import tsx controller/main.ts',
       'Restart=on-failure',
       '[Install]',
@@ -229,7 +250,7 @@ export class ControllerHost extends Construct {
     Validations.of(this.role).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'ec2:Describe* and cloudwatch:PutMetricData support no resource scoping; PutMetricData is limited by the cloudwatch:namespace condition.',
+        reason: 'ec2:Describe*, lambda:GetAccountSettings and cloudwatch:PutMetricData support no resource scoping; PutMetricData is limited by the cloudwatch:namespace condition.',
       },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:instance/*]`, reason: 'Instance ids are unknown before launch; scoped by the spillway:fleet tag condition.' },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:volume/*]`, reason: 'Volume ids are unknown before launch; scoped by the fleet tag and launch-template conditions.' },

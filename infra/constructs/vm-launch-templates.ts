@@ -78,6 +78,8 @@ export function vmUserData(opts: { appSourceUrl: string; modelBucket: string; se
 
 export class VmLaunchTemplates extends Construct {
   readonly securityGroup: ec2.SecurityGroup;
+  /** Port the VMs' inference server listens on (the controller is told the same). */
+  readonly serverPort: number;
   readonly role: iam.Role;
   readonly templates = new Map<string, ec2.LaunchTemplate>();
 
@@ -85,6 +87,7 @@ export class VmLaunchTemplates extends Construct {
     super(scope, id);
     if (props.instanceTypes.length === 0) throw new Error('VmLaunchTemplates instanceTypes must not be empty, got []');
     const serverPort = props.serverPort ?? 8081;
+    this.serverPort = serverPort;
     if (!Number.isInteger(serverPort) || serverPort < 1 || serverPort > 65_535) {
       throw new Error(`VmLaunchTemplates serverPort must be an integer in 1..65535, got ${serverPort}`);
     }

@@ -113,13 +113,18 @@ export class ServingStack extends Stack {
       functions: [...this.functions.values()].map((f) => f.fn),
       apiKeySecret: props.stateful.apiKeySecret,
       appSource: appSource.asset,
-      environment: {
-        SPILLWAY_SLO_MS: String(config.sloMs),
-        SPILLWAY_VARIANTS: config.variants.join(','),
-        SPILLWAY_INSTANCE_TYPES: config.instanceTypes.join(','),
-        SPILLWAY_LAMBDA_PREFIX: `${config.fleetName}-`,
-        SPILLWAY_LAUNCH_TEMPLATE_PATTERN: '{fleet}-{instanceType}',
-        SPILLWAY_VM_SUBNETS: this.vpc.publicSubnets.map((s) => s.subnetId).join(','),
+      controller: {
+        sloMs: config.sloMs,
+        variants: config.variants,
+        instanceTypes: config.instanceTypes,
+        lambdaArch: config.lambdaArchitecture,
+        lambdaPrefix: `${config.fleetName}-`,
+        launchTemplatePattern: '{fleet}-{instanceType}',
+        vmSubnets: this.vpc.publicSubnets.map((s) => s.subnetId),
+        vmPort: this.launchTemplates.serverPort,
+        // Unset = the controller's defaults: its aws-world maxVms, the account's Lambda concurrency.
+        ...(config.maxVms !== undefined ? { maxVms: config.maxVms } : {}),
+        ...(config.lambdaConcurrency !== undefined ? { lambdaConcurrency: config.lambdaConcurrency } : {}),
       },
     });
     this.endpoint = new PublicEndpoint(this, 'Endpoint', {

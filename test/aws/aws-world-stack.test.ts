@@ -21,9 +21,6 @@ const ENV_KEYS = [
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
   'AWS_REGION',
-  'SPILLWAY_FLEET',
-  'SPILLWAY_METRICS_MODE',
-  'SPILLWAY_INSTANCE_TYPES',
   'SPILLWAY_SHARED_DIR',
 ] as const;
 /** The deployment's defaults (infra/config.ts): real variants whose weights the controller host never has. */
@@ -43,14 +40,17 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_REGION: 'us-east-1',
-      SPILLWAY_FLEET: uniqueName('world'),
-      SPILLWAY_METRICS_MODE: 'api',
-      SPILLWAY_INSTANCE_TYPES: DEPLOYED_TYPES.join(','),
       // No ../shared and an empty home: no model file can resolve, as on the controller host.
       SPILLWAY_SHARED_DIR: 'none',
     });
     const config = parseAppConfig({
       world: 'aws',
+      fleet: uniqueName('world'),
+      metricsMode: 'api',
+      instanceTypes: DEPLOYED_TYPES,
+      // Set, not read from the account: moto's server has no GetAccountSettings; that path is
+      // tested against the local Lambda runtime (test/aws/lambda-concurrency.local-runtime.test.ts).
+      lambdaConcurrency: 10,
       port: 0,
       tickIntervalMs: 200,
       maxVms: 0,
@@ -84,6 +84,8 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
     expect([...stack.served.keys()].sort()).toEqual([...DEPLOYED_VARIANTS].sort());
     expect([...stack.served.values()].every((s) => s.profileSource === 'measured')).toBe(true);
     expect(stack.runtime.env.instanceTypes).toEqual(DEPLOYED_TYPES);
+    // Configured here, so not read from the account (that path: lambda-concurrency.local-runtime.test.ts).
+    expect(stack.runtime.env.lambdaConcurrencyLimit).toBe(10);
   });
 
   it('keeps ticking and answers /v1/status while the world has no capacity', async () => {
@@ -100,7 +102,8 @@ describe.skipIf(!motoAvailable)('controller in the aws world (against moto)', ()
       region: 'us-east-1',
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
-    const fleet = process.env['SPILLWAY_FLEET']!;
+    const fleet = stack.config.world === 'aws' ? stack.config.fleet : '';
+    expect(fleet).not.toBe('');
     let names = new Set<string>();
     for (let i = 0; i < 30 && !names.has(METRICS.dollarsPerHour); i++) {
       const listed = await cw.send(

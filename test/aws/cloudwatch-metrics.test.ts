@@ -101,19 +101,25 @@ describe.skipIf(!motoAvailable)('CloudWatchMetrics against moto (PutMetricData)'
 describe('AWS world wiring from the controller host environment', () => {
   it('builds the three adapters with the stack names; bad values are named', async () => {
     const { createAwsAdapters } = await import('../../controller/aws/world.js');
-    const w = createAwsAdapters({
+    const { loadAppConfig } = await import('../../controller/app-config.js');
+    const config = loadAppConfig({
+      SPILLWAY_WORLD: 'aws',
       SPILLWAY_FLEET: 'prod',
       SPILLWAY_VARIANTS: 'a,b',
       SPILLWAY_INSTANCE_TYPES: 'c5.large,c6g.large',
       SPILLWAY_VM_SUBNETS: 'subnet-1,subnet-2',
       SPILLWAY_METRICS_MODE: 'emf',
     });
+    if (config.world !== 'aws') throw new Error('expected the aws world');
+    const w = createAwsAdapters(config);
     expect(w.pool.functionName('a')).toBe('prod-a');
     expect(w.fleet.launchTemplateName('c5.large')).toBe('prod-c5.large');
     expect(w.fleet.fallbackOrder('c5.large')).toEqual(['c5.large', 'c6g.large']);
     expect(w.metrics).toBeDefined();
     w.fleet.client.destroy();
     w.pool.client.destroy();
-    expect(() => createAwsAdapters({ SPILLWAY_METRICS_MODE: 'loud' })).toThrow(/SPILLWAY_METRICS_MODE/);
+    expect(() =>
+      loadAppConfig({ SPILLWAY_WORLD: 'aws', SPILLWAY_INSTANCE_TYPES: 'c5.large', SPILLWAY_METRICS_MODE: 'loud' }),
+    ).toThrow(/SPILLWAY_METRICS_MODE/);
   });
 });

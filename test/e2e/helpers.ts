@@ -10,7 +10,7 @@ import addFormatsModule from 'ajv-formats';
 import pino from 'pino';
 import { sharedDir } from '../../functions/engine/registry.js';
 import { loadCatalog } from '../../profiles/catalog.js';
-import { type AppConfigInput, parseAppConfig } from '../../controller/app-config.js';
+import { type LocalConfigInput, parseAppConfig } from '../../controller/app-config.js';
 import { type Stack, startStack } from '../../controller/server/stack.js';
 
 const shared = sharedDir();
@@ -21,7 +21,7 @@ export const HAS_AZURE_TRACE = !!AZURE_CODE_TRACE && existsSync(AZURE_CODE_TRACE
 /** Smallest variant available: the real MobileNetV1 0.5@128 (~1.4 ms) or the tiny synthetic ResNet-18. */
 export const SMALL_VARIANT = HAS_SHARED_MODELS ? 'mobilenet-v1-050-128-quant' : 'resnet18-w025-s112-synthetic';
 
-export async function startTestStack(overrides: AppConfigInput = {}): Promise<Stack> {
+export async function startTestStack(overrides: LocalConfigInput = {}): Promise<Stack> {
   const config = parseAppConfig({
     port: 0,
     host: '127.0.0.1',

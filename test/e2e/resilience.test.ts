@@ -20,7 +20,8 @@ async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number
 
 /** Launch one VM directly through the fleet port and wait until the router sees it ready. */
 async function oneReadyVm(stack: Stack, token: string): Promise<string> {
-  const [rec] = await stack.fleet.launch({ instanceType: stack.config.instanceType, variant: SMALL_VARIANT, count: 1, clientToken: token });
+  const instanceType = stack.config.world === 'local' ? stack.config.instanceType : (stack.config.instanceTypes[0] ?? '');
+  const [rec] = await stack.fleet.launch({ instanceType, variant: SMALL_VARIANT, count: 1, clientToken: token });
   await waitFor(
     async () => {
       await stack.loop.refreshFleet();

@@ -172,7 +172,7 @@ describe('ControllerHost', () => {
       functions: [fn],
       apiKeySecret: new secretsmanager.Secret(stack, 'K'),
       appSource: new AppSource(stack, 'Src', { repoRoot: REPO_ROOT }).asset,
-      environment: { SPILLWAY_SLO_MS: '150' },
+      controller: { sloMs: 150, instanceTypes: ['c5.large'] },
       ...(port !== undefined ? { port } : {}),
     });
     return Template.fromStack(stack);
