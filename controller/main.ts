@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   say('try:');
   say(`  ${exampleCurl(stack.url, task, Math.max(config.sloMs, 5_000), config.apiKey)}`);
   say(`  curl -s ${stack.url}/v1/status${config.apiKey ? ` -H 'x-api-key: ${config.apiKey}'` : ''}`);
-  say(`  npx spillway replay --target ${stack.url} --trace builtin:spike --mean-rps 5 --duration 60`);
+  say(`  npx spillway replay --target ${stack.url} --trace builtin:spike --mean-rps 20 --duration 2m`);
   say(`spillway: ready (${JSON.stringify({ event: 'ready', url: stack.url })})`);
 }
 
