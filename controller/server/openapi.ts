@@ -39,14 +39,17 @@ function inferResponses(): Record<string, unknown> {
     '404': errorResponse('Unknown task or model.'),
     '413': errorResponse('Request body larger than the configured limit.'),
     '415': errorResponse('Content-Type is not application/json.'),
+    '422': errorResponse(
+      'slo_unattainable: sloMs (or budgetMs) is below the fastest any backend can answer this task (p99 on an idle VM or warm Lambda instance); the message names the field and that figure. Not retryable.',
+    ),
     '503': {
       description:
-        'No backend can take the request now (Lambda throttled, no VM fits); retry after Retry-After seconds.',
+        'No backend can take the request within its budget now (Lambda throttled or at its concurrency, no VM fits, or only a cold start that would miss the deadline: one instance is then warmed without the request); retry after Retry-After seconds, or send acceptLate: true to take a late cold start.',
       headers: { 'Retry-After': { schema: { type: 'integer', minimum: 0 } } },
       content: json('ErrorBody'),
     },
     '502': errorResponse('Every backend tried failed (e.g. function errors); retry later.'),
-    '504': errorResponse('No backend answered within the budget.'),
+    '504': errorResponse('No backend answered within the request\'s budget (sloMs, or the backend timeout with acceptLate); the backend call was abandoned.'),
   };
 }
 
