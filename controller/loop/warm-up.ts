@@ -39,15 +39,25 @@ export function runWarmUp(deps: WarmUpDeps, variant: string): Promise<void> {
  */
 export async function warmAtStart(deps: WarmUpDeps, variants: readonly string[], perVariant: number): Promise<number> {
   const now = deps.now ?? Date.now;
-  const runs: Promise<void>[] = [];
-  for (const v of variants) {
-    const { idle } = deps.host.lambda.idleOf(v, now());
-    const busy = deps.host.lambda.burstInput(v, now()).inFlight;
-    for (let i = idle + busy; i < perVariant; i++) {
-      if (!deps.host.claimWarmUpSlot(v, now())) break;
-      runs.push(runWarmUp(deps, v));
+  // In waves: the host lets warm-ups hold at most half the pool, so 5 variants at concurrency 8 warm
+  // 4, then the 5th once a slot of the first wave is back. A wave that claims nothing ends it.
+  let started = 0;
+  const warmNow = () => variants.reduce((a, v) => a + deps.host.lambda.idleOf(v, now()).idle, 0);
+  for (let wave = 0; wave <= variants.length * perVariant; wave++) {
+    const before = warmNow();
+    const runs: Promise<void>[] = [];
+    for (const v of variants) {
+      const { idle } = deps.host.lambda.idleOf(v, now());
+      const busy = deps.host.lambda.burstInput(v, now()).inFlight;
+      for (let i = idle + busy; i < perVariant; i++) {
+        if (!deps.host.claimWarmUpSlot(v, now())) break;
+        runs.push(runWarmUp(deps, v));
+      }
     }
+    await Promise.all(runs);
+    started += runs.length;
+    // Nothing claimed, or a wave that warmed nothing (the function fails): stop, do not retry forever.
+    if (runs.length === 0 || warmNow() <= before) return started;
   }
-  await Promise.all(runs);
-  return runs.length;
+  return started;
 }

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { PolicyHost } from '../../controller/core/host/policy-host.js';
 import type { RouteRequest } from '../../controller/core/policy-types.js';
 import { createSpillwayPolicy } from '../../controller/core/spillway-policy.js';
+import { warmAtStart } from '../../controller/loop/warm-up.js';
 import { REAL_MODELS, makeEnv } from './fixtures.js';
 
 const env = { ...makeEnv(REAL_MODELS), lambdaConcurrencyLimit: 8 };
@@ -67,5 +68,29 @@ describe('warm-ups in the policy host', () => {
     expect(h.lambda.view.throttledUntilMs).toBe(2_000);
     h.lambda.ended(v, 1_020, true);
     expect(h.lambda.view.throttledUntilMs).toBeUndefined();
+  });
+});
+
+describe('warmAtStart (stand-in pool: warm() resolves on the next macrotask)', () => {
+  const pool = (ok: boolean) => ({
+    warm: (_v: string, _t: number) =>
+      new Promise<{ billedDurationMs: number; memoryMb: number }>((resolve, reject) =>
+        setTimeout(() => (ok ? resolve({ billedDurationMs: 5, memoryMb: 1024 }) : reject(new Error('function error'))), 0),
+      ),
+  });
+  it('warms every variant although warm-ups may hold only half the pool at once (5 variants, concurrency 8)', async () => {
+    const h = host();
+    const names = env.variants.map((v) => v.name);
+    expect(names.length).toBe(5);
+    const n = await warmAtStart({ host: h, pool: pool(true) as never, timeoutMs: 1_000, now: () => 1_000 }, names, 1);
+    expect(n).toBe(5);
+    for (const v of names) expect(h.lambda.view.warmIdleByVariant[v]).toBe(1);
+  });
+  it('a function that fails its warm-ups is tried once per wave, never forever', async () => {
+    const h = host();
+    const names = env.variants.map((v) => v.name);
+    const n = await warmAtStart({ host: h, pool: pool(false) as never, timeoutMs: 1_000, now: () => 1_000 }, names, 1);
+    expect(n).toBe(4);
+    expect(h.lambda.view.inFlight).toBe(0);
   });
 });
