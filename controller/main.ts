@@ -9,6 +9,7 @@ import { relative } from 'node:path';
 import pino from 'pino';
 import { repoRoot } from '../functions/engine/registry.js';
 import { loadAppConfig } from './app-config.js';
+import { configHelp } from './config/help.js';
 import { ConfigError } from './errors.js';
 import { silenceSdkNodeVersionNotice } from './node-notices.js';
 import { watchParent } from './local/watch-parent.js';
@@ -26,7 +27,12 @@ function exampleCurl(url: string, task: string, sloMs: number, apiKey: string | 
 
 async function main(): Promise<void> {
   silenceSdkNodeVersionNotice();
-  const config = loadAppConfig(process.env, process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${configHelp()}\n`);
+    return;
+  }
+  const config = loadAppConfig(process.env, argv);
   // Logs are JSON on stderr; stdout carries the human summary (and stays parseable by tests).
   const log = pino({ level: config.logLevel, base: { svc: 'spillway-controller' } }, pino.destination(2));
   const say = (s: string) => process.stdout.write(`${s}\n`);

@@ -104,3 +104,16 @@ describe('controllerEnvironment (the writer) and loadAppConfig (the reader) agre
     for (const k of Object.keys(env)) expect(known.has(k)).toBe(true);
   });
 });
+
+describe('npm start -- --help', () => {
+  it('lists every flag the reader accepts with its env variable, and the local defaults', async () => {
+    const { configHelp } = await import('../../controller/config/help.js');
+    const h = configHelp();
+    for (const n of Object.values(CONFIG_NAMES)) {
+      expect(h).toContain(`--${n.flag} `);
+      expect(h).toContain(n.env);
+    }
+    expect(h).toMatch(/--max-vms\s+SPILLWAY_MAX_VMS\s+2\n/);
+    expect(h).toMatch(/--instance-types\s+SPILLWAY_INSTANCE_TYPES\s+\[aws world\]/);
+  });
+});
