@@ -18,6 +18,12 @@ export interface ReplayTarget {
 export interface LoadGenOptions extends ReplayTarget {
   /** Requests per second for each second of the run (already scaled). */
   rpsPerSecond: ArrayLike<number>;
+  /**
+   * Explicit send times (ms from the start, ascending) instead of drawing Poisson arrivals from
+   * rpsPerSecond (which then only sets the duration): the fidelity bench replays the same arrival
+   * times it gives the simulator. Default: poissonArrivalsMs(rpsPerSecond, seed).
+   */
+  arrivalsMs?: ArrayLike<number>;
   task: string;
   sloMs: number;
   minAccuracy: number;
@@ -51,6 +57,8 @@ export interface RequestOutcome {
   second: number;
   status: number | 'timeout' | 'error';
   latencyMs: number;
+  /** The answer's own latency breakdown (200 only): router receipt to answer, split by phase. */
+  server?: { queueMs: number; inferenceMs: number; coldStartMs: number; transportMs: number; totalMs: number };
   backend?: 'vm' | 'lambda';
   variant?: string;
   coldStart?: boolean;
@@ -93,6 +101,20 @@ function arrivalsInSecond(rate: number, rand: () => number): number[] {
     out.push(t * 1000);
   }
   return out;
+}
+
+/**
+ * The load generator's arrival times (ms from the start, ascending) for per-second rates: Poisson
+ * inside each second from a seeded PRNG. Exported so another consumer (the simulator in the
+ * fidelity bench) can be given exactly the arrivals a replay sends.
+ */
+export function poissonArrivalsMs(rpsPerSecond: ArrayLike<number>, seed = 1): Float64Array {
+  const rand = rng(seed);
+  const out: number[] = [];
+  for (let s = 0; s < rpsPerSecond.length; s++) {
+    for (const off of arrivalsInSecond(rpsPerSecond[s] ?? 0, rand)) out.push(s * 1000 + off);
+  }
+  return Float64Array.from(out);
 }
 
 function headers(target: ReplayTarget, extra: Record<string, string> = {}): Record<string, string> {
@@ -196,6 +218,7 @@ function sendOne(
                 sloMet: boolean;
                 retries: number;
                 predictions: Array<{ label: string }>;
+                latency?: RequestOutcome['server'];
               };
               o.backend = b.backend.kind;
               o.variant = b.model;
@@ -203,6 +226,7 @@ function sendOne(
               o.retries = b.retries;
               o.weights = b.weights;
               o.top1 = b.predictions[0]?.label;
+              if (b.latency) o.server = b.latency;
               // The client's own clock decides SLO attainment (it includes the client->router hop).
               o.sloMet = latencyMs <= sloMs;
             } catch (err) {
@@ -247,7 +271,6 @@ export async function runLoad(o: LoadGenOptions): Promise<LoadGenResult> {
   if (o.imagesBase64.length === 0) throw new ReplayError('no sample images to send');
   const durationS = o.rpsPerSecond.length;
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
-  const rand = rng(o.seed ?? 1);
   const bodies = o.imagesBase64.map((image) =>
     JSON.stringify({ task: o.task, input: { image }, sloMs: o.sloMs, minAccuracy: o.minAccuracy }),
   );
@@ -298,27 +321,27 @@ export async function runLoad(o: LoadGenOptions): Promise<LoadGenResult> {
   };
   const progressTimer = setInterval(progress, 250);
 
+  const schedule = o.arrivalsMs ?? poissonArrivalsMs(o.rpsPerSecond, o.seed ?? 1);
   try {
-    for (let s = 0; s < durationS; s++) {
+    for (let i = 0; i < schedule.length; i++) {
       if (o.signal?.aborted) break;
-      const offsets = arrivalsInSecond(o.rpsPerSecond[s] ?? 0, rand);
-      for (const off of offsets) {
-        const due = t0 + s * 1000 + off;
-        const wait = due - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-        const body = bodies[sent % bodies.length]!;
-        sent++;
-        const p = sendOne(o, agent, body, timeoutMs, performance.now(), s, o.sloMs);
-        pending.add(p);
-        void p.then((x) => {
-          pending.delete(p);
-          outcomes.push(x);
-        });
-      }
-      // Idle to the end of this second so empty seconds still take a second.
-      const endOfSecond = t0 + (s + 1) * 1000 - performance.now();
-      if (endOfSecond > 1) await new Promise((r) => setTimeout(r, endOfSecond));
+      const atMs = schedule[i]!;
+      if (atMs >= durationS * 1000) break;
+      const due = t0 + atMs;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const body = bodies[sent % bodies.length]!;
+      sent++;
+      const p = sendOne(o, agent, body, timeoutMs, performance.now(), Math.floor(atMs / 1000), o.sloMs);
+      pending.add(p);
+      void p.then((x) => {
+        pending.delete(p);
+        outcomes.push(x);
+      });
     }
+    // Idle to the end of the run so trailing empty seconds still take their time.
+    const toEnd = t0 + durationS * 1000 - performance.now();
+    if (toEnd > 1 && !o.signal?.aborted) await new Promise((r) => setTimeout(r, toEnd));
     await Promise.all([...pending]);
   } finally {
     clearInterval(pollTimer);

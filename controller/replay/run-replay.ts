@@ -21,6 +21,8 @@ export interface ReplayOptions {
   task?: string;
   apiKey?: string;
   seed?: number;
+  /** Explicit send times (ms from the start) instead of Poisson draws (load-gen.ts arrivalsMs). */
+  arrivalsMs?: ArrayLike<number>;
   requestTimeoutMs?: number;
   onProgress?: (p: ProgressSnapshot) => void;
   signal?: AbortSignal;
@@ -67,6 +69,7 @@ export async function runReplay(o: ReplayOptions): Promise<{ summary: ReplaySumm
     imagesBase64: loadSampleImagesBase64(),
     ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.arrivalsMs ? { arrivalsMs: o.arrivalsMs } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });

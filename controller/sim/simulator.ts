@@ -95,6 +95,29 @@ export interface SimOptions {
   maxVms?: number;
   /** Lambda memory updates deferred while a variant is busy, as the real pools do. @default true */
   deferMemoryDuringBursts: boolean;
+  /**
+   * Explicit arrival times (ms of simulated time, ascending) instead of Poisson draws from the
+   * trace's rates (which then only set the duration and the load series): the fidelity bench
+   * gives the simulator exactly the arrivals it replays against the live stack.
+   */
+  arrivalTimesMs?: ArrayLike<number>;
+  /** Service slots per VM instead of the profile's replicas (the local stack: one per thread). */
+  vmSlots?: number;
+  /** Intra-op threads per VM instead of the profile's estimate (the local stack: 1). */
+  vmThreads?: number;
+  /**
+   * Time per request outside session.run as the world measured it (image decode/resize, the
+   * host's CPU contention), ms per input, by backend and variant; added to the service time.
+   */
+  extraServiceMs?: { vm?: Record<string, number>; lambda?: Record<string, number> };
+  /** True Lambda INIT per variant (ms) instead of the profile's coldStartMs (the world's own, measured). */
+  lambdaColdStartMs?: Record<string, number>;
+  /** Lambda keep-alive (ms) instead of the catalog's (the local runtime keeps idle instances 60 s). */
+  lambdaKeepAliveMs?: number;
+  /** Lambda memory configured before the policy sets one (the local stack's SPILLWAY_LAMBDA_MEMORY_MB). */
+  lambdaMemoryMb?: number;
+  /** Lambda instances per variant warmed at t = 0 (SPILLWAY_LAMBDA_WARM_AT_START). @default 0 */
+  lambdaWarmAtStart?: number;
 }
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
@@ -150,6 +173,8 @@ export interface SimResult {
   vmLaunches: number;
   coldStarts: number;
   servedByVariant: Record<string, number>;
+  /** Every VM launched: when (ms of simulated time) it was asked for, ready, stopped. */
+  vmTimeline: Array<{ id: string; variant: string; launchedAtMs: number; readyAtMs?: number; stoppedAtMs: number }>;
   series: SimSeries;
   /** Arrivals per simulated second (for the clairvoyant bound); omitted from JSON output. */
   arrivalsPerSecond?: Uint32Array;
@@ -177,6 +202,8 @@ interface VariantRt {
   model: LatencyModel;
   sigma: number;
   trueMult: number;
+  vmExtraMs: number;
+  lambdaExtraMs: number;
   accuracy: number | null;
   profileIdx: number;
 }
@@ -248,6 +275,8 @@ export function simulate<S>(
     model: v.profile.latencyModel,
     sigma: sigmaForP99OverP50(v.profile.latencyModel.p99OverP50),
     trueMult: opts.trueLatencyMultiplier?.[v.name] ?? 1,
+    vmExtraMs: opts.extraServiceMs?.vm?.[v.name] ?? 0,
+    lambdaExtraMs: opts.extraServiceMs?.lambda?.[v.name] ?? 0,
     accuracy: v.accuracyTop1,
     profileIdx: i,
   }));
@@ -359,7 +388,7 @@ export function simulate<S>(
       ...(opts.deferMemoryDuringBursts ? {} : { memoryUpdateGuard: false as const }),
     },
     lambdaMemoryMb: 0, // no function configured until the policy (or the first invoke) sets one
-    lambdaKeepAliveMs: catalog.lambda.keepAliveMs,
+    lambdaKeepAliveMs: opts.lambdaKeepAliveMs ?? catalog.lambda.keepAliveMs,
     historyTicks: opts.historyTicks,
     nowMs: 0,
   });
@@ -387,7 +416,7 @@ export function simulate<S>(
   // ---- Lambda ----
   const lambdaLimit = Math.min(env.lambdaConcurrencyLimit, catalog.lambda.accountConcurrencyLimit);
   let lambdaInFlight = 0;
-  const keepAliveMs = catalog.lambda.keepAliveMs;
+  const keepAliveMs = opts.lambdaKeepAliveMs ?? catalog.lambda.keepAliveMs;
   // Warm pool per variant: ring of idle-since times, newest at the top.
   const warmTimes: Float64Array[] = variants.map(() => new Float64Array(64));
   const warmHead = new Int32Array(variants.length);
@@ -409,7 +438,9 @@ export function simulate<S>(
     vcpuByVariant[vi] = vcpu;
     const prof = env.variants[vi]!.profile;
     const est = prof.lambda.find((l) => l.memoryMb === m);
-    coldMsByVariant[vi] = est ? est.coldStartMs : lambdaColdStartMs(catalog, prof.sessionLoadMs, vcpu);
+    coldMsByVariant[vi] =
+      opts.lambdaColdStartMs?.[variants[vi]!.name] ??
+      (est ? est.coldStartMs : lambdaColdStartMs(catalog, prof.sessionLoadMs, vcpu));
   };
   const expireWarm = (vi: number, now: number): void => {
     const ring = warmTimes[vi]!;
@@ -518,7 +549,7 @@ export function simulate<S>(
       vm.busySlots++;
       vm.batchStartMs[s] = now;
       const serviceMs =
-        predictLatencyMs(v.model, n, vm.threads) * v.trueMult * vm.interference * rng.lognormalMedian1(v.sigma);
+        (predictLatencyMs(v.model, n, vm.threads) * v.trueMult + n * v.vmExtraMs) * vm.interference * rng.lognormalMedian1(v.sigma);
       heap.push(now + serviceMs, EV_VM_DONE, vm.idx * SLOT_SHIFT + s);
     }
   };
@@ -586,11 +617,11 @@ export function simulate<S>(
     const type = catalog.ec2.instanceTypes[ti]!;
     const prof = env.variants[vi]!.profile;
     const est = prof.instances.find((e) => e.instanceType === instanceType);
-    const slots = est?.replicas ?? type.vcpu;
-    const threads = est?.intraOpThreads ?? 1;
+    const slots = opts.vmSlots ?? est?.replicas ?? type.vcpu;
+    const threads = opts.vmThreads ?? est?.intraOpThreads ?? 1;
     const maxBatch = Math.max(1, Math.min(SLOT_SHIFT, opts.maxBatch ?? est?.batchSize ?? 8));
     const capacityRps =
-      est?.throughputRps ?? (slots * maxBatch * 1000) / predictLatencyMs(prof.latencyModel, maxBatch, threads);
+      (opts.vmSlots === undefined && opts.vmThreads === undefined ? est?.throughputRps : undefined) ?? (slots * maxBatch * 1000) / predictLatencyMs(prof.latencyModel, maxBatch, threads);
     const bootBase = opts.bootDelayMs?.[instanceType] ?? type.typicalBootDelayMs;
     const boot = now === 0 && opts.prewarm ? 0 : bootBase * (1 + opts.bootJitter * (2 * rng.uniform() - 1));
     const interference =
@@ -636,7 +667,7 @@ export function simulate<S>(
       coldStarts++;
     }
     const v = variants[vi]!;
-    const serviceMs = lambdaLatencyMs(v.model, 1, vcpuByVariant[vi]!) * v.trueMult * rng.lognormalMedian1(v.sigma);
+    const serviceMs = (lambdaLatencyMs(v.model, 1, vcpuByVariant[vi]!) * v.trueMult + v.lambdaExtraMs) * rng.lognormalMedian1(v.sigma);
     const initMs = cold ? coldMsByVariant[vi]! : 0;
     const mem = memByVariant[vi]!;
     const billedMs = lambdaBilledDurationMs(catalog, serviceMs, opts.billLambdaInit ? initMs : 0);
@@ -813,7 +844,17 @@ export function simulate<S>(
   let stepEnd = stepMs;
   let ratePerMs = (rates[0] ?? 0) / 1000;
   // Next arrival after t, Poisson at the piecewise-constant rate (restart the draw at each step end).
+  const given = opts.arrivalTimesMs;
+  let givenIdx = 0;
   const nextArrival = (t: number): number => {
+    if (given) {
+      while (givenIdx < given.length) {
+        const a = given[givenIdx++]!;
+        if (a >= endMs) break;
+        if (a >= t) return a;
+      }
+      return Number.POSITIVE_INFINITY;
+    }
     for (;;) {
       if (stepIdx >= rates.length) return Number.POSITIVE_INFINITY;
       if (ratePerMs > 0) {
@@ -838,7 +879,20 @@ export function simulate<S>(
   for (let t = env.tickIntervalMs; t < endMs; t += env.tickIntervalMs) heap.push(t, EV_TICK, 0);
   for (let t = opts.seriesIntervalMs; t <= endMs + 1e-6; t += opts.seriesIntervalMs) heap.push(t, EV_SAMPLE, 0);
   // A first tick at t=0 lets the policy buy its initial fleet.
+  if (opts.lambdaMemoryMb !== undefined) for (let vi = 0; vi < variants.length; vi++) setMemory(vi, opts.lambdaMemoryMb);
   doTick(0);
+  if (opts.lambdaWarmAtStart) {
+    // As loop/warm-up.ts warmAtStart: top every variant up to n instances (idle + busy).
+    for (let vi = 0; vi < variants.length; vi++) {
+      const name = variants[vi]!.name;
+      const mem = memByVariant[vi]! || opts.lambdaMemoryMb || catalog.lambda.minMemoryMb;
+      const have = host.lambda.idleOf(name, 0).idle + host.lambda.burstInput(name, 0).inFlight;
+      for (let k = have; k < opts.lambdaWarmAtStart; k++) {
+        if (!host.claimWarmUpSlot(name, 0)) break;
+        startWarmUp(name, mem, 0);
+      }
+    }
+  }
 
   let tArr = nextArrival(0);
   for (;;) {
@@ -957,6 +1011,13 @@ export function simulate<S>(
     vmLaunches,
     coldStarts,
     servedByVariant: byVariant,
+    vmTimeline: vms.map((vm) => ({
+      id: vm.id,
+      variant: variants[vm.variantIdx]!.name,
+      launchedAtMs: vm.launchedAtMs,
+      ...(vm.readyMs > 0 || vm.readyAtMs > 0 ? { readyAtMs: vm.readyAtMs } : {}),
+      stoppedAtMs: vm.stopAtMs,
+    })),
     series,
     arrivalsPerSecond,
     wallMs,
