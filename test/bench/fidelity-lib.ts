@@ -17,7 +17,7 @@
  */
 import { cpus } from 'node:os';
 import pino from 'pino';
-import { type AppConfigInput, parseAppConfig } from '../../controller/app-config.js';
+import { type LocalConfigInput, parseAppConfig } from '../../controller/app-config.js';
 import type { RequestOutcome } from '../../controller/replay/load-gen.js';
 import { poissonArrivalsMs } from '../../controller/replay/load-gen.js';
 import { runReplay, traceWindowRps } from '../../controller/replay/run-replay.js';
@@ -69,7 +69,7 @@ export interface FidelityOptions {
   minAccuracy: number;
   seed: number;
   /** App-config overrides (everything else: the app's real defaults). port/logLevel are set here. */
-  config?: AppConfigInput;
+  config?: LocalConfigInput;
   /** Replay client timeout per request. */
   requestTimeoutMs?: number;
   onProgress?: (msg: string) => void;
@@ -315,6 +315,7 @@ function windowTrace(name: string, synthetic: boolean, rps: Float64Array, startS
 
 export function simOptionsFor(stack: Pick<Stack, 'config'>, cal: Calibration, arrivals: Float64Array, o: { seed: number; minAccuracy: number }): Partial<SimOptions> {
   const c = stack.config;
+  if (c.world !== 'local') throw new Error('the fidelity bench compares the simulator with the LOCAL world');
   return {
     seed: o.seed,
     minAccuracy: o.minAccuracy,
@@ -360,7 +361,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
   const say = o.onProgress ?? (() => {});
   const w = traceWindowRps(o.trace, { meanRps: o.meanRps, durationS: o.durationS, startS: o.startS });
   const arrivals = poissonArrivalsMs(w.rps, o.seed);
-  const config = parseAppConfig({ logLevel: 'silent', ...o.config, port: 0 });
+  const config = parseAppConfig({ logLevel: 'silent', ...o.config, world: 'local', port: 0 });
   say(`starting the local stack (variants: ${config.variants.join(', ') || 'all that resolve'})...`);
   const stack = await startStack(config, { log: pino({ level: process.env['FIDELITY_LOG'] ?? 'silent' }), onProgress: (m) => say(`  ${m}`) });
   const env = stack.runtime.env;
