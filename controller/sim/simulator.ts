@@ -116,6 +116,11 @@ export interface SimOptions {
   lambdaKeepAliveMs?: number;
   /** Lambda memory configured before the policy sets one (the local stack's SPILLWAY_LAMBDA_MEMORY_MB). */
   lambdaMemoryMb?: number;
+  /**
+   * Billed Lambda time per invoke beyond the modelled service (the handler's own work: event
+   * parsing, (de)serialisation), ms; already part of lambdaOverheadMs's latency, not added to it.
+   */
+  lambdaBilledOverheadMs?: number;
   /** Lambda instances per variant warmed at t = 0 (SPILLWAY_LAMBDA_WARM_AT_START). @default 0 */
   lambdaWarmAtStart?: number;
 }
@@ -549,7 +554,7 @@ export function simulate<S>(
       vm.busySlots++;
       vm.batchStartMs[s] = now;
       const serviceMs =
-        (predictLatencyMs(v.model, n, vm.threads) * v.trueMult + n * v.vmExtraMs) * vm.interference * rng.lognormalMedian1(v.sigma);
+        Math.max(0.1, predictLatencyMs(v.model, n, vm.threads) * v.trueMult + n * v.vmExtraMs) * vm.interference * rng.lognormalMedian1(v.sigma);
       heap.push(now + serviceMs, EV_VM_DONE, vm.idx * SLOT_SHIFT + s);
     }
   };
@@ -667,10 +672,11 @@ export function simulate<S>(
       coldStarts++;
     }
     const v = variants[vi]!;
-    const serviceMs = (lambdaLatencyMs(v.model, 1, vcpuByVariant[vi]!) * v.trueMult + v.lambdaExtraMs) * rng.lognormalMedian1(v.sigma);
+    const serviceMs =
+      Math.max(0.1, lambdaLatencyMs(v.model, 1, vcpuByVariant[vi]!) * v.trueMult + v.lambdaExtraMs) * rng.lognormalMedian1(v.sigma);
     const initMs = cold ? coldMsByVariant[vi]! : 0;
     const mem = memByVariant[vi]!;
-    const billedMs = lambdaBilledDurationMs(catalog, serviceMs, opts.billLambdaInit ? initMs : 0);
+    const billedMs = lambdaBilledDurationMs(catalog, serviceMs + (opts.lambdaBilledOverheadMs ?? 0), opts.billLambdaInit ? initMs : 0);
     lambdaComputeUsd += lambdaComputeCostUsd(catalog, lambdaGbSeconds(mem, billedMs), env.lambdaArch);
     lambdaRequests++;
     lambdaInFlight++;

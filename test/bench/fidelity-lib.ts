@@ -105,6 +105,8 @@ export interface Calibration {
   coldStartSource: string;
   vmOverheadMs: number;
   lambdaOverheadMs: number;
+  /** Mean billed ms per warm invoke beyond decode+inference (the handler's own work), from the local runtime's GB-s. */
+  lambdaBilledOverheadMs: number;
   extraServiceMs: { vm: Record<string, number>; lambda: Record<string, number> };
   samples: { vmAnswers: number; lambdaWarm: number; lambdaCold: number };
 }
@@ -248,7 +250,13 @@ export function calibrate(
   outcomes: RequestOutcome[],
   env: PolicyEnv,
   vms: LiveVm[],
-  o: { vmBootDelayMs: number; lambdaMemoryMb: number; vmThreads: number },
+  o: {
+    vmBootDelayMs: number;
+    lambdaMemoryMb: number;
+    vmThreads: number;
+    /** Local runtime totals over the replay (delta). */
+    lambdaBilled?: { invocations: number; gbSeconds: number };
+  },
 ): Calibration {
   const ok = outcomes.filter((x) => x.status === 200 && x.server);
   const vmAns = ok.filter((x) => x.backend === 'vm');
@@ -259,11 +267,12 @@ export function calibrate(
     const model = v.profile.latencyModel;
     const vmInf = vmAns.filter((x) => x.variant === v.name).map((x) => x.server!.inferenceMs);
     // VM answers may come from batches > 1; the median at these rates is a batch of one.
-    if (vmInf.length > 0) extra.vm[v.name] = Math.max(0, median(vmInf) - predictLatencyMs(model, 1, o.vmThreads));
+    // Negative when this host is faster than the profile: the service time matches the measured median.
+    if (vmInf.length > 0) extra.vm[v.name] = median(vmInf) - predictLatencyMs(model, 1, o.vmThreads);
     const lamInf = lamWarm.filter((x) => x.variant === v.name).map((x) => x.server!.inferenceMs);
     if (lamInf.length > 0) {
       const vcpu = lambdaVcpu(env.catalog, o.lambdaMemoryMb);
-      extra.lambda[v.name] = Math.max(0, median(lamInf) - lambdaLatencyMs(model, 1, vcpu));
+      extra.lambda[v.name] = median(lamInf) - lambdaLatencyMs(model, 1, vcpu);
     }
   }
   // Whatever a backend's answer does not account for: the client's hop to the router, routing,
@@ -276,6 +285,14 @@ export function calibrate(
     const c = lamCold.filter((x) => x.variant === v.name).map((x) => x.server!.coldStartMs);
     if (c.length > 0) coldByVariant[v.name] = median(c);
   }
+  let lambdaBilledOverheadMs = 0;
+  const lb = o.lambdaBilled;
+  if (lb && lb.invocations > 0 && lamWarm.length > 0) {
+    const billedMs = (lb.gbSeconds / (o.lambdaMemoryMb / 1024)) * 1000;
+    const initMs = lamCold.reduce((a, x) => a + x.server!.coldStartMs, 0);
+    const inferMs = ok.filter((x) => x.backend === 'lambda').reduce((a, x) => a + x.server!.inferenceMs, 0);
+    lambdaBilledOverheadMs = Math.max(0, (billedMs - initMs - inferMs) / lb.invocations);
+  }
   const boots = vms.filter((v) => v.readyAtMs !== undefined).map((v) => v.readyAtMs! - v.launchedAtMs);
   return {
     vmBootDelayMs: boots.length > 0 ? median(boots) : o.vmBootDelayMs,
@@ -285,6 +302,7 @@ export function calibrate(
       lamCold.length > 0 ? `median INIT reported by the local Lambda runtime over ${lamCold.length} cold answer(s)` : 'profile coldStartMs (no cold answer)',
     vmOverheadMs,
     lambdaOverheadMs,
+    lambdaBilledOverheadMs,
     extraServiceMs: extra,
     samples: { vmAnswers: vmAns.length, lambdaWarm: lamWarm.length, lambdaCold: lamCold.length },
   };
@@ -334,6 +352,7 @@ export function simOptionsFor(stack: Pick<Stack, 'config'>, cal: Calibration, ar
     lambdaColdStartMs: cal.lambdaColdStartMs,
     vmOverheadMs: cal.vmOverheadMs,
     lambdaOverheadMs: cal.lambdaOverheadMs,
+    lambdaBilledOverheadMs: cal.lambdaBilledOverheadMs,
     extraServiceMs: cal.extraServiceMs,
     seriesIntervalMs: 60_000,
     recordArrivalsPerSecond: false,
@@ -381,6 +400,13 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
   let summary: ReplaySummary;
   let outcomes: RequestOutcome[];
   let t0: number;
+  const lambdaTotals = async () => {
+    if (!stack.lambdaEndpoint) return undefined;
+    const res = await fetch(new URL('/spillway/stats', stack.lambdaEndpoint));
+    return ((await res.json()) as { totals: { invocations: number; gbSeconds: number } }).totals;
+  };
+  const before = await lambdaTotals();
+  let after: typeof before;
   const liveStart = performance.now();
   try {
     say(`replaying ${arrivals.length} arrivals over ${o.durationS} s against ${stack.url}...`);
@@ -407,6 +433,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
     outcomes = r.raw.outcomes;
     t0 = r.raw.startedAtMs;
     watch();
+    after = await lambdaTotals();
   } finally {
     clearInterval(watcher);
     await stack.close();
@@ -416,6 +443,9 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
     vmBootDelayMs: config.vmBootDelayMs,
     lambdaMemoryMb: config.lambdaMemoryMb,
     vmThreads: 1,
+    ...(before && after
+      ? { lambdaBilled: { invocations: after.invocations - before.invocations, gbSeconds: after.gbSeconds - before.gbSeconds } }
+      : {}),
   });
   say('simulating the same world...');
   const simStart = performance.now();

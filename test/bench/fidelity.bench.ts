@@ -95,7 +95,7 @@ function markdown(r: FidelityResult, traceNote: string): string {
     '',
     `- VM boot delay ${fmt(c.vmBootDelayMs, 0)} ms (${c.vmBootDelaySource})`,
     `- Lambda INIT ${JSON.stringify(c.lambdaColdStartMs)} ms (${c.coldStartSource})`,
-    `- transport outside the backend's timers: VM ${fmt(c.vmOverheadMs, 1)} ms, Lambda ${fmt(c.lambdaOverheadMs, 1)} ms (medians)`,
+    `- transport outside the backend's timers: VM ${fmt(c.vmOverheadMs, 1)} ms, Lambda ${fmt(c.lambdaOverheadMs, 1)} ms (medians); Lambda billed beyond decode+inference ${fmt(c.lambdaBilledOverheadMs, 1)} ms per invoke (local runtime GB-s)`,
     `- time outside session.run per request (decode/resize, CPU contention): VM ${JSON.stringify(roundAll(c.extraServiceMs.vm))} ms, Lambda ${JSON.stringify(roundAll(c.extraServiceMs.lambda))} ms`,
     `- samples: ${c.samples.vmAnswers} VM answers, ${c.samples.lambdaWarm} warm and ${c.samples.lambdaCold} cold Lambda answers`,
     '',
