@@ -63,8 +63,14 @@ export const LocalConfigSchema = z.strictObject({
   vmBootDelayMs: intIn(0, 600_000).default(20_000),
   /** Cap on local VM processes (a 2-core machine runs 2 single-thread servers comfortably). */
   maxVms: intIn(0, 64).default(2),
-  /** EC2 instance type the local VMs stand in for (prices and profiles come from it). */
-  instanceType: z.string().min(1).default('c5.large'),
+  /**
+   * EC2 instance type the local VMs stand in for (prices and profiles come from it). A local VM is
+   * one server process with one intra-op thread per vCPU of this type, so the default is a 1-vCPU
+   * type: on a 2-core machine a 2-vCPU c5.large stand-in would claim twice the capacity the machine
+   * can give it next to the controller and the Lambda instances. c7a.medium ($0.0513/h) breaks even
+   * with Lambda at ~0.6x the load a c5.large ($0.085/h) needs.
+   */
+  instanceType: z.string().min(1).default('c7a.medium'),
   /** Concurrency limit of the local Lambda runtime: 8 instances fit beside 2 VMs on 2 cores. */
   lambdaConcurrency: intIn(1, 1_000).default(8),
 });

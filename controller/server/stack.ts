@@ -252,8 +252,8 @@ async function createWorld(
   const fleet = new LocalVmFleet({
     bootDelayMs: config.vmBootDelayMs,
     ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
-    // One thread per local VM: on a 2-core machine two VMs already use every core.
-    maxThreadsPerVm: 1,
+    // maxThreadsPerVm left at its default (this machine's cores): a VM runs one intra-op thread per
+    // vCPU of the stand-in type (c7a.medium: 1), as the profile's capacity for that type assumes.
     env: childEnv,
   });
   closers.push(() => fleet.close());

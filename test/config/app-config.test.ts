@@ -16,7 +16,7 @@ describe('local branch (the embedded default)', () => {
     if (c.world !== 'local') return;
     expect(c.maxVms).toBe(2);
     expect(c.lambdaConcurrency).toBe(8);
-    expect(c.instanceType).toBe('c5.large');
+    expect(c.instanceType).toBe('c7a.medium');
     expect(c.vmBootDelayMs).toBe(20_000);
   });
 
