@@ -8,8 +8,10 @@
 # host mode, without Docker, from a venv with pinned versions (requirements.txt + constraints.txt
 # beside this script; venv at $LOCALSTACK_VENV, default <repo>/.venv-localstack, rebuilt when the
 # pins change). Analytics off (DISABLE_EVENTS=1), nothing persisted (PERSISTENCE=0, its file
-# system root is a temp dir removed at exit), no DNS server, no certificate download, unsupported
-# CloudFormation resource types fail instead of being silently ignored. Exports to CMD:
+# system root is a temp dir removed at exit), no DNS server, no certificate download. (Offline,
+# CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES=0 cannot be used: 4.14 then rejects every resource type,
+# since its support catalog is fetched online; the suite checks types itself, see
+# free-edition.ts.) Exports to CMD:
 #   LOCALSTACK_ENDPOINT=http://127.0.0.1:<port>  SPILLWAY_AWS_EMULATOR=localstack
 # Without Python 3.13: moto ($MOTO_ENDPOINT if set, else `python3 -m moto.server` when importable):
 #   MOTO_ENDPOINT=...  SPILLWAY_AWS_EMULATOR=moto  (LOCALSTACK_ENDPOINT unset: those tests skip)
@@ -97,7 +99,7 @@ start_localstack() {
     exec env OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$EMU_ROOT/fs" \
       GATEWAY_LISTEN="127.0.0.1:$port" LOCALSTACK_HOST="127.0.0.1:$port" \
       DISABLE_EVENTS=1 PERSISTENCE=0 SKIP_SSL_CERT_DOWNLOAD=1 DNS_ADDRESS=0 \
-      CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES=0 EAGER_SERVICE_LOADING=0 \
+      EAGER_SERVICE_LOADING=0 \
       SERVICES="s3,ec2,ssm,secretsmanager,cloudwatch,cloudformation,iam,sts,lambda,logs" \
       setsid "$venv/bin/python" -m localstack.runtime.main
   ) >"$log" 2>&1 &
@@ -122,7 +124,7 @@ EOF
     fi
     sleep 0.5
   done
-  export LOCALSTACK_ENDPOINT="$url" SPILLWAY_AWS_EMULATOR=localstack
+  export LOCALSTACK_ENDPOINT="$url" SPILLWAY_AWS_EMULATOR=localstack LOCALSTACK_VENV="$venv"
   say "LocalStack 4.14.0 (host mode, no Docker) at $url: venv ready in ${t_venv} s, healthy after $(elapsed "$t0") s in all; log $log"
 }
 
@@ -159,8 +161,13 @@ else
   start_moto
 fi
 
+# In the background so that a TERM/INT to this script stops CMD and the emulator at once.
+"$@" &
+CMD_PID=$!
+trap 'kill -TERM "$CMD_PID" 2>/dev/null; exit 143' TERM
+trap 'kill -INT "$CMD_PID" 2>/dev/null; exit 130' INT
 set +e
-"$@"
+wait "$CMD_PID"
 rc=$?
 set -e
 exit "$rc"
