@@ -29,8 +29,8 @@ export interface Skipped {
   reason: string;
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type Template = { Resources: Record<string, { Type: string; Properties?: Json; DependsOn?: string | string[] }>; Outputs?: Record<string, Json> };
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type Template = { Resources: Record<string, { Type: string; Properties?: Json; DependsOn?: string | string[] }>; Outputs?: Record<string, Json> };
 
 function refsIn(value: Json, out = new Set<string>()): Set<string> {
   if (Array.isArray(value)) for (const v of value) refsIn(v, out);
@@ -151,4 +151,71 @@ export function pruneAssembly(assemblyDir: string, outDir: string): Skipped[] {
     writeFileSync(file, JSON.stringify(assets, null, 1));
   }
   return skipped;
+}
+
+export interface DeployedStack {
+  /** Logical id -> physical id, from DescribeStackResources. */
+  physical: ReadonlyMap<string, string>;
+  /** Template parameter -> resolved value (e.g. the SSM AMI parameters). */
+  parameters: ReadonlyMap<string, string>;
+  accountId: string;
+  region: string;
+}
+
+/**
+ * Resolves the intrinsic functions of a template fragment against a deployed stack, as
+ * CloudFormation would, for the few forms the launch templates use (Ref, Fn::GetAtt Arn/GroupId,
+ * Fn::Sub, Fn::Join, Fn::Base64). Anything else is an error, never a guess.
+ */
+export function resolveIntrinsics(value: Json, stack: DeployedStack, resourceTypes: ReadonlyMap<string, string>): Json {
+  const ref = (name: string): string => {
+    const pseudo: Record<string, string> = {
+      'AWS::AccountId': stack.accountId,
+      'AWS::Region': stack.region,
+      'AWS::Partition': 'aws',
+      'AWS::URLSuffix': 'amazonaws.com',
+    };
+    const v = pseudo[name] ?? stack.parameters.get(name) ?? stack.physical.get(name);
+    if (v === undefined) throw new Error(`cannot resolve Ref ${name}`);
+    return v;
+  };
+  const getAtt = (id: string, attr: string): string => {
+    const phys = stack.physical.get(id);
+    const type = resourceTypes.get(id);
+    if (!phys) throw new Error(`cannot resolve GetAtt ${id}.${attr}: not deployed`);
+    if (type === 'AWS::EC2::SecurityGroup' && attr === 'GroupId') return phys;
+    if (type === 'AWS::IAM::InstanceProfile' && attr === 'Arn') return `arn:aws:iam::${stack.accountId}:instance-profile/${phys}`;
+    throw new Error(`no resolution known for GetAtt ${id}.${attr} (${type})`);
+  };
+  const sub = (s: string): string =>
+    s.replace(/\$\{([^}!][^}]*)\}/g, (_, name: string) => {
+      const [id, attr] = name.split('.');
+      return attr ? getAtt(id ?? '', attr) : ref(id ?? '');
+    });
+  const go = (v: Json): Json => {
+    if (Array.isArray(v)) return v.map(go);
+    if (!v || typeof v !== 'object') return v;
+    const keys = Object.keys(v);
+    const only = keys.length === 1 ? keys[0] : undefined;
+    if (only === 'Ref') return ref(String(v.Ref));
+    if (only === 'Fn::GetAtt') {
+      const a = v['Fn::GetAtt'];
+      const [id, attr] = Array.isArray(a) ? a.map(String) : String(a).split('.');
+      return getAtt(id ?? '', attr ?? '');
+    }
+    if (only === 'Fn::Sub') {
+      if (typeof v['Fn::Sub'] !== 'string') throw new Error('Fn::Sub with a variable map is not supported');
+      return sub(v['Fn::Sub']);
+    }
+    if (only === 'Fn::Join') {
+      const [sep, parts] = v['Fn::Join'] as [string, Json[]];
+      return parts.map((p) => String(go(p))).join(sep);
+    }
+    if (only === 'Fn::Base64') return Buffer.from(String(go(v['Fn::Base64'] ?? '')), 'utf8').toString('base64');
+    if (only?.startsWith('Fn::')) throw new Error(`intrinsic ${only} is not supported`);
+    const out: Record<string, Json> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = go(x);
+    return out;
+  };
+  return go(value);
 }

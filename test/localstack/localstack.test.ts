@@ -16,7 +16,8 @@
  * - LocalStack's CloudFormation has no provider for some types and reports them CREATE_COMPLETE
  *   "as a fallback" without creating anything: the suite reads those from the stack events and
  *   fails on any type not in CFN_FALLBACK_EXPECTED below. The VM launch templates are among them,
- *   so the test creates them through the EC2 API from the deployed pieces before Ec2Fleet runs.
+ *   so the test creates them through the EC2 API from their synthesized data (intrinsics resolved
+ *   against the deployed stack) before Ec2Fleet launches from them.
  * - The public endpoint (an ALB) and the controller host's user data (LocalStack's instances are
  *   records, nothing boots) are not exercised: that needs a real account (infra/README.md).
  * DynamoDB is not used by Spillway, so nothing here needs moto's DynamoDB.
@@ -36,7 +37,7 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudWatchMetrics } from '../../controller/aws/cloudwatch-metrics.js';
@@ -46,7 +47,7 @@ import { createAwsAdapters } from '../../controller/aws/world.js';
 import { type LocalLambdaRuntime, startLocalLambdaRuntime } from '../../controller/local/lambda-runtime/index.js';
 import { buildApp } from '../../infra/app.js';
 import { createMotoRole, uniqueName, zipOneFile } from '../aws/moto.js';
-import { NOT_DEPLOYABLE, pruneAssembly, type Skipped } from './free-edition.js';
+import { NOT_DEPLOYABLE, pruneAssembly, resolveIntrinsics, type Skipped, type Template } from './free-edition.js';
 
 const endpoint = process.env.LOCALSTACK_ENDPOINT;
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -69,7 +70,7 @@ if (!endpoint) console.warn(`[test/localstack] SKIPPED: ${skipReason}`);
  * them (no resource provider in the free edition), and what that leaves unverified here.
  */
 const CFN_FALLBACK_EXPECTED: Readonly<Record<string, string>> = {
-  'AWS::EC2::LaunchTemplate': 'not created: the VM launch templates are created by this test through the EC2 API instead',
+  'AWS::EC2::LaunchTemplate': "not created: the VM launch templates are created by this test through the EC2 API from their synthesized data; the controller's own is not",
   'AWS::EC2::SecurityGroupIngress': 'not created: the ALB -> controller -> VM port rules are checked in the synthesized template only (test/infra)',
   'AWS::EC2::SecurityGroupEgress': 'not created: as above',
   'AWS::EC2::FlowLog': 'not created: VPC flow logs are not verified',
@@ -368,32 +369,61 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
     cw.destroy();
   });
 
-  it("Ec2Fleet launches VMs into the deployed subnets and VM security group (launch template created through the EC2 API: LocalStack's CloudFormation does not create it)", async () => {
+  it("Ec2Fleet launches VMs from the synthesized launch templates into the deployed subnets (templates created through the EC2 API: LocalStack's CloudFormation does not create them)", async () => {
     const subnets = [...resources.entries()].filter(([k]) => /^VpcpublicSubnet\dSubnet/.test(k)).map(([, v]) => v);
     expect(subnets).toHaveLength(2);
     const described = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnets }));
     expect(described.Subnets?.every((s) => s.VpcId === resources.get('Vpc8378EB38'))).toBe(true);
-    const param = await awsJson('ssm', 'AmazonSSM.GetParameter', { Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64' });
-    const vmSg = resources.get('VmsVmSg2F71BD8B') ?? '';
-    await ec2.send(
-      new CreateLaunchTemplateCommand({
-        LaunchTemplateName: `${fleet}-c5.large`,
-        LaunchTemplateData: {
-          ImageId: (param.Parameter as { Value: string }).Value,
-          InstanceType: 'c5.large',
-          SecurityGroupIds: [vmSg],
-          IamInstanceProfile: { Name: resources.get('VmsLtc5largeProfileEA98BDCD') ?? '' },
-        },
-      }),
+    // The templates' own data, with every intrinsic resolved against the deployed stack.
+    const template = JSON.parse(readFileSync(join(prunedDir, 'LstestServing.template.json'), 'utf8')) as Template & {
+      Parameters?: Record<string, { Type: string; Default?: string }>;
+    };
+    const parameters = new Map<string, string>();
+    for (const [name, p] of Object.entries(template.Parameters ?? {})) {
+      if (!p.Type.startsWith('AWS::SSM::Parameter::Value')) continue;
+      const got = await awsJson('ssm', 'AmazonSSM.GetParameter', { Name: p.Default });
+      parameters.set(name, (got.Parameter as { Value: string }).Value);
+    }
+    const deployed = { physical: resources, parameters, accountId: '000000000000', region };
+    const types = new Map(Object.entries(template.Resources).map(([id, r]) => [id, r.Type]));
+    const vmTemplates = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::EC2::LaunchTemplate' && String((r.Properties as { LaunchTemplateName?: string }).LaunchTemplateName).startsWith(`${fleet}-`),
     );
-    const fleetApi = new Ec2Fleet({ endpoint: ep, region, credentials: CREDS, fleetName: fleet, instanceTypes: ['c5.large'], subnetIds: subnets, readinessProber: async () => true });
-    const vms = await fleetApi.launch({ instanceType: 'c5.large', variant: 'squeezenet-caffe2-fp16', count: 1, clientToken: uniqueName('t') });
-    const inst = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: vms.map((v) => v.id) }))).Reservations?.[0]?.Instances?.[0];
-    expect(subnets).toContain(inst?.SubnetId);
-    expect(inst?.SecurityGroups?.map((g) => g.GroupId)).toContain(vmSg);
+    expect(vmTemplates).toHaveLength(3); // c5.large, c6g.large, c5.xlarge
+    for (const r of vmTemplates) {
+      const props = resolveIntrinsics(r.Properties ?? {}, deployed, types) as { LaunchTemplateName: string; LaunchTemplateData: Record<string, unknown> };
+      await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: props.LaunchTemplateName, LaunchTemplateData: props.LaunchTemplateData }));
+    }
+    const x86Ami = [...parameters.entries()].find(([k]) => k.includes('x8664'))?.[1];
+    const armAmi = [...parameters.entries()].find(([k]) => k.includes('arm64'))?.[1];
+    expect(x86Ami).toMatch(/^ami-/);
+    const vmSg = resources.get('VmsVmSg2F71BD8B') ?? '';
+    const s3 = new S3Client({ endpoint: ep, region, credentials: CREDS, forcePathStyle: true });
+    const fleetApi = new Ec2Fleet({ endpoint: ep, region, credentials: CREDS, fleetName: fleet, instanceTypes: ['c5.large', 'c6g.large', 'c5.xlarge'], subnetIds: subnets, readinessProber: async () => true });
+    const vms = [
+      ...(await fleetApi.launch({ instanceType: 'c5.large', variant: 'squeezenet-caffe2-fp16', count: 1, clientToken: uniqueName('t') })),
+      ...(await fleetApi.launch({ instanceType: 'c6g.large', variant: 'squeezenet-caffe2-fp16', count: 1, clientToken: uniqueName('t') })),
+    ];
+    const insts = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: vms.map((v) => v.id) }))).Reservations?.flatMap((r) => r.Instances ?? []) ?? [];
+    expect(insts).toHaveLength(2);
+    for (const inst of insts) {
+      expect(subnets).toContain(inst.SubnetId);
+      expect(inst.SecurityGroups?.map((g) => g.GroupId)).toContain(vmSg);
+      expect(inst.ImageId).toBe(inst.InstanceType === 'c6g.large' ? armAmi : x86Ami);
+      // The VM's boot script from its launch template, and the app asset it downloads is in S3.
+      // (Not checked: LocalStack does not apply the templates' MetadataOptions or instance profile.)
+      const ud = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: inst.InstanceId, Attribute: 'userData' }));
+      const script = Buffer.from(ud.UserData?.Value ?? '', 'base64').toString('utf8');
+      expect(script).toContain('ExecStart=/usr/bin/node --import tsx functions/server/main.ts');
+      const asset = /aws s3 cp s3:\/\/([^/\s]+)\/(\S+)/.exec(script);
+      expect(asset?.[1]).toBe(`cdk-hnb659fds-assets-000000000000-${region}`);
+      await s3.send(new HeadObjectCommand({ Bucket: asset?.[1], Key: asset?.[2] }));
+    }
     await fleetApi.terminate(vms.map((v) => v.id));
-    expect((await fleetApi.describe()).map((v) => v.id)).not.toContain(vms[0]?.id);
+    const left = (await fleetApi.describe()).map((v) => v.id);
+    expect(vms.filter((v) => left.includes(v.id))).toEqual([]);
     await fleetApi.close();
+    s3.destroy();
   });
 
   // Runs only where the ALB can be deployed (LocalStack Pro, NOT_DEPLOYABLE without ELBv2).
