@@ -16,6 +16,7 @@
 # Without Python 3.13: moto ($MOTO_ENDPOINT if set, else `python3 -m moto.server` when importable):
 #   MOTO_ENDPOINT=...  SPILLWAY_AWS_EMULATOR=moto  (LOCALSTACK_ENDPOINT unset: those tests skip)
 # With CI=true and a Python 3.13 present, LocalStack failing to install or start is fatal (exit 1).
+# With LOCALSTACK_ENDPOINT already set (a LocalStack you run), that one is used and nothing starts.
 # Prints which emulator runs and how long it took to be ready.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -154,7 +155,16 @@ start_moto() {
   say "moto did not start: the emulator tests report SKIPPED"
 }
 
-if PY=$(find_python313); then
+if [ -n "${LOCALSTACK_ENDPOINT:-}" ]; then
+  # One already runs (started by hand or by a caller): use it, start nothing.
+  if python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/_localstack/health', timeout=5)" "$LOCALSTACK_ENDPOINT" >/dev/null 2>&1; then
+    export SPILLWAY_AWS_EMULATOR=localstack
+    say "using the LocalStack already at $LOCALSTACK_ENDPOINT"
+  else
+    say "FAILED: LOCALSTACK_ENDPOINT=$LOCALSTACK_ENDPOINT is set but does not answer /_localstack/health"
+    exit 1
+  fi
+elif PY=$(find_python313); then
   start_localstack "$PY" || { cleanup; EMU_PID=""; EMU_ROOT=""; fail_or_fallback "LocalStack did not start"; start_moto; }
 else
   say "no Python 3.13 found (LOCALSTACK_PYTHON, pyenv, python3.13): LocalStack cannot run here"
