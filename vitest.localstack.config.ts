@@ -1,4 +1,7 @@
 import { defineConfig } from 'vitest/config';
+import { silenceSdkNodeVersionNotice } from './controller/node-notices.js';
+
+silenceSdkNodeVersionNotice();
 
 export default defineConfig({
   test: {

@@ -17,7 +17,8 @@ import { startStack } from './server/stack.js';
 
 function exampleCurl(url: string, task: string, sloMs: number, apiKey: string | undefined): string {
   const photo = relative(process.cwd(), `${repoRoot()}/functions/models/samples/ort_cat.jpg`) || 'functions/models/samples/ort_cat.jpg';
-  const key = apiKey ? ` -H 'x-api-key: ${apiKey}'` : '';
+  // The key itself is never printed (stdout is the service's log, e.g. journald on the host).
+  const key = apiKey ? ` -H "x-api-key: $SPILLWAY_API_KEY"` : '';
   return (
     `base64 -w0 ${photo} | ` +
     `(printf '{"task":"${task}","sloMs":${sloMs},"minAccuracy":0,"input":{"image":"'; cat; printf '"}}') | ` +
@@ -80,7 +81,8 @@ async function main(): Promise<void> {
   const task = [...stack.served.values()][0]?.info.task ?? 'image-classification';
   say('try:');
   say(`  ${exampleCurl(stack.url, task, Math.max(config.sloMs, 5_000), config.apiKey)}`);
-  say(`  curl -s ${stack.url}/v1/status${config.apiKey ? ` -H 'x-api-key: ${config.apiKey}'` : ''}`);
+  say(`  curl -s ${stack.url}/v1/status${config.apiKey ? ` -H "x-api-key: $SPILLWAY_API_KEY"` : ''}`);
+  if (config.apiKey) say('  (x-api-key is the configured API key; export SPILLWAY_API_KEY=<key> in your shell, it is not printed)');
   say(`  npx spillway replay --target ${stack.url} --trace builtin:spike --mean-rps 20 --duration 2m`);
   say(`spillway: ready (${JSON.stringify({ event: 'ready', url: stack.url })})`);
 }

@@ -202,9 +202,11 @@ export class ControllerHost extends Construct {
       `aws s3 cp ${props.appSource.s3ObjectUrl} /opt/spillway/app.zip`,
       'unzip -oq /opt/spillway/app.zip -d /opt/spillway/app',
       'cd /opt/spillway/app && ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund',
-      // The API key never lands in user data: fetched at boot into a root-only env file.
-      `KEY=$(aws secretsmanager get-secret-value --secret-id ${props.apiKeySecret.secretArn} --query SecretString --output text)`,
-      'umask 077 && echo "SPILLWAY_API_KEY=$KEY" > /etc/spillway-controller.env',
+      // The API key never lands in user data nor in the boot log (set -x traces every command into
+      // cloud-init's output and the EC2 console): fetched at boot straight into a root-only env file
+      // through a pipe, so the trace shows the commands and never the value
+      // (test/infra/user-data-secret.test.ts runs this step under bash -x).
+      `(umask 077 && aws secretsmanager get-secret-value --secret-id ${props.apiKeySecret.secretArn} --query SecretString --output text | sed 's/^/SPILLWAY_API_KEY=/' > /etc/spillway-controller.env)`,
       'cat > /etc/systemd/system/spillway-controller.service <<UNIT',
       '[Unit]',
       'Description=Spillway controller',
