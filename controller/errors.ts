@@ -46,3 +46,18 @@ export class BackendResponseError extends SpillwayControllerError {
 
 /** A configuration value was missing or invalid; message names the variable and the accepted values. */
 export class ConfigError extends SpillwayControllerError {}
+
+/**
+ * The world refused a launch for an account quota (EC2 VcpuLimitExceeded, InstanceLimitExceeded,
+ * MaxSpotInstanceCountExceeded): another instance type or subnet would not help, and retrying at
+ * once would not either. The policy host backs off (core/launch-backoff.ts); `code` is the world's.
+ */
+export class LaunchQuotaError extends SpillwayControllerError {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
