@@ -97,9 +97,10 @@ function injectListingLag(client: EC2Client, hidden: Set<string>, notFoundById: 
           $metadata: { httpStatusCode: 400 },
         });
       }
-      const out = (await next(args)) as { output: DescribeInstancesCommandOutput };
+      const out = await next(args);
       if (!input.InstanceIds) {
-        for (const r of out.output.Reservations ?? []) r.Instances = (r.Instances ?? []).filter((i) => !hidden.has(i.InstanceId ?? ''));
+        const listing = out.output as DescribeInstancesCommandOutput;
+        for (const r of listing.Reservations ?? []) r.Instances = (r.Instances ?? []).filter((i) => !hidden.has(i.InstanceId ?? ''));
       }
       return out;
     },

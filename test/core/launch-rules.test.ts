@@ -61,14 +61,14 @@ describe('quota backoff (core/launch-backoff.ts)', () => {
 
   it('the host holds launches during the backoff (with a note), tries again after it, and a confirmed launch clears it', () => {
     const h = host([{ instanceType: 'c5.large', variant: VARIANT, count: 2 }]);
-    let now = 1_000_000;
-    expect(h.tick((now += 5_000)).actions.launch).toHaveLength(1);
-    h.launchRefused({ code: 'InstanceLimitExceeded', message: 'Your quota allows for 0 more running instance(s)' }, now);
-    const held = h.tick((now += 5_000));
+    expect(h.tick(1_005_000).actions.launch).toHaveLength(1);
+    h.launchRefused({ code: 'InstanceLimitExceeded', message: 'Your quota allows for 0 more running instance(s)' }, 1_005_000);
+    const now = 1_010_000;
+    const held = h.tick(now);
     expect(held.actions.launch).toEqual([]);
     expect(held.actions.notes.join(' ')).toMatch(/launches held 25 s more after 1 quota refusal\(s\) \(InstanceLimitExceeded\)/);
     expect(h.launchBackoff?.untilMs).toBe(now + 25_000);
-    // Still held 5 s before the end; tried again at the end.
+    // Still held 1 ms before the end; tried again at the end.
     expect(h.tick(1_000_000 + 5_000 + 30_000 - 1).actions.launch).toEqual([]);
     const retry = h.tick(1_000_000 + 5_000 + 30_000);
     expect(retry.actions.launch).toHaveLength(1);
