@@ -61,14 +61,15 @@ export class PublicEndpoint extends Construct {
     });
     this.alb.logAccessLogs(props.accessLogBucket, 'alb');
 
-    const targetGroup = (this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Controller', {
+    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Controller', {
       vpc: props.vpc,
       port,
       protocol: elbv2.ApplicationProtocol.HTTP,
       targets: [new targets.InstanceTarget(props.controllerInstance, port)],
       healthCheck: { path: '/healthz', interval: Duration.seconds(15), healthyThresholdCount: 2 },
       deregistrationDelay: Duration.seconds(15),
-    }));
+    });
+    const targetGroup = this.targetGroup;
     if (props.certificateArn) {
       this.alb.addListener('Https', {
         port: 443,
