@@ -61,3 +61,11 @@ export class LaunchQuotaError extends SpillwayControllerError {
     super(message, options);
   }
 }
+
+/**
+ * The launch's idempotency token already bought instances with other parameters (EC2
+ * IdempotentParameterMismatch: e.g. the same intended launch asked for 2, now for 3). That intended
+ * launch is spent: its instances show in the fleet listing, and the policy host moves on to a new
+ * token instead of repeating a call that can never succeed.
+ */
+export class LaunchTokenSpentError extends SpillwayControllerError {}

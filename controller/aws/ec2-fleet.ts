@@ -30,7 +30,7 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
-import { ConfigError, LaunchQuotaError } from '../errors.js';
+import { ConfigError, LaunchQuotaError, LaunchTokenSpentError } from '../errors.js';
 import { type ByIdAnswer, keepUnlistedVm, UNLISTED_VM_GRACE_MS } from '../core/unlisted-vm.js';
 import { vmServerLayout } from '../core/vm-layout.js';
 import type { LaunchSpec, VmFleetPort, VmRecord } from '../ports.js';
@@ -204,7 +204,7 @@ export class Ec2Fleet implements VmFleetPort {
             if (code === 'IdempotentParameterMismatch') {
               // This token already bought instances with another count; they show up in the
               // listing (tagged with the token) and the caller's next try finds them by token.
-              throw new FleetLaunchError(
+              throw new LaunchTokenSpentError(
                 `client token '${spec.clientToken}' already launched ${instanceType} with other parameters; not launching again`,
                 { cause: err },
               );

@@ -15,7 +15,7 @@
 import type { Logger } from 'pino';
 import type { TickDecision } from '../core/policy-types.js';
 import type { MetricsPort, ServerlessPoolPort, VmFleetPort } from '../ports.js';
-import { LaunchQuotaError } from '../errors.js';
+import { LaunchQuotaError, LaunchTokenSpentError } from '../errors.js';
 import type { ControllerRuntime } from '../server/runtime.js';
 import { LoopPhaseError } from './errors.js';
 import { runWarmUp } from './warm-up.js';
@@ -195,6 +195,7 @@ export class ControlLoop {
           );
           break;
         }
+        if (err instanceof LaunchTokenSpentError) host.launchTokenSpent(l);
         // A timeout leaves the token unconfirmed: the next tick retries the same intended launch.
         log.error(
           { tick: tickNo, err: new LoopPhaseError('act', `launch ${l.variant} x${l.count} failed`, { cause: err }) },

@@ -93,6 +93,18 @@ describe('launch tokens (core/host/policy-host.ts)', () => {
     expect(h.tick(1_020_000).actions.launch[0]!.clientToken).toBe(`sw-run1-${VARIANT}-c5.large-1`);
   });
 
+  it('a spent token (IdempotentParameterMismatch) or an answer of terminated instances moves to a new token; terminated ones are not counted', () => {
+    const h = host([{ instanceType: 'c5.large', variant: VARIANT, count: 1 }], 1_000_000, 'r');
+    const pair = { variant: VARIANT, instanceType: 'c5.large' };
+    expect(h.launchToken(VARIANT, 'c5.large')).toBe(`sw-r-${VARIANT}-c5.large-0`);
+    h.launchTokenSpent(pair);
+    expect(h.launchToken(VARIANT, 'c5.large')).toBe(`sw-r-${VARIANT}-c5.large-1`);
+    h.launchConfirmed(pair, [{ ...rec('i-old'), state: 'terminated' }], 1_000_000);
+    expect(h.fleet.activeCount()).toBe(0);
+    expect(h.fleet.get('i-old')).toBeUndefined();
+    expect(h.launchToken(VARIANT, 'c5.large')).toBe(`sw-r-${VARIANT}-c5.large-2`);
+  });
+
   it('tokens differ per (variant, type) and per controller run; duplicate launches of a pair merge', () => {
     const h = host([
       { instanceType: 'c5.large', variant: VARIANT, count: 1 },

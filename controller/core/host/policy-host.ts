@@ -121,13 +121,22 @@ export class PolicyHost<S = unknown> {
     return `sw-${this.runId}-${variant}-${instanceType}-${this.launchSeq.get(`${variant}|${instanceType}`) ?? 0}`;
   }
 
-  /** The world answered a launch with these VMs (possibly fewer than asked): counted, and the next launch gets a new token. */
+  /**
+   * The world answered a launch with these VMs (possibly fewer than asked): counted, and the next
+   * launch of the pair gets a new token. A token EC2 remembers from instances since terminated
+   * answers with those: they spend the token but are not counted.
+   */
   launchConfirmed(action: Pick<LaunchAction, 'variant' | 'instanceType'>, records: readonly FleetRecord[], nowMs: number): void {
-    this.fleet.launched(records, nowMs);
+    this.fleet.launched(records.filter((r) => r.state !== 'terminated'), nowMs);
     if (records.length === 0) return;
+    this.launchTokenSpent(action);
+    this.backoff = undefined;
+  }
+
+  /** The token of this intended launch can buy nothing more (LaunchTokenSpentError): the next one gets a new token. */
+  launchTokenSpent(action: Pick<LaunchAction, 'variant' | 'instanceType'>): void {
     const key = `${action.variant}|${action.instanceType}`;
     this.launchSeq.set(key, (this.launchSeq.get(key) ?? 0) + 1);
-    this.backoff = undefined;
   }
 
   /** The world refused a launch for a quota: launches wait (core/launch-backoff.ts). */
