@@ -2,7 +2,7 @@
  * One minimal stack per construct: prop validation (messages name the prop and the value) and
  * Template assertions for what each construct promises on its own.
  */
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -265,6 +265,22 @@ describe('AlarmTopic and FleetReaper', () => {
     expect(() => new AlarmTopic(newStack(), 'A', { fleetName: 'f', email: 'ops at example' })).toThrow(
       /AlarmTopic email must be an email address, got 'ops at example'/,
     );
+  });
+  it('FleetReaper: really bundles its handlers offline with esbuild (the AWS SDK left to the runtime)', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'spillway-reaper-'));
+    const app = new App({ outdir, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'R', { env: { region: 'us-east-1' } });
+    new FleetReaper(stack, 'Reaper', { fleetName: 'f', repoRoot: REPO_ROOT, outlives: [] });
+    app.synth();
+    const bundles = readdirSync(outdir)
+      .filter((d) => d.startsWith('asset.'))
+      .map((d) => join(outdir, d, 'index.mjs'))
+      .filter((f) => existsSync(f));
+    expect(bundles.length).toBeGreaterThanOrEqual(1);
+    const code = readFileSync(bundles[0]!, 'utf8');
+    expect(code).toContain('TerminateInstancesCommand');
+    expect(code).toMatch(/from\s*"@aws-sdk\/client-ec2"/);
+    expect(code.length).toBeLessThan(50_000);
   });
   it('FleetReaper: validates the fleet name', () => {
     expect(() => new FleetReaper(newStack(), 'R', { fleetName: 'bad name', repoRoot: REPO_ROOT, outlives: [] })).toThrow(
