@@ -18,7 +18,7 @@ import { HttpVmClient } from '../local/vm-client.js';
 import { LocalVmFleet } from '../local/vm-fleet.js';
 import { ControlLoop } from '../loop/control-loop.js';
 import type { MetricsPort, ServerlessPoolPort, VmClientPort, VmFleetPort } from '../ports.js';
-import { createAwsAdapters, planLambdaConcurrency } from '../aws/world.js';
+import { createAwsAdapters, lambdaSocketsFor, planLambdaConcurrency } from '../aws/world.js';
 import { createApiServer } from './app.js';
 import { makeDrainable } from './drain.js';
 import { ApiMetrics } from './metrics.js';
@@ -245,7 +245,12 @@ async function createWorld(
     accountConcurrencyLimit: config.lambdaConcurrency,
   });
   closers.push(() => lambdaRt.close());
-  const pool = new LambdaPool({ endpoint: lambdaRt.endpoint, region: 'us-east-1', variants: names });
+  const pool = new LambdaPool({
+    endpoint: lambdaRt.endpoint,
+    region: 'us-east-1',
+    variants: names,
+    maxSockets: lambdaSocketsFor(config.lambdaConcurrency),
+  });
 
   progress(
     `local VM fleet: up to ${config.maxVms} VM(s) standing in for ${config.instanceType}, boot delay ${config.vmBootDelayMs} ms`,
