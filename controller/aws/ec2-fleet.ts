@@ -202,8 +202,8 @@ export class Ec2Fleet implements VmFleetPort {
               );
             }
             if (code === 'IdempotentParameterMismatch') {
-              // This token already bought instances with another count; they show up in the
-              // listing (tagged with the token) and the caller's next try finds them by token.
+              // This token already bought instances with another count: they show up in the
+              // listing (tagged with it) and the policy host moves on to the next token.
               throw new LaunchTokenSpentError(
                 `client token '${spec.clientToken}' already launched ${instanceType} with other parameters; not launching again`,
                 { cause: err },
