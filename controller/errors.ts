@@ -46,3 +46,26 @@ export class BackendResponseError extends SpillwayControllerError {
 
 /** A configuration value was missing or invalid; message names the variable and the accepted values. */
 export class ConfigError extends SpillwayControllerError {}
+
+/**
+ * The world refused a launch for an account quota (EC2 VcpuLimitExceeded, InstanceLimitExceeded,
+ * MaxSpotInstanceCountExceeded): another instance type or subnet would not help, and retrying at
+ * once would not either. The policy host backs off (core/launch-backoff.ts); `code` is the world's.
+ */
+export class LaunchQuotaError extends SpillwayControllerError {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The launch's idempotency token already bought instances with other parameters (EC2
+ * IdempotentParameterMismatch: e.g. the same intended launch asked for 2, now for 3). That intended
+ * launch is spent: its instances show in the fleet listing, and the policy host moves on to a new
+ * token instead of repeating a call that can never succeed.
+ */
+export class LaunchTokenSpentError extends SpillwayControllerError {}

@@ -79,8 +79,11 @@ export interface ServerlessPoolPort {
    * functions/engine/protocol.ts WARM_UP_EVENT), so the next invoke finds it warm.
    */
   warm(variant: string, timeoutMs: number): Promise<WarmUpResult>;
-  /** Set memory for a variant's function and wait until the update is active. */
-  setMemory(variant: string, memoryMb: number): Promise<void>;
+  /**
+   * Set memory for a variant's function and wait until the update is active (a conflicting update
+   * in progress is waited for, then retried). `signal` abandons the wait (shutdown).
+   */
+  setMemory(variant: string, memoryMb: number, opts?: { signal?: AbortSignal }): Promise<void>;
   describe(): Promise<FunctionState[]>;
 }
 

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { variantNameProblem } from '../functions/engine/variant-name.js';
 import { loadCatalog } from '../profiles/catalog.js';
+import { EMAIL_PATTERN } from './constructs/alarm-topic.js';
 
 const csv = (def: string[]) =>
   z
@@ -65,6 +66,8 @@ export const InfraConfigSchema = z.object({
   certificateArn: z.string().startsWith('arn:', 'an ACM certificate ARN').optional(),
   /** spillway:allowedCidr — who may call the public endpoint. @default 0.0.0.0/0 (API key required) */
   allowedCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR'),
+  /** spillway:alarmEmail — subscribed to the alarm topic (SNS mails a confirmation first). @default none */
+  alarmEmail: z.string().regex(EMAIL_PATTERN, 'an email address like ops@example.com').optional(),
 });
 export type InfraConfig = z.infer<typeof InfraConfigSchema>;
 
@@ -90,6 +93,7 @@ const RawSchema = z.object({
   modelDir: z.string().optional(),
   allowedCidr: z.string().optional(),
   certificateArn: z.string().optional(),
+  alarmEmail: z.string().optional(),
 });
 
 /** Default local model directory: $SPILLWAY_MODEL_DIR, else ../shared/models beside the repo. */

@@ -5,10 +5,20 @@
  * with DescribeInstances filtered by the fleet tag, and adopted after a controller restart
  * (describe() picks up every running tagged instance instead of launching again).
  *
- * Capacity: InsufficientInstanceCapacity (or throttling, RequestLimitExceeded) on one type falls
- * back to the next-cheapest catalog type with the same or more vCPUs, waiting a full-jitter
- * exponential backoff between attempts. Provisioning latency (RunInstances request -> server
- * /readyz answers) is measured per instance type and exposed for the planner.
+ * Capacity: InsufficientInstanceCapacity is per Availability Zone, so a launch first tries the
+ * other subnets (one per AZ in the CDK VPC) with the same type, then the next-cheapest catalog type
+ * with the same or more vCPUs; throttling (RequestLimitExceeded) retries the same type up to 3
+ * times; full-jitter exponential backoff between attempts. MinCount is 1: EC2 launches what it has
+ * (up to MaxCount = the count asked) and the caller counts what came. An account quota
+ * (VcpuLimitExceeded, InstanceLimitExceeded, MaxSpotInstanceCountExceeded) is no capacity problem
+ * another type or AZ would fix: LaunchQuotaError at once (the policy host backs off).
+ *
+ * Eventual consistency (EC2 API reference, "Eventual consistency"): a tag-filtered
+ * DescribeInstances may omit a just-launched instance. An instance missing from the listing is
+ * asked for by id and dropped only as core/unlisted-vm.ts decides (launched here: kept 120 s while
+ * NotFound). A `stopped` (or `stopping`) fleet instance serves nothing but keeps its EBS volume and
+ * ENI: it is terminated, not forgotten. Slots follow how the VM runs the server (core/vm-layout.ts).
+ * Provisioning latency (RunInstances request -> /readyz 200) is measured per instance type.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -20,7 +30,9 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, LaunchQuotaError, LaunchTokenSpentError } from '../errors.js';
+import { type ByIdAnswer, keepUnlistedVm, UNLISTED_VM_GRACE_MS } from '../core/unlisted-vm.js';
+import { vmServerLayout } from '../core/vm-layout.js';
 import type { LaunchSpec, VmFleetPort, VmRecord } from '../ports.js';
 import { type AwsClientOptions, resolveClientConfig } from './client-config.js';
 import { FleetCapacityError, FleetLaunchError, LaunchTemplateMissingError } from './errors.js';
@@ -39,6 +51,8 @@ const CAPACITY_CODES = new Set([
   'Unsupported', // type not offered in this AZ
 ]);
 const THROTTLE_CODES = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException']);
+/** Account quotas: no other type or AZ helps, and neither does retrying soon. */
+export const QUOTA_CODES = new Set(['VcpuLimitExceeded', 'InstanceLimitExceeded', 'MaxSpotInstanceCountExceeded']);
 
 export interface ReadinessTarget {
   id: string;
@@ -76,8 +90,10 @@ export interface Ec2FleetOptions extends AwsClientOptions {
   readinessProber?: ReadinessProber;
   /** Port of the VM inference server. @default 8081 */
   serverPort?: number;
-  /** Service slots per instance. @default the type's vCPU count (one single-threaded replica per vCPU) */
+  /** Service slots per instance. @default core/vm-layout.ts: one server, threads = vCPUs, 1 slot */
   slotsFor?: (instanceType: string) => number;
+  /** How long an instance launched here survives missing from the listing. @default 120 000 (core/unlisted-vm.ts) */
+  unlistedGraceMs?: number;
   /** Subnets to launch into, round-robin (the template has none). @default the template's/default VPC */
   subnetIds?: readonly string[];
   /** Throttled attempts on one type before moving to the next. @default 3 */
@@ -160,42 +176,76 @@ export class Ec2Fleet implements VmFleetPort {
     const existing = await this.findByToken(spec.clientToken);
     if (existing.length > 0) return existing.map((t) => t.record);
 
-    const attempts: Array<{ instanceType: string; code: string }> = [];
+    const attempts: Array<{ instanceType: string; code: string; subnetId?: string }> = [];
     let backoffAttempt = 0;
     let lastErr: unknown;
+    const subnets = this.subnetOrder(spec.clientToken);
     for (const instanceType of this.fallbackOrder(spec.instanceType)) {
-      for (let i = 0; i < this.maxAttemptsPerType; i++) {
-        try {
-          return await this.runInstances(spec, instanceType);
-        } catch (err) {
-          const code = sdkErrorCode(err);
-          if (code.startsWith('InvalidLaunchTemplateName') || code === 'InvalidLaunchTemplateId.NotFound') {
-            throw new LaunchTemplateMissingError(
-              `no launch template '${this.launchTemplateName(instanceType)}' for ${instanceType} (deploy infra/ first)`,
-              { cause: err },
-            );
+      let throttled = 0;
+      subnetLoop: for (const subnetId of subnets) {
+        for (;;) {
+          try {
+            return await this.runInstances(spec, instanceType, subnetId);
+          } catch (err) {
+            const code = sdkErrorCode(err);
+            if (code.startsWith('InvalidLaunchTemplateName') || code === 'InvalidLaunchTemplateId.NotFound') {
+              throw new LaunchTemplateMissingError(
+                `no launch template '${this.launchTemplateName(instanceType)}' for ${instanceType} (deploy infra/ first)`,
+                { cause: err },
+              );
+            }
+            if (QUOTA_CODES.has(code)) {
+              throw new LaunchQuotaError(
+                `RunInstances ${instanceType} x${spec.count} refused by an account quota: ${code}: ${(err as Error).message}`,
+                code,
+                { cause: err },
+              );
+            }
+            if (code === 'IdempotentParameterMismatch') {
+              // This token already bought instances with another count: they show up in the
+              // listing (tagged with it) and the policy host moves on to the next token.
+              throw new LaunchTokenSpentError(
+                `client token '${spec.clientToken}' already launched ${instanceType} with other parameters; not launching again`,
+                { cause: err },
+              );
+            }
+            if (!CAPACITY_CODES.has(code) && !THROTTLE_CODES.has(code)) {
+              throw new FleetLaunchError(`RunInstances ${instanceType} x${spec.count} failed: ${code}`, { cause: err });
+            }
+            attempts.push({ instanceType, code, ...(subnetId ? { subnetId } : {}) });
+            lastErr = err;
+            await this.sleep(fullJitterDelayMs(backoffAttempt++, { baseMs: 200, capMs: 5000, ...this.opts.backoff }));
+            // Capacity is per type and AZ: the next subnet (AZ) at once. Throttling is account-wide
+            // and may clear: the same call again, then the next type.
+            if (CAPACITY_CODES.has(code)) continue subnetLoop;
+            if (++throttled >= this.maxAttemptsPerType) break subnetLoop;
           }
-          if (!CAPACITY_CODES.has(code) && !THROTTLE_CODES.has(code)) {
-            throw new FleetLaunchError(`RunInstances ${instanceType} x${spec.count} failed: ${code}`, { cause: err });
-          }
-          attempts.push({ instanceType, code });
-          lastErr = err;
-          await this.sleep(fullJitterDelayMs(backoffAttempt++, { baseMs: 200, capMs: 5000, ...this.opts.backoff }));
-          // Capacity is per type: move on at once. Throttling may clear: retry this type.
-          if (CAPACITY_CODES.has(code)) break;
         }
       }
     }
     throw new FleetCapacityError(
       `no capacity for ${spec.variant} on ${spec.instanceType} or its fallbacks: ${attempts
-        .map((a) => `${a.instanceType}:${a.code}`)
+        .map((a) => `${a.instanceType}${a.subnetId ? `@${a.subnetId}` : ''}:${a.code}`)
         .join(', ')}`,
       attempts,
       { cause: lastErr },
     );
   }
 
-  private async runInstances(spec: LaunchSpec, instanceType: string): Promise<VmRecord[]> {
+  /**
+   * Subnets in the order a launch tries them: the token's own first (a retried launch repeats its
+   * exact parameters; EC2 rejects a reused ClientToken with different ones), then the others in
+   * list order from there. E.g. subnets [a, b, c], token hashing to 1 -> b, c, a. No subnets ->
+   * one attempt without SubnetId (the template's or the default VPC's).
+   */
+  private subnetOrder(clientToken: string): Array<string | undefined> {
+    const subnets = this.opts.subnetIds ?? [];
+    if (subnets.length === 0) return [undefined];
+    const first = createHash('sha256').update(clientToken).digest().readUInt32BE(0) % subnets.length;
+    return subnets.map((_, i) => subnets[(first + i) % subnets.length]!);
+  }
+
+  private async runInstances(spec: LaunchSpec, instanceType: string, subnetId: string | undefined): Promise<VmRecord[]> {
     const requestedAtMs = this.now();
     const tags = [
       { Key: TAG_FLEET, Value: this.opts.fleetName },
@@ -203,23 +253,17 @@ export class Ec2Fleet implements VmFleetPort {
       { Key: TAG_INSTANCE_TYPE, Value: instanceType },
       { Key: TAG_CLIENT_TOKEN, Value: spec.clientToken },
     ];
-    const subnets = this.opts.subnetIds ?? [];
-    // Subnet from the token, not a counter: a retried launch must repeat its exact parameters
-    // (EC2 rejects a reused ClientToken with different ones: IdempotentParameterMismatch).
-    const subnetId =
-      subnets.length > 0
-        ? subnets[createHash('sha256').update(spec.clientToken).digest().readUInt32BE(0) % subnets.length]
-        : undefined;
     const out = await this.client.send(
       new RunInstancesCommand({
         ...(subnetId ? { SubnetId: subnetId } : {}),
         LaunchTemplate: { LaunchTemplateName: this.launchTemplateName(instanceType), Version: '$Default' },
         InstanceType: instanceType as _InstanceType,
-        MinCount: spec.count,
+        // Whatever EC2 has, up to the count: 3 of 4 now beats 0 of 4 and a retry next tick.
+        MinCount: 1,
         MaxCount: spec.count,
-        // EC2 ClientToken: <= 64 ASCII chars, and one token per parameter set, so a fallback
-        // type gets its own token derived from the caller's.
-        ClientToken: ec2ClientToken(spec.clientToken, instanceType),
+        // EC2 ClientToken: <= 64 ASCII chars, one per parameter set (a fallback type or subnet gets
+        // its own, derived from the caller's) and per fleet (tokens are account-wide).
+        ClientToken: ec2ClientToken(`${this.opts.fleetName}:${spec.clientToken}`, `${instanceType}${subnetId ? `@${subnetId}` : ''}`),
         TagSpecifications: [
           { ResourceType: 'instance', Tags: tags },
           { ResourceType: 'volume', Tags: tags },
@@ -273,14 +317,44 @@ export class Ec2Fleet implements VmFleetPort {
       t.record.endpoint = `http://${inst.PrivateIpAddress}:${this.serverPort}`;
     }
     const ec2State = inst.State?.Name;
-    if (ec2State === 'shutting-down' || ec2State === 'stopping') t.record.state = 'terminating';
-    else if (ec2State === 'terminated' || ec2State === 'stopped') t.record.state = 'terminated';
+    // stopping/stopped: out of service; describe() terminates it.
+    if (ec2State === 'shutting-down' || ec2State === 'stopping' || ec2State === 'stopped') t.record.state = 'terminating';
+    else if (ec2State === 'terminated') t.record.state = 'terminated';
     return t;
   }
 
   private slotsFor(instanceType: string): number {
     if (this.opts.slotsFor) return this.opts.slotsFor(instanceType);
-    return this.catalog.ec2.instanceTypes.find((t) => t.name === instanceType)?.vcpu ?? 1;
+    const vcpu = this.catalog.ec2.instanceTypes.find((t) => t.name === instanceType)?.vcpu ?? 1;
+    return vmServerLayout(vcpu).slots;
+  }
+
+  /**
+   * DescribeInstances by id (no tag filter): what EC2 says about each id. A NotFound for a batch
+   * names no single id reliably, so the batch is split into one call per id.
+   */
+  private async describeByIds(ids: readonly string[]): Promise<Map<string, { answer: ByIdAnswer; inst?: Instance }>> {
+    const out = new Map<string, { answer: ByIdAnswer; inst?: Instance }>();
+    if (ids.length === 0) return out;
+    try {
+      const res = await this.client.send(new DescribeInstancesCommand({ InstanceIds: [...ids] }));
+      for (const r of res.Reservations ?? []) {
+        for (const inst of r.Instances ?? []) {
+          const id = inst.InstanceId ?? '';
+          out.set(id, { answer: inst.State?.Name === 'terminated' ? 'gone' : 'alive', inst });
+        }
+      }
+      for (const id of ids) if (!out.has(id)) out.set(id, { answer: 'not-found' });
+    } catch (err) {
+      if (sdkErrorCode(err) !== 'InvalidInstanceID.NotFound') {
+        for (const id of ids) out.set(id, { answer: 'unknown' });
+      } else if (ids.length === 1) {
+        out.set(ids[0]!, { answer: 'not-found' });
+      } else {
+        for (const id of ids) out.set(id, (await this.describeByIds([id])).get(id)!);
+      }
+    }
+    return out;
   }
 
   private async describeRaw(filters: Array<{ Name: string; Values: string[] }>): Promise<Instance[]> {
@@ -302,14 +376,43 @@ export class Ec2Fleet implements VmFleetPort {
   /** Refreshes the fleet from EC2 (adopting tagged instances) and probes readiness of pending ones. */
   async describe(): Promise<VmRecord[]> {
     const instances = await this.describeRaw([
-      { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping'] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] },
     ]);
     const seen = new Set<string>();
     const toProbe: Tracked[] = [];
-    for (const inst of instances) {
+    const stopped: string[] = [];
+    const consider = (inst: Instance) => {
       const t = this.track(inst, false);
       seen.add(t.record.id);
-      if (inst.State?.Name === 'running' && t.record.state === 'pending' && t.record.endpoint) toProbe.push(t);
+      const st = inst.State?.Name;
+      if (st === 'running' && t.record.state === 'pending' && t.record.endpoint) toProbe.push(t);
+      if (st === 'stopped' || st === 'stopping') stopped.push(t.record.id);
+    };
+    for (const inst of instances) consider(inst);
+    // Tracked but not listed: ask by id before forgetting (eventual consistency, see the header).
+    const nowBeforeProbe = this.now();
+    const unseen = [...this.tracked.values()].filter((t) => !seen.has(t.record.id));
+    const answers = await this.describeByIds(unseen.map((t) => t.record.id));
+    for (const t of unseen) {
+      const a = answers.get(t.record.id) ?? { answer: 'unknown' as const };
+      if (a.answer === 'alive' && a.inst) {
+        consider(a.inst);
+        continue;
+      }
+      const grace = this.opts.unlistedGraceMs ?? UNLISTED_VM_GRACE_MS;
+      if (keepUnlistedVm({ launchedHere: t.launchedHere, launchedAtMs: t.record.launchedAtMs }, a.answer, nowBeforeProbe, grace)) {
+        seen.add(t.record.id);
+      }
+    }
+    if (stopped.length > 0) {
+      // Fleet-tagged and stopped: nobody serves from it, its volume still bills. Terminate.
+      try {
+        await this.client.send(new TerminateInstancesCommand({ InstanceIds: stopped }));
+      } catch (err) {
+        // Visible as the loop's "observe failed"; the next describe lists them stopped and retries.
+        throw new FleetLaunchError(`terminating stopped fleet instances ${stopped.join(', ')} failed: ${sdkErrorCode(err)}`, { cause: err });
+      }
+      for (const id of stopped) this.tracked.get(id)!.record.state = 'terminating';
     }
     // Probe in parallel: a tick with 20 booting VMs must not wait 20 probe timeouts in a row.
     const ready = await Promise.all(

@@ -22,12 +22,12 @@ export class MemoryUpdateDeferredError extends AwsAdapterError {
 /** The function configuration update did not become Successful (Failed or waiter timed out). */
 export class MemoryUpdateFailedError extends AwsAdapterError {}
 
-/** Every candidate instance type failed with a capacity or throttling error. */
+/** Every candidate instance type (in every subnet) failed with a capacity or throttling error. */
 export class FleetCapacityError extends AwsAdapterError {
   constructor(
     message: string,
-    /** instance type -> last error code, in the order tried. */
-    readonly attempts: ReadonlyArray<{ instanceType: string; code: string }>,
+    /** Each attempt's instance type, subnet (when subnets are configured) and error code, in the order tried. */
+    readonly attempts: ReadonlyArray<{ instanceType: string; code: string; subnetId?: string }>,
     options?: { cause?: unknown },
   ) {
     super(message, options);

@@ -62,6 +62,14 @@ export interface LambdaPoolOptions extends AwsClientOptions {
   burstGuard?: BurstGuardOptions;
   /** Max time to wait for a configuration update to become Successful. @default 120 */
   updateWaitSeconds?: number;
+  /** UpdateFunctionConfiguration answered 409 (an update in progress): wait and retry this many times. @default 3 */
+  maxConflictRetries?: number;
+  /**
+   * Concurrent connections the client keeps to the Lambda endpoint: the planned Lambda concurrency
+   * plus the control calls (describe, setMemory). The SDK's default of 50 sockets would queue the
+   * 51st concurrent invoke inside the controller while Lambda had room. @default the SDK's (50)
+   */
+  maxSockets?: number;
   /** Clock, injectable for tests. @default Date.now */
   now?: () => number;
 }
@@ -88,7 +96,19 @@ export class LambdaPool implements ServerlessPoolPort {
     this.prefix = opts.functionPrefix ?? 'spillway-';
     // SDK retries are off: we retry ourselves so that throttles are never retried and the
     // overall timeout covers every attempt.
-    this.client = opts.client ?? new LambdaClient({ ...resolveClientConfig(opts), maxAttempts: 1 });
+    if (opts.maxSockets !== undefined && (!Number.isInteger(opts.maxSockets) || opts.maxSockets < 1)) {
+      throw new ConfigError(`LambdaPool maxSockets must be an integer >= 1, got ${opts.maxSockets}`);
+    }
+    this.client =
+      opts.client ??
+      new LambdaClient({
+        ...resolveClientConfig(opts),
+        maxAttempts: 1,
+        // The SDK's shorthand (>= 3.521) for a NodeHttpHandler with these agent options.
+        ...(opts.maxSockets !== undefined
+          ? { requestHandler: { httpAgent: { maxSockets: opts.maxSockets, keepAlive: true }, httpsAgent: { maxSockets: opts.maxSockets, keepAlive: true } } }
+          : {}),
+      });
     this.now = opts.now ?? Date.now;
     for (const v of opts.variants ?? []) this.known.add(v);
   }
@@ -284,8 +304,12 @@ export class LambdaPool implements ServerlessPoolPort {
   /**
    * Sets the function's memory and waits until the update is Successful. Refused (throws
    * MemoryUpdateDeferredError with the reason) while the variant is in a burst: retry next tick.
+   * Lambda answers 409 ResourceConflictException while an earlier update is InProgress (AWS: "wait
+   * for LastUpdateStatus to leave InProgress before the next update"): the call then waits for it
+   * (waitUntilFunctionUpdatedV2) and retries, up to `maxConflictRetries` times. `signal` abandons
+   * the wait.
    */
-  async setMemory(variant: string, memoryMb: number): Promise<void> {
+  async setMemory(variant: string, memoryMb: number, opts: { signal?: AbortSignal } = {}): Promise<void> {
     if (!Number.isInteger(memoryMb) || memoryMb < 128 || memoryMb > 10_240) {
       throw new ConfigError(`setMemory memoryMb must be an integer in 128..10240, got ${memoryMb}`);
     }
@@ -298,10 +322,39 @@ export class LambdaPool implements ServerlessPoolPort {
       );
     }
     const FunctionName = this.functionName(variant);
-    await this.client.send(new UpdateFunctionConfigurationCommand({ FunctionName, MemorySize: memoryMb }));
+    const maxConflictRetries = this.opts.maxConflictRetries ?? 3;
+    for (let conflicts = 0; ; conflicts++) {
+      try {
+        await this.client.send(
+          new UpdateFunctionConfigurationCommand({ FunctionName, MemorySize: memoryMb }),
+          opts.signal ? { abortSignal: opts.signal } : {},
+        );
+        break;
+      } catch (err) {
+        if (sdkErrorCode(err) !== 'ResourceConflictException' || conflicts >= maxConflictRetries) {
+          throw new MemoryUpdateFailedError(
+            `memory update of ${FunctionName} to ${memoryMb} MB was refused: ${sdkErrorCode(err)}${conflicts > 0 ? ` (after ${conflicts} conflict wait(s))` : ''}`,
+            { cause: err },
+          );
+        }
+        await this.waitUpdated(FunctionName, memoryMb, opts.signal);
+      }
+    }
+    await this.waitUpdated(FunctionName, memoryMb, opts.signal);
+    this.memoryMbByVariant.set(variant, memoryMb);
+  }
+
+  /** Until the function's LastUpdateStatus is Successful (a Failed one or the wait's end throws). */
+  private async waitUpdated(FunctionName: string, memoryMb: number, signal?: AbortSignal): Promise<void> {
     try {
       await waitUntilFunctionUpdatedV2(
-        { client: this.client, maxWaitTime: this.opts.updateWaitSeconds ?? 120, minDelay: 1, maxDelay: 5 },
+        {
+          client: this.client,
+          maxWaitTime: this.opts.updateWaitSeconds ?? 120,
+          minDelay: 1,
+          maxDelay: 5,
+          ...(signal ? { abortSignal: signal } : {}),
+        },
         { FunctionName },
       );
     } catch (err) {
@@ -309,7 +362,6 @@ export class LambdaPool implements ServerlessPoolPort {
         cause: err,
       });
     }
-    this.memoryMbByVariant.set(variant, memoryMb);
   }
 
   /** Reserved concurrency (a cap and a guarantee) for the variant's function. */

@@ -28,7 +28,19 @@ export function functionPrefix(config: Pick<AwsConfig, 'fleet' | 'lambdaPrefix'>
   return config.lambdaPrefix ?? `${config.fleet}-`;
 }
 
-export function createAwsAdapters(config: AwsWorldConfig): AwsAdapters {
+/**
+ * Sockets the Lambda client may open: one per concurrent invoke the planner may plan plus a few for
+ * the control calls that share the client (GetFunctionConfiguration each tick, a memory update and
+ * its waiter, warm-ups count as invokes). E.g. concurrency 1,000 -> 1,004 sockets instead of the
+ * SDK's 50, which would queue the 51st concurrent invoke in the controller while Lambda had room.
+ */
+export const LAMBDA_CONTROL_SOCKETS = 4;
+export function lambdaSocketsFor(plannedConcurrency: number): number {
+  return plannedConcurrency + LAMBDA_CONTROL_SOCKETS;
+}
+
+/** `lambdaConcurrency`: the planned Lambda concurrency (planLambdaConcurrency), which sizes the client's socket pool. */
+export function createAwsAdapters(config: AwsWorldConfig, opts: { lambdaConcurrency?: number } = {}): AwsAdapters {
   const fleet = new Ec2Fleet({
     fleetName: config.fleet,
     launchTemplatePattern: config.launchTemplatePattern,
@@ -39,6 +51,7 @@ export function createAwsAdapters(config: AwsWorldConfig): AwsAdapters {
   const prefix = functionPrefix(config);
   const pool = new LambdaPool({
     functionPrefix: prefix,
+    ...(opts.lambdaConcurrency !== undefined ? { maxSockets: lambdaSocketsFor(opts.lambdaConcurrency) } : {}),
     ...(config.variants.length > 0 ? { variants: config.variants } : {}),
   });
   const metrics =
@@ -61,4 +74,21 @@ export async function resolveLambdaConcurrency(
     variants.map((v) => pool.functionName(v)),
   );
   return { limit: account.limit, source: 'account', account };
+}
+
+/**
+ * The planned Lambda concurrency before the adapters exist (it sizes their socket pool): the
+ * configured limit, else read from the account through a short-lived client.
+ */
+export async function planLambdaConcurrency(
+  config: Pick<AwsConfig, 'fleet' | 'lambdaPrefix' | 'lambdaConcurrency'>,
+  variants: readonly string[],
+): Promise<{ limit: number; source: 'config' | 'account'; account?: AccountConcurrency }> {
+  if (config.lambdaConcurrency !== undefined) return { limit: config.lambdaConcurrency, source: 'config' };
+  const probe = new LambdaPool({ functionPrefix: functionPrefix(config) });
+  try {
+    return await resolveLambdaConcurrency(config, probe, variants);
+  } finally {
+    probe.client.destroy();
+  }
 }

@@ -3,7 +3,7 @@
  * inference server (functions/server/main.ts) on a loopback ephemeral port:
  *   node --import tsx --import parent-watch.ts functions/server/main.ts
  * with PORT=0, SPILLWAY_VARIANTS=<variant>, SPILLWAY_INTRA_OP_THREADS = min(instance type vCPUs,
- * maxThreadsPerVm) and SPILLWAY_BOOT_DELAY_MS = bootDelayMs (stands in for EC2 provisioning).
+ * maxThreadsPerVm) (core/vm-layout.ts, as on EC2) and SPILLWAY_BOOT_DELAY_MS = bootDelayMs (stands in for EC2 provisioning).
  *
  * Lifecycle as EC2 shows it: launch() returns 'pending' records at once; the server's listening line
  * gives the endpoint; a /readyz poll flips the VM to 'ready' and stamps readyAtMs (so the controller
@@ -22,6 +22,7 @@ import { z } from 'zod';
 import type { LaunchSpec, VmFleetPort, VmRecord } from '../ports.js';
 import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
 import { findInstanceType, vmBilledCostUsd } from '../../profiles/pricing.js';
+import { vmServerLayout } from '../core/vm-layout.js';
 import { IdempotentParameterMismatchError, InvalidLaunchSpecError } from './errors.js';
 import { parseOptions } from './options.js';
 
@@ -37,8 +38,8 @@ export const LocalVmFleetOptionsSchema = z.strictObject({
   /** This machine has few cores: a c5.2xlarge (8 vCPU) still gets at most this many threads. */
   maxThreadsPerVm: z.number().int().min(1).default(availableParallelism()),
   /**
-   * Concurrent service slots a local VM reports (VmRecord.slots). Default: its thread count
-   * (min(vCPUs, maxThreadsPerVm)), matching the EC2 fleet's one-slot-per-vCPU on a real VM.
+   * Concurrent service slots a local VM reports (VmRecord.slots). Default: core/vm-layout.ts, the
+   * rule the EC2 fleet uses too (one server with threads = vCPUs runs one batch at a time: 1 slot).
    */
   slotsPerVm: z.number().int().min(1).optional(),
   host: z.string().default('127.0.0.1'),
@@ -121,7 +122,8 @@ export class LocalVmFleet implements VmFleetPort {
 
   private start(spec: LaunchSpec, vcpu: number, pricePerHourUsd: number): string {
     const id = `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
-    const threads = Math.min(vcpu, this.opts.maxThreadsPerVm);
+    const layout = vmServerLayout(vcpu, this.opts.maxThreadsPerVm);
+    const threads = layout.intraOpThreads;
     const proc = spawn(
       process.execPath,
       ['--import', 'tsx', '--import', PARENT_WATCH, this.opts.serverEntry ?? DEFAULT_SERVER_ENTRY],
@@ -147,7 +149,7 @@ export class LocalVmFleet implements VmFleetPort {
         variant: spec.variant,
         state: 'pending',
         launchedAtMs: this.now(),
-        slots: this.opts.slotsPerVm ?? threads,
+        slots: this.opts.slotsPerVm ?? layout.slots,
       },
       proc,
       pricePerHourUsd,

@@ -2,8 +2,10 @@
  * The control loop on the real clock (local stack and AWS): every tick it
  *   observe: fleet.describe() and pool.describe() into the policy host's views
  *   decide:  host.tick(now) -> the policy's decision and the actions the world's limits allow
- *   act:     fleet.launch / fleet.terminate / pool.setMemory, each result reported to the host, then
- *            the warm pool's warm-up invokes (not awaited: a cold start must not delay the next tick)
+ *   act:     fleet.launch / fleet.terminate, each result reported to the host (a quota refusal
+ *            holds launches, core/launch-backoff.ts); pool.setMemory as a background operation
+ *            that later ticks observe (it may take the waiter's 120 s); then the warm pool's
+ *            warm-up invokes (not awaited: a cold start must not delay the next tick)
  * The simulator drives the same host (core/host/policy-host.ts) in simulated time. Each phase has
  * its own try/catch so one failing call (a describe timing out, a launch refused) never kills the
  * loop; every decision is logged as one structured JSON line with the policy's notes.
@@ -13,6 +15,7 @@
 import type { Logger } from 'pino';
 import type { TickDecision } from '../core/policy-types.js';
 import type { MetricsPort, ServerlessPoolPort, VmFleetPort } from '../ports.js';
+import { LaunchQuotaError, LaunchTokenSpentError } from '../errors.js';
 import type { ControllerRuntime } from '../server/runtime.js';
 import { LoopPhaseError } from './errors.js';
 import { runWarmUp } from './warm-up.js';
@@ -50,6 +53,9 @@ export class ControlLoop {
   private readonly now: () => number;
   private readonly callTimeoutMs: number;
   private readonly warming = new Set<Promise<void>>();
+  private readonly memoryOps = new Map<string, { memoryMb: number; startedMs: number; promise: Promise<void> }>();
+  /** Aborts the memory updates' waits at stop (a waiter may otherwise hold shutdown for 120 s). */
+  private stopping = new AbortController();
 
   constructor(private readonly o: ControlLoopOptions) {
     this.now = o.now ?? Date.now;
@@ -58,6 +64,7 @@ export class ControlLoop {
 
   start(): void {
     this.stopped = false;
+    if (this.stopping.signal.aborted) this.stopping = new AbortController();
     this.schedule();
   }
 
@@ -72,17 +79,61 @@ export class ControlLoop {
     this.timer.unref?.();
   }
 
-  /** Stops scheduling and waits for an in-progress tick and the warm-ups it started. */
+  /** Stops scheduling and waits for an in-progress tick, the warm-ups it started and the memory updates (their waits aborted). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    this.stopping.abort(new LoopPhaseError('act', 'control loop stopped'));
     await this.warmUpsSettled();
+    await this.memoryUpdatesSettled();
   }
 
   /** Resolves when every warm-up started so far has ended (each one has a timeout). */
   async warmUpsSettled(): Promise<void> {
     while (this.warming.size > 0) await Promise.all([...this.warming]);
+  }
+
+  /**
+   * Starts a memory update as a tracked background operation: UpdateFunctionConfiguration plus the
+   * wait until it is Successful takes up to the pool's 120 s waiter (a 409 while an earlier update
+   * runs waits too), far past one tick and the per-call timeout, so a tick never awaits it. Later
+   * ticks see it in flight (no second update of that variant) and its end applies the new memory to
+   * the Lambda view, which retires the warm-instance estimate (new configuration = cold instances).
+   * Returns false when an update of the variant is already running.
+   */
+  private startMemoryUpdate(variant: string, memoryMb: number, tickNo: number): boolean {
+    if (this.memoryOps.has(variant)) return false;
+    const { runtime: rt, log } = this.o;
+    const startedMs = this.now();
+    // Through a promise, so that even a pool that throws synchronously cannot fail the tick.
+    const promise = Promise.resolve()
+      .then(() => this.o.pool.setMemory(variant, memoryMb, { signal: this.stopping.signal }))
+      .then(
+        () => {
+          rt.host.lambda.memoryApplied(variant, memoryMb);
+          log.info({ event: 'memory-updated', variant, memoryMb, tookMs: this.now() - startedMs }, 'lambda memory updated');
+        },
+        (err: unknown) => {
+          log.warn(
+            { tick: tickNo, err: new LoopPhaseError('act', `setMemory ${variant}=${memoryMb} failed`, { cause: err }) },
+            'act failed',
+          );
+        },
+      )
+      .finally(() => this.memoryOps.delete(variant));
+    this.memoryOps.set(variant, { memoryMb, startedMs, promise });
+    return true;
+  }
+
+  /** Memory updates still running, by variant (the tick log and tests read it). */
+  memoryUpdatesInFlight(): Record<string, number> {
+    return Object.fromEntries([...this.memoryOps].map(([v, op]) => [v, op.memoryMb]));
+  }
+
+  /** Resolves when every memory update started so far has ended (succeeded, failed or aborted). */
+  async memoryUpdatesSettled(): Promise<void> {
+    while (this.memoryOps.size > 0) await Promise.all([...this.memoryOps.values()].map((op) => op.promise));
   }
 
   /** Refresh the fleet view without deciding (used right after start and by tests). */
@@ -131,9 +182,21 @@ export class ControlLoop {
     for (const l of actions.launch) {
       try {
         const records = await withTimeout(this.o.fleet.launch(l), this.callTimeoutMs, 'fleet.launch');
-        host.fleet.launched(records, this.now());
-        launched.push({ variant: l.variant, count: l.count });
+        // Confirmed: counted at once (no re-listing here: a listing right after RunInstances may
+        // not show the new instances yet), and the next launch of this pair gets a new token.
+        host.launchConfirmed(l, records, this.now());
+        launched.push({ variant: l.variant, count: records.length });
       } catch (err) {
+        if (err instanceof LaunchQuotaError) {
+          const b = host.launchRefused({ code: err.code, message: err.message }, this.now());
+          log.error(
+            { tick: tickNo, code: err.code, refusals: b.refusals, heldUntilMs: b.untilMs, err },
+            `launch ${l.variant} x${l.count} refused by a quota: launches held ${Math.round((b.untilMs - this.now()) / 1000)} s`,
+          );
+          break;
+        }
+        if (err instanceof LaunchTokenSpentError) host.launchTokenSpent(l);
+        // A timeout leaves the token unconfirmed: the next tick retries the same intended launch.
         log.error(
           { tick: tickNo, err: new LoopPhaseError('act', `launch ${l.variant} x${l.count} failed`, { cause: err }) },
           'act failed',
@@ -147,16 +210,9 @@ export class ControlLoop {
         log.error({ tick: tickNo, err: new LoopPhaseError('act', 'terminate failed', { cause: err }) }, 'act failed');
       }
     }
+    const memoryStarted: Record<string, number> = {};
     for (const { variant, memoryMb } of actions.setMemory) {
-      try {
-        await withTimeout(this.o.pool.setMemory(variant, memoryMb), this.callTimeoutMs, 'pool.setMemory');
-        host.lambda.memoryApplied(variant, memoryMb);
-      } catch (err) {
-        log.warn(
-          { tick: tickNo, err: new LoopPhaseError('act', `setMemory ${variant}=${memoryMb} failed`, { cause: err }) },
-          'act failed',
-        );
-      }
+      if (this.startMemoryUpdate(variant, memoryMb, tickNo)) memoryStarted[variant] = memoryMb;
     }
     const warmUps: Record<string, number> = {};
     for (const w of actions.warmUp) {
@@ -181,7 +237,8 @@ export class ControlLoop {
         lambdaInFlight: host.lambda.view.inFlight,
         launch: launched,
         terminate: actions.terminate,
-        lambdaMemoryMb: Object.fromEntries(actions.setMemory.map((m) => [m.variant, m.memoryMb])),
+        lambdaMemoryMb: memoryStarted,
+        memoryUpdatesInFlight: Object.fromEntries([...this.memoryOps].map(([v, op]) => [v, op.memoryMb])),
         warmUps,
         variantShares: decision.variantShares,
         notes: [...decision.notes, ...actions.notes],

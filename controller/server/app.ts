@@ -293,6 +293,7 @@ export function statusBody(opts: Pick<ApiServerOptions, 'runtime'>, nowMs: numbe
         }
       : null,
     forecastRps: d ? d.forecastRps : null,
+    launchBackoff: rt.host.launchBackoff ? { ...rt.host.launchBackoff } : null,
     traffic: {
       totals: { ...rt.totals },
       ...rt.traffic(nowMs),

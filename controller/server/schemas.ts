@@ -176,6 +176,19 @@ export const StatusResponseSchema = z
       })
       .nullable(),
     forecastRps: z.number().nullable(),
+    /**
+     * Set while VM launches are held after the world refused them for a quota (EC2
+     * VcpuLimitExceeded, InstanceLimitExceeded, ...): exponential backoff, core/launch-backoff.ts.
+     */
+    launchBackoff: z
+      .strictObject({
+        code: z.string(),
+        message: z.string(),
+        refusals: z.number().int(),
+        sinceMs: z.number(),
+        untilMs: z.number(),
+      })
+      .nullable(),
     traffic: z.strictObject({
       /** Requests answered per backend since start. */
       totals: z.strictObject({ arrivals: z.number(), vm: z.number(), lambda: z.number(), rejected: z.number(), failed: z.number(), warmUps: z.number() }),

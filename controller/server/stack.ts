@@ -18,7 +18,7 @@ import { HttpVmClient } from '../local/vm-client.js';
 import { LocalVmFleet } from '../local/vm-fleet.js';
 import { ControlLoop } from '../loop/control-loop.js';
 import type { MetricsPort, ServerlessPoolPort, VmClientPort, VmFleetPort } from '../ports.js';
-import { createAwsAdapters, resolveLambdaConcurrency } from '../aws/world.js';
+import { createAwsAdapters, lambdaSocketsFor, planLambdaConcurrency } from '../aws/world.js';
 import { createApiServer } from './app.js';
 import { makeDrainable } from './drain.js';
 import { ApiMetrics } from './metrics.js';
@@ -147,6 +147,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     // The first tick runs before the API is announced: it sets each function's memory (which
     // retires instances warmed before it) and starts the warm pool; then the ticks go on a timer.
     await loop.tick();
+    await loop.memoryUpdatesSettled();
     await loop.warmUpsSettled();
     loop.start();
     closers.push(() => loop.stop());
@@ -211,8 +212,8 @@ async function createWorld(
   closers: Array<() => Promise<void>>,
 ): Promise<World> {
   if (config.world === 'aws') {
-    const aws = createAwsAdapters({ ...config, variants: names });
-    const concurrency = await resolveLambdaConcurrency(config, aws.pool, names);
+    const concurrency = await planLambdaConcurrency(config, names);
+    const aws = createAwsAdapters({ ...config, variants: names }, { lambdaConcurrency: concurrency.limit });
     progress(
       `AWS world: fleet '${config.fleet}', functions '${aws.functionPrefix}<variant>', instance types ${config.instanceTypes.join(', ')}, up to ${config.maxVms} VM(s), Lambda concurrency ${concurrency.limit} (${concurrency.source === 'config' ? 'SPILLWAY_LAMBDA_CONCURRENCY' : `account: reserved ${concurrency.account?.reserved}, unreserved ${concurrency.account?.unreserved}`})`,
     );
@@ -244,7 +245,12 @@ async function createWorld(
     accountConcurrencyLimit: config.lambdaConcurrency,
   });
   closers.push(() => lambdaRt.close());
-  const pool = new LambdaPool({ endpoint: lambdaRt.endpoint, region: 'us-east-1', variants: names });
+  const pool = new LambdaPool({
+    endpoint: lambdaRt.endpoint,
+    region: 'us-east-1',
+    variants: names,
+    maxSockets: lambdaSocketsFor(config.lambdaConcurrency),
+  });
 
   progress(
     `local VM fleet: up to ${config.maxVms} VM(s) standing in for ${config.instanceType}, boot delay ${config.vmBootDelayMs} ms`,

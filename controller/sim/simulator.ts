@@ -787,14 +787,14 @@ export function simulate<S>(
       const vi = variantIdx.get(variant);
       if (vi !== undefined) setMemory(vi, memoryMb);
     }
-    const launched: FleetRecord[] = [];
     for (const l of actions.launch) {
+      const launched: FleetRecord[] = [];
       for (let k = 0; k < l.count; k++) {
         const vm = launchVm(l.instanceType, l.variant, now);
         if (vm) launched.push(recordOf(vm));
       }
+      host.launchConfirmed(l, launched, now);
     }
-    host.fleet.launched(launched, now);
     for (const id of actions.terminate) {
       const vm = vmById.get(id);
       if (vm) terminateVm(vm, now);

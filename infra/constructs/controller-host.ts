@@ -234,6 +234,10 @@ export class ControllerHost extends Construct {
       securityGroup: this.securityGroup,
       role: this.role,
       userData,
+      // A new app asset or environment changes the user data; replacing the host is what makes it
+      // run (a stop/start would keep the old code). The controller is stateless (its fleet lives in
+      // EC2 tags and is adopted on start), so CloudFormation's create-new-then-delete-old is safe.
+      userDataCausesReplacement: true,
       requireImdsv2: true,
       detailedMonitoring: true,
       associatePublicIpAddress: true,

@@ -29,6 +29,7 @@ export interface PublicEndpointProps {
 
 export class PublicEndpoint extends Construct {
   readonly alb: elbv2.ApplicationLoadBalancer;
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
   readonly url: string;
 
   constructor(scope: Construct, id: string, props: PublicEndpointProps) {
@@ -60,7 +61,7 @@ export class PublicEndpoint extends Construct {
     });
     this.alb.logAccessLogs(props.accessLogBucket, 'alb');
 
-    const targetGroup = new elbv2.ApplicationTargetGroup(this, 'Controller', {
+    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Controller', {
       vpc: props.vpc,
       port,
       protocol: elbv2.ApplicationProtocol.HTTP,
@@ -68,6 +69,7 @@ export class PublicEndpoint extends Construct {
       healthCheck: { path: '/healthz', interval: Duration.seconds(15), healthyThresholdCount: 2 },
       deregistrationDelay: Duration.seconds(15),
     });
+    const targetGroup = this.targetGroup;
     if (props.certificateArn) {
       this.alb.addListener('Https', {
         port: 443,

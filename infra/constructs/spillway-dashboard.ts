@@ -1,10 +1,12 @@
 /**
  * SpillwayDashboard: the CloudWatch dashboard (request rate, VM count, Lambda share, SLO
- * violations, dollars per hour) and alarms on the SLO-violation rate and on spend. Metric names
- * come from controller/aws/metric-names.ts, the same constants the metrics adapter writes.
+ * violations, dollars per hour) and alarms on the SLO-violation rate, on spend and, given the ALB
+ * target group, on the controller having no healthy target. Metric names come from
+ * controller/aws/metric-names.ts, the same constants the metrics adapter writes.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { DIM_FLEET, METRIC_NAMESPACE, METRICS } from '../../controller/aws/metric-names.js';
 
@@ -16,12 +18,15 @@ export interface SpillwayDashboardProps {
   readonly budgetUsdPerHour: number;
   /** @default `spillway-${fleetName}` */
   readonly dashboardName?: string;
+  /** The ALB's target group in front of the controller: alarms when it has no healthy target. */
+  readonly controllerTargetGroup?: elbv2.ApplicationTargetGroup;
 }
 
 export class SpillwayDashboard extends Construct {
   readonly dashboard: cw.Dashboard;
   readonly sloAlarm: cw.Alarm;
   readonly spendAlarm: cw.Alarm;
+  readonly unhealthyAlarm?: cw.Alarm;
 
   constructor(scope: Construct, id: string, props: SpillwayDashboardProps) {
     super(scope, id);
@@ -86,5 +91,18 @@ export class SpillwayDashboard extends Construct {
       evaluationPeriods: 3,
       treatMissingData: cw.TreatMissingData.NOT_BREACHING,
     });
+    if (props.controllerTargetGroup) {
+      // One controller behind the ALB: fewer than 1 healthy target is an outage. 3 minutes of it
+      // (the health check needs 2 x 15 s to mark a new host healthy, so a replacement passes).
+      // No data counts as breaching: the ALB reports this metric every minute while it exists.
+      this.unhealthyAlarm = new cw.Alarm(this, 'ControllerUnhealthy', {
+        alarmDescription: 'The ALB has no healthy controller target (HealthyHostCount < 1 for 3 minutes)',
+        metric: props.controllerTargetGroup.metrics.healthyHostCount({ period: Duration.minutes(1), statistic: 'Minimum' }),
+        threshold: 1,
+        comparisonOperator: cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: cw.TreatMissingData.BREACHING,
+      });
+    }
   }
 }

@@ -60,7 +60,8 @@ export function vmUserData(opts: { appSourceUrl: string; modelBucket: string; se
     `Environment=PORT=${opts.serverPort}`,
     'Environment=HOST=0.0.0.0',
     'Environment=SPILLWAY_VARIANTS=$VARIANT',
-    // One server process; intra-op threads = vCPUs so one VM uses all its cores.
+    // One server process; intra-op threads = vCPUs so one VM uses all its cores: the layout
+    // controller/core/vm-layout.ts describes (1 slot per VM) and both fleets assume.
     'Environment=SPILLWAY_INTRA_OP_THREADS=$VCPU',
     'Environment=SPILLWAY_MODEL_DIR=/opt/spillway/models',
     'Environment=SPILLWAY_HOME=/var/lib/spillway',

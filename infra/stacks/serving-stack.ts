@@ -1,7 +1,8 @@
 /**
  * ServingStack: the VPC, one Lambda function per variant (memory right-sized from the profiles
- * for the SLO), EC2 launch templates per instance type, the controller host, the public endpoint
- * and the dashboard + alarms.
+ * for the SLO), EC2 launch templates per instance type, the fleet reaper (terminates the VMs on
+ * stack delete), the controller host, the public endpoint and the dashboard + alarms, every alarm
+ * notifying one SNS topic.
  */
 import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -12,8 +13,10 @@ import type { Construct } from 'constructs';
 import type { Catalog } from '../../profiles/catalog.js';
 import type { VariantProfile } from '../../profiles/schema.js';
 import type { InfraConfig } from '../config.js';
+import { AlarmTopic } from '../constructs/alarm-topic.js';
 import { AppSource } from '../constructs/app-source.js';
 import { ControllerHost } from '../constructs/controller-host.js';
+import { FleetReaper } from '../constructs/fleet-reaper.js';
 import { PublicEndpoint } from '../constructs/public-endpoint.js';
 import { SpillwayDashboard } from '../constructs/spillway-dashboard.js';
 import { VariantFunction } from '../constructs/variant-function.js';
@@ -40,6 +43,8 @@ export class ServingStack extends Stack {
   readonly controller: ControllerHost;
   readonly endpoint: PublicEndpoint;
   readonly dashboard: SpillwayDashboard;
+  readonly reaper: FleetReaper;
+  readonly alarms: AlarmTopic;
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
@@ -99,6 +104,12 @@ export class ServingStack extends Stack {
       // By name, not by reference: keeps the IAM grant free of a cross-stack export.
       modelBucket: s3.Bucket.fromBucketName(this, 'ModelBucketRef', modelBucketName(this, config.fleetName)),
     });
+    // Deleted after the controller (which depends on it) and before the network the VMs sit in.
+    this.reaper = new FleetReaper(this, 'FleetReaper', {
+      fleetName: config.fleetName,
+      repoRoot: props.repoRoot,
+      outlives: [this.vpc, this.launchTemplates.securityGroup, this.launchTemplates.role, controllerSg],
+    });
     const controllerType = catalog.ec2.instanceTypes.find((x) => x.name === config.controllerInstanceType);
     if (!controllerType) throw new Error(`controllerInstanceType '${config.controllerInstanceType}' is not in the catalog`);
     this.controller = new ControllerHost(this, 'Controller', {
@@ -127,6 +138,7 @@ export class ServingStack extends Stack {
         ...(config.lambdaConcurrency !== undefined ? { lambdaConcurrency: config.lambdaConcurrency } : {}),
       },
     });
+    this.controller.instance.node.addDependency(this.reaper.resource);
     this.endpoint = new PublicEndpoint(this, 'Endpoint', {
       vpc: this.vpc,
       controllerInstance: this.controller.instance,
@@ -141,7 +153,13 @@ export class ServingStack extends Stack {
       fleetName: config.fleetName,
       sloViolationRateThreshold: config.sloViolationRateAlarm,
       budgetUsdPerHour: config.budgetUsdPerHour,
+      controllerTargetGroup: this.endpoint.targetGroup,
     });
+    this.alarms = new AlarmTopic(this, 'Alarms', {
+      fleetName: config.fleetName,
+      ...(config.alarmEmail ? { email: config.alarmEmail } : {}),
+    });
+    this.alarms.wireAllAlarms(this);
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-EC28',
       reason: 'Inference VMs are short-lived and scaled by the controller; their health is the /readyz probe, not per-minute EC2 metrics.',

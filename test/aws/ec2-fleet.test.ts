@@ -2,14 +2,16 @@ import {
   CreateLaunchTemplateCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  type DescribeInstancesCommandOutput,
   DescribeSubnetsCommand,
   EC2Client,
   type Instance,
+  StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ec2Fleet, type ReadinessProber, TAG_FLEET } from '../../controller/aws/ec2-fleet.js';
 import { FleetCapacityError, LaunchTemplateMissingError } from '../../controller/aws/errors.js';
-import { ConfigError } from '../../controller/errors.js';
+import { ConfigError, LaunchQuotaError } from '../../controller/errors.js';
 import { MOTO_CREDENTIALS, type Moto, motoAvailable, startMoto, uniqueName } from './moto.js';
 
 const TYPES = ['c5.large', 'c6g.large', 'c7g.large', 'm5.large', 'c5.xlarge'];
@@ -47,6 +49,62 @@ function injectRunInstancesError(client: EC2Client, code: string, types: Set<str
       return next(args);
     },
     { step: 'initialize', name: 'injectRunInstancesError' },
+  );
+}
+
+/** Injects `code` into RunInstances when `when(input)` says so; records every RunInstances input. */
+function injectRunError(
+  client: EC2Client,
+  code: string,
+  when: (input: { InstanceType?: string; SubnetId?: string }) => boolean,
+  inputs: Array<{ InstanceType?: string; SubnetId?: string; MinCount?: number; MaxCount?: number; ClientToken?: string }>,
+): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'RunInstancesCommand') {
+        const input = args.input as (typeof inputs)[number];
+        inputs.push({ ...input });
+        if (when(input)) {
+          throw Object.assign(new Error(`injected ${code} for ${input.InstanceType}@${input.SubnetId}`), {
+            name: code,
+            Code: code,
+            $fault: 'client',
+            $metadata: { httpStatusCode: 400 },
+          });
+        }
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: `inject-${code}` },
+  );
+}
+
+/**
+ * EC2's documented eventual consistency, which moto does not reproduce (it lists at once): ids in
+ * `hidden` are left out of tag-filtered listings, and `notFoundById` ids answer
+ * InvalidInstanceID.NotFound to DescribeInstances by id. A mock of the lag on top of real moto.
+ */
+function injectListingLag(client: EC2Client, hidden: Set<string>, notFoundById: Set<string>): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'DescribeInstancesCommand') return next(args);
+      const input = args.input as { InstanceIds?: string[] };
+      if (input.InstanceIds?.some((id) => notFoundById.has(id))) {
+        throw Object.assign(new Error(`The instance ID '${input.InstanceIds.join(', ')}' does not exist`), {
+          name: 'InvalidInstanceID.NotFound',
+          Code: 'InvalidInstanceID.NotFound',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      const out = await next(args);
+      if (!input.InstanceIds) {
+        const listing = out.output as DescribeInstancesCommandOutput;
+        for (const r of listing.Reservations ?? []) r.Instances = (r.Instances ?? []).filter((i) => !hidden.has(i.InstanceId ?? ''));
+      }
+      return out;
+    },
+    { step: 'initialize', name: 'injectListingLag' },
   );
 }
 
@@ -100,8 +158,15 @@ describe.skipIf(!motoAvailable)('Ec2Fleet against moto', () => {
   it('launches from the launch template with fleet/variant/type tags, describes, terminates', async () => {
     const fleet = newFleet();
     const vms = await fleet.launch({ instanceType: 'c5.large', variant: 'mobilenet', count: 2, clientToken: 'tok-a' });
-    expect(vms).toHaveLength(2);
-    expect(vms.every((v) => v.state === 'pending' && v.instanceType === 'c5.large' && v.slots === 2)).toBe(true);
+    // MinCount 1, MaxCount 2: EC2 launches what it has, up to 2; moto launches MinCount. The
+    // records are exactly what came, and they are what the fleet lists.
+    expect(vms.length).toBeGreaterThanOrEqual(1);
+    expect(vms.length).toBeLessThanOrEqual(2);
+    expect((await fleetInstances()).filter((i) => i.Tags?.some((t) => t.Value === 'tok-a')).map((i) => i.InstanceId).sort()).toEqual(
+      vms.map((v) => v.id).sort(),
+    );
+    // One server with intra-op threads = vCPUs runs one batch at a time: 1 slot (core/vm-layout.ts).
+    expect(vms.every((v) => v.state === 'pending' && v.instanceType === 'c5.large' && v.slots === 1)).toBe(true);
     const raw = await fleetInstances();
     const tags = raw.find((i) => i.InstanceId === vms[0]?.id)?.Tags ?? [];
     expect(Object.fromEntries(tags.map((t) => [t.Key, t.Value]))).toMatchObject({
@@ -201,6 +266,96 @@ describe.skipIf(!motoAvailable)('Ec2Fleet against moto', () => {
     const raw = (await fleetInstances()).find((i) => i.InstanceId === vms[0]?.id);
     expect(ids).toContain(raw?.SubnetId);
     await fleet.terminate(vms.map((v) => v.id));
+  });
+
+  const newClient = () => new EC2Client({ endpoint: moto.endpoint, region: 'us-east-1', credentials: MOTO_CREDENTIALS });
+  async function twoSubnetsInTwoAzs(): Promise<string[]> {
+    const subnets = (await admin.send(new DescribeSubnetsCommand({}))).Subnets ?? [];
+    const byAz = new Map<string, string>();
+    for (const x of subnets) if (x.AvailabilityZone && !byAz.has(x.AvailabilityZone)) byAz.set(x.AvailabilityZone, x.SubnetId!);
+    const ids = [...byAz.values()].slice(0, 2);
+    if (ids.length < 2) throw new Error('moto default VPC has fewer than 2 AZs');
+    return ids;
+  }
+
+  it('capacity error in one AZ: the other AZ\'s subnet with the same type before another type; MinCount 1', async () => {
+    const subnetIds = await twoSubnetsInTwoAzs();
+    const client = newClient();
+    const inputs: Parameters<typeof injectRunError>[3] = [];
+    // The token hashes to one of the two subnets; whichever is tried first has no c5.large capacity.
+    let firstSubnet: string | undefined;
+    injectRunError(client, 'InsufficientInstanceCapacity', (i) => {
+      firstSubnet ??= i.SubnetId;
+      return i.SubnetId === firstSubnet && i.InstanceType === 'c5.large';
+    }, inputs);
+    const fleet = new Ec2Fleet({ client, fleetName, instanceTypes: TYPES, subnetIds, sleep: noSleep, readinessProber: async () => false });
+    const vms = await fleet.launch({ instanceType: 'c5.large', variant: 'az', count: 2, clientToken: 'tok-az' });
+    expect(inputs.map((i) => [i.InstanceType, i.SubnetId])).toEqual([
+      ['c5.large', firstSubnet],
+      ['c5.large', subnetIds.find((x) => x !== firstSubnet)],
+    ]);
+    expect(inputs.every((i) => i.MinCount === 1 && i.MaxCount === 2)).toBe(true);
+    // Each (type, subnet) has its own EC2 token (a reused token with other parameters is refused).
+    expect(new Set(inputs.map((i) => i.ClientToken)).size).toBe(2);
+    expect(vms.length).toBeGreaterThanOrEqual(1);
+    expect(vms.every((v) => v.instanceType === 'c5.large')).toBe(true);
+    const raw = (await fleetInstances()).filter((i) => vms.some((v) => v.id === i.InstanceId));
+    expect(raw.every((i) => i.SubnetId !== firstSubnet)).toBe(true);
+    await fleet.terminate(vms.map((v) => v.id));
+  });
+
+  it('a quota error (VcpuLimitExceeded) is a LaunchQuotaError at once: no other subnet or type is tried', async () => {
+    const client = newClient();
+    const inputs: Parameters<typeof injectRunError>[3] = [];
+    injectRunError(client, 'VcpuLimitExceeded', () => true, inputs);
+    const fleet = new Ec2Fleet({ client, fleetName, instanceTypes: TYPES, subnetIds: await twoSubnetsInTwoAzs(), sleep: noSleep, readinessProber: async () => false });
+    const err = await fleet.launch({ instanceType: 'c5.large', variant: 'q', count: 1, clientToken: 'tok-q' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LaunchQuotaError);
+    expect((err as LaunchQuotaError).code).toBe('VcpuLimitExceeded');
+    expect((err as Error).message).toMatch(/c5\.large x1 refused by an account quota: VcpuLimitExceeded/);
+    expect(inputs).toHaveLength(1);
+  });
+
+  it('listing lag (mock of EC2 eventual consistency on moto): a launched instance is kept 120 s while NotFound, confirmed by id when the listing misses it', async () => {
+    const client = newClient();
+    const hidden = new Set<string>();
+    const notFound = new Set<string>();
+    injectListingLag(client, hidden, notFound);
+    const fleet = newFleet({ client });
+    const t0 = clock;
+    const [a] = await fleet.launch({ instanceType: 'c5.large', variant: 'lag', count: 1, clientToken: 'tok-lag-a' });
+    const [b] = await fleet.launch({ instanceType: 'c5.large', variant: 'lag', count: 1, clientToken: 'tok-lag-b' });
+    if (!a || !b) throw new Error('expected 2 instances');
+    // a: missing from the listing AND NotFound by id; b: missing from the listing, found by id.
+    hidden.add(a.id).add(b.id);
+    notFound.add(a.id);
+    clock = t0 + 60_000;
+    let ids = (await fleet.describe()).map((v) => v.id);
+    expect(ids).toContain(a.id);
+    expect(ids).toContain(b.id);
+    // Past the grace: b is still confirmed by id, a (never confirmed) is dropped.
+    clock = t0 + 121_000;
+    ids = (await fleet.describe()).map((v) => v.id);
+    expect(ids).toContain(b.id);
+    expect(ids).not.toContain(a.id);
+    // Terminated (and by id says so): dropped at once.
+    notFound.clear();
+    await fleet.terminate([b.id]);
+    const after = await fleet.describe();
+    expect(['dropped', 'terminating']).toContain(after.find((v) => v.id === b.id)?.state ?? 'dropped');
+    clock = t0 + 5_000;
+    await newFleet().terminate([a.id]);
+  });
+
+  it('a stopped fleet instance is terminated, not forgotten', async () => {
+    const fleet = newFleet();
+    const [vm] = await fleet.launch({ instanceType: 'c5.large', variant: 'stop', count: 1, clientToken: 'tok-stop' });
+    if (!vm) throw new Error('no instance');
+    await admin.send(new StopInstancesCommand({ InstanceIds: [vm.id] }));
+    const seen = await fleet.describe();
+    expect(seen.find((v) => v.id === vm.id)?.state).toBe('terminating');
+    const state = (await fleetInstances()).find((i) => i.InstanceId === vm.id)?.State?.Name;
+    expect(['shutting-down', 'terminated']).toContain(state);
   });
 
   it('a missing launch template is a clear error naming the template', async () => {

@@ -2,7 +2,7 @@
  * One minimal stack per construct: prop validation (messages name the prop and the value) and
  * Template assertions for what each construct promises on its own.
  */
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -20,6 +20,8 @@ import { ControllerHost } from '../../infra/constructs/controller-host.js';
 import { ModelBucket } from '../../infra/constructs/model-bucket.js';
 import { PublicEndpoint } from '../../infra/constructs/public-endpoint.js';
 import { SpillwayDashboard } from '../../infra/constructs/spillway-dashboard.js';
+import { AlarmTopic } from '../../infra/constructs/alarm-topic.js';
+import { FleetReaper } from '../../infra/constructs/fleet-reaper.js';
 import { VariantFunction } from '../../infra/constructs/variant-function.js';
 import { launchTemplateName, VmLaunchTemplates, vmUserData } from '../../infra/constructs/vm-launch-templates.js';
 import { idleCostPerHour, rightSizeLambdaMemory } from '../../infra/sizing.js';
@@ -246,6 +248,43 @@ describe('SpillwayDashboard', () => {
     );
     expect(() => new SpillwayDashboard(newStack(), 'D', { fleetName: 'f', sloViolationRateThreshold: 0.1, budgetUsdPerHour: 0 })).toThrow(
       /budgetUsdPerHour must be > 0, got 0/,
+    );
+  });
+});
+
+describe('AlarmTopic and FleetReaper', () => {
+  it('AlarmTopic: TLS-only topic, email subscription when given, wires every alarm in the scope', () => {
+    const stack = newStack();
+    const d = new SpillwayDashboard(stack, 'D', { fleetName: 'f', sloViolationRateThreshold: 0.1, budgetUsdPerHour: 1 });
+    const topic = new AlarmTopic(stack, 'A', { fleetName: 'f', email: 'ops@example.com' });
+    expect(topic.wireAllAlarms(stack)).toBe(2);
+    expect(d.unhealthyAlarm).toBeUndefined();
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    t.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.objectLike({ Ref: Match.stringLikeRegexp('^ATopic') })] });
+    expect(() => new AlarmTopic(newStack(), 'A', { fleetName: 'f', email: 'ops at example' })).toThrow(
+      /AlarmTopic email must be an email address, got 'ops at example'/,
+    );
+  });
+  it('FleetReaper: really bundles its handlers offline with esbuild (the AWS SDK left to the runtime)', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'spillway-reaper-'));
+    const app = new App({ outdir, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'R', { env: { region: 'us-east-1' } });
+    new FleetReaper(stack, 'Reaper', { fleetName: 'f', repoRoot: REPO_ROOT, outlives: [] });
+    app.synth();
+    const bundles = readdirSync(outdir)
+      .filter((d) => d.startsWith('asset.'))
+      .map((d) => join(outdir, d, 'index.mjs'))
+      .filter((f) => existsSync(f));
+    expect(bundles.length).toBeGreaterThanOrEqual(1);
+    const code = readFileSync(bundles[0]!, 'utf8');
+    expect(code).toContain('TerminateInstancesCommand');
+    expect(code).toMatch(/from\s*"@aws-sdk\/client-ec2"/);
+    expect(code.length).toBeLessThan(50_000);
+  });
+  it('FleetReaper: validates the fleet name', () => {
+    expect(() => new FleetReaper(newStack(), 'R', { fleetName: 'bad name', repoRoot: REPO_ROOT, outlives: [] })).toThrow(
+      /FleetReaper fleetName must match \[A-Za-z0-9._-\]\{1,64\}, got 'bad name'/,
     );
   });
 });

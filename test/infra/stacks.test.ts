@@ -89,7 +89,11 @@ describe('Spillway CDK app (synth offline, bundling skipped)', () => {
   });
 
   it('serving: one nodejs22.x function per variant, memory right-sized from the profiles for the SLO', () => {
-    serving.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, VARIANTS.length);
+    serving.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { Runtime: 'nodejs22.x', FunctionName: Match.stringLikeRegexp('^spillway-') },
+      VARIANTS.length,
+    );
     const profiles = loadProfiles();
     for (const v of VARIANTS) {
       const expected = rightSizeLambdaMemory(profiles.get(v), 150, 1769);
@@ -191,16 +195,89 @@ describe('Spillway CDK app (synth offline, bundling skipped)', () => {
     for (const m of [METRICS.requests, METRICS.vmCount, METRICS.lambdaShare, METRICS.sloViolations, METRICS.dollarsPerHour]) {
       expect(body).toContain(m);
     }
-    serving.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    serving.resourceCountIs('AWS::CloudWatch::Alarm', 3);
     serving.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 3, MetricName: METRICS.dollarsPerHour });
     serving.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 0.05,
       Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(r > 0, v / r, 0)' })]),
     });
   });
+
+  it('serving: the fleet reaper terminates the fleet on delete, after the controller and before the network', () => {
+    serving.resourceCountIs('Custom::SpillwayFleetReaper', 1);
+    const [reaperId, reaper] = Object.entries(serving.findResources('Custom::SpillwayFleetReaper'))[0] as [
+      string,
+      { Properties: Record<string, unknown>; DependsOn?: string[] },
+    ];
+    expect(reaper.Properties.FleetName).toBe('spillway');
+    // Deleted before what it depends on: the VPC (its subnets), the VM and controller security groups.
+    const deps = reaper.DependsOn ?? [];
+    expect(deps.some((d) => d.startsWith('Vpc'))).toBe(true);
+    expect(deps.some((d) => d.startsWith('VmsVmSg'))).toBe(true);
+    expect(deps.some((d) => d.startsWith('ControllerSg'))).toBe(true);
+    // The controller host depends on it: deleted (stops launching) before the reaper runs.
+    const [, host] = Object.entries(serving.findResources('AWS::EC2::Instance'))[0] as [string, { DependsOn?: string[] }];
+    expect(host.DependsOn ?? []).toContain(reaperId);
+    // Its handlers may terminate only fleet-tagged instances.
+    const policies = Object.values(serving.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('FleetReaperRole') } }));
+    const statements = (policies[0] as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement;
+    expect(statements.find((x) => x.Sid === 'TerminateOwnFleetOnly')?.Condition).toEqual({
+      StringEquals: { 'ec2:ResourceTag/spillway:fleet': 'spillway' },
+    });
+    serving.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.onEvent', Runtime: 'nodejs22.x' });
+    serving.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.isComplete', Runtime: 'nodejs22.x' });
+  });
+
+  it('serving: every alarm notifies the alarm topic (TLS-only); an alarm watches the controller target group', () => {
+    serving.resourceCountIs('AWS::SNS::Topic', 1);
+    const topicId = Object.keys(serving.findResources('AWS::SNS::Topic'))[0]!;
+    const alarms = Object.values(serving.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: Record<string, unknown> }>;
+    expect(alarms.length).toBe(3);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
+    }
+    serving.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApplicationELB',
+      MetricName: 'HealthyHostCount',
+      Statistic: 'Minimum',
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      Dimensions: Match.arrayWith([Match.objectLike({ Name: 'LoadBalancer' }), Match.objectLike({ Name: 'TargetGroup' })]),
+    });
+    serving.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    // No email without spillway:alarmEmail.
+    serving.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('serving: the controller host is replaced when its user data (code or environment) changes', () => {
+    const ids = Object.keys(serving.findResources('AWS::EC2::Instance'));
+    expect(ids).toHaveLength(1);
+    // userDataCausesReplacement: CDK puts a hash of the user data into the logical id.
+    const other = synthApp({
+      'spillway:modelDir': join(tmpdir(), 'no-such-model-dir'),
+      'spillway:variants': VARIANTS.join(','),
+      'spillway:instanceTypes': TYPES.join(','),
+      'spillway:sloMs': '151',
+      'spillway:budgetUsdPerHour': '3',
+    });
+    const otherIds = Object.keys(Template.fromStack(other.serving).findResources('AWS::EC2::Instance'));
+    expect(otherIds).toHaveLength(1);
+    expect(otherIds[0]).not.toBe(ids[0]);
+    expect(otherIds[0]!.replace(/[0-9a-f]{16}$/, '')).toBe(ids[0]!.replace(/[0-9a-f]{16}$/, ''));
+  });
 });
 
 describe('Spillway CDK app: options and failure modes', () => {
+  it('spillway:alarmEmail subscribes the address to the alarm topic; a bad address fails synth naming the key', () => {
+    const built = synthApp({ 'spillway:modelDir': join(tmpdir(), 'no-such-model-dir'), 'spillway:alarmEmail': 'ops@example.com' });
+    Template.fromStack(built.serving).hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    expect(() => synthApp({ 'spillway:alarmEmail': 'not an email' })).toThrow(/spillway:alarmEmail = "not an email"/);
+  });
+
   it('synth succeeds without a model directory (fresh clone) and deploys only the registry', () => {
     const built = synthApp({ 'spillway:modelDir': join(tmpdir(), 'no-such-model-dir') });
     expect(built.stateful.models.modelsDeployed).toBe(false);

@@ -9,6 +9,7 @@
  * can be missing for seconds), so a launch is never repeated because of a stale listing.
  */
 import type { VmView } from '../policy-types.js';
+import { UNLISTED_VM_GRACE_MS } from '../unlisted-vm.js';
 
 /** One VM as a world lists it (structurally the ports' VmRecord). */
 export interface FleetRecord {
@@ -51,7 +52,7 @@ export class FleetView {
 
   constructor(
     private readonly events: FleetEvents = {},
-    private readonly unlistedGraceMs = 120_000,
+    private readonly unlistedGraceMs = UNLISTED_VM_GRACE_MS,
   ) {}
 
   /** What a launch call returned: counted at once, before the world lists it. */

@@ -20,6 +20,8 @@ export class LambdaPoolView {
   private readonly idleSince = new Map<string, number[]>();
   private readonly inFlightBy = new Map<string, number>();
   private readonly starts = new Map<string, { times: number[]; head: number }>();
+  /** Invokes that were in flight when the memory changed: their environments end with them. */
+  private readonly retiring = new Map<string, number>();
 
   constructor(
     variants: readonly string[],
@@ -81,16 +83,25 @@ export class LambdaPoolView {
     (this.view as Mutable<LambdaView>).throttledUntilMs = undefined;
     this.inFlightBy.set(variant, Math.max(0, (this.inFlightBy.get(variant) ?? 0) - 1));
     const list = this.prune(variant, nowMs);
-    if (ran) list.push(nowMs);
+    const retiring = this.retiring.get(variant) ?? 0;
+    // One of the invokes that ran on the old configuration: Lambda does not reuse its environment.
+    if (retiring > 0) this.retiring.set(variant, retiring - 1);
+    else if (ran) list.push(nowMs);
     this.view.warmIdleByVariant[variant] = list.length;
   }
 
-  /** The function's memory is now `memoryMb` (confirmed by the world): warm instances retire. */
+  /**
+   * The function's memory is now `memoryMb` (confirmed by the world): warm instances retire, idle
+   * ones now and busy ones when their invoke ends (a new configuration means new execution
+   * environments), so the router assumes cold starts until new instances have run. E.g. 3 idle +
+   * 2 in flight at the change: 0 warm now, and still 0 after those 2 end.
+   */
   memoryApplied(variant: string, memoryMb: number): void {
     if (this.view.memoryMbByVariant[variant] === memoryMb) return;
     this.view.memoryMbByVariant[variant] = memoryMb;
     this.idleSince.set(variant, []);
     this.view.warmIdleByVariant[variant] = 0;
+    this.retiring.set(variant, this.inFlightBy.get(variant) ?? 0);
   }
 
   /**

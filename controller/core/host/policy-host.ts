@@ -23,7 +23,9 @@ import type { DemandCount } from '../demand-classes.js';
 import { FleetView } from './fleet-view.js';
 import { LambdaPoolView } from './lambda-view.js';
 import { Ledger } from './ledger.js';
-import { type TickActions, tickActions, type WorldLimits } from './tick-actions.js';
+import { type LaunchBackoff, type LaunchBackoffOptions, launchBackoffAfterRefusal } from '../launch-backoff.js';
+import { type LaunchAction, type TickActions, tickActions, type WorldLimits } from './tick-actions.js';
+import type { FleetRecord } from './fleet-view.js';
 
 export interface PolicyHostOptions {
   limits: WorldLimits;
@@ -34,6 +36,14 @@ export interface PolicyHostOptions {
   /** Past tick intervals kept in arrivalRpsHistory. @default 720 */
   historyTicks?: number;
   nowMs: number;
+  /**
+   * Distinguishes this controller run's launch tokens from an earlier run's (EC2 keeps a
+   * RunInstances token for at least 24 h after the instances end: a restarted controller reusing
+   * `...-0` would get the old, terminated instances back instead of a launch). @default nowMs in base 36
+   */
+  runId?: string;
+  /** Backoff after quota refusals. @default 30 s doubling to 10 min */
+  launchBackoff?: LaunchBackoffOptions;
 }
 
 export interface TickResult {
@@ -72,6 +82,10 @@ export class PolicyHost<S = unknown> {
   private tickNo = 0;
   private readonly view: RouterView;
   private readonly variantNames: ReadonlySet<string>;
+  /** Launches confirmed so far per `${variant}|${instanceType}`: the next intended launch's sequence number. */
+  private readonly launchSeq = new Map<string, number>();
+  private backoff: LaunchBackoff | undefined;
+  readonly runId: string;
 
   constructor(
     readonly policy: Policy<S>,
@@ -92,7 +106,48 @@ export class PolicyHost<S = unknown> {
     );
     this.view = { nowMs: opts.nowMs, vms: this.fleet.vms, lambda: this.lambda.view };
     this.lastTickMs = opts.nowMs;
+    this.runId = opts.runId ?? Math.max(0, Math.floor(opts.nowMs)).toString(36);
     this.state = policy.init(env, opts.nowMs);
+  }
+
+  // ---- launches ------------------------------------------------------------------------------
+
+  /**
+   * The token of the next intended launch of `variant` on `instanceType`, e.g.
+   * `sw-mh3k2x1c-mobilenet-c5.large-4`: the same on every tick until a launch of that pair is
+   * confirmed, so a retry of a launch whose answer was lost finds the instances it bought.
+   */
+  launchToken(variant: string, instanceType: string): string {
+    return `sw-${this.runId}-${variant}-${instanceType}-${this.launchSeq.get(`${variant}|${instanceType}`) ?? 0}`;
+  }
+
+  /**
+   * The world answered a launch with these VMs (possibly fewer than asked): counted, and the next
+   * launch of the pair gets a new token. A token EC2 remembers from instances since terminated
+   * answers with those: they spend the token but are not counted.
+   */
+  launchConfirmed(action: Pick<LaunchAction, 'variant' | 'instanceType'>, records: readonly FleetRecord[], nowMs: number): void {
+    this.fleet.launched(records.filter((r) => r.state !== 'terminated'), nowMs);
+    if (records.length === 0) return;
+    this.launchTokenSpent(action);
+    this.backoff = undefined;
+  }
+
+  /** The token of this intended launch can buy nothing more (LaunchTokenSpentError): the next one gets a new token. */
+  launchTokenSpent(action: Pick<LaunchAction, 'variant' | 'instanceType'>): void {
+    const key = `${action.variant}|${action.instanceType}`;
+    this.launchSeq.set(key, (this.launchSeq.get(key) ?? 0) + 1);
+  }
+
+  /** The world refused a launch for a quota: launches wait (core/launch-backoff.ts). */
+  launchRefused(refusal: { code: string; message: string }, nowMs: number): LaunchBackoff {
+    this.backoff = launchBackoffAfterRefusal(this.backoff, refusal, nowMs, this.opts.launchBackoff);
+    return this.backoff;
+  }
+
+  /** Set while launches are held after quota refusals (shown in /v1/status). */
+  get launchBackoff(): LaunchBackoff | undefined {
+    return this.backoff;
   }
 
   /** Past load the system saw before this host started (the simulator's pre-warmed window). */
@@ -257,6 +312,8 @@ export class PolicyHost<S = unknown> {
         lambdaInFlight: this.lambda.view.inFlight,
         lambdaConcurrencyLimit: this.lambda.view.concurrencyLimit,
         lambdaKeepAliveMs: this.opts.lambdaKeepAliveMs,
+        launchToken: (v, t) => this.launchToken(v, t),
+        ...(this.backoff ? { launchBackoff: this.backoff } : {}),
       },
       { ...this.opts.limits, maxVms: this.opts.limits.maxVms ?? this.env.maxVms },
     );

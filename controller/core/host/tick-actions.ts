@@ -4,7 +4,10 @@
  * deferral that holds in one world holds in all of them.
  *
  * - Launches are capped at `maxVms` counting booting + ready VMs, less the ones this decision
- *   terminates (a replacement may start while its predecessor drains).
+ *   terminates (a replacement may start while its predecessor drains); none while a quota backoff
+ *   holds (core/launch-backoff.ts). Each carries the idempotency token of its intended launch
+ *   (`launchToken`: the same on every tick until a launch of that variant and type is confirmed),
+ *   so a launch the loop gave up on (timeout) and the next tick's retry buy one set, not two.
  * - A Lambda memory change is deferred while the variant is in a burst (burst-guard.ts): an update
  *   sends every next request to a new execution environment, i.e. a cold start.
  * - The warm pool (decision.lambdaWarm, core/warm-pool.ts) becomes warm-up invokes: when a variant
@@ -15,6 +18,7 @@
  *   instances (~1 ms each), 3 start new ones. Limited by the free concurrency.
  */
 import { type BurstGuardOptions, decideMemoryUpdate } from '../burst-guard.js';
+import { type LaunchBackoff, launchAllowed } from '../launch-backoff.js';
 import type { TickDecision } from '../policy-types.js';
 
 export interface WorldLimits {
@@ -68,6 +72,10 @@ export interface ActionContext {
   lambdaConcurrencyLimit: number;
   /** How long an idle instance stays warm. */
   lambdaKeepAliveMs: number;
+  /** The token of the next intended launch of (variant, type): stable until one is confirmed. */
+  launchToken(variant: string, instanceType: string): string;
+  /** Set while launches are held after quota refusals. */
+  launchBackoff?: LaunchBackoff;
 }
 
 export function tickActions(decision: TickDecision, ctx: ActionContext, limits: WorldLimits): TickActions {
@@ -75,12 +83,19 @@ export function tickActions(decision: TickDecision, ctx: ActionContext, limits: 
   const maxVms = limits.maxVms ?? Number.POSITIVE_INFINITY;
   let room = Math.max(0, maxVms - ctx.activeVms + decision.terminate.length);
   const launch: LaunchAction[] = [];
-  for (const [i, l] of decision.launch.entries()) {
+  const held = !launchAllowed(ctx.launchBackoff, ctx.nowMs);
+  if (held && decision.launch.length > 0) {
+    const b = ctx.launchBackoff!;
+    notes.push(
+      `launches held ${Math.ceil((b.untilMs - ctx.nowMs) / 1000)} s more after ${b.refusals} quota refusal(s) (${b.code}): ${decision.launch.map((l) => `${l.count} ${l.instanceType}/${l.variant}`).join(', ')} not tried`,
+    );
+  }
+  for (const l of held ? [] : mergeLaunches(decision.launch)) {
     const count = Math.min(l.count, room);
     if (count < l.count) notes.push(`${l.variant}: wanted ${l.count} ${l.instanceType}, maxVms=${maxVms} allows ${count}`);
     if (count <= 0) continue;
     room -= count;
-    launch.push({ ...l, count, clientToken: `spillway-${ctx.nowMs}-${ctx.tickNo}-${i}` });
+    launch.push({ ...l, count, clientToken: ctx.launchToken(l.variant, l.instanceType) });
   }
   const setMemory: TickActions['setMemory'] = [];
   const deferredMemory: TickActions['deferredMemory'] = [];
@@ -96,6 +111,17 @@ export function tickActions(decision: TickDecision, ctx: ActionContext, limits: 
   }
   const warmUp = warmUpActions(decision, ctx, setMemory);
   return { launch, terminate: [...decision.terminate], setMemory, warmUp, deferredMemory, notes };
+}
+
+/** One launch per (variant, type): two with the same intended-launch token would buy one set. */
+function mergeLaunches(list: TickDecision['launch']): TickDecision['launch'] {
+  const out: Array<TickDecision['launch'][number]> = [];
+  for (const l of list) {
+    const same = out.find((o) => o.variant === l.variant && o.instanceType === l.instanceType);
+    if (same) same.count += l.count;
+    else out.push({ ...l });
+  }
+  return out;
 }
 
 function warmUpActions(
