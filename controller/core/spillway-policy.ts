@@ -835,15 +835,19 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       s.tables = buildTables(env, s, p.memory, p.lambdaCost, s.classMix, prev.tables.counter, obs.vms);
       // Warm pool: what Lambda must carry beyond the READY VMs (booting ones serve nobody yet).
       const readyVmRps: Record<string, number> = {};
+      const largestReadyVmRps: Record<string, number> = {};
       for (const vm of obs.vms) {
         if (vm.state !== 'ready' || replace.has(vm.id)) continue;
         const o = p.options[vmKey(vm.instanceType, vm.variant)];
-        readyVmRps[vm.variant] = (readyVmRps[vm.variant] ?? 0) + (o?.capacityRps ?? 0) * util;
+        const rps = (o?.capacityRps ?? 0) * util;
+        readyVmRps[vm.variant] = (readyVmRps[vm.variant] ?? 0) + rps;
+        largestReadyVmRps[vm.variant] = Math.max(largestReadyVmRps[vm.variant] ?? 0, rps);
       }
       const lambdaWarm = warmPoolTargets({
         planRps: Math.max(planRps, s.forecastRps),
         shares: s.shares,
         readyVmRps,
+        largestReadyVmRps,
         occupancyMs: p.occupancyMs,
         quantile: warmQuantile,
         concurrencyLimit: env.lambdaConcurrencyLimit * 0.8,

@@ -53,6 +53,12 @@ export interface WarmPoolInput {
   shares: Readonly<Record<string, number>>;
   /** Capacity (rps, at the planned utilisation) of the variant's READY VMs: what Lambda need not carry. */
   readyVmRps: Readonly<Record<string, number>>;
+  /**
+   * Capacity of the variant's largest single ready VM (rps, same units). The pool also covers that
+   * VM's traffic, because the router moves it to Lambda at once when the VM slows down, crashes or
+   * is replaced, and a cold start does not fit the SLO. @default 0 (no VM failure covered)
+   */
+  largestReadyVmRps?: Readonly<Record<string, number>>;
   /** Time one Lambda request holds an instance (ms), per variant. */
   occupancyMs: Readonly<Record<string, number>>;
   /** Quantile of Poisson concurrency demand to cover, e.g. 0.999; 0 turns the pool off. */
@@ -62,8 +68,9 @@ export interface WarmPoolInput {
 }
 
 /**
- * Warm instances to hold per variant: the demand quantile above, at least 1 for a variant in the
- * mix (so the first spilled request is warm), scaled down together if they exceed the limit.
+ * Warm instances to hold per variant: the demand quantile above, for the load beyond the ready VMs
+ * less the largest one, at least 1 for a variant in the mix (so the first spilled request is warm),
+ * scaled down together if they exceed the limit.
  */
 export function warmPoolTargets(input: WarmPoolInput): Record<string, number> {
   const out: Record<string, number> = {};
@@ -71,7 +78,10 @@ export function warmPoolTargets(input: WarmPoolInput): Record<string, number> {
   let total = 0;
   for (const [v, share] of Object.entries(input.shares)) {
     if (!(share > 0)) continue;
-    const lambdaRps = Math.max(0, input.planRps * share - (input.readyVmRps[v] ?? 0));
+    // N-1 VM capacity: one c7a.medium of shufflenet (64 rps at 45 ms per Lambda request) fails ->
+    // 64 x 0.045 = 2.9 busy instances on average, Poisson 99.9 % = 9 warm (capped by the limit below).
+    const survivingVmRps = (input.readyVmRps[v] ?? 0) - (input.largestReadyVmRps?.[v] ?? 0);
+    const lambdaRps = Math.max(0, input.planRps * share - Math.max(0, survivingVmRps));
     const occS = Math.max(0, input.occupancyMs[v] ?? 0) / 1000;
     const n = Math.max(1, poissonQuantile(lambdaRps * occS, input.quantile));
     out[v] = n;

@@ -54,6 +54,16 @@ describe('warmPoolTargets', () => {
     expect(warmPoolTargets({ ...base, planRps: 30, shares: { a: 1, b: 0 }, readyVmRps: {} })).toEqual({ a: 6 });
   });
 
+  it('also covers the largest ready VM: its traffic moves to Lambda at once when it slows or fails', () => {
+    // Two ready VMs of a, 40 + 20 rps, for a's 27 rps: without the largest, 20 rps < 27 -> 7 rps on
+    // Lambda at 45 ms = mean 0.315 -> 3 warm; one 60 rps VM alone -> all 27 rps -> 6 warm.
+    const shares = { a: 0.9, b: 0.1 };
+    expect(warmPoolTargets({ ...base, planRps: 30, shares, readyVmRps: { a: 60 }, largestReadyVmRps: { a: 40 } })).toEqual({ a: 3, b: 2 });
+    expect(warmPoolTargets({ ...base, planRps: 30, shares, readyVmRps: { a: 60 }, largestReadyVmRps: { a: 60 } })).toEqual({ a: 6, b: 2 });
+    // Worked number in warm-pool.ts: one 64 rps VM carrying all of 64 rps at 45 ms -> 9.
+    expect(warmPoolTargets({ ...base, planRps: 64, shares: { a: 1 }, readyVmRps: { a: 64 }, largestReadyVmRps: { a: 64 } })).toEqual({ a: 9 });
+  });
+
   it('scales down to the concurrency it may use, and quantile 0 turns it off', () => {
     const t = warmPoolTargets({ ...base, planRps: 1000, shares: { a: 0.5, b: 0.5 }, readyVmRps: {}, concurrencyLimit: 10 });
     expect(t['a']! + t['b']!).toBeLessThanOrEqual(10);

@@ -66,7 +66,8 @@ async function checkBound(trace: string, o: { hours: number; startHours?: number
   });
   const cv = s.clairvoyant!;
   expect(cv.clairvoyantUsd).toBeGreaterThan(0);
-  expect(cv.strictLowerBoundUsd).toBeLessThanOrEqual(cv.clairvoyantUsd);
+  // Equal when every block's optimum is already per-second optimal: summation order differs, 1e-12 relative.
+  expect(cv.strictLowerBoundUsd).toBeLessThanOrEqual(cv.clairvoyantUsd * (1 + 1e-12));
   const meeting = s.rows.filter((r) => r.violationPct <= 1);
   expect(meeting.length).toBeGreaterThan(0);
   for (const r of meeting) {
