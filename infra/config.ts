@@ -48,6 +48,11 @@ export const InfraConfigSchema = z.object({
    * @default unset: the controller reads the account's unreserved concurrency at start
    */
   lambdaConcurrency: z.number().int().min(1).max(100_000).optional(),
+  /**
+   * spillway:vcpuQuota — vCPUs the fleet's VMs may hold (the region's On-Demand Standard instances
+   * quota less other use). @default unset: only maxVms limits the plan
+   */
+  vcpuQuota: z.number().int().min(1).max(100_000).optional(),
   /** spillway:sloMs — latency SLO used to right-size Lambda memory and in the alarm. @default 200 */
   sloMs: z.number().int().positive().max(300_000),
   /** spillway:budgetUsdPerHour — spend alarm threshold. @default 2 */
@@ -85,6 +90,7 @@ const RawSchema = z.object({
   sloMs: num(200),
   maxVms: optionalNum,
   lambdaConcurrency: optionalNum,
+  vcpuQuota: optionalNum,
   budgetUsdPerHour: num(2),
   sloViolationRateAlarm: num(0.05),
   lambdaArchitecture: z.string().optional(),

@@ -105,6 +105,13 @@ export const AwsConfigSchema = z.strictObject({
   /** VMs (booting + ready) the planner may hold: 10 keeps a runaway plan's bill bounded. */
   maxVms: intIn(0, 1_000).default(10),
   /**
+   * vCPUs the fleet's VMs may hold at once: the region's EC2 "Running On-Demand Standard instances"
+   * quota (Service Quotas L-1216C47A) less what else the account runs there. A constraint in the
+   * plan, so a quota shows up as "Lambda takes the rest" instead of refused launches. Unset =
+   * only maxVms limits the plan.
+   */
+  vcpuQuota: intIn(1, 100_000).optional(),
+  /**
    * Lambda concurrency the planner may use. Unset = read from the account at start (unreserved
    * concurrency, plus the functions' reserved concurrency): see aws/lambda-concurrency.ts.
    */

@@ -42,6 +42,8 @@ export interface VmOption {
   bootDelayMs: number;
   /** VMs of this type already running or booting for this variant (kept at their plain price). */
   existing?: number;
+  /** vCPUs of one VM, counted against `vcpuLimit` (EC2 quotas are in vCPUs). @default 0 */
+  vcpu?: number;
 }
 
 export interface LambdaOption {
@@ -78,6 +80,12 @@ export interface PlanInput {
   expectedVmLifetimeMs?: number;
   /** Cap on total VMs (default 500). */
   maxVms?: number;
+  /**
+   * Cap on the vCPUs of all VMs: EC2's "Running On-Demand Standard instances" quota is a vCPU count
+   * per region (new accounts: often 32 or less), so 16 x c5.large (32 vCPU) may be all a plan gets
+   * however cheap the 17th would be. @default unlimited
+   */
+  vcpuLimit?: number;
   /** Solve the LP relaxation (fractional VM counts): a baseline for benches, not for decisions. */
   relaxIntegers?: boolean;
   /**
@@ -163,6 +171,8 @@ export function planCapacity(input: PlanInput): PlanResult {
     load: { equal: planLoad },
     vmTotal: { max: input.maxVms ?? 500 },
   };
+  const hasVcpuLimit = input.vcpuLimit !== undefined && Number.isFinite(input.vcpuLimit);
+  if (hasVcpuLimit) constraints.vcpuTotal = { max: Math.max(0, input.vcpuLimit as number) };
   const variables: Record<string, Record<string, number>> = {};
   const ints: Record<string, 1> = {};
   const names: Array<{ key: string; kind: 'n' | 'x' | 'y'; v: PlannerVariant; o?: VmOption }> = [];
@@ -192,6 +202,7 @@ export function planCapacity(input: PlanInput): PlanResult {
         if (!input.noNewVms) {
           const row: Record<string, number> = { cost: newCost, [capKey]: -o.capacityRps * util, vmTotal: 1 };
           if (hasBudget) row.budget = o.pricePerHourUsd;
+          if (hasVcpuLimit) row.vcpuTotal = o.vcpu ?? 0;
           variables[key] = row;
           if (!input.relaxIntegers) ints[key] = 1;
           names.push({ key, kind: 'n', v, o });
@@ -202,6 +213,7 @@ export function planCapacity(input: PlanInput): PlanResult {
           constraints[`kmax${i}_${j}`] = { max: existing };
           const kr: Record<string, number> = { cost: o.pricePerHourUsd, [capKey]: -o.capacityRps * util, vmTotal: 1, [`kmax${i}_${j}`]: 1 };
           if (hasBudget) kr.budget = o.pricePerHourUsd;
+          if (hasVcpuLimit) kr.vcpuTotal = o.vcpu ?? 0;
           variables[kk] = kr;
           if (!input.relaxIntegers) ints[kk] = 1;
           names.push({ key: kk, kind: 'n', v, o });
@@ -308,7 +320,8 @@ function diagnose(input: PlanInput, load: number, hasBudget: boolean, hasFloor: 
     }
   }
   if (reasons.length === 0) {
-    reasons.push(`cannot serve ${load.toFixed(1)} rps within the SLO with the allowed VMs (max ${input.maxVms ?? 500}) and Lambda concurrency ${input.lambdaConcurrencyLimit}`);
+    const vcpu = input.vcpuLimit !== undefined ? `, vCPU quota ${input.vcpuLimit}` : '';
+    reasons.push(`cannot serve ${load.toFixed(1)} rps within the SLO with the allowed VMs (max ${input.maxVms ?? 500}${vcpu}) and Lambda concurrency ${input.lambdaConcurrencyLimit}`);
   }
   return `infeasible: ${reasons.join('; ')}`;
 }

@@ -38,6 +38,12 @@ export interface PolicyEnv {
    * @default unlimited
    */
   maxVms?: number;
+  /**
+   * vCPUs the world's instance quota leaves for the fleet (AWS: SPILLWAY_VCPU_QUOTA, the region's
+   * "Running On-Demand Standard instances" quota less what else runs there). A constraint in the
+   * plan: the planner buys within it and says so when the load needs more. @default unlimited
+   */
+  vcpuLimit?: number;
 }
 
 export interface VariantInfo {

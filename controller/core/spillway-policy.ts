@@ -189,11 +189,12 @@ function planKey(i: PlanInput): string {
     String(i.lambdaConcurrencyLimit),
     String(i.expectedVmLifetimeMs),
     String(i.maxVms),
+    String(i.vcpuLimit),
     String(i.noNewVms ?? false),
   ];
   for (const v of i.variants) {
     parts.push(v.name, String(v.accuracy));
-    for (const o of v.vmOptions) parts.push(o.instanceType, o.capacityRps.toPrecision(4), String(o.pricePerHourUsd), String(Math.round(o.bootDelayMs / 1000)), String(o.existing ?? 0));
+    for (const o of v.vmOptions) parts.push(o.instanceType, o.capacityRps.toPrecision(4), String(o.pricePerHourUsd), String(Math.round(o.bootDelayMs / 1000)), String(o.existing ?? 0), String(o.vcpu ?? 0));
     if (v.lambda) parts.push(String(v.lambda.memoryMb), v.lambda.costPerRequestUsd.toPrecision(4), v.lambda.durationMs.toPrecision(3));
   }
   return parts.join('|');
@@ -385,6 +386,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         lambdaConcurrencyLimit: env.lambdaConcurrencyLimit * share,
         expectedVmLifetimeMs: opts.expectedVmLifetimeMs,
         maxVms: opts.maxVms ?? env.maxVms,
+        vcpuLimit: env.vcpuLimit,
       };
       const solved = solveMemo(input);
       // The routing plan for the fleet that is READY now: VMs bought by the plan above serve nobody
@@ -556,7 +558,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         ? obs.vms.filter((vm) => vm.instanceType === t && vm.variant === v.name && vm.state !== 'draining').length
         : 0;
       // 4 significant digits: the IP input is what the memo key says it is.
-      out.push({ instanceType: t, capacityRps: Number(capacityRps.toPrecision(4)), pricePerHourUsd: it.pricePerHourUsd, bootDelayMs: Math.round(learnedBootDelayMs(env.catalog, obs, t) / 1000) * 1000, existing });
+      out.push({ instanceType: t, capacityRps: Number(capacityRps.toPrecision(4)), pricePerHourUsd: it.pricePerHourUsd, bootDelayMs: Math.round(learnedBootDelayMs(env.catalog, obs, t) / 1000) * 1000, existing, vcpu: it.vcpu });
     }
     return out;
   };

@@ -100,6 +100,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       lambdaArch: config.lambdaArch,
       lambdaConcurrencyLimit: world.lambdaConcurrencyLimit,
       maxVms: config.maxVms,
+      ...(config.world === 'aws' && config.vcpuQuota !== undefined ? { vcpuLimit: config.vcpuQuota } : {}),
     };
     const vmClient: VmClientPort = new HttpVmClient();
 

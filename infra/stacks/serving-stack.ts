@@ -136,6 +136,7 @@ export class ServingStack extends Stack {
         // Unset = the controller's defaults: its aws-world maxVms, the account's Lambda concurrency.
         ...(config.maxVms !== undefined ? { maxVms: config.maxVms } : {}),
         ...(config.lambdaConcurrency !== undefined ? { lambdaConcurrency: config.lambdaConcurrency } : {}),
+        ...(config.vcpuQuota !== undefined ? { vcpuQuota: config.vcpuQuota } : {}),
       },
     });
     this.controller.instance.node.addDependency(this.reaper.resource);

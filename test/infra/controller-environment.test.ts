@@ -39,6 +39,7 @@ const CONTEXTS = [
     'spillway:instanceTypes': 'c6g.large',
     'spillway:maxVms': '3',
     'spillway:lambdaConcurrency': '40',
+    'spillway:vcpuQuota': '24',
     'spillway:sloMs': '180',
   },
   {
@@ -67,6 +68,8 @@ describe('controller host environment round trip (CDK context -> user data -> co
       const concurrency = 'spillway:lambdaConcurrency' in context ? Number(context['spillway:lambdaConcurrency']) : undefined;
       // Unset in the context = unset for the controller, which then asks the account.
       expect(config.lambdaConcurrency).toBe(concurrency);
+      const vcpuQuota = 'spillway:vcpuQuota' in context ? Number(context['spillway:vcpuQuota']) : undefined;
+      expect(config.vcpuQuota).toBe(vcpuQuota);
       expect(config.lambdaPrefix).toBe(`${context['spillway:fleetName']}-`);
       expect(config.port).toBe(built.serving.controller.port);
       expect(config.host).toBe('0.0.0.0');

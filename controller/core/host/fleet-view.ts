@@ -156,6 +156,13 @@ export class FleetView {
     }
   }
 
+  /** vCPUs of the VMs that count against the quota (the same ones as activeCount). */
+  activeVcpus(vcpuOf: (instanceType: string) => number): number {
+    let n = 0;
+    for (const v of this.vms) if (v.state !== 'draining') n += vcpuOf(v.instanceType);
+    return n;
+  }
+
   /** VMs that count against maxVms: booting or ready (draining ones are on their way out). */
   activeCount(): number {
     let n = 0;

@@ -117,6 +117,11 @@ export class PolicyHost<S = unknown> {
    * `sw-mh3k2x1c-mobilenet-c5.large-4`: the same on every tick until a launch of that pair is
    * confirmed, so a retry of a launch whose answer was lost finds the instances it bought.
    */
+  /** vCPUs of one VM of a catalog type (0 for a type the catalog does not know). */
+  private vcpuOf(instanceType: string): number {
+    return this.env.catalog.ec2.instanceTypes.find((t) => t.name === instanceType)?.vcpu ?? 0;
+  }
+
   launchToken(variant: string, instanceType: string): string {
     return `sw-${this.runId}-${variant}-${instanceType}-${this.launchSeq.get(`${variant}|${instanceType}`) ?? 0}`;
   }
@@ -305,6 +310,12 @@ export class PolicyHost<S = unknown> {
         nowMs,
         tickNo,
         activeVms: this.fleet.activeCount(),
+        activeVcpus: this.fleet.activeVcpus((t) => this.vcpuOf(t)),
+        vcpuOf: (t) => this.vcpuOf(t),
+        vcpuOfVm: (id) => {
+          const vm = this.fleet.get(id);
+          return vm ? this.vcpuOf(vm.instanceType) : 0;
+        },
         variants: this.variantNames,
         memoryMbByVariant: this.lambda.view.memoryMbByVariant,
         burstInput: (v) => this.lambda.burstInput(v, nowMs),
@@ -315,7 +326,11 @@ export class PolicyHost<S = unknown> {
         launchToken: (v, t) => this.launchToken(v, t),
         ...(this.backoff ? { launchBackoff: this.backoff } : {}),
       },
-      { ...this.opts.limits, maxVms: this.opts.limits.maxVms ?? this.env.maxVms },
+      {
+        ...this.opts.limits,
+        maxVms: this.opts.limits.maxVms ?? this.env.maxVms,
+        vcpuLimit: this.opts.limits.vcpuLimit ?? this.env.vcpuLimit,
+      },
     );
     // Warm-ups occupy concurrency slots from now until the driver reports warmUpEnded.
     for (const w of actions.warmUp) {

@@ -3,8 +3,9 @@
  * Pure: the simulator, the local stack and AWS all apply decisions through this, so a cap or a
  * deferral that holds in one world holds in all of them.
  *
- * - Launches are capped at `maxVms` counting booting + ready VMs, less the ones this decision
- *   terminates (a replacement may start while its predecessor drains); none while a quota backoff
+ * - Launches are capped at `maxVms` counting booting + ready VMs, and at `vcpuLimit` counting their
+ *   vCPUs, less the ones this decision terminates (a replacement may start while its predecessor
+ *   drains); none while a quota backoff
  *   holds (core/launch-backoff.ts). Each carries the idempotency token of its intended launch
  *   (`launchToken`: the same on every tick until a launch of that variant and type is confirmed),
  *   so a launch the loop gave up on (timeout) and the next tick's retry buy one set, not two.
@@ -24,6 +25,8 @@ import type { TickDecision } from '../policy-types.js';
 export interface WorldLimits {
   /** Booting + ready VMs at most. @default PolicyEnv.maxVms, else unlimited */
   maxVms?: number;
+  /** vCPUs of booting + ready VMs at most (EC2 instance quota). @default PolicyEnv.vcpuLimit, else unlimited */
+  vcpuLimit?: number;
   /** Burst rule for memory updates; `false` applies every change at once. @default the rule's defaults */
   memoryUpdateGuard?: BurstGuardOptions | false;
 }
@@ -60,6 +63,11 @@ export interface ActionContext {
   tickNo: number;
   /** Booting + ready VMs now. */
   activeVms: number;
+  /** vCPUs of the booting + ready VMs now. @default 0 */
+  activeVcpus?: number;
+  /** vCPUs of one VM of a type, and of a tracked VM by id (0 when unknown). */
+  vcpuOf?(instanceType: string): number;
+  vcpuOfVm?(id: string): number;
   /** Variants the world serves. */
   variants: ReadonlySet<string>;
   /** Memory each variant's function has now. */
@@ -82,6 +90,10 @@ export function tickActions(decision: TickDecision, ctx: ActionContext, limits: 
   const notes: string[] = [];
   const maxVms = limits.maxVms ?? Number.POSITIVE_INFINITY;
   let room = Math.max(0, maxVms - ctx.activeVms + decision.terminate.length);
+  const vcpuLimit = limits.vcpuLimit ?? Number.POSITIVE_INFINITY;
+  let freedVcpus = 0;
+  for (const id of decision.terminate) freedVcpus += ctx.vcpuOfVm?.(id) ?? 0;
+  let vcpuRoom = Math.max(0, vcpuLimit - (ctx.activeVcpus ?? 0) + freedVcpus);
   const launch: LaunchAction[] = [];
   const held = !launchAllowed(ctx.launchBackoff, ctx.nowMs);
   if (held && decision.launch.length > 0) {
@@ -91,10 +103,16 @@ export function tickActions(decision: TickDecision, ctx: ActionContext, limits: 
     );
   }
   for (const l of held ? [] : mergeLaunches(decision.launch)) {
-    const count = Math.min(l.count, room);
-    if (count < l.count) notes.push(`${l.variant}: wanted ${l.count} ${l.instanceType}, maxVms=${maxVms} allows ${count}`);
+    const perVm = ctx.vcpuOf?.(l.instanceType) ?? 0;
+    const byVcpu = perVm > 0 ? Math.floor(vcpuRoom / perVm) : Number.POSITIVE_INFINITY;
+    const count = Math.min(l.count, room, byVcpu);
+    if (count < l.count) {
+      const why = byVcpu < Math.min(l.count, room) ? `vcpuLimit=${vcpuLimit} (${vcpuRoom} vCPU free, ${perVm} each)` : `maxVms=${maxVms}`;
+      notes.push(`${l.variant}: wanted ${l.count} ${l.instanceType}, ${why} allows ${count}`);
+    }
     if (count <= 0) continue;
     room -= count;
+    vcpuRoom -= count * perVm;
     launch.push({ ...l, count, clientToken: ctx.launchToken(l.variant, l.instanceType) });
   }
   const setMemory: TickActions['setMemory'] = [];
