@@ -78,6 +78,7 @@ describe('the policy host caps launches at the vCPU quota', () => {
     terminate,
     lambdaMemoryMb: {},
     variantShares: { v: 1 },
+    forecastRps: 0,
     notes: [],
   });
 
