@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { variantNameProblem } from '../functions/engine/variant-name.js';
 import { loadCatalog } from '../profiles/catalog.js';
 import { EMAIL_PATTERN } from './constructs/alarm-topic.js';
+import { describeIssues } from '../functions/engine/zod-issues.js';
 
 const csv = (def: string[]) =>
   z
@@ -135,9 +136,10 @@ export function readInfraConfig(
   };
   const parsed = InfraConfigSchema.safeParse(candidate);
   if (!parsed.success) {
-    const msg = parsed.error.issues
-      .map((i) => `spillway:${i.path.join('.')} = ${JSON.stringify(pick(candidate, i.path))}: ${i.message}`)
-      .join('; ');
+    const msg = describeIssues(parsed.error.issues, {
+      max: 10,
+      label: (path, i) => `spillway:${path} = ${JSON.stringify(pick(candidate, i.path))}`,
+    });
     throw new Error(`invalid deployment configuration: ${msg}`);
   }
   // Function names are `${fleetName}-${variant}` (serving-stack.ts): the registry's name rule under that prefix.

@@ -7,6 +7,7 @@
 import { ConfigError } from '../errors.js';
 import { CONFIG_NAMES, describeKey } from './names.js';
 import { AwsConfigSchema, type AwsConfigInput, type ConfigKey } from './schema.js';
+import { describeIssues } from '../../functions/engine/zod-issues.js';
 
 /**
  * The API key is not accepted: user data is readable by anyone who can describe the instance, so
@@ -22,7 +23,7 @@ export function controllerEnvironment(config: ControllerEnvironmentInput): Recor
   const input = { ...config, world: 'aws' as const };
   const r = AwsConfigSchema.safeParse(input);
   if (!r.success) {
-    const msg = r.error.issues.map((i) => `${describeKey(String(i.path[0] ?? ''))}: ${i.message}`).join('; ');
+    const msg = describeIssues(r.error.issues, { max: 10, label: (_path, i) => describeKey(String(i.path[0] ?? '')) });
     throw new ConfigError(`invalid controller configuration: ${msg}`, { cause: r.error });
   }
   const out: Record<string, string> = {};

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { LIMITS } from '../../functions/engine/protocol.js';
 import { readBodyLimited } from '../../functions/server/read-body.js';
 import { ApiError, BodyIncompleteError, MethodNotAllowedError, PayloadTooLargeError } from './errors.js';
+import { issueField, issueText } from '../../functions/engine/zod-issues.js';
 
 /**
  * Reads the body, failing fast with 413 once it exceeds `limitBytes` (checks Content-Length first)
@@ -119,15 +120,8 @@ export function parseJsonBody<T extends z.ZodType>(buf: Buffer, schema: T): z.in
   const r = schema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    const field = issue.path.map(String).join('.') || undefined;
-    const extra =
-      issue.code === 'unrecognized_keys'
-        ? `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`
-        : issue.message;
-    const where = field ? `${field}: ` : '';
-    const unknownField =
-      issue.code === 'unrecognized_keys' ? [field, issue.keys[0]].filter(Boolean).join('.') : field;
-    throw new ApiError(400, 'invalid_request', `${where}${extra}`, unknownField);
+    const field = issueField(issue);
+    throw new ApiError(400, 'invalid_request', `${field || 'body'}: ${issueText(issue)}`, field || undefined);
   }
   if (detached) {
     // zod returned copies: reattach the (already checked) array to the parsed value.

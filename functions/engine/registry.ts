@@ -8,7 +8,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { z } from 'zod';
 import builtinJson from '../models/registry.json' with { type: 'json' };
 import type { ModelRegistry } from './engine-types.js';
 import { RegistryError, UnknownVariantError } from './errors.js';
@@ -18,6 +17,7 @@ import {
   type RegistryFile,
   RegistryFileSchema,
 } from './registry-schema.js';
+import { describeIssues, type ZodIssue } from './zod-issues.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -118,16 +118,16 @@ function readUserRegistry(home: string): ModelVariant[] {
  * Registry issues as 'variants.2.name: <message>' lines; an entry that cannot be served can be
  * taken out with `spillway models remove` (which reads the file without validating it), so say so.
  */
-function describeRegistryIssues(issues: readonly z.core.$ZodIssue[], raw: unknown): string {
+function describeRegistryIssues(issues: readonly ZodIssue[], raw: unknown): string {
   const entries = (raw as { variants?: unknown } | null)?.variants;
-  const lines = issues.slice(0, 5).map((i) => {
-    const where = i.path.map(String).join('.') || '(root)';
-    const index = i.path[0] === 'variants' && typeof i.path[1] === 'number' ? i.path[1] : undefined;
-    const name = index !== undefined && Array.isArray(entries) ? (entries[index] as { name?: unknown })?.name : undefined;
-    const fix = typeof name === 'string' ? ` (remove the entry with: npx spillway models remove ${JSON.stringify(name)})` : '';
-    return `${where}: ${i.message}${fix}`;
+  return describeIssues(issues, {
+    max: 5,
+    suffix: (i) => {
+      const index = i.path[0] === 'variants' && typeof i.path[1] === 'number' ? i.path[1] : undefined;
+      const name = index !== undefined && Array.isArray(entries) ? (entries[index] as { name?: unknown })?.name : undefined;
+      return typeof name === 'string' ? ` (remove the entry with: npx spillway models remove ${JSON.stringify(name)})` : '';
+    },
   });
-  return `${lines.join('; ')}${issues.length > 5 ? `; and ${issues.length - 5} more` : ''}`;
 }
 
 /** What `removeUserVariant` took out, so the caller can delete the files that belonged to it. */

@@ -8,13 +8,12 @@ import { z } from 'zod';
 import { errorReply } from '../server/error-reply.js';
 import { InvalidRequestError, ServingConfigError } from './errors.js';
 import { type ReadEvent, readEvent } from './event.js';
+import { describeIssues } from '../engine/zod-issues.js';
 
 function parseOptions<S extends z.ZodType>(name: string, schema: S, opts: unknown): z.output<S> {
   const r = schema.safeParse(opts ?? {});
   if (r.success) return r.data;
-  const i = r.error.issues[0];
-  const key = i?.code === 'unrecognized_keys' ? i.keys.join(', ') : (i?.path.join('.') ?? '?');
-  throw new ServingConfigError(`${name} option ${key}: ${i?.message ?? 'invalid'}`);
+  throw new ServingConfigError(`${name} option ${describeIssues(r.error.issues)}`);
 }
 
 /** What the handler sees after `spillwayEvent`: the raw payload plus when the invocation arrived. */

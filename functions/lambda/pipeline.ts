@@ -22,6 +22,7 @@ import { SERVING_LIMITS } from '../server/limits.js';
 import { validateInferRequest } from '../server/validate.js';
 import { DeadlineExceededError, ServingConfigError } from './errors.js';
 import { type SpillwayEvent, errorMapper, eventGuard, responseShape, spillwayEvent } from './middleware.js';
+import { describeIssues } from '../engine/zod-issues.js';
 
 export const LambdaHandlerOptionsSchema = z.strictObject({
   engine: z.custom<InferenceEngine>((v) => typeof v === 'object' && v !== null && 'predict' in v),
@@ -45,8 +46,7 @@ export interface LambdaResult {
 export function createLambdaHandler(options: LambdaHandlerOptions) {
   const parsed = LambdaHandlerOptionsSchema.safeParse(options);
   if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new ServingConfigError(`createLambdaHandler option ${i?.path.join('.') || '?'}: ${i?.message}`);
+    throw new ServingConfigError(`createLambdaHandler option ${describeIssues(parsed.error.issues)}`);
   }
   const o = parsed.data;
   const log = o.logger ?? pino({ level: 'info' });

@@ -14,6 +14,7 @@ import type { EngineInput, PredictResult } from '../engine/engine-types.js';
 import type { Prediction } from '../engine/protocol.js';
 import { DeadlineExceededError, QueueFullError, ServingConfigError } from './errors.js';
 import { ServiceTimeModel } from './service-time.js';
+import { describeIssues } from '../engine/zod-issues.js';
 
 export interface Clock {
   now(): number;
@@ -103,8 +104,7 @@ export class Batcher {
   constructor(options: BatcherOptions) {
     const parsed = BatcherOptionsSchema.safeParse(options);
     if (!parsed.success) {
-      const i = parsed.error.issues[0];
-      throw new ServingConfigError(`batcher option ${i?.path.join('.') || '?'}: ${i?.message}`);
+      throw new ServingConfigError(`batcher option ${describeIssues(parsed.error.issues)}`);
     }
     this.opts = parsed.data;
     this.clock = this.opts.clock ?? realClock;

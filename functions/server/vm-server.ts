@@ -29,6 +29,7 @@ import { readBodyLimited } from './read-body.js';
 import { SERVING_LIMITS } from './limits.js';
 import { type ServerMetrics, createServerMetrics } from './metrics.js';
 import { validateInferRequest } from './validate.js';
+import { describeIssues } from '../engine/zod-issues.js';
 
 export const VmServerOptionsSchema = z.strictObject({
   engine: z.custom<InferenceEngine>((v) => typeof v === 'object' && v !== null && 'predict' in v, {
@@ -82,8 +83,7 @@ const BODY_ERRORS = { tooLarge: (limit: number) => new PayloadTooLargeError(limi
 export function createVmServer(options: VmServerOptions): VmServer {
   const parsed = VmServerOptionsSchema.safeParse(options);
   if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new ServingConfigError(`createVmServer option ${i?.path.join('.') || '?'}: ${i?.message}`);
+    throw new ServingConfigError(`createVmServer option ${describeIssues(parsed.error.issues)}`);
   }
   const opts = parsed.data;
   const log = opts.logger ?? pino({ level: 'info' });

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { spillwayHome } from '../../functions/engine/registry.js';
 import { type VariantProfile, VariantProfileSchema } from '../schema.js';
 import { ProfileFileError } from './errors.js';
+import { describeIssues } from '../../functions/engine/zod-issues.js';
 
 /** The folder holding the committed profiles (profiles/). */
 export const COMMITTED_PROFILES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,11 +33,7 @@ export function readProfileFile(path: string): VariantProfile {
   }
   const parsed = VariantProfileSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues
-      .slice(0, 3)
-      .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
-      .join('; ');
-    throw new ProfileFileError(path, `invalid profile: ${issues}`, { cause: parsed.error });
+    throw new ProfileFileError(path, `invalid profile: ${describeIssues(parsed.error.issues)}`, { cause: parsed.error });
   }
   return parsed.data;
 }

@@ -39,6 +39,36 @@ describe('pruneTemplate', () => {
     t.Resources.Sg = { Type: 'AWS::EC2::SecurityGroup', Properties: { Description: { 'Fn::GetAtt': ['Alb', 'DNSName'] } } };
     expect(() => pruneTemplate('S', t)).toThrow(/references removed Alb/);
   });
+
+  it('an alarm on a removed resource goes with it; an alarm on a kept one stays', () => {
+    const t = template();
+    t.Resources.AlbAlarm = { Type: 'AWS::CloudWatch::Alarm', Properties: { Dimensions: [{ Value: { 'Fn::GetAtt': ['Alb', 'LoadBalancerFullName'] } }] } };
+    t.Resources.SgAlarm = { Type: 'AWS::CloudWatch::Alarm', Properties: { Dimensions: [{ Value: { Ref: 'Sg' } }] } };
+    const { template: out, skipped } = pruneTemplate('S', t);
+    expect(Object.keys(out.Resources)).toContain('SgAlarm');
+    expect(Object.keys(out.Resources)).not.toContain('AlbAlarm');
+    expect(skipped.find((s) => s.logicalId === 'AlbAlarm')?.reason).toMatch(/watches Alb/);
+  });
+
+  it('takes a listed construct out whole (its roles and policies too), by the construct path', () => {
+    const t = template();
+    const at = (path: string) => ({ 'aws:cdk:path': path });
+    t.Resources.ReaperFn = { Type: 'AWS::Lambda::Function', Properties: {}, Metadata: at('S/FleetReaper/OnEvent/Resource') };
+    t.Resources.ReaperPolicy = {
+      Type: 'AWS::IAM::Policy',
+      Properties: { Resources: [{ 'Fn::GetAtt': ['ReaperFn', 'Arn'] }] },
+      Metadata: at('S/FleetReaper/Provider/framework-onEvent/ServiceRole/DefaultPolicy/Resource'),
+    };
+    t.Resources.Reaper = { Type: 'Custom::SpillwayFleetReaper', Properties: {}, Metadata: at('S/FleetReaper/Resource/Default') };
+    const { template: out, skipped } = pruneTemplate('S', t);
+    expect(Object.keys(out.Resources).sort()).toEqual(['Policy', 'Sg']);
+    const reaper = skipped.filter((s) => s.logicalId.startsWith('Reaper'));
+    expect(reaper.map((s) => s.logicalId).sort()).toEqual(['Reaper', 'ReaperFn', 'ReaperPolicy']);
+    expect(reaper.every((s) => /^part of FleetReaper: /.test(s.reason))).toBe(true);
+    // Without the construct rule, the policy's reference to a nameless removed function is refused.
+    delete t.Resources.ReaperPolicy?.Metadata;
+    expect(() => pruneTemplate('S', t)).toThrow(/references removed ReaperFn/);
+  });
 });
 
 describe('resolveIntrinsics', () => {

@@ -22,6 +22,23 @@ export const NOT_DEPLOYABLE: Readonly<Record<string, string>> = {
   'AWS::ElasticLoadBalancingV2::TargetGroup': "ELBv2 is not in LocalStack's free edition",
 };
 
+/**
+ * Constructs taken out whole (every resource under that construct id in the `aws:cdk:path`
+ * metadata), with the reason: their resources are deployable one by one, but they exist only to
+ * serve a Lambda function that is not (the Provider framework's roles, policies and waiter state
+ * machine reference its functions, which have no fixed name to rewrite a reference to).
+ */
+export const NOT_DEPLOYABLE_CONSTRUCTS: Readonly<Record<string, string>> = {
+  FleetReaper:
+    "a Lambda-backed custom resource (its handlers need Docker on LocalStack): stack deletion here does not terminate leftover VMs; its handlers run against moto in test/aws/fleet-reaper.test.ts",
+};
+
+/**
+ * Types that watch another resource: one that reads a removed resource goes with it (an alarm on
+ * the ALB's metrics has nothing to watch), named with what it read.
+ */
+export const REMOVED_WITH_WHAT_THEY_WATCH: ReadonlySet<string> = new Set(['AWS::CloudWatch::Alarm']);
+
 export interface Skipped {
   stack: string;
   logicalId: string;
@@ -30,7 +47,16 @@ export interface Skipped {
 }
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-export type Template = { Resources: Record<string, { Type: string; Properties?: Json; DependsOn?: string | string[] }>; Outputs?: Record<string, Json> };
+export type Template = {
+  Resources: Record<string, { Type: string; Properties?: Json; DependsOn?: string | string[]; Metadata?: { 'aws:cdk:path'?: string } }>;
+  Outputs?: Record<string, Json>;
+};
+
+/** The NOT_DEPLOYABLE_CONSTRUCTS entry a resource belongs to, from its construct path. */
+function removedConstructOf(res: Template['Resources'][string]): string | undefined {
+  const segments = (res.Metadata?.['aws:cdk:path'] ?? '').split('/');
+  return segments.find((seg) => NOT_DEPLOYABLE_CONSTRUCTS[seg] !== undefined);
+}
 
 function refsIn(value: Json, out = new Set<string>()): Set<string> {
   if (Array.isArray(value)) for (const v of value) refsIn(v, out);
@@ -93,11 +119,20 @@ export function pruneTemplate(stack: string, template: Template): { template: Te
   const removed: Template['Resources'] = {};
   const kept: Template['Resources'] = {};
   for (const [id, res] of Object.entries(template.Resources)) {
-    const reason = NOT_DEPLOYABLE[res.Type];
+    const construct = removedConstructOf(res);
+    const reason = construct ? `part of ${construct}: ${NOT_DEPLOYABLE_CONSTRUCTS[construct]}` : NOT_DEPLOYABLE[res.Type];
     if (reason) {
       removed[id] = res;
       skipped.push({ stack, logicalId: id, type: res.Type, reason });
     } else kept[id] = res;
+  }
+  for (const [id, res] of Object.entries(kept)) {
+    if (!REMOVED_WITH_WHAT_THEY_WATCH.has(res.Type) || res.Properties === undefined) continue;
+    const hit = [...refsIn(res.Properties)].filter((r) => removed[r]);
+    if (hit.length === 0) continue;
+    removed[id] = res;
+    delete kept[id];
+    skipped.push({ stack, logicalId: id, type: res.Type, reason: `watches ${hit.join(', ')}, which is not deployed` });
   }
   for (const [id, res] of Object.entries(kept)) {
     const next = { ...res };

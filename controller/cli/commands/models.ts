@@ -22,6 +22,7 @@ import { formatModelTable, modelRows } from '../../../profiles/lib/list-models.j
 import { loadProfiles } from '../../../profiles/lib/load.js';
 import { removeModel } from '../../../profiles/lib/remove-model.js';
 import { registerVerify } from './models-verify.js';
+import { describeIssues } from '../../../functions/engine/zod-issues.js';
 
 /** A manifest is a ModelVariant-like JSON; file and labels paths are relative to the manifest's folder. */
 const ManifestSchema = z.strictObject({
@@ -106,8 +107,7 @@ function readManifest(path: string): { spec: AddSpec; file: string; labels?: str
   }
   const parsed = ManifestSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ModelRejectedError(`manifest ${path} is invalid: ${issues}`);
+    throw new ModelRejectedError(`manifest ${path} is invalid: ${describeIssues(parsed.error.issues)}`);
   }
   const m = parsed.data;
   const base = dirname(resolve(path));

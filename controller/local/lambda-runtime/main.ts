@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { loadRegistry } from '../../../functions/engine/registry.js';
 import { startLocalLambdaRuntime } from './index.js';
+import { describeIssues } from '../../../functions/engine/zod-issues.js';
 
 const EnvSchema = z.object({
   SPILLWAY_LAMBDA_PORT: z.coerce.number().int().min(0).max(65_535).default(9001),
@@ -22,8 +23,7 @@ const EnvSchema = z.object({
 
 const parsed = EnvSchema.safeParse(process.env);
 if (!parsed.success) {
-  const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-  process.stderr.write(`spillway local lambda: invalid environment: ${issues}\n`);
+  process.stderr.write(`spillway local lambda: invalid environment: ${describeIssues(parsed.error.issues)}\n`);
   process.exit(2);
 }
 const env = parsed.data;
