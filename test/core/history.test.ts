@@ -55,7 +55,11 @@ describe('ControllerHistory', () => {
     h.record({ atMs: 2 } as never, quiet(2, '8.4'));
     h.record({ atMs: 3 } as never, { atMs: 3, tick: 3, summary: ['launched 1 c5.large (m): y'], notes: [] });
     h.record({ atMs: 4 } as never, quiet(4, '9'));
-    expect(h.decisions.toArray().map((d) => d.tick)).toEqual([1, 3, 4]);
+    const deferred = (t: number, rps: string) => ({ atMs: t, tick: t, summary: [`kept m's Lambda memory for now (1024 MB planned): recent rate ${rps} rps`], notes: [] });
+    h.record({ atMs: 5 } as never, deferred(5, '2.3'));
+    h.record({ atMs: 6 } as never, deferred(6, '4.7'));
+    h.record({ atMs: 7 } as never, { atMs: 7, tick: 7, summary: ['launched 1 c5.large (m): y'], notes: [] });
+    expect(h.decisions.toArray().map((d) => d.tick)).toEqual([1, 3, 4, 5, 7]);
   });
 });
 

@@ -262,11 +262,11 @@ export class ControllerHistory {
 
   record(sample: HistorySample, decision: DecisionRecord): void {
     this.samples.push(sample);
-    // Every tick that did something is kept; a quiet tick only when its words differ from the last one's.
+    // Every tick that changed the fleet or the memory is kept; any other only when its words differ
+    // from the last one's by more than figures (a run of "no change: forecast 8.2 rps ..." is one).
     const last = this.decisions.last();
-    const quiet = decision.summary.length === 1 && decision.summary[0]!.startsWith('no change');
-    const sameAsLast = last !== undefined && quiet && last.summary.length === 1 && sameQuiet(last.summary[0]!, decision.summary[0]!);
-    if (!sameAsLast) this.decisions.push(decision);
+    const acted = decision.summary.some((w) => ACTION_WORDS.test(w));
+    if (acted || last === undefined || shape(last.summary) !== shape(decision.summary)) this.decisions.push(decision);
   }
 
   /** Samples after `sinceMs` (all when undefined) and the decisions after it, oldest first. */
@@ -279,8 +279,10 @@ export class ControllerHistory {
   }
 }
 
-/** Two quiet ticks say the same when they differ only in their figures (a forecast of 8.2 vs 8.4 rps). */
-function sameQuiet(a: string, b: string): boolean {
-  const shape = (s: string) => s.replace(/[0-9.]+/g, '#');
-  return shape(a) === shape(b);
+/** Sentences that report an action (plain-words.ts). */
+const ACTION_WORDS = /^(launched|stopped|replaced|set) /;
+
+/** What a decision says with its figures blanked: a forecast of 8.2 vs 8.4 rps says the same. */
+function shape(summary: readonly string[]): string {
+  return summary.join('\n').replace(/[0-9.]+/g, '#');
 }
