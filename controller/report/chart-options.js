@@ -110,7 +110,7 @@ export function lineChartOption(spec, layout) {
       left: 'center',
       top: 4,
       textStyle: { fontSize: 14 },
-      ...(spec.subtitle ? { subtext: spec.subtitle, subtextStyle: { fontSize: 11 }, itemGap: 6 } : {}),
+      ...(spec.subtitle ? { subtext: spec.subtitle, subtextStyle: { fontSize: 11 }, itemGap: 10 } : {}),
     },
     legend: l.legend ?? { type: 'scroll', top: spec.subtitle ? 46 : 26, data: legendNames, textStyle: { fontSize: 11 } },
     grid: { left: 70, right: l.gridRight ?? (spec.y2Name ? 60 : 30), top: l.gridTop ?? (spec.subtitle ? 80 : 60), bottom: 50 },

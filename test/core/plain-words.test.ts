@@ -49,7 +49,7 @@ describe('plainWords', () => {
       'stopped vm-1 (c7a.medium): the plan for 3.1 rps needs fewer VMs; held 120 s past the peak',
       'replaced vm-2 (c7a.medium): slowdown above 1.5 for 3 ticks',
       "set mobilenet's Lambda memory to 1769 MB",
-      "kept x's Lambda memory for now (512 MB planned): in a burst",
+      "kept x's Lambda memory for now (512 MB planned): it is busy, and a change would make its next requests cold starts",
     ]);
   });
 

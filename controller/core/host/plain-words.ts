@@ -74,7 +74,10 @@ export function plainWords(input: PlainWordsInput): string[] {
     }
   }
   for (const m of a.setMemory) out.push(`set ${m.variant}'s Lambda memory to ${m.memoryMb} MB`);
-  for (const m of a.deferredMemory) out.push(`kept ${m.variant}'s Lambda memory for now (${m.memoryMb} MB planned): ${m.reason}`);
+  // The burst guard's own reason (rates, thresholds) stays in the notes: in words it is one thing.
+  for (const m of a.deferredMemory) {
+    out.push(`kept ${m.variant}'s Lambda memory for now (${m.memoryMb} MB planned): it is busy, and a change would make its next requests cold starts`);
+  }
   if (out.length === 0) {
     const ready = input.vms.filter((v) => v.state === 'ready').length;
     const booting = input.vms.filter((v) => v.state === 'booting').length;

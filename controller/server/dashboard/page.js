@@ -109,7 +109,7 @@
       be
         ? be.utilisation === null || be.utilisation >= 1
           ? `${be.instanceType} × ${be.variant}: Lambda is cheaper at any load`
-          : `${be.instanceType} × ${be.variant}: a VM beats Lambda above ${(be.utilisation * 100).toFixed(0)} % utilisation (${(be.utilisation * be.capacityRps).toFixed(1)} of ${be.capacityRps.toFixed(1)} rps); a burst must last ${be.burstMs === null ? '∞' : fmt.s(be.burstMs)} for a new one to pay off; held ${fmt.s(st.plan.facts.holdWindowMs)}`
+          : `${be.instanceType} × ${be.variant}: a VM beats Lambda above ${(be.utilisation * 100).toFixed(0)} % utilisation (${(be.utilisation * be.capacityRps).toFixed(1)} of ${be.capacityRps.toFixed(1)} rps); a burst must last ${be.burstMs === null ? '∞' : fmt.s(be.burstMs)} for a new one to pay off; a VM decision holds ${fmt.s(st.plan.facts.holdWindowMs)}`
         : '–',
     );
     document.body.dataset.statusAt = String(st.nowMs);
@@ -150,7 +150,7 @@
         { name: 'forecast', data: pts((s) => s.forecastRps), dashed: true, color: PALETTE.forecast },
         { name: 'arrivals', data: pts((s) => s.arrivalRps), color: PALETTE.load, width: 2 },
         { name: 'Lambda absorbs', data: pts((s) => s.lambdaAbsorbRps), dotted: true, color: PALETTE.lambda },
-        { name: 'Lambda in flight', data: pts((s) => s.lambdaInFlight), color: PALETTE.lambda, yAxis: 1, step: true },
+        { name: 'Lambda in flight', data: pts((s) => s.lambdaInFlight), color: PALETTE.lambda, yAxis: 1, step: true, width: 1, area: 0.08 },
       ],
     };
   }
