@@ -25,6 +25,10 @@ export interface ReportSeries {
   y: readonly number[];
   /** Dashed line (e.g. a forecast or a capacity against a load). */
   dashed?: boolean;
+  /** Colour by meaning, from chart-options.js PALETTE (the live dashboard's): VM blue, Lambda orange, ... */
+  color?: string;
+  /** Fill under the line with this opacity (the dashboard fills where answers were served). */
+  area?: number;
 }
 
 export interface ReportChart {
@@ -156,7 +160,13 @@ export function renderChartSvg(chart: ReportChart, width = CHART_WIDTH, height =
         xName: chart.xName,
         yName: chart.yName,
         ...(chart.yLog ? { yLog: true } : {}),
-        series: chart.series.map((s, i) => ({ name: names[i]!, data: data[i]!, ...(s.dashed ? { dashed: true } : {}) })),
+        series: chart.series.map((s, i) => ({
+          name: names[i]!,
+          data: data[i]!,
+          ...(s.dashed ? { dashed: true } : {}),
+          ...(s.color ? { color: s.color } : {}),
+          ...(s.area !== undefined ? { area: s.area } : {}),
+        })),
         referenceLines: refs,
       },
       {
@@ -216,7 +226,7 @@ td:first-child, th:first-child, td.text { text-align: left; }
 dl.definitions { font-size: 13px; display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; }
 dl.definitions dt { font-weight: 600; }
 dl.definitions dd { margin: 0; }
-.chart { margin: 16px 0; }
+.chart { margin: 16px 0; border: 1px solid #dde1e6; border-radius: 6px; padding: 4px; width: fit-content; }
 .chart-label { font-size: 12px; color: #8a6d00; margin: 0; }
 ul.notes { font-size: 13px; color: #444; }
 </style>
