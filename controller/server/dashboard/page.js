@@ -66,9 +66,11 @@
 
   function merge(h) {
     if (h.runId !== state.runId) {
+      // A restarted controller (or the first answer): start over with what it has.
       state.runId = h.runId;
       state.samples = [];
       state.decisions = [];
+      state.lastAtMs = undefined;
     }
     state.tickIntervalMs = h.tickIntervalMs;
     state.sloMs = h.sloMs;
