@@ -7,6 +7,9 @@
  *   tick(nowMs)  closes the interval into a TickObservation, runs policy.tick, and turns the
  *                decision plus the world's limits into actions (tick-actions.ts).
  * Worlds only carry actions out and report what happened. Time is always a parameter.
+ * Each tick also puts the decision in plain words (plain-words.ts, `lastDecision.summary`) and,
+ * when `historySamples` is set (the live worlds: an hour), one sample into the history that
+ * GET /v1/history and the dashboard read (history.ts).
  * policy.tick/observe are caught here: a policy bug costs one decision, never the host.
  */
 import type {
