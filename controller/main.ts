@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   if (process.env['npm_lifecycle_event'] !== undefined) watchParent(() => stop('parent process exited'));
 
   say(`spillway: listening on ${stack.url}`);
+  say(`live dashboard: ${stack.url}/ (open it in a browser${config.apiKey ? '; it asks for the API key once' : ''})`);
   say('models:');
   for (const s of stack.served.values()) {
     const acc = s.info.accuracyTop1 === null ? 'no accuracy claim' : `top-1 ${s.info.accuracyTop1} %`;

@@ -54,3 +54,19 @@ export function breakEvenFromProfile(
     lambdaCostPerRequestUsd: best,
   });
 }
+
+/**
+ * Break-even burst length: how long a burst at a VM's full capacity must last for a VM bought
+ * when it starts to cost less than sending that burst to Lambda. The VM is billed from launch for
+ * max(billing minimum, boot + T) while Lambda also carries the boot gap, against Lambda for the
+ * whole T at u* x the VM's price (u* = breakEvenUtilisation): T = u* x max(minimum, boot + T), so
+ * T = u* x boot / (1 - u*) once boot + T passes the minimum, else u* x minimum. Infinite when
+ * u* >= 1 (Lambda is always cheaper). Worked number: u* = 0.5, boot 60 s, minimum 60 s ->
+ * T = 0.5 x 60 / 0.5 = 60 s (boot + T = 120 s >= 60 s).
+ */
+export function breakEvenBurstMs(uStar: number, bootDelayMs: number, billingMinimumMs: number): number {
+  if (!(uStar < 1)) return Number.POSITIVE_INFINITY;
+  if (!(uStar > 0)) return 0;
+  const t = (uStar * bootDelayMs) / (1 - uStar);
+  return bootDelayMs + t >= billingMinimumMs ? t : uStar * billingMinimumMs;
+}

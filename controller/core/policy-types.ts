@@ -136,6 +136,43 @@ export interface TickDecision {
   forecastRps: number;
   /** Human-readable reasons, written to the decision log. */
   notes: string[];
+  /** The figures the plan was made from (the dashboard and /v1/status show them). Omitted by baselines. */
+  facts?: PlannerFacts;
+}
+
+/** One VM option's economics against the variant's Lambda memory, as the planner judged it this tick. */
+export interface BreakEvenFact {
+  instanceType: string;
+  variant: string;
+  /** Requests per second one VM serves at the planner's target utilisation. */
+  capacityRps: number;
+  pricePerHourUsd: number;
+  lambdaCostPerRequestUsd: number;
+  /** u*: the VM beats Lambda only when busier than this share of its capacity (> 1: never). */
+  utilisation: number;
+  /** The bar for a VM not running yet: u* x (1 + boot / hold). */
+  newVmUtilisation: number;
+  /** A burst at the VM's full capacity must last this long for a new VM to pay off (core/break-even.ts); null = never. */
+  burstMs: number | null;
+  /** Learned boot delay of the type (median of the last observed, else the catalog's). */
+  bootDelayMs: number;
+}
+
+export interface PlannerFacts {
+  /** Forecast horizon: longest learned boot delay + 1 tick. */
+  horizonMs: number;
+  /** Learned forecast headroom (0.2 = +20 %): the forecast without it is forecastRps / (1 + headroom). */
+  headroom: number;
+  /** Load the plan was sized for (the peak forecast of the hold window). */
+  planRps: number;
+  /** How long a VM decision is held (ski-rental window); also the memory of the load distribution. */
+  holdWindowMs: number;
+  /** Rate Lambda may absorb: 80 % of the concurrency limit over the learned time a request holds a slot. */
+  lambdaAbsorbRps: number;
+  /** Capacity the plan counts on per `${instanceType}|${variant}` VM (rps). */
+  vmCapacityRps: Record<string, number>;
+  /** Per VM option of the variants in use, cheapest break-even first. */
+  breakEven: BreakEvenFact[];
 }
 
 /** A model-less request as the router sees it. */

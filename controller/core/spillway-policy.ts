@@ -18,7 +18,7 @@ import { warmPoolTargets } from './warm-pool.js';
 import type { Catalog } from '../../profiles/catalog.js';
 import { predictLatencyMs } from '../../profiles/schema.js';
 import { lambdaCostPerRequest } from '../../profiles/pricing.js';
-import { breakEvenUtilisation } from './break-even.js';
+import { breakEvenBurstMs, breakEvenUtilisation } from './break-even.js';
 import { type CombinedState, createCombinedForecaster } from './forecast/combiner.js';
 import type { PeakForecaster } from './forecast/types.js';
 import { type LoadDistribution, recentDistribution, requiredUtilisation, sliceUtilisation } from './marginal.js';
@@ -46,6 +46,7 @@ import type {
   RouteRequest,
   RouterView,
   TickDecision,
+  PlannerFacts,
   TickObservation,
   VariantInfo,
   VmView,
@@ -654,6 +655,55 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     return tables;
   };
 
+  /**
+   * The figures this tick's plan was made from, for people (dashboard, /v1/status): break-even per
+   * VM option of the variants in use, what Lambda may absorb, the horizon and headroom.
+   */
+  const plannerFacts = (
+    env: PolicyEnv,
+    s: SpillwayState,
+    p: { options: Record<string, VmOption>; lambdaCost: Record<string, number>; occupancyMs: Record<string, number> },
+    planRps: number,
+    inUse: Readonly<Record<string, number>>,
+  ): PlannerFacts => {
+    const minMs = env.catalog.ec2.billingMinimumSeconds * 1000;
+    const holdMs = Math.max(s.scaleDownWindowMs, minMs);
+    const vmCapacityRps: Record<string, number> = {};
+    const breakEven: PlannerFacts['breakEven'] = [];
+    for (const [k, o] of Object.entries(p.options)) {
+      const variant = k.slice(k.indexOf('|') + 1);
+      const cap = o.capacityRps * util;
+      vmCapacityRps[k] = cap;
+      const lam = p.lambdaCost[variant];
+      if (!((inUse[variant] ?? 0) > 0) || lam === undefined) continue;
+      const u = breakEvenUtilisation({ vmPricePerHourUsd: o.pricePerHourUsd, vmCapacityRps: cap, lambdaCostPerRequestUsd: lam });
+      const burst = breakEvenBurstMs(u, o.bootDelayMs, minMs);
+      breakEven.push({
+        instanceType: o.instanceType,
+        variant,
+        capacityRps: cap,
+        pricePerHourUsd: o.pricePerHourUsd,
+        lambdaCostPerRequestUsd: lam,
+        utilisation: u,
+        newVmUtilisation: requiredUtilisation(u, true, o.bootDelayMs, holdMs),
+        burstMs: Number.isFinite(burst) ? burst : null,
+        bootDelayMs: o.bootDelayMs,
+      });
+    }
+    breakEven.sort((a, b) => a.utilisation - b.utilisation);
+    // Little's law over the mix: a request holds a slot for the variant's learned occupancy.
+    let shareSum = 0;
+    let slotS = 0;
+    for (const [v, sh] of Object.entries(inUse)) {
+      const occ = p.occupancyMs[v];
+      if (!(sh > 0) || occ === undefined) continue;
+      shareSum += sh;
+      slotS += (sh * occ) / 1000;
+    }
+    const lambdaAbsorbRps = slotS > 0 ? (0.8 * env.lambdaConcurrencyLimit * shareSum) / slotS : 0;
+    return { horizonMs: s.horizonMs, headroom: s.forecast.headroom, planRps, holdWindowMs: s.scaleDownWindowMs, lambdaAbsorbRps, vmCapacityRps, breakEven };
+  };
+
   const policy: Policy<SpillwayState> = {
     name: 'spillway',
     usesLambda: true,
@@ -862,6 +912,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         lambdaWarm,
         forecastRps: s.forecastRps,
         notes,
+        facts: plannerFacts(env, s, p, planRps, { ...targetShares, ...shares }),
       };
       return { decision, state: s };
     },

@@ -2,6 +2,7 @@
  * The replay's HTML report, in the simulator's format (controller/report/render.ts
  * renderReportHtml): one summary row, and charts over time (load and Lambda share, VMs, p99).
  */
+import { PALETTE } from '../report/chart-options.js';
 import { type ReportData, renderReportHtml } from '../report/render.js';
 import type { ReplaySummary } from './summary.js';
 
@@ -56,10 +57,11 @@ export function replayReportData(s: ReplaySummary, generatedAt = new Date().toIS
         xName: 'seconds',
         yName: 'requests/s',
         series: [
-          { name: 'sent', x: t, y: s.perSecond.map((x) => x.sent) },
-          { name: 'served on VMs', x: t, y: s.perSecond.map((x) => x.vm) },
-          { name: 'served on Lambda', x: t, y: s.perSecond.map((x) => x.lambda) },
-          { name: '503 (retry later)', x: t, y: s.perSecond.map((x) => x.rejected), dashed: true },
+          // The live dashboard's colours: the same thing looks the same on every page.
+          { name: 'sent', x: t, y: s.perSecond.map((x) => x.sent), color: PALETTE.load },
+          { name: 'served on VMs', x: t, y: s.perSecond.map((x) => x.vm), color: PALETTE.vm, area: 0.35 },
+          { name: 'served on Lambda', x: t, y: s.perSecond.map((x) => x.lambda), color: PALETTE.lambda, area: 0.35 },
+          { name: '503 (retry later)', x: t, y: s.perSecond.map((x) => x.rejected), dashed: true, color: PALETTE.bad },
         ],
       },
       {
@@ -67,8 +69,8 @@ export function replayReportData(s: ReplaySummary, generatedAt = new Date().toIS
         xName: 'seconds',
         yName: 'VMs',
         series: [
-          { name: 'ready', x: t, y: s.perSecond.map((x) => x.vmsReady) },
-          { name: 'booting', x: t, y: s.perSecond.map((x) => x.vmsBooting), dashed: true },
+          { name: 'ready', x: t, y: s.perSecond.map((x) => x.vmsReady), color: PALETTE.vm, area: 0.35 },
+          { name: 'booting', x: t, y: s.perSecond.map((x) => x.vmsBooting), dashed: true, color: PALETTE.vmBooting },
         ],
       },
       {
@@ -76,7 +78,7 @@ export function replayReportData(s: ReplaySummary, generatedAt = new Date().toIS
         xName: 'seconds',
         yName: 'ms',
         // A second with no answer has no p99 (a gap, not 0 ms).
-        series: [{ name: 'p99', x: t, y: s.perSecond.map((x) => (x.p99Ms > 0 ? x.p99Ms : Number.NaN)) }],
+        series: [{ name: 'p99', x: t, y: s.perSecond.map((x) => (x.p99Ms > 0 ? x.p99Ms : Number.NaN)), color: PALETTE.forecast }],
         yLog: true,
         referenceLines: [{ name: `SLO ${s.sloMs} ms`, y: s.sloMs }],
       },

@@ -7,6 +7,7 @@
  * printed as badges at the top of the page and under every chart.
  */
 import * as echarts from 'echarts';
+import { lineChartOption } from './chart-options.js';
 
 export interface ReportColumn {
   key: string;
@@ -24,6 +25,10 @@ export interface ReportSeries {
   y: readonly number[];
   /** Dashed line (e.g. a forecast or a capacity against a load). */
   dashed?: boolean;
+  /** Colour by meaning, from chart-options.js PALETTE (the live dashboard's): VM blue, Lambda orange, ... */
+  color?: string;
+  /** Fill under the line with this opacity (the dashboard fills where answers were served). */
+  area?: number;
 }
 
 export interface ReportChart {
@@ -147,57 +152,38 @@ export function renderChartSvg(chart: ReportChart, width = CHART_WIDTH, height =
   const totalHeight = height + legendPx;
   const c = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height: totalHeight });
   try {
-    let x0 = Number.POSITIVE_INFINITY;
-    let x1 = Number.NEGATIVE_INFINITY;
-    for (const s of chart.series) {
-      for (const x of s.x) {
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-      }
-    }
-    const series: unknown[] = chart.series.map((s, i) => ({
-      name: names[i],
-      type: 'line',
-      showSymbol: false,
-      connectNulls: false,
-      lineStyle: { width: 1.5, type: s.dashed ? 'dashed' : 'solid' },
-      data: data[i],
-    }));
-    // Reference lines as their own (legend-listed) series spanning the x range: a markLine label
-    // would sit on top of the data at the right edge.
-    for (const r of refs) {
-      series.push({
-        name: r.name,
-        type: 'line',
-        showSymbol: false,
-        lineStyle: { width: 1.5, type: 'dotted', color: '#c0392b' },
-        itemStyle: { color: '#c0392b' },
-        data: [
-          [x0, r.y],
-          [x1, r.y],
-        ],
-      });
-    }
-    c.setOption({
-      animation: false,
-      title: { text: chart.title, left: 'center', top: 4, textStyle: { fontSize: 14 } },
-      // One legend component per item at a position computed here (a grid of equal cells): no
-      // overlap whatever font the viewer renders with.
-      legend: allNames.map((name, i) => ({
-        type: 'plain',
-        data: [name],
-        left: LEGEND_SIDE_PX + (i % legend.perRow) * (LEGEND_ICON_PX + legend.textWidthPx + LEGEND_ITEM_GAP_PX),
-        top: TITLE_PX + Math.floor(i / legend.perRow) * LEGEND_ROW_PX,
-        padding: 0,
-        textStyle: { fontSize: 12, width: legend.textWidthPx, overflow: 'truncate' },
-      })),
-      grid: { left: 70, right: 30, top: gridTop, bottom: 50 },
-      xAxis: { type: 'value', name: chart.xName, nameLocation: 'middle', nameGap: 28, scale: true },
-      yAxis: chart.yLog
-        ? { type: 'log', logBase: 10, name: `${chart.yName} (log scale)`, nameLocation: 'middle', nameGap: 50 }
-        : { type: 'value', name: chart.yName, nameLocation: 'middle', nameGap: 50 },
-      series,
-    });
+    // The same option builder as the live dashboard (chart-options.js); only the legend differs:
+    // a static SVG cannot scroll, so every item gets a computed cell.
+    const option = lineChartOption(
+      {
+        title: chart.title,
+        xName: chart.xName,
+        yName: chart.yName,
+        ...(chart.yLog ? { yLog: true } : {}),
+        series: chart.series.map((s, i) => ({
+          name: names[i]!,
+          data: data[i]!,
+          ...(s.dashed ? { dashed: true } : {}),
+          ...(s.color ? { color: s.color } : {}),
+          ...(s.area !== undefined ? { area: s.area } : {}),
+        })),
+        referenceLines: refs,
+      },
+      {
+        gridTop,
+        // One legend component per item at a position computed here (a grid of equal cells): no
+        // overlap whatever font the viewer renders with.
+        legend: allNames.map((name, i) => ({
+          type: 'plain',
+          data: [name],
+          left: LEGEND_SIDE_PX + (i % legend.perRow) * (LEGEND_ICON_PX + legend.textWidthPx + LEGEND_ITEM_GAP_PX),
+          top: TITLE_PX + Math.floor(i / legend.perRow) * LEGEND_ROW_PX,
+          padding: 0,
+          textStyle: { fontSize: 12, width: legend.textWidthPx, overflow: 'truncate' },
+        })),
+      },
+    );
+    c.setOption(option);
     return c.renderToSVGString();
   } finally {
     c.dispose();
@@ -240,7 +226,7 @@ td:first-child, th:first-child, td.text { text-align: left; }
 dl.definitions { font-size: 13px; display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; }
 dl.definitions dt { font-weight: 600; }
 dl.definitions dd { margin: 0; }
-.chart { margin: 16px 0; }
+.chart { margin: 16px 0; border: 1px solid #dde1e6; border-radius: 6px; padding: 4px; width: fit-content; }
 .chart-label { font-size: 12px; color: #8a6d00; margin: 0; }
 ul.notes { font-size: 13px; color: #444; }
 </style>

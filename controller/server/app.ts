@@ -4,8 +4,11 @@
  *   POST /v1/models/{name}/infer    model-specific
  *   GET  /v1/models                 variants, accuracy and its source, weights real/synthetic, profile summary
  *   GET  /v1/status                 fleet, current plan, traffic split, forecast, cost so far by tier
+ *   GET  /v1/history[?since=ms]     the last hour, one sample per tick, and the last decisions in words
+ *   GET  /                          the live dashboard (dashboard.ts), its echarts at /dashboard/echarts.min.js
  *   GET  /healthz, /metrics (Prometheus), /openapi.json
- * With an API key, every path but the health probes needs it, checked before routing. HEAD works
+ * With an API key, every path but the health probes and the dashboard's page and script needs it,
+ * checked before routing (the page's data calls carry the key). HEAD works
  * wherever GET does; 405 carries Allow; an answer given before the body was read closes the connection.
  * No framework: the router's own added latency budget is <= 1 ms p99.
  */
@@ -18,13 +21,16 @@ import { ApiError, BodyIncompleteError, DeadlineError, MethodNotAllowedError, Un
 import { closeAfterAnswer, parseJsonBody, readBody, sendError, sendJson } from './http-util.js';
 import type { ApiMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { DASHBOARD_ECHARTS_PATH, dashboardHtml, echartsBrowserBuild } from './dashboard.js';
 import { handleProtocolRoutes } from './protocols/routes.js';
 import {
+  type HistoryResponse,
   InferRequestSchema,
   ModelInferRequestSchema,
   type ModelsResponse,
   type StatusResponse,
 } from './schemas.js';
+import type { PlannerFacts } from '../core/policy-types.js';
 
 export interface ApiServerOptions extends DispatchDeps {
   /** $SPILLWAY_HOME whose verify.json (`spillway models verify`) GET /v1/models reports; default spillwayHome(). */
@@ -40,7 +46,18 @@ const MODEL_INFER = /^\/v1\/models\/([^/]+)\/infer$/;
 
 /** Liveness probes answer without the key (load balancers carry none); every other path needs it. */
 function isPublicPath(path: string): boolean {
-  return path === '/healthz' || path.startsWith('/v2/health/');
+  // The dashboard's page and its charting library hold no data: they load without the key, and
+  // the page asks for it before its first data call.
+  return path === '/healthz' || path.startsWith('/v2/health/') || path === '/' || path === DASHBOARD_ECHARTS_PATH;
+}
+
+/** `?since=<ms>` of /v1/history: a number, else 400 naming the parameter. */
+function sinceParam(query: string): number | undefined {
+  const raw = new URLSearchParams(query).get('since');
+  if (raw === null || raw === '') return undefined;
+  const v = Number(raw);
+  if (!Number.isFinite(v)) throw new ApiError(400, 'invalid_request', `since must be a time in ms since the epoch, got '${raw.slice(0, 50)}'`, 'since');
+  return v;
 }
 
 /** HEAD works wherever GET does (node sends the headers and drops the body). */
@@ -95,6 +112,23 @@ export function createApiServer(opts: ApiServerOptions): Server {
     if (!isPublicPath(path)) checkKey(req);
     const body = () => readBody(req, opts.maxBodyBytes, bodyTimeoutMs);
 
+    if (path === '/') {
+      if (!isGet(method)) throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-cache',
+        // Nothing but the controller itself: scripts, styles, data and images from this origin only.
+        'content-security-policy': "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
+      });
+      res.end(dashboardHtml());
+      return;
+    }
+    if (path === DASHBOARD_ECHARTS_PATH) {
+      if (!isGet(method)) throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=86400' });
+      res.end(echartsBrowserBuild());
+      return;
+    }
     if (path === '/healthz') {
       if (!isGet(method)) throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
       sendJson(res, 200, { status: 'ok', uptimeS: (Date.now() - startedAt) / 1000 });
@@ -176,6 +210,11 @@ export function createApiServer(opts: ApiServerOptions): Server {
     if (path === '/v1/status') {
       if (!isGet(method)) throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
       sendJson(res, 200, statusBody(opts, now()));
+      return;
+    }
+    if (path === '/v1/history') {
+      if (!isGet(method)) throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
+      sendJson(res, 200, historyBody(opts, now(), sinceParam(q >= 0 ? url.slice(q + 1) : '')));
       return;
     }
     throw new ApiError(404, 'not_found', `no route ${method} ${path}; see /openapi.json`);
@@ -290,6 +329,8 @@ export function statusBody(opts: Pick<ApiServerOptions, 'runtime'>, nowMs: numbe
           lambdaMemoryMb: d.lambdaMemoryMb,
           variantShares: d.variantShares,
           notes: d.notes,
+          summary: d.summary,
+          facts: d.facts ? factsBody(d.facts) : null,
         }
       : null,
     forecastRps: d ? d.forecastRps : null,
@@ -305,5 +346,38 @@ export function statusBody(opts: Pick<ApiServerOptions, 'runtime'>, nowMs: numbe
       totalUsd: ec2.total + rt.lambdaUsd,
       ec2ByInstanceType: ec2.byInstanceType,
     },
+  };
+}
+
+const finiteOrNull = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
+
+function factsBody(f: PlannerFacts): NonNullable<NonNullable<StatusResponse['plan']>['facts']> {
+  return {
+    ...f,
+    vmCapacityRps: { ...f.vmCapacityRps },
+    breakEven: f.breakEven.map((b) => ({
+      ...b,
+      utilisation: finiteOrNull(b.utilisation),
+      newVmUtilisation: finiteOrNull(b.newVmUtilisation),
+    })),
+  };
+}
+
+/** GET /v1/history: the host's samples (an hour at one per tick) and decisions, after `sinceMs` if given. */
+export function historyBody(opts: Pick<ApiServerOptions, 'runtime'>, nowMs: number, sinceMs?: number): HistoryResponse {
+  const rt = opts.runtime;
+  const h = rt.host.history;
+  const { samples, decisions } = h ? h.since(sinceMs) : { samples: [], decisions: [] };
+  return {
+    nowMs,
+    runId: rt.host.runId,
+    tickIntervalMs: rt.env.tickIntervalMs,
+    sloMs: rt.env.sloMs,
+    capacity: h ? h.samples.capacity : 0,
+    samples: samples.map((s) => ({
+      ...s,
+      breakEven: s.breakEven ? { ...s.breakEven, utilisation: finiteOrNull(s.breakEven.utilisation) } : null,
+    })),
+    decisions,
   };
 }

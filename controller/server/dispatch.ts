@@ -96,7 +96,7 @@ export async function dispatch(
     },
   );
   if (decision.kind === 'reject') {
-    rt.host.rejected();
+    rt.host.rejected(decision.status);
     if (decision.warm) {
       void runWarmUp(
         { host: deps.runtime.host, pool: deps.pool, timeoutMs: deps.backendTimeoutMs, ...(deps.now ? { now: deps.now } : {}), ...(deps.log ? { log: deps.log } : {}) },
@@ -281,13 +281,13 @@ export async function dispatch(
       }
     }
   }
-  rt.host.failed();
   const status =
     lambdaThrottled && !(lastErr instanceof BackendTimeoutError)
       ? 503
       : lastErr instanceof BackendTimeoutError || lastErr === undefined || isBackendDeadline(lastErr)
         ? 504
         : 502;
+  rt.host.failed(status);
   deps.metrics?.requests.inc({ backend: 'failed', variant, status: String(status) });
   if (status === 503) {
     const retryAfterS = lastErr instanceof ThrottledError ? lastErr.retryAfterMs / 1000 : 1;

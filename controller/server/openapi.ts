@@ -8,6 +8,7 @@ import { PROTOCOL_COMPONENTS, protocolPaths } from './protocols/openapi-paths.js
 import {
   ErrorBodySchema,
   HealthResponseSchema,
+  HistoryResponseSchema,
   InferRequestSchema,
   InferResponseSchema,
   ModelInferRequestSchema,
@@ -111,6 +112,41 @@ export function buildOpenApiDocument(opts: {
           },
         },
       },
+      '/v1/history': {
+        get: {
+          operationId: 'history',
+          summary: 'The last hour, one sample per control tick, and the last decisions in plain words (what the dashboard at / draws)',
+          security,
+          parameters: [
+            {
+              name: 'since',
+              in: 'query',
+              required: false,
+              description: 'Only samples and decisions after this time (ms since the epoch): poll with the last sample\'s atMs.',
+              schema: { type: 'number' },
+            },
+          ],
+          responses: {
+            '200': { description: 'Samples oldest first, and decisions', content: json('HistoryResponse') },
+            '400': errorResponse('since is not a number.'),
+            '401': errorResponse('Missing or wrong x-api-key.'),
+          },
+        },
+      },
+      '/': {
+        get: {
+          operationId: 'dashboard',
+          summary: 'The live dashboard: one HTML page (no key needed to load it; its data calls need the key, which it asks for once per session)',
+          responses: { '200': { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/dashboard/echarts.min.js': {
+        get: {
+          operationId: 'dashboardCharts',
+          summary: 'The charting library the dashboard draws with (echarts), served by the controller so the page needs no other host',
+          responses: { '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } } },
+        },
+      },
       '/healthz': {
         get: {
           operationId: 'health',
@@ -145,6 +181,7 @@ export function buildOpenApiDocument(opts: {
         InferResponse: component(InferResponseSchema, 'output'),
         ModelsResponse: component(ModelsResponseSchema, 'output'),
         StatusResponse: component(StatusResponseSchema, 'output'),
+        HistoryResponse: component(HistoryResponseSchema, 'output'),
         HealthResponse: component(HealthResponseSchema, 'output'),
         ErrorBody: component(ErrorBodySchema, 'output'),
         ...Object.fromEntries(

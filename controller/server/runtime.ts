@@ -51,7 +51,7 @@ export class ControllerRuntime<S = unknown> {
   get totals(): PolicyHost<S>['totals'] {
     return this.host.totals;
   }
-  get lastDecision(): (TickDecision & { atMs: number }) | null {
+  get lastDecision(): (TickDecision & { atMs: number; summary: string[] }) | null {
     return this.host.lastDecision;
   }
   get arrivalRpsHistory(): readonly number[] {

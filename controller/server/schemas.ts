@@ -141,6 +141,31 @@ export type ModelsResponse = z.infer<typeof ModelsResponseSchema>;
 export const HealthResponseSchema = z
   .strictObject({ status: z.literal('ok'), uptimeS: z.number() });
 
+/** The figures the planner decided from this tick (core/policy-types.ts PlannerFacts). */
+export const PlannerFactsSchema = z.strictObject({
+  horizonMs: z.number(),
+  headroom: z.number(),
+  planRps: z.number(),
+  holdWindowMs: z.number(),
+  lambdaAbsorbRps: z.number(),
+  vmCapacityRps: z.record(z.string(), z.number()),
+  breakEven: z.array(
+    z.strictObject({
+      instanceType: z.string(),
+      variant: z.string(),
+      capacityRps: z.number(),
+      pricePerHourUsd: z.number(),
+      lambdaCostPerRequestUsd: z.number(),
+      /** u*: the VM beats Lambda only above this utilisation; null = never (Lambda free). */
+      utilisation: z.number().nullable(),
+      newVmUtilisation: z.number().nullable(),
+      /** A burst at full VM load must last this long for a new VM to pay off; null = never. */
+      burstMs: z.number().nullable(),
+      bootDelayMs: z.number(),
+    }),
+  ),
+});
+
 export const StatusResponseSchema = z
   .strictObject({
     nowMs: z.number(),
@@ -173,6 +198,9 @@ export const StatusResponseSchema = z
         lambdaMemoryMb: z.record(z.string(), z.number()),
         variantShares: z.record(z.string(), z.number()),
         notes: z.array(z.string()),
+        /** The decision in plain words (core/host/plain-words.ts). */
+        summary: z.array(z.string()),
+        facts: PlannerFactsSchema.nullable(),
       })
       .nullable(),
     forecastRps: z.number().nullable(),
@@ -206,3 +234,62 @@ export const StatusResponseSchema = z
     }),
   });
 export type StatusResponse = z.infer<typeof StatusResponseSchema>;
+
+const nullableNumber = z.number().nullable();
+
+export const HistorySampleSchema = z.strictObject({
+  atMs: z.number(),
+  tick: z.number().int(),
+  arrivalRps: z.number(),
+  forecastRps: nullableNumber,
+  forecastBaseRps: nullableNumber,
+  vmReadyRps: z.number(),
+  vmBootingRps: z.number(),
+  lambdaInFlight: z.number().int(),
+  lambdaConcurrencyLimit: z.number().int(),
+  lambdaAbsorbRps: nullableNumber,
+  fleet: z.array(
+    z.strictObject({
+      instanceType: z.string(),
+      booting: z.number().int(),
+      ready: z.number().int(),
+      draining: z.number().int(),
+      bootDelayMs: z.number(),
+    }),
+  ),
+  answers: z.strictObject({
+    vm: z.number().int(),
+    lambda: z.number().int(),
+    coldStarts: z.number().int(),
+    rejected503: z.number().int(),
+    timeouts504: z.number().int(),
+    otherErrors: z.number().int(),
+  }),
+  sloAttainment: nullableNumber,
+  p50Ms: nullableNumber,
+  p99Ms: nullableNumber,
+  sloMs: z.number(),
+  cost: z.strictObject({ ec2UsdPerHour: z.number(), lambdaUsdPerHour: z.number(), ec2Usd: z.number(), lambdaUsd: z.number() }),
+  breakEven: z
+    .strictObject({ instanceType: z.string(), variant: z.string(), utilisation: nullableNumber, burstMs: nullableNumber })
+    .nullable(),
+  modelMix: z.record(z.string(), z.record(z.string(), z.number())),
+  servedAccuracy: nullableNumber,
+});
+
+export const HistoryResponseSchema = z.strictObject({
+  nowMs: z.number(),
+  /** Changes when the controller restarts: a client holding older samples starts over. */
+  runId: z.string(),
+  tickIntervalMs: z.number(),
+  sloMs: z.number(),
+  /** Samples kept at most (an hour of ticks); 0 = this controller keeps no history. */
+  capacity: z.number().int(),
+  /** One per tick, oldest first; with ?since=, only those after it. */
+  samples: z.array(HistorySampleSchema),
+  /** Decisions in plain words (quiet ticks that say the same thing collapsed), oldest first. */
+  decisions: z.array(
+    z.strictObject({ atMs: z.number(), tick: z.number().int(), summary: z.array(z.string()), notes: z.array(z.string()) }),
+  ),
+});
+export type HistoryResponse = z.infer<typeof HistoryResponseSchema>;

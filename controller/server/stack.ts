@@ -25,6 +25,7 @@ import { ApiMetrics } from './metrics.js';
 import { ControllerRuntime, type ServedVariant } from './runtime.js';
 import { resolveServedVariants } from './variants.js';
 import { warmAtStart } from '../loop/warm-up.js';
+import { ControllerHistory } from '../core/host/history.js';
 
 export interface Stack {
   url: string;
@@ -110,6 +111,8 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       // The limits the simulator applies too: env.maxVms, memory changes deferred during bursts.
       limits: {},
       nowMs: Date.now(),
+      // An hour of samples for GET /v1/history and the dashboard.
+      historySamples: ControllerHistory.hourOf(config.tickIntervalMs),
     });
     const metrics = new ApiMetrics({ defaultMetrics: true });
     const server = createApiServer({

@@ -1,6 +1,7 @@
 /**
  * ScenarioResult -> ReportData (HTML report) and -> a plain-text table (terminal). Pure functions.
  */
+import { PALETTE } from '../report/chart-options.js';
 import type { ReportChart, ReportColumn, ReportData } from '../report/render.js';
 import { POLICY_DESCRIPTIONS } from './policies.js';
 import type { ScenarioResult, SummaryRow } from './scenario.js';
@@ -45,7 +46,7 @@ export function scenarioReportData(s: ScenarioResult, title = 'Spillway simulati
       xName: 'minutes',
       yName: 'rps',
       series: [
-        { name: 'load', x: first.series.tMin, y: first.series.loadRps },
+        { name: 'load', x: first.series.tMin, y: first.series.loadRps, color: PALETTE.load },
         ...s.results.map((r) => ({ name: `${r.policy} capacity`, x: r.series.tMin, y: r.series.vmCapacityRps, dashed: true })),
       ],
     });

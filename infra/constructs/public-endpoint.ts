@@ -88,6 +88,9 @@ export class PublicEndpoint extends Construct {
     }
     this.url = `${props.certificateArn ? 'https' : 'http'}://${this.alb.loadBalancerDnsName}`;
     new CfnOutput(this, 'Url', { value: this.url, description: 'Spillway public endpoint (send x-api-key)' });
+    // The controller's live dashboard (controller/server/dashboard.ts) through the same listener:
+    // the page loads without the key and asks for it once per browser session.
+    new CfnOutput(this, 'LiveDashboardUrl', { value: `${this.url}/`, description: 'Spillway live dashboard (asks for the API key once)' });
     new CfnOutput(this, 'ApiKeyCommand', {
       value: `aws secretsmanager get-secret-value --secret-id ${props.apiKeySecret.secretArn} --query SecretString --output text`,
       description: 'Command printing the API key',

@@ -110,6 +110,11 @@ describe.each(CASES)('npm start (child process): $name', ({ variant, env, weight
     if (weights) expect(body.weights).toBe(weights);
     expect(body.predictions.length).toBeGreaterThan(0);
     expect(['vm', 'lambda']).toContain(body.backend.kind);
+    // The live dashboard is announced and served at / (test/e2e/dashboard.test.ts drives it in Chromium).
+    expect(stdout).toContain(`live dashboard: ${url}/`);
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<figure class="chart" id="chart-load">');
 
     const kids = descendants(child.pid!);
     // npm -> node (controller) -> at least the Lambda instance that served the curl.

@@ -187,6 +187,8 @@ describe('Spillway CDK app (synth offline, bundling skipped)', () => {
     const names = Object.keys(outputs).join(' ');
     expect(names).toMatch(/EndpointUrl/);
     expect(names).toMatch(/EndpointApiKeyCommand/);
+    // The live dashboard is the controller's own page at / through the same ALB.
+    expect(names).toMatch(/EndpointLiveDashboardUrl/);
   });
 
   it('serving: dashboard uses the adapter metric names; alarms on SLO violation rate and spend', () => {

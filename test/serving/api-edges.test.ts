@@ -201,6 +201,7 @@ describe.skipIf(!SERVED)(`controller API HTTP edges (real app + real VM server) 
       ['GET', '/openapi.json'],
       ['GET', '/endpoints/x/invocations'],
       ['GET', '/v2/models/x'],
+      ['GET', '/v1/history'],
     ] as const) {
       const r = await call(api, path, { method });
       expect(r.status, `${method} ${path}`).toBe(401);
@@ -224,11 +225,27 @@ describe.skipIf(!SERVED)(`controller API HTTP edges (real app + real VM server) 
     const health = await call(api, '/healthz', { method: 'PUT' });
     expect(health.status).toBe(405);
     expect(health.headers.get('allow')).toBe('GET, HEAD');
-    for (const path of ['/healthz', '/v1/models', '/v1/status', '/metrics', '/openapi.json']) {
+    for (const path of ['/healthz', '/v1/models', '/v1/status', '/v1/history', '/metrics', '/openapi.json', '/', '/dashboard/echarts.min.js']) {
       const head = await call(api, path, { method: 'HEAD', headers: H });
       expect(head.status, path).toBe(200);
       expect(head.text).toBe('');
     }
+  });
+
+  it('the dashboard page and its script are public; its data (/v1/history) is not; a bad ?since= is a 400', async () => {
+    const page = await call(api, '/');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect((await call(api, '/dashboard/echarts.min.js')).status).toBe(200);
+    expect((await call(api, '/', { method: 'POST', body: {} })).status).toBe(405);
+    const hist = await call(api, '/v1/history', { headers: H });
+    expect(hist.status).toBe(200);
+    // This runtime was built without historySamples: the route answers, with nothing kept.
+    expect(hist.body).toMatchObject({ capacity: 0, samples: [], decisions: [], tickIntervalMs: 1_000, sloMs: 5_000 });
+    const bad = await call(api, '/v1/history?since=yesterday', { headers: H });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'invalid_request', field: 'since' });
   });
 
   it('a malformed percent-escape in the path is a logged 400 naming the path', async () => {

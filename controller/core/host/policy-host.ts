@@ -7,6 +7,9 @@
  *   tick(nowMs)  closes the interval into a TickObservation, runs policy.tick, and turns the
  *                decision plus the world's limits into actions (tick-actions.ts).
  * Worlds only carry actions out and report what happened. Time is always a parameter.
+ * Each tick also puts the decision in plain words (plain-words.ts, `lastDecision.summary`) and,
+ * when `historySamples` is set (the live worlds: an hour), one sample into the history that
+ * GET /v1/history and the dashboard read (history.ts).
  * policy.tick/observe are caught here: a policy bug costs one decision, never the host.
  */
 import type {
@@ -26,6 +29,9 @@ import { Ledger } from './ledger.js';
 import { type LaunchBackoff, type LaunchBackoffOptions, launchBackoffAfterRefusal } from '../launch-backoff.js';
 import { type LaunchAction, type TickActions, tickActions, type WorldLimits } from './tick-actions.js';
 import type { FleetRecord } from './fleet-view.js';
+import { buildHistorySample, ControllerHistory, type TickErrorCounts } from './history.js';
+import { plainWords } from './plain-words.js';
+import { learnedBootDelayMs } from '../spillway-policy.js';
 
 export interface PolicyHostOptions {
   limits: WorldLimits;
@@ -44,6 +50,11 @@ export interface PolicyHostOptions {
   runId?: string;
   /** Backoff after quota refusals. @default 30 s doubling to 10 min */
   launchBackoff?: LaunchBackoffOptions;
+  /**
+   * Ticks of history kept for people (GET /v1/history, the dashboard): one sample per tick. The
+   * live worlds keep an hour (ControllerHistory.hourOf); @default 0 = none (the simulator).
+   */
+  historySamples?: number;
 }
 
 export interface TickResult {
@@ -70,7 +81,11 @@ export class PolicyHost<S = unknown> {
   readonly ledger: Ledger;
   readonly arrivalRpsHistory: number[] = [];
   readonly totals = { arrivals: 0, vm: 0, lambda: 0, rejected: 0, failed: 0, warmUps: 0 };
-  lastDecision: (TickDecision & { atMs: number }) | null = null;
+  lastDecision: (TickDecision & { atMs: number; summary: string[] }) | null = null;
+  /** Set when opts.historySamples > 0. */
+  readonly history: ControllerHistory | undefined;
+  /** Refused and failed requests since the last tick, by what the caller got. */
+  private errorsThisTick: TickErrorCounts = { rejected503: 0, timeouts504: 0, otherErrors: 0 };
   private arrivalsThisTick = 0;
   /** Warm-ups claimed and not yet reported ended. */
   private warmingNow = 0;
@@ -108,6 +123,7 @@ export class PolicyHost<S = unknown> {
     this.lastTickMs = opts.nowMs;
     this.runId = opts.runId ?? Math.max(0, Math.floor(opts.nowMs)).toString(36);
     this.state = policy.init(env, opts.nowMs);
+    this.history = (opts.historySamples ?? 0) > 0 ? new ControllerHistory(Math.floor(opts.historySamples!)) : undefined;
   }
 
   // ---- launches ------------------------------------------------------------------------------
@@ -248,12 +264,18 @@ export class PolicyHost<S = unknown> {
     if (billing) this.ledger.lambdaInvoked(billing.memoryMb, billing.billedDurationMs);
   }
 
-  rejected(): void {
+  /** A request refused by the router; `status` is what the caller got (503 counts for the dashboard). */
+  rejected(status?: number): void {
     this.totals.rejected++;
+    if (status === 503) this.errorsThisTick.rejected503++;
   }
 
-  failed(): void {
+  /** A routed request no backend answered: 503 (Lambda throttled), 504 (deadline) or another 5xx. */
+  failed(status?: number): void {
     this.totals.failed++;
+    if (status === 503) this.errorsThisTick.rejected503++;
+    else if (status === 504) this.errorsThisTick.timeouts504++;
+    else this.errorsThisTick.otherErrors++;
   }
 
   completed(c: CompletionRecord, lambdaBilling?: { billedDurationMs: number; memoryMb: number }): void {
@@ -339,8 +361,30 @@ export class PolicyHost<S = unknown> {
       w.count = claimed;
     }
     actions.warmUp = actions.warmUp.filter((w) => w.count > 0);
+    const summary = plainWords({ decision, actions, vms: observation.vms });
     this.fleet.markDraining(actions.terminate);
-    this.lastDecision = { ...decision, notes: [...decision.notes, ...actions.notes], atMs: nowMs };
+    const notes = [...decision.notes, ...actions.notes];
+    this.lastDecision = { ...decision, notes, summary, atMs: nowMs };
+    if (this.history) {
+      const sample = buildHistorySample({
+        nowMs,
+        tick: tickNo,
+        env: this.env,
+        arrivalRps: elapsedMs > 0 ? this.arrivalRpsHistory[this.arrivalRpsHistory.length - 1]! : 0,
+        decision,
+        vms: this.fleet.vms,
+        bootDelayMs: (t) => learnedBootDelayMs(this.env.catalog, observation, t),
+        lambdaInFlight: this.lambda.view.inFlight,
+        lambdaConcurrencyLimit: this.lambda.view.concurrencyLimit,
+        completions: observation.completions,
+        errors: this.errorsThisTick,
+        ec2Usd: this.ledger.ec2(nowMs).total,
+        lambdaUsd: this.ledger.lambdaUsd,
+        previous: this.history.samples.last(),
+      });
+      this.history.record(sample, { atMs: nowMs, tick: tickNo, summary, notes });
+    }
+    this.errorsThisTick = { rejected503: 0, timeouts504: 0, otherErrors: 0 };
     return { decision, actions, observation, ...(error !== undefined ? { error } : {}) };
   }
 }
