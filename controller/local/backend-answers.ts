@@ -13,6 +13,7 @@ import { type LocalLambdaRuntime, startLocalLambdaRuntime } from './lambda-runti
 import { ChildStartError } from './errors.js';
 import { HttpVmClient } from './vm-client.js';
 import { LocalVmFleet } from './vm-fleet.js';
+import { newInternalToken } from '../../functions/server/internal-token.js';
 
 export interface SampleInput {
   /** File name: the key reference answers are recorded under. */
@@ -66,8 +67,10 @@ export async function startBackendAnswers(o: BackendAnswersOptions): Promise<Bac
   const env = o.env ?? {};
   const timeoutMs = o.requestTimeoutMs ?? 120_000;
   const vmReadyTimeoutMs = o.vmReadyTimeoutMs ?? 180_000;
+  const internalToken = newInternalToken();
   const lambdaRt: LocalLambdaRuntime = await startLocalLambdaRuntime({
     port: 0,
+    internalToken,
     functions: o.variants.map((variant) => ({
       functionName: `spillway-${variant}`,
       variant,
@@ -82,10 +85,11 @@ export async function startBackendAnswers(o: BackendAnswersOptions): Promise<Bac
   const pool = new LambdaPool({
     endpoint: lambdaRt.endpoint,
     region: 'us-east-1',
+    credentials: { accessKeyId: internalToken, secretAccessKey: internalToken },
     variants: [...o.variants],
   });
-  const fleet = new LocalVmFleet({ bootDelayMs: 0, maxThreadsPerVm: 1, env, terminateGraceMs: 5_000 });
-  const vmClient = new HttpVmClient();
+  const fleet = new LocalVmFleet({ bootDelayMs: 0, maxThreadsPerVm: 1, env, terminateGraceMs: 5_000, internalToken });
+  const vmClient = new HttpVmClient({ internalToken });
 
   const body = (variant: string, input: SampleInput) => ({
     model: variant,

@@ -11,6 +11,7 @@
  */
 import { Agent, request } from 'node:http';
 import type { BackendInferRequestInput, BackendInferResponse } from '../../functions/engine/protocol.js';
+import { INTERNAL_TOKEN_HEADER } from '../../functions/server/internal-token.js';
 import { BackendResponseError, BackendTimeoutError, BackendUnavailableError } from '../errors.js';
 import type { VmClientPort } from '../ports.js';
 
@@ -19,14 +20,18 @@ export interface HttpVmClientOptions {
   maxSocketsPerVm?: number;
   /** Idle keep-alive sockets are closed after this (must be below the server's keepAliveTimeout, 5 s in Node). */
   freeSocketTimeoutMs?: number;
+  /** Sent with every call (functions/server/internal-token.ts); the VMs of a local stack require it. */
+  internalToken?: string;
 }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 export class HttpVmClient implements VmClientPort {
   readonly agent: Agent;
+  private readonly tokenHeader: Record<string, string>;
 
   constructor(opts: HttpVmClientOptions = {}) {
+    this.tokenHeader = opts.internalToken ? { [INTERNAL_TOKEN_HEADER]: opts.internalToken } : {};
     this.agent = new Agent({
       keepAlive: true,
       maxSockets: opts.maxSocketsPerVm ?? 64,
@@ -62,7 +67,7 @@ export class HttpVmClient implements VmClientPort {
           path: url.pathname,
           method: 'POST',
           agent: this.agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...this.tokenHeader },
         },
         (res) => {
           const chunks: Buffer[] = [];

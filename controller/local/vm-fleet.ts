@@ -48,11 +48,25 @@ export const LocalVmFleetOptionsSchema = z.strictObject({
   readyPollMs: z.number().int().min(10).default(100),
   /** Extra env for every server (e.g. SPILLWAY_MAX_BATCH, SPILLWAY_MODEL_DIR). */
   env: z.record(z.string(), z.string()).default({}),
+  /**
+   * Per-start shared secret the servers require on every non-health route
+   * (functions/server/internal-token.ts); give the same to the HttpVmClient. @default none
+   */
+  internalToken: z.string().min(16).optional(),
   catalogPath: z.string().optional(),
   /** Copy server stderr to this process's stderr, prefixed with the VM id (debugging). */
   echoOutput: z.boolean().default(false),
 });
 export type LocalVmFleetOptions = z.input<typeof LocalVmFleetOptionsSchema>;
+
+/**
+ * What a VM process inherits: this process's environment without the public API key (a VM has no
+ * use for it, and a child's environment is readable by more tools than the controller's memory).
+ */
+export function childProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { SPILLWAY_API_KEY: _key, SPILLWAY_INTERNAL_TOKEN: _token, ...rest } = env;
+  return rest;
+}
 
 export interface LocalVmCost {
   id: string;
@@ -130,8 +144,9 @@ export class LocalVmFleet implements VmFleetPort {
       {
         cwd: REPO_ROOT,
         env: {
-          ...process.env,
+          ...childProcessEnv(process.env),
           ...this.opts.env,
+          ...(this.opts.internalToken ? { SPILLWAY_INTERNAL_TOKEN: this.opts.internalToken } : {}),
           PORT: '0',
           HOST: this.opts.host,
           SPILLWAY_VARIANTS: spec.variant,

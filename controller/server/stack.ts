@@ -26,6 +26,7 @@ import { ControllerRuntime, type ServedVariant } from './runtime.js';
 import { resolveServedVariants } from './variants.js';
 import { warmAtStart } from '../loop/warm-up.js';
 import { ControllerHistory } from '../core/host/history.js';
+import { newInternalToken } from '../../functions/server/internal-token.js';
 
 export interface Stack {
   url: string;
@@ -40,6 +41,11 @@ export interface Stack {
   pool: ServerlessPoolPort;
   /** Lambda API endpoint of the local runtime ('' in the 'aws' world: the SDK's own configuration). */
   lambdaEndpoint: string;
+  /**
+   * This start's shared secret for the internal endpoints (local VM servers and the local Lambda
+   * API require it; functions/server/internal-token.ts). undefined in the 'aws' world.
+   */
+  internalToken: string | undefined;
   server: Server;
   log: Logger;
   close(): Promise<void>;
@@ -103,7 +109,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       maxVms: config.maxVms,
       ...(config.world === 'aws' && config.vcpuQuota !== undefined ? { vcpuLimit: config.vcpuQuota } : {}),
     };
-    const vmClient: VmClientPort = new HttpVmClient();
+    const vmClient: VmClientPort = new HttpVmClient(world.internalToken ? { internalToken: world.internalToken } : {});
 
     const runtime = new ControllerRuntime(policy, env, served, {
       lambdaMemoryMb: config.lambdaMemoryMb,
@@ -175,6 +181,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       localFleet: world.localFleet as LocalVmFleet,
       pool,
       lambdaEndpoint: world.lambdaEndpoint,
+      internalToken: world.internalToken,
       server,
       log,
       close: closeAll,
@@ -198,6 +205,8 @@ interface World {
   pool: ServerlessPoolPort;
   localFleet?: LocalVmFleet;
   lambdaEndpoint: string;
+  /** The local world's per-start secret for its VMs and Lambda API. */
+  internalToken?: string;
   metrics?: MetricsPort;
   /** Lambda concurrency the planner plans within (local: the runtime's limit; aws: config or account). */
   lambdaConcurrencyLimit: number;
@@ -236,8 +245,11 @@ async function createWorld(
   progress(
     `starting local Lambda runtime (${names.length} functions, concurrency ${config.lambdaConcurrency})...`,
   );
+  // One secret per start: only this controller may call its VMs and its Lambda API.
+  const internalToken = newInternalToken();
   const lambdaRt: LocalLambdaRuntime = await startLocalLambdaRuntime({
     port: 0,
+    internalToken,
     ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
     functions: names.map((variant) => ({
       functionName: `spillway-${variant}`,
@@ -252,6 +264,7 @@ async function createWorld(
   const pool = new LambdaPool({
     endpoint: lambdaRt.endpoint,
     region: 'us-east-1',
+    credentials: { accessKeyId: internalToken, secretAccessKey: internalToken },
     variants: names,
     maxSockets: lambdaSocketsFor(config.lambdaConcurrency),
   });
@@ -265,7 +278,15 @@ async function createWorld(
     // maxThreadsPerVm left at its default (this machine's cores): a VM runs one intra-op thread per
     // vCPU of the stand-in type (c7a.medium: 1), as the profile's capacity for that type assumes.
     env: childEnv,
+    internalToken,
   });
   closers.push(() => fleet.close());
-  return { fleet, pool, localFleet: fleet, lambdaEndpoint: lambdaRt.endpoint, lambdaConcurrencyLimit: config.lambdaConcurrency };
+  return {
+    fleet,
+    pool,
+    localFleet: fleet,
+    lambdaEndpoint: lambdaRt.endpoint,
+    internalToken,
+    lambdaConcurrencyLimit: config.lambdaConcurrency,
+  };
 }

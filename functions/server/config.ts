@@ -27,6 +27,8 @@ export const ServerEnvSchema = z.object({
   /** Optional extension: the id this server reports as backend.id (default host:pid). */
   SPILLWAY_INSTANCE_ID: z.string().min(1).max(128).optional(),
   SPILLWAY_MODEL_DIR: z.string().min(1).optional(),
+  /** Optional: the per-start shared secret every non-health route then needs (internal-token.ts). */
+  SPILLWAY_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SPILLWAY_HOME: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     logger: log,
     defaultMetrics: true,
     ...(env.SPILLWAY_INSTANCE_ID ? { instanceId: env.SPILLWAY_INSTANCE_ID } : {}),
+    ...(env.SPILLWAY_INTERNAL_TOKEN ? { internalToken: env.SPILLWAY_INTERNAL_TOKEN } : {}),
   });
 
   let stopping = false;

@@ -30,6 +30,7 @@ import { SERVING_LIMITS } from './limits.js';
 import { type ServerMetrics, createServerMetrics } from './metrics.js';
 import { validateInferRequest } from './validate.js';
 import { describeIssues } from '../engine/zod-issues.js';
+import { INTERNAL_TOKEN_HEADER, sameToken } from './internal-token.js';
 
 export const VmServerOptionsSchema = z.strictObject({
   engine: z.custom<InferenceEngine>((v) => typeof v === 'object' && v !== null && 'predict' in v, {
@@ -52,6 +53,12 @@ export const VmServerOptionsSchema = z.strictObject({
   clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v).optional(),
   /** Also export Node process metrics on /metrics. */
   defaultMetrics: z.boolean().default(false),
+  /**
+   * Per-start shared secret (internal-token.ts): every route but /healthz and /readyz then needs it
+   * in the x-spillway-internal-token header. @default none (any caller; on AWS the security group
+   * admits only the controller)
+   */
+  internalToken: z.string().min(16).optional(),
 });
 export type VmServerOptions = z.input<typeof VmServerOptionsSchema>;
 
@@ -192,6 +199,16 @@ export function createVmServer(options: VmServerOptions): VmServer {
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const arrivalMs = clock.now();
     const path = (req.url ?? '/').split('?')[0];
+    if (opts.internalToken && path !== '/healthz' && path !== '/readyz' && !sameToken(opts.internalToken, req.headers[INTERNAL_TOKEN_HEADER])) {
+      // Not read: the body of a caller without the token is none of our business (close, do not drain).
+      res.setHeader('connection', 'close');
+      res.on('finish', () => req.socket.destroy());
+      sendError(
+        res,
+        new ClientFacingError(401, 'unauthorized', `${path}: missing or wrong ${INTERNAL_TOKEN_HEADER} (this VM serves only the controller that started it)`),
+      );
+      return;
+    }
     if (path === '/v1/infer') {
       if (req.method !== 'POST') {
         res.setHeader('allow', 'POST');

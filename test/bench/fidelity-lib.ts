@@ -31,6 +31,7 @@ import { loadTrace, type Trace } from '../../controller/sim/trace.js';
 import { lambdaLatencyMs } from '../../profiles/lib/estimates.js';
 import { predictLatencyMs } from '../../profiles/schema.js';
 import { lambdaVcpu } from '../../profiles/pricing.js';
+import { INTERNAL_TOKEN_HEADER } from '../../functions/server/internal-token.js';
 
 export interface SpikeWindow {
   startS: number;
@@ -402,7 +403,9 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
   let t0: number;
   const lambdaTotals = async () => {
     if (!stack.lambdaEndpoint) return undefined;
-    const res = await fetch(new URL('/spillway/stats', stack.lambdaEndpoint));
+    const res = await fetch(new URL('/spillway/stats', stack.lambdaEndpoint), {
+      headers: stack.internalToken ? { [INTERNAL_TOKEN_HEADER]: stack.internalToken } : {},
+    });
     return ((await res.json()) as { totals: { invocations: number; gbSeconds: number } }).totals;
   };
   const before = await lambdaTotals();

@@ -67,6 +67,13 @@ export const LocalLambdaRuntimeOptionsSchema = z.strictObject({
   catalogPath: z.string().optional(),
   /** Forward instance stdout/stderr lines to this process's stderr (debugging). */
   echoInstanceOutput: z.boolean().default(false),
+  /**
+   * Per-start shared secret (functions/server/internal-token.ts). When set, a call is accepted only
+   * if it is signed with it as the access key id (the SDK: credentials { accessKeyId: token }) or
+   * carries it in x-spillway-internal-token; anything else gets Lambda's own 403
+   * UnrecognizedClientException. @default none (any caller, as LocalStack)
+   */
+  internalToken: z.string().min(16).optional(),
 });
 export type LocalLambdaRuntimeOptions = z.input<typeof LocalLambdaRuntimeOptionsSchema>;
 export type ResolvedRuntimeOptions = z.infer<typeof LocalLambdaRuntimeOptionsSchema>;

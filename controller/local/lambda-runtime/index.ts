@@ -43,7 +43,11 @@ export async function startLocalLambdaRuntime(options: LocalLambdaRuntimeOptions
   const catalog = loadCatalog(opts.catalogPath);
   const functions = opts.functions ?? (await defaultFunctions(opts.functionPrefix));
   const pool = new LambdaPool(opts, catalog, REPO_ROOT, opts.handlerModule ?? DEFAULT_HANDLER_MODULE, functions);
-  const handle = createLambdaApiHandler(pool, { runtime: 'nodejs22.x', architecture: opts.arch });
+  const handle = createLambdaApiHandler(pool, {
+    runtime: 'nodejs22.x',
+    architecture: opts.arch,
+    ...(opts.internalToken ? { internalToken: opts.internalToken } : {}),
+  });
   const server: Server = createServer((req, res) => {
     void handle(req, res);
   });

@@ -16,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidParameter, LambdaApiError } from './api-errors.js';
 import { logTailBase64 } from './report-line.js';
 import type { LambdaPool } from './pool.js';
+import { INTERNAL_TOKEN_HEADER, sameToken } from '../../../functions/server/internal-token.js';
 
 /** Lambda's synchronous payload limit: 6 MB (6,291,456 bytes). */
 export const MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -60,7 +61,15 @@ export function parseFunctionName(raw: string): { name: string; qualifier?: stri
   return m[2] ? { name: m[1], qualifier: m[2] } : { name: m[1] };
 }
 
-export function createLambdaApiHandler(pool: LambdaPool, opts: { runtime: string; architecture: string }) {
+/** Whether a call carries the runtime's token (as the SigV4 access key id, or in the header). */
+function authorised(req: IncomingMessage, token: string): boolean {
+  if (sameToken(token, req.headers[INTERNAL_TOKEN_HEADER])) return true;
+  const auth = req.headers.authorization;
+  const keyId = typeof auth === 'string' ? /Credential=([^/,\s]+)\//.exec(auth)?.[1] : undefined;
+  return sameToken(token, keyId);
+}
+
+export function createLambdaApiHandler(pool: LambdaPool, opts: { runtime: string; architecture: string; internalToken?: string }) {
   const codeSha = createHash('sha256').update('spillway-local').digest('base64');
 
   const configView = (name: string): Record<string, unknown> => {
@@ -185,6 +194,15 @@ export function createLambdaApiHandler(pool: LambdaPool, opts: { runtime: string
   }
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (opts.internalToken && !authorised(req, opts.internalToken)) {
+      // Lambda's answer to an unknown access key; the body is not read (the connection closes).
+      res.on('finish', () => req.socket.destroy());
+      sendError(
+        res,
+        new LambdaApiError(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.', {}, { Connection: 'close' }),
+      );
+      return;
+    }
     try {
       const url = new URL(req.url ?? '/', 'http://local');
       const path = url.pathname.replace(/\/+$/, '');
