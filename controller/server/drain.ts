@@ -13,6 +13,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ShuttingDownError } from './errors.js';
 import { closeAfterAnswer, sendError } from './http-util.js';
 
+/**
+ * How long idle keep-alive connections stay open after the in-flight requests finished: a client in
+ * a request loop sends its next request within this (a loopback round trip is ~0.1 ms; 250 ms
+ * covers a busy event loop) and gets a 503 + close instead of a reset.
+ */
+export const DRAIN_LINGER_MS = 250;
+
 export interface DrainResult {
   /** Requests in flight when the drain began. */
   inFlightAtStart: number;
@@ -26,7 +33,7 @@ export interface DrainResult {
 export interface DrainableServer {
   /** Requests accepted and not yet answered. */
   inFlight(): number;
-  drain(timeoutMs: number): Promise<DrainResult>;
+  drain(timeoutMs: number, lingerMs?: number): Promise<DrainResult>;
 }
 
 /** Call after the request handlers are attached (createApiServer), before listen(). */
@@ -42,6 +49,8 @@ export function makeDrainable(server: Server): DrainableServer {
     if (draining) {
       refused++;
       closeAfterAnswer(req, res);
+      // Also when the request was read whole: the client must not reuse this connection.
+      if (!res.headersSent) res.setHeader('connection', 'close');
       sendError(res, new ShuttingDownError());
       return;
     }
@@ -56,15 +65,25 @@ export function makeDrainable(server: Server): DrainableServer {
 
   return {
     inFlight: () => open.size,
-    drain(timeoutMs: number): Promise<DrainResult> {
+    drain(timeoutMs: number, lingerMs = DRAIN_LINGER_MS): Promise<DrainResult> {
       const t0 = performance.now();
       draining = true;
       const inFlightAtStart = open.size;
       // Answers not yet started tell the client this connection ends with them.
       for (const res of open) if (!res.headersSent) res.setHeader('connection', 'close');
+      // Stop listening, but without the close of idle keep-alive sockets that server.close() does
+      // (Node >= 19): a client writing its next request into such a socket at that instant gets a
+      // reset, not an answer. Idle sockets stay open for lingerMs instead; a request arriving on one
+      // gets 503 shutting_down + Connection: close, a complete answer the client can act on.
+      const closeIdle = server.closeIdleConnections;
+      server.closeIdleConnections = () => {};
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections = closeIdle;
       return new Promise<DrainResult>((resolve) => {
+        let done = false;
         const finish = () => {
+          if (done) return;
+          done = true;
           clearTimeout(bound);
           onIdle = undefined;
           const abandoned = open.size;
@@ -73,9 +92,13 @@ export function makeDrainable(server: Server): DrainableServer {
             resolve({ inFlightAtStart, abandoned, refused, drainMs: Math.round(performance.now() - t0) }),
           );
         };
+        const linger = () => {
+          onIdle = undefined;
+          setTimeout(() => (open.size === 0 ? finish() : (onIdle = finish)), Math.min(lingerMs, timeoutMs));
+        };
         const bound = setTimeout(finish, timeoutMs);
-        if (open.size === 0) finish();
-        else onIdle = finish;
+        if (open.size === 0) linger();
+        else onIdle = linger;
       });
     },
   };
