@@ -94,7 +94,10 @@ export function makeDrainable(server: Server): DrainableServer {
         };
         const linger = () => {
           onIdle = undefined;
-          setTimeout(() => (open.size === 0 ? finish() : (onIdle = finish)), Math.min(lingerMs, timeoutMs));
+          setTimeout(() => {
+            if (open.size === 0) finish();
+            else onIdle = finish;
+          }, Math.min(lingerMs, timeoutMs));
         };
         const bound = setTimeout(finish, timeoutMs);
         if (open.size === 0) linger();
