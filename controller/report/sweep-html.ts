@@ -71,7 +71,7 @@ export function renderSweepHtml(r: SweepResult, notes: readonly string[] = []): 
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:center}th{background:#f6f6f6}td.na{color:#999;background:#f3f3f3}
 .pair{display:flex;gap:32px;flex-wrap:wrap}small{color:#444}</style></head><body>
 <h1>Sweep: ${esc(compared)} against ${esc(r.grid.policies.slice(1).join(', '))}</h1>
-<p>${r.points.length} points x ${r.grid.seeds.length} seeds (${esc(r.grid.seeds.join(', '))}), ${r.grid.hours} h of each trace per point.
+<p>${esc(r.grid.world ?? 'realistic')} world (controller/sim/world.ts). ${r.points.length} points x ${r.grid.seeds.length} seeds (${esc(r.grid.seeds.join(', '))}), ${r.grid.hours} h of each trace per point.
 A baseline is <em>fair</em> at a point when its mean violations are at most ${r.grid.maxViolationPct ?? 1} %; the ratio is per seed, then mean ± 95 % interval.
 Simulated ${Math.round(r.requestsPerWallSecond).toLocaleString('en')} requests per wall second (${r.wallSeconds.toFixed(0)} s).</p>
 ${notes.map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}

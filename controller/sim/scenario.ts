@@ -12,8 +12,9 @@ import { type ClairvoyantResult, clairvoyantBound } from './clairvoyant.js';
 import { DEFAULT_PROFILE_NOTE, defaultProfiles } from './default-profiles.js';
 import { clairvoyantMix, describeModelMix } from './model-mix.js';
 import { SimConfigError } from './errors.js';
-import { type SimOptions, type SimResult, simulate } from './simulator.js';
+import { DEFAULT_SIM_OPTIONS, type SimOptions, type SimResult, simulate } from './simulator.js';
 import { loadTrace, type Trace } from './trace.js';
+import { transportMs, type WorldName, worldNamed } from './world.js';
 
 export interface ScenarioOptions {
   trace: string | Trace;
@@ -32,6 +33,12 @@ export interface ScenarioOptions {
   profiles?: Map<string, VariantProfile>;
   catalog?: Catalog;
   sim?: Partial<SimOptions>;
+  /**
+   * The world the policies run in (world.ts): 'realistic' departs from what the policies believe
+   * (cold starts of seconds, varying keep-alive and boots, heavier tails, payload transport);
+   * 'optimistic' is the policies' own model, as in earlier rounds. @default 'realistic'
+   */
+  world?: WorldName;
   /** Progress: policy index, fraction of its run done. */
   onProgress?: (policyIndex: number, fraction: number) => void;
 }
@@ -57,6 +64,7 @@ export interface SummaryRow {
 }
 
 export interface ScenarioResult {
+  world: WorldName;
   trace: Pick<Trace, 'name' | 'synthetic' | 'stepS' | 'durationS' | 'meanRps' | 'peakRps' | 'scale' | 'startS' | 'gaps' | 'notes'>;
   sloMs: number;
   minAccuracy: number;
@@ -133,6 +141,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       : loaded.notes;
   const ctx = { peakRps: trace.peakRps, minAccuracy: o.minAccuracy };
   eligibleVariants(env, o.minAccuracy); // fail fast with the list of variants and accuracies
+  const world = worldNamed(o.world ?? 'realistic');
+  const worldOption: Partial<SimOptions> = world ? { world } : {};
   const results: SimResult[] = [];
   const names = o.policies.filter((p) => p !== CLAIRVOYANT);
   for (const name of o.policies) if (name !== CLAIRVOYANT) createPolicy(name, ctx); // fail fast on a bad name
@@ -142,6 +152,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const r = simulate(trace, policy, env, {
       seed: o.seed,
       minAccuracy: o.minAccuracy,
+      ...worldOption,
       ...o.sim,
       onProgress: o.onProgress ? (t, total) => o.onProgress!(i, t / total) : undefined,
     });
@@ -152,10 +163,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   });
   if (!arrivals) {
     // Only the bound was asked for: run the cheapest simulation to get the realised arrivals.
-    const r = simulate(trace, createPolicy('lambda-only', ctx), env, { seed: o.seed, minAccuracy: o.minAccuracy, ...o.sim });
+    const r = simulate(trace, createPolicy('lambda-only', ctx), env, { seed: o.seed, minAccuracy: o.minAccuracy, ...worldOption, ...o.sim });
     arrivals = r.arrivalsPerSecond;
   }
-  const clairvoyant = arrivals ? clairvoyantBound(arrivals, env, o.minAccuracy, { vmOverheadMs: o.sim?.vmOverheadMs }) : null;
+  const clairvoyant = arrivals ? clairvoyantBound(arrivals, env, o.minAccuracy, { vmOverheadMs: o.sim?.vmOverheadMs ?? transportMs(world, 'vm', DEFAULT_SIM_OPTIONS.vmOverheadMs) }) : null;
   const cv = clairvoyant?.clairvoyantUsd ?? Number.NaN;
   const rows: SummaryRow[] = results.map((r) => ({
     policy: r.policy,
@@ -198,6 +209,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     .filter((v) => v.weights === 'synthetic' && results.some((r) => (r.servedByVariant[v.name] ?? 0) > 0))
     .map((v) => v.name);
   return {
+    world: o.world ?? 'realistic',
     trace: {
       name: trace.name,
       synthetic: trace.synthetic,

@@ -51,6 +51,7 @@ import { SimConfigError } from './errors.js';
 import { Rng, sigmaForP99OverP50 } from './rng.js';
 import type { Trace } from './trace.js';
 import { EventHeap } from './event-heap.js';
+import { transportMs, type WorldModel } from './world.js';
 
 export interface SimOptions {
   seed: number;
@@ -123,6 +124,12 @@ export interface SimOptions {
   lambdaBilledOverheadMs?: number;
   /** Lambda instances per variant warmed at t = 0 (SPILLWAY_LAMBDA_WARM_AT_START). @default 0 */
   lambdaWarmAtStart?: number;
+  /**
+   * Where the world departs from what the policies believe (world.ts: REALISTIC_WORLD). Absent:
+   * the optimistic world, whose cold starts, keep-alive, boot times, noise and transport are
+   * exactly the profiles' and the catalog's (the results of earlier rounds, reproducible).
+   */
+  world?: WorldModel;
 }
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
@@ -422,6 +429,32 @@ export function simulate<S>(
   const lambdaLimit = Math.min(env.lambdaConcurrencyLimit, catalog.lambda.accountConcurrencyLimit);
   let lambdaInFlight = 0;
   const keepAliveMs = opts.lambdaKeepAliveMs ?? catalog.lambda.keepAliveMs;
+  // ---- the world's own draws (world.ts); without opts.world each is the policy's belief and no
+  // random number is drawn, so the optimistic world reproduces earlier results exactly ----
+  const world = opts.world;
+  const drawKeepAliveMs = (): number =>
+    world?.keepAlive ? keepAliveMs * (world.keepAlive.minFactor + (world.keepAlive.maxFactor - world.keepAlive.minFactor) * rng.uniform()) : keepAliveMs;
+  const drawColdMs = (vi: number): number => {
+    if (!world?.coldStart || opts.lambdaColdStartMs?.[variants[vi]!.name] !== undefined) return coldMsByVariant[vi]!;
+    const c = world.coldStart;
+    const load = env.variants[vi]!.profile.sessionLoadMs * c.sessionLoadFactor;
+    const vcpu = vcpuByVariant[vi]!;
+    return (c.runtimeInitMs + (vcpu < 1 ? load / vcpu : load)) * rng.lognormalMedian1(c.sigma);
+  };
+  const drawBootMs = (bootBase: number): number => {
+    if (!world?.boot) return bootBase * (1 + opts.bootJitter * (2 * rng.uniform() - 1));
+    // Lognormal with mean bootBase x meanFactor and this coefficient of variation.
+    const sigma = Math.sqrt(Math.log(1 + world.boot.cv ** 2));
+    return bootBase * world.boot.meanFactor * Math.exp(-(sigma ** 2) / 2) * rng.lognormalMedian1(sigma);
+  };
+  const drawNoise = (sigma: number): number => {
+    const t = world?.serviceTail;
+    if (!t) return rng.lognormalMedian1(sigma);
+    const stall = t.stallProbability > 0 && rng.uniform() < t.stallProbability ? t.stallFactor : 1;
+    return rng.lognormalMedian1(sigma * t.sigmaFactor) * stall;
+  };
+  const vmTransportMs = transportMs(world, 'vm', opts.vmOverheadMs);
+  const lambdaTransportMs = transportMs(world, 'lambda', opts.lambdaOverheadMs);
   // Warm pool per variant: ring of idle-since times, newest at the top.
   const warmTimes: Float64Array[] = variants.map(() => new Float64Array(64));
   const warmHead = new Int32Array(variants.length);
@@ -452,7 +485,9 @@ export function simulate<S>(
     const mask = ring.length - 1;
     while (warmLen[vi]! > 0) {
       const bottom = (warmHead[vi]! - warmLen[vi]! + 1 + ring.length) & mask;
-      if (ring[bottom]! + keepAliveMs >= now) break;
+      // The ring holds expiry times. With a varying keep-alive an instance above the bottom may
+      // expire first; it goes when it reaches the bottom (most-recent-first reuse makes that soon).
+      if (ring[bottom]! >= now) break;
       warmLen[vi] = warmLen[vi]! - 1;
     }
   };
@@ -470,7 +505,7 @@ export function simulate<S>(
       ring = bigger;
     }
     const h = (warmHead[vi]! + 1) & (ring.length - 1);
-    ring[h] = now;
+    ring[h] = now + drawKeepAliveMs();
     warmHead[vi] = h;
     warmLen[vi] = warmLen[vi]! + 1;
   };
@@ -554,7 +589,7 @@ export function simulate<S>(
       vm.busySlots++;
       vm.batchStartMs[s] = now;
       const serviceMs =
-        Math.max(0.1, predictLatencyMs(v.model, n, vm.threads) * v.trueMult + n * v.vmExtraMs) * vm.interference * rng.lognormalMedian1(v.sigma);
+        Math.max(0.1, predictLatencyMs(v.model, n, vm.threads) * v.trueMult + n * v.vmExtraMs) * vm.interference * drawNoise(v.sigma);
       heap.push(now + serviceMs, EV_VM_DONE, vm.idx * SLOT_SHIFT + s);
     }
   };
@@ -566,7 +601,7 @@ export function simulate<S>(
     vm.slotFree[s] = 1;
     vm.busySlots--;
     const base = s * vm.maxBatch;
-    const done = now + opts.vmOverheadMs;
+    const done = now + vmTransportMs;
     for (let k = 0; k < n; k++) {
       const r = vm.batch[base + k]!;
       complete(r, done, 'vm', vm.instanceType, vm.id, serviceMs, false);
@@ -628,7 +663,7 @@ export function simulate<S>(
     const capacityRps =
       (opts.vmSlots === undefined && opts.vmThreads === undefined ? est?.throughputRps : undefined) ?? (slots * maxBatch * 1000) / predictLatencyMs(prof.latencyModel, maxBatch, threads);
     const bootBase = opts.bootDelayMs?.[instanceType] ?? type.typicalBootDelayMs;
-    const boot = now === 0 && opts.prewarm ? 0 : bootBase * (1 + opts.bootJitter * (2 * rng.uniform() - 1));
+    const boot = now === 0 && opts.prewarm ? 0 : drawBootMs(bootBase);
     const interference =
       opts.interference && rng.uniform() < opts.interference.probability ? opts.interference.slowdown : 1;
     const idx = vms.length;
@@ -673,8 +708,8 @@ export function simulate<S>(
     }
     const v = variants[vi]!;
     const serviceMs =
-      Math.max(0.1, lambdaLatencyMs(v.model, 1, vcpuByVariant[vi]!) * v.trueMult + v.lambdaExtraMs) * rng.lognormalMedian1(v.sigma);
-    const initMs = cold ? coldMsByVariant[vi]! : 0;
+      Math.max(0.1, lambdaLatencyMs(v.model, 1, vcpuByVariant[vi]!) * v.trueMult + v.lambdaExtraMs) * drawNoise(v.sigma);
+    const initMs = cold ? drawColdMs(vi) : 0;
     const mem = memByVariant[vi]!;
     const billedMs = lambdaBilledDurationMs(catalog, serviceMs + (opts.lambdaBilledOverheadMs ?? 0), opts.billLambdaInit ? initMs : 0);
     lambdaComputeUsd += lambdaComputeCostUsd(catalog, lambdaGbSeconds(mem, billedMs), env.lambdaArch);
@@ -684,14 +719,14 @@ export function simulate<S>(
     rqCold[r] = cold;
     rqStart[r] = serviceMs;
     rqGen[r] = memGen[vi]!;
-    heap.push(now + opts.lambdaOverheadMs + initMs + serviceMs, EV_LAMBDA_DONE, r);
+    heap.push(now + lambdaTransportMs + initMs + serviceMs, EV_LAMBDA_DONE, r);
     return true;
   };
 
   const lambdaDone = (r: number, now: number): void => {
     const vi = rqVariant[r]!;
     lambdaInFlight--;
-    if (rqGen[r] === memGen[vi]) pushWarm(vi, now - opts.lambdaOverheadMs / 2);
+    if (rqGen[r] === memGen[vi]) pushWarm(vi, now - lambdaTransportMs / 2);
     host.lambda.ended(variants[vi]!.name, now, true);
     lambdaServed++;
     const b = bucketOf(rqArrival[r]!);
@@ -720,7 +755,7 @@ export function simulate<S>(
       warmHead[vi] = (warmHead[vi]! - 1 + warmTimes[vi]!.length) & (warmTimes[vi]!.length - 1);
       warmLen[vi] = warmLen[vi]! - 1;
     } else {
-      initMs = coldMsByVariant[vi]!;
+      initMs = drawColdMs(vi);
       coldStarts++;
     }
     const billedMs = lambdaBilledDurationMs(catalog, 1, opts.billLambdaInit ? initMs : 0);
@@ -730,13 +765,13 @@ export function simulate<S>(
     const w = warmUpVariant.length;
     warmUpVariant.push(vi);
     warmUpGen.push(memGen[vi]!);
-    heap.push(now + opts.lambdaOverheadMs + initMs + 1, EV_LAMBDA_WARMED, w);
+    heap.push(now + lambdaTransportMs + initMs + 1, EV_LAMBDA_WARMED, w);
   };
   const warmUpDone = (w: number, now: number): void => {
     const vi = warmUpVariant[w]!;
     lambdaInFlight--;
     const ran = warmUpGen[w] === memGen[vi];
-    if (ran) pushWarm(vi, now - opts.lambdaOverheadMs / 2);
+    if (ran) pushWarm(vi, now - lambdaTransportMs / 2);
     host.warmUpEnded(variants[vi]!.name, now, ran);
   };
 

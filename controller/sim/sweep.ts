@@ -11,6 +11,7 @@
 import type { ScenarioOptions, ScenarioResult } from './scenario.js';
 import { runScenario } from './scenario.js';
 import { loadTrace } from './trace.js';
+import type { WorldName } from './world.js';
 
 export interface SweepGrid {
   traces: string[];
@@ -24,6 +25,8 @@ export interface SweepGrid {
   policies: string[];
   /** A baseline "meets the SLO" at a point when its mean violation rate is at most this. @default 1 */
   maxViolationPct?: number;
+  /** The world every policy runs in (world.ts). @default 'realistic' */
+  world?: WorldName;
 }
 
 /** Mean and 95 % interval half-width (Student's t over the seeds; 0 for one seed). */
@@ -155,6 +158,7 @@ export async function runSweep(grid: SweepGrid, hooks: SweepHooks = {}): Promise
           minAccuracy: key.minAccuracy,
           policies: [...grid.policies, 'clairvoyant'],
           seed,
+          world: grid.world ?? 'realistic',
         });
         for (const res of r.results) requests += res.requests;
         runs.push(r);

@@ -14,6 +14,7 @@ import { renderReportHtml } from '../../report/render.js';
 import { ALL_POLICY_NAMES, POLICY_DESCRIPTIONS } from '../../sim/policies.js';
 import { formatTable, policyDefinitions, scenarioLabels, scenarioReportData } from '../../sim/report-data.js';
 import { runScenario, type ScenarioResult } from '../../sim/scenario.js';
+import { WORLDS, type WorldName } from '../../sim/world.js';
 
 function positive(flag: string) {
   return (v: string): number => {
@@ -41,6 +42,11 @@ function multipliers(v: string, prev: Record<string, number> = {}): Record<strin
   return { ...prev, [m[1]!]: Number(m[2]) };
 }
 
+export function worldArg(v: string): WorldName {
+  if (!(v in WORLDS)) throw new InvalidArgumentError(`--world must be one of ${Object.keys(WORLDS).join(', ')} (got "${v}")`);
+  return v as WorldName;
+}
+
 /** One JSON object per policy for --json (summary + itemised cost; no time series). */
 export function jsonRows(s: ScenarioResult): unknown[] {
   const labels = scenarioLabels(s);
@@ -55,6 +61,7 @@ export function jsonRows(s: ScenarioResult): unknown[] {
       sloMs: s.sloMs,
       minAccuracy: s.minAccuracy,
       seed: s.seed,
+      world: s.world,
       simulatedHours: s.trace.durationS / 3600,
       cost: r ? r.cost : { totalUsd: row.totalUsd, ec2Usd: row.ec2Usd, lambdaUsd: row.lambdaUsd },
       ...(r
@@ -88,6 +95,7 @@ export function register(program: Command): void {
     .option('--variants <list>', 'restrict to these variants', list)
     .option('--true-latency <variant=factor>', 'true latency / profiled latency for a variant (repeatable)', multipliers)
     .option('--seed <n>', 'random seed', nonNegative('--seed'), 1)
+    .option('--world <name>', "realistic (cold starts of seconds, varying keep-alive and boots, heavier tails, payload transport: sim/world.ts) or optimistic (the policies' own model, earlier rounds' results)", worldArg, 'realistic')
     .option('--report <file>', 'write the HTML report here')
     .option('--json', 'print one JSON array (one object per policy) on stdout and nothing else')
     .action(async (o) => {
@@ -116,6 +124,7 @@ export function register(program: Command): void {
         policies,
         seed: Math.floor(o.seed),
         variants: o.variants,
+        world: o.world,
         sim: o.trueLatency ? { trueLatencyMultiplier: o.trueLatency } : undefined,
         onProgress: (i, f) => {
           bar.update(Math.round(((i + f) / Math.max(1, simulated.length)) * 100), { policy: simulated[i] ?? '' });
@@ -133,7 +142,7 @@ export function register(program: Command): void {
       }
       const labels = scenarioLabels(s);
       console.log(
-        `${s.trace.name}: ${(s.trace.durationS / 3600).toFixed(2)} h, mean ${s.trace.meanRps.toFixed(1)} rps, peak ${s.trace.peakRps.toFixed(1)} rps, SLO ${s.sloMs} ms [${labels.join('; ')}]`,
+        `${s.trace.name} (${s.world} world): ${(s.trace.durationS / 3600).toFixed(2)} h, mean ${s.trace.meanRps.toFixed(1)} rps, peak ${s.trace.peakRps.toFixed(1)} rps, SLO ${s.sloMs} ms [${labels.join('; ')}]`,
       );
       console.log(formatTable(s.rows));
       console.log('');

@@ -12,6 +12,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { renderSweepHtml } from '../../report/sweep-html.js';
 import { ALL_POLICY_NAMES, CLAIRVOYANT } from '../../sim/policies.js';
 import { runSweep, type SweepGrid, sweepHeadline, sweepTable } from '../../sim/sweep.js';
+import { worldArg } from './simulate.js';
 
 function numbers(flag: string, min: number) {
   return (v: string): number[] => {
@@ -49,6 +50,7 @@ export function register(program: Command): void {
     }, 1)
     .option('--policies <list>', `first is compared with the rest (${DEFAULT_SWEEP_POLICIES.join(', ')})`, list, DEFAULT_SWEEP_POLICIES)
     .option('--max-violation-pct <p>', 'a baseline is fair at a point when its violations are at most this', (v) => Number(v), 1)
+    .option('--world <name>', 'realistic or optimistic (see spillway simulate --help)', worldArg, 'realistic')
     .option('--json <file>', 'write every point as JSON here')
     .option('--markdown <file>', 'write the table as Markdown here')
     .option('--report <file>', 'write the HTML heat maps here')
@@ -64,6 +66,7 @@ export function register(program: Command): void {
         hours: o.hours,
         policies: o.policies,
         maxViolationPct: o.maxViolationPct,
+        world: o.world,
       };
       const result = await runSweepWithProgress(grid);
       const table = sweepTable(result);
