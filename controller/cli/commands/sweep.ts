@@ -85,7 +85,15 @@ export function register(program: Command): void {
 /** runSweep with a progress bar whose estimate counts simulated requests, not points. */
 export async function runSweepWithProgress(grid: SweepGrid) {
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: 'sweep {bar} {percentage}% | ETA {eta_formatted} | {point}', hideCursor: true, etaBuffer: 50 },
+    {
+      stream: process.stderr,
+      format: 'sweep {bar} {percentage}% | ETA {eta_formatted} | {point}',
+      hideCursor: true,
+      etaBuffer: 50,
+      // Not a terminal (CI, a log file): a line every 15 s instead of nothing.
+      noTTYOutput: true,
+      notTTYSchedule: 15_000,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(1, 0, { point: '' });
