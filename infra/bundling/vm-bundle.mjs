@@ -299,6 +299,8 @@ export async function buildVmBundle(repoRoot, arch, opts = {}) {
           filter: (src) => {
             const rel = relative(nm, src);
             if (rel.split(sep).includes('node_modules')) return false; // nested installs: not in the flat closure
+            // Sources and source maps packages ship beside their JS: never loaded at run time.
+            if ((/\.[cm]?ts$/.test(src) && !/\.d\.[cm]?ts$/.test(src)) || src.endsWith('.map')) return false;
             // onnxruntime-node ships 3 OSes x 2 CPUs (~288 MB): keep bin/napi-v*/linux/<arch> only.
             if (rel.startsWith(ortBin + sep)) {
               const parts = rel.slice(ortBin.length + 1).split(sep); // [napi-vN, os, cpu, file]
@@ -346,6 +348,12 @@ export async function buildVmBundle(repoRoot, arch, opts = {}) {
     execFileSync('gzip', ['-n', '-6', tarFile], { stdio: 'pipe' });
     renameSync(`${tarFile}.gz`, path);
     writeFileSync(`${path}.json`, `${JSON.stringify({ ...meta, unpackedBytes }, null, 2)}\n`);
+    // Older bundles of this architecture: keep the previous one (a branch switch back), drop the rest.
+    const older = readdirSync(outDir)
+      .filter((f) => f.startsWith(`spillway-vm-${arch}-`) && f.endsWith('.tar.gz') && join(outDir, f) !== path)
+      .map((f) => ({ f, t: statSync(join(outDir, f)).mtimeMs }))
+      .sort((a, b) => b.t - a.t);
+    for (const { f } of older.slice(1)) for (const p of [f, `${f}.json`]) rmSync(join(outDir, p), { force: true });
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }

@@ -14,7 +14,7 @@
  * placeholder file stands in, so assertions on the template stay fast.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
@@ -60,7 +60,8 @@ export function buildVmBundleSync(repoRoot: string, arch: BundleArch): VmBundleI
     throw new Error(`AppBundle: building the linux/${nodeArch} app bundle failed (see the vm-bundle output above): ${(err as Error).message}`);
   }
   const path = out.trim().split('\n').pop() ?? '';
-  const info = { ...(JSON.parse(readFileSync(`${path}.json`, 'utf8')) as Omit<VmBundleInfo, 'path'>), path } as VmBundleInfo;
+  const meta = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as Omit<VmBundleInfo, 'path' | 'bytes'>;
+  const info: VmBundleInfo = { ...meta, path, bytes: statSync(path).size };
   built.set(memo, info);
   return info;
 }

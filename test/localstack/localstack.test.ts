@@ -27,6 +27,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { CloudWatchClient, DescribeAlarmsCommand, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CreateLaunchTemplateCommand,
@@ -37,7 +38,7 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudWatchMetrics } from '../../controller/aws/cloudwatch-metrics.js';
@@ -353,6 +354,8 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
     const ud = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'userData' }));
     const userData = Buffer.from(ud.UserData?.Value ?? '', 'base64').toString('utf8');
     expect(userData).toContain('SPILLWAY_WORLD=aws');
+    expect(userData).toContain('ExecStart=/opt/spillway/node/bin/node /opt/spillway/app/dist/controller.mjs');
+    expect(userData).not.toMatch(/\b(dnf|yum|npm|npx|tsx)\b|\|\|\s*true/);
   });
 
   it('CloudWatch: the spend alarm and the SLO-violation-rate alarm (metric math) exist on the Spillway namespace', async () => {
@@ -414,10 +417,18 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
       // (Not checked: LocalStack does not apply the templates' MetadataOptions or instance profile.)
       const ud = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: inst.InstanceId, Attribute: 'userData' }));
       const script = Buffer.from(ud.UserData?.Value ?? '', 'base64').toString('utf8');
-      expect(script).toContain('ExecStart=/usr/bin/node --import tsx functions/server/main.ts');
-      const asset = /aws s3 cp s3:\/\/([^/\s]+)\/(\S+)/.exec(script);
+      // Boots from the shipped bundle only: no package manager, strict mode, checked downloads.
+      expect(script).toContain('ExecStart=/opt/spillway/node/bin/node /opt/spillway/app/dist/server.mjs');
+      expect(script).toMatch(/^#!\/bin\/bash\nset -euo pipefail\n/);
+      expect(script).not.toMatch(/\b(dnf|yum|npm|npx|tsx)\b|\|\|\s*true/);
+      const asset = /aws s3 cp --only-show-errors s3:\/\/([^/\s]+)\/(\S+)/.exec(script);
       expect(asset?.[1]).toBe(`cdk-hnb659fds-assets-000000000000-${region}`);
       await s3.send(new HeadObjectCommand({ Bucket: asset?.[1], Key: asset?.[2] }));
+      // ... and the object is the bundle of this instance's architecture (its first tar entry).
+      const head = await s3.send(new GetObjectCommand({ Bucket: asset?.[1], Key: asset?.[2], Range: 'bytes=0-65535' }));
+      const tar = gunzipSync(Buffer.from(await head.Body!.transformToByteArray()), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      const firstEntry = tar.subarray(0, 100).toString('latin1').replace(/\0.*$/s, '');
+      expect(firstEntry).toBe(inst.InstanceType === 'c6g.large' ? 'spillway-arm64/' : 'spillway-x64/');
     }
     await fleetApi.terminate(vms.map((v) => v.id));
     const left = (await fleetApi.describe()).map((v) => v.id);

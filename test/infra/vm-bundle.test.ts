@@ -1,0 +1,288 @@
+/**
+ * The VM/controller app bundle, built for real (infra/bundling/vm-bundle.mjs, as `cdk synth` runs
+ * it), and the VM boot as deployed: the launch template's user data, taken from a synthesized
+ * stack, runs here under bash with stand-ins only for what is EC2's (the `aws` CLI copies the
+ * synthesized asset file instead of reading S3, IMDS answers the variant tag, systemctl starts the
+ * unit's ExecStart with its Environment lines). The server then starts from the unpacked bundle
+ * alone (its own Node binary, its own node_modules, cwd outside the repo) and answers a real
+ * inference over loopback with real onnxruntime. Failure paths: a failed download, model sync or
+ * IMDS call stops the boot with SPILLWAY_BOOT_FAILED naming the step, and no server starts.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../infra/app.js';
+import { AppBundle, buildVmBundleSync, type VmBundleInfo } from '../../infra/constructs/app-bundle.js';
+import { VmLaunchTemplates } from '../../infra/constructs/vm-launch-templates.js';
+import { loadCatalog } from '../../profiles/catalog.js';
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+const VARIANT = 'resnet18-w025-s112-synthetic';
+/** ELF e_machine of each architecture's binaries. */
+const ELF_MACHINE = { x64: 0x3e, arm64: 0xb7 } as const;
+
+function elfMachine(bytes: Buffer): number {
+  expect(bytes.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+  return bytes.readUInt16LE(18);
+}
+
+function listing(tgz: string): string[] {
+  return execFileSync('tar', ['-tzf', tgz], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).split('\n').filter(Boolean);
+}
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+
+describe.each(['x64', 'arm64'] as const)('app bundle linux/%s (real build)', (arch) => {
+  let info: VmBundleInfo;
+  let files: string[];
+  beforeAll(() => {
+    const t0 = Date.now();
+    info = buildVmBundleSync(REPO_ROOT, arch === 'x64' ? 'x86_64' : 'arm64');
+    files = listing(info.path);
+    console.log(
+      `[vm-bundle] linux/${arch}: ${(info.bytes / 1e6).toFixed(1)} MB compressed, ${(info.unpackedBytes / 1e6).toFixed(1)} MB unpacked, ` +
+        `Node ${info.nodeVersion}, ${Date.now() - t0} ms (${existsSync(info.path) ? 'built or cached' : '?'})`,
+    );
+  }, 240_000);
+
+  it('holds the entry points, the Node runtime and the native addons of its architecture only', () => {
+    const root = `spillway-${arch}/`;
+    for (const f of ['app/dist/server.mjs', 'app/dist/engine-worker.mjs', 'app/dist/controller.mjs', 'app/package.json', 'node/bin/node', 'BUNDLE.json']) {
+      expect(files).toContain(root + f);
+    }
+    expect(files).toContain(`${root}app/node_modules/onnxruntime-node/bin/napi-v6/linux/${arch}/onnxruntime_binding.node`);
+    expect(files).toContain(`${root}app/node_modules/onnxruntime-node/bin/napi-v6/linux/${arch}/libonnxruntime.so.1`);
+    expect(files.filter((f) => new RegExp(`app/node_modules/@img/sharp-linux-${arch}/lib/sharp-linux-${arch}-[0-9.]+\\.node$`).test(f))).toHaveLength(1);
+    expect(files.some((f) => f.includes(`@img/sharp-libvips-linux-${arch}/lib/`))).toBe(true);
+    expect(files).toContain(`${root}app/node_modules/onnx-proto/package.json`);
+    expect(files).toContain(`${root}app/functions/models/registry.json`);
+    expect(files).toContain(`${root}app/profiles/catalog.json`);
+    const other = arch === 'x64' ? 'arm64' : 'x64';
+    expect(files.filter((f) => /\/(darwin|win32)\//.test(f) || f.includes(`linux/${other}/`) || f.includes(`linux-${other}`))).toEqual([]);
+    // Nothing that would need a registry or a compiler at boot.
+    expect(files.filter((f) => /\/(tsx|typescript|esbuild|aws-cdk-lib|@aws-sdk)\//.test(f))).toEqual([]);
+    expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it('its Node binary and addons are ELF for linux/' + arch, () => {
+    const dir = mkdtempSync(join(tmpdir(), `spillway-elf-${arch}-`));
+    try {
+      const want = [
+        `spillway-${arch}/node/bin/node`,
+        `spillway-${arch}/app/node_modules/onnxruntime-node/bin/napi-v6/linux/${arch}/onnxruntime_binding.node`,
+        ...files.filter((f) => f.endsWith('.node') && f.includes('/@img/sharp-linux-')),
+      ];
+      expect(want).toHaveLength(3);
+      execFileSync('tar', ['-xzf', info.path, '-C', dir, ...want]);
+      for (const w of want) expect(elfMachine(readFileSync(join(dir, w)).subarray(0, 64)), w).toBe(ELF_MACHINE[arch]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is deterministic: the same inputs give the same content key (the asset hash does not churn)', () => {
+    const again = buildVmBundleSync(REPO_ROOT, arch === 'x64' ? 'x86_64' : 'arm64');
+    expect(again.key).toBe(info.key);
+    expect(info.bytes).toBeLessThan(120 * 1024 * 1024);
+    expect(JSON.parse(readFileSync(`${info.path}.json`, 'utf8')).packages).toContain('onnxruntime-node@1.30.0');
+  });
+});
+
+/** The VM user data of a synthesized launch template (bundling on), tokens resolved for the twin. */
+function synthesizedVmBoot(serverPort: number): { script: string; assetFile: string } {
+  const outdir = mkdtempSync(join(tmpdir(), 'spillway-vmboot-cdk-'));
+  const app = new App({ outdir, builtinCloudFormationValidation: false });
+  const stack = new Stack(app, 'Boot', { env: { region: 'us-east-1', account: '111111111111' } });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
+  const bundle = new AppBundle(stack, 'Bundle', { repoRoot: REPO_ROOT });
+  new VmLaunchTemplates(stack, 'Vms', {
+    vpc,
+    fleetName: 'twin',
+    instanceTypes: loadCatalog().ec2.instanceTypes.filter((t) => t.name === 'c5.large'),
+    controllerSecurityGroup: new ec2.SecurityGroup(stack, 'Ctl', { vpc }),
+    appBundle: bundle,
+    modelBucket: new s3.Bucket(stack, 'Models'),
+    serverPort,
+  });
+  const asm = app.synth();
+  const template = asm.getStackByName('Boot').template as { Resources: Record<string, { Type: string; Properties: Record<string, Json> }> };
+  const lt = Object.values(template.Resources).find((r) => r.Type === 'AWS::EC2::LaunchTemplate');
+  const ud = (lt!.Properties.LaunchTemplateData as { UserData: { 'Fn::Base64': Json } }).UserData['Fn::Base64'];
+  const parts = typeof ud === 'string' ? [ud] : ((ud as { 'Fn::Join': [string, Json[]] })['Fn::Join'][1] ?? []);
+  const script = parts
+    .map((p) => {
+      if (typeof p === 'string') return p;
+      const ref = (p as { Ref?: string }).Ref;
+      if (ref?.startsWith('Models')) return 'twin-models-bucket';
+      return 'twin-assets-bucket';
+    })
+    .join('');
+  const gz = readdirSync(asm.directory).find((f) => f.startsWith('asset.') && f.endsWith('.gz'));
+  expect(gz, 'the bundle asset is staged in the cloud assembly').toBeDefined();
+  return { script, assetFile: join(asm.directory, gz!) };
+}
+
+describe('VM boot as deployed (synthesized user data, real bundle, loopback only)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-vmboot-'));
+  const bin = join(dir, 'bin');
+  let port = 0;
+  let boot: { script: string; assetFile: string };
+
+  beforeAll(async () => {
+    port = await freePort();
+    boot = synthesizedVmBoot(port);
+    mkdirSync(bin, { recursive: true });
+    // aws: `s3 cp` of the bundle copies the synthesized asset; `s3 sync` of models/ has nothing to copy.
+    writeFileSync(
+      join(bin, 'aws'),
+      [
+        '#!/bin/bash',
+        'set -eu',
+        `if [ "$FAIL_AT" = "$1 $2" ]; then echo "An error occurred (AccessDenied) when calling the GetObject operation: Access Denied" >&2; exit 1; fi`,
+        `if [ "$1 $2" = "s3 cp" ]; then cp "${boot.assetFile}" "\${@: -1}"; exit 0; fi`,
+        `if [ "$1 $2" = "s3 sync" ]; then mkdir -p "\${@: -1}"; exit 0; fi`,
+        'echo "aws stand-in: unexpected $*" >&2; exit 2',
+      ].join('\n'),
+    );
+    // curl: IMDS answered here (never sent anywhere); every other URL goes to the real curl (loopback).
+    writeFileSync(
+      join(bin, 'curl'),
+      [
+        '#!/bin/bash',
+        'for a in "$@"; do case "$a" in',
+        '  http://169.254.169.254/*)',
+        '    if [ "$FAIL_AT" = imds ]; then echo "curl: (22) The requested URL returned error: 404" >&2; exit 22; fi',
+        '    case "$a" in */api/token) echo tok;; */tags/instance/spillway:variant) echo ' + VARIANT + ';; *) exit 22;; esac; exit 0;;',
+        'esac; done',
+        'exec /usr/bin/curl "$@"',
+      ].join('\n'),
+    );
+    // systemctl: `enable --now U` starts U's ExecStart with its Environment= and WorkingDirectory.
+    writeFileSync(
+      join(bin, 'systemctl'),
+      [
+        '#!/bin/bash',
+        'case "$1" in',
+        '  daemon-reload|status) exit 0;;',
+        '  enable)',
+        `    unit="${dir}/systemd/$3"`,
+        '    envs=$(sed -n "s/^Environment=//p" "$unit")',
+        '    wd=$(sed -n "s/^WorkingDirectory=//p" "$unit")',
+        '    exe=$(sed -n "s/^ExecStart=//p" "$unit")',
+        // Detached from the script's stdio (as systemd would be); the pid file names the server itself.
+        `    (cd "$wd" && exec setsid env -i PATH=/usr/bin:/bin $envs $exe) < /dev/null >> "${dir}/server.log" 2>&1 &`,
+        `    echo $! > "${dir}/server.pid"`,
+        '    exit 0;;',
+        'esac',
+        'echo "systemctl stand-in: unexpected $*" >&2; exit 2',
+      ].join('\n'),
+    );
+    writeFileSync(join(bin, 'logger'), '#!/bin/sh\nexit 0\n');
+    for (const f of ['aws', 'curl', 'systemctl', 'logger']) chmodSync(join(bin, f), 0o755);
+  }, 240_000);
+
+  afterAll(() => {
+    const pidFile = join(dir, 'server.pid');
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      try {
+        process.kill(-pid, 'SIGTERM');
+      } catch {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The script with the host's fixed paths moved under a scratch root. */
+  function runBoot(root: string, env: Record<string, string> = {}) {
+    mkdirSync(join(dir, 'systemd'), { recursive: true });
+    const script = boot.script
+      .replaceAll('/opt/spillway', join(root, 'opt'))
+      .replaceAll('/etc/systemd/system', join(dir, 'systemd'))
+      .replaceAll('/var/lib/spillway', join(root, 'home'))
+      .replaceAll('/dev/console', join(root, 'console'));
+    const file = join(dir, `boot-${Date.now()}.sh`);
+    writeFileSync(file, script);
+    const t0 = Date.now();
+    const r = spawnSync('bash', [file], {
+      encoding: 'utf8',
+      cwd: root,
+      env: { PATH: `${bin}:/usr/bin:/bin`, HOME: root, FAIL_AT: '', ...env },
+      timeout: 200_000,
+    });
+    return { ...r, ms: Date.now() - t0 };
+  }
+
+  it('the synthesized script has no package manager, strict mode, checked downloads', () => {
+    expect(boot.script.startsWith('#!/bin/bash\nset -euo pipefail\n')).toBe(true);
+    expect(boot.script).not.toMatch(/\b(dnf|yum|npm|npx|tsx)\b/);
+    expect(boot.script).not.toMatch(/\|\|\s*true/);
+    expect(boot.script).toMatch(/\naws s3 cp --only-show-errors s3:\/\/cdk-[a-z0-9]+-assets-111111111111-us-east-1\/[0-9a-f]{64}\.gz \/opt\/spillway\/bundle\.tar\.gz\n/);
+  });
+
+  it('boots: unpacks the bundle, starts the server from it and reports SPILLWAY_BOOT_OK; real inference over loopback', async () => {
+    const root = mkdtempSync(join(dir, 'ok-'));
+    const r = runBoot(root);
+    expect(r.status, `${r.stdout}\n${r.stderr}\n${existsSync(join(dir, 'server.log')) ? readFileSync(join(dir, 'server.log'), 'utf8') : ''}`).toBe(0);
+    expect(r.stdout).toMatch(/SPILLWAY_BOOT_OK service=spillway-server boot_ms=\d+/);
+    expect(readFileSync(join(root, 'console'), 'utf8')).toMatch(/SPILLWAY_BOOT_OK/);
+    const steps = [...r.stdout.matchAll(/spillway-boot: step=(\S+) t_ms=(\d+)/g)].map((m) => [m[1], Number(m[2])] as const);
+    expect(steps.map((s) => s[0])).toEqual(['imds', 'bundle-download', 'bundle-unpack', 'models', 'systemd', 'start', 'wait-ready']);
+    const okMs = Number(/boot_ms=(\d+)/.exec(r.stdout)?.[1]);
+    console.log(`[vm-boot twin] steps (ms from script start): ${steps.map(([s, t]) => `${s}@${t}`).join(' ')}; ready at ${okMs} ms`);
+    // Self-contained: the server runs the bundle's node from the unpacked tree, not the repo's.
+    const cmdline = readFileSync(`/proc/${readFileSync(join(dir, 'server.pid'), 'utf8').trim()}/cmdline`, 'utf8');
+    expect(cmdline).toContain(join(root, 'opt', 'node', 'bin', 'node'));
+    expect(cmdline).not.toContain(REPO_ROOT);
+
+    const image = readFileSync(join(REPO_ROOT, 'functions', 'models', 'samples', 'ort_cat.jpg')).toString('base64');
+    const res = await fetch(`http://127.0.0.1:${port}/v1/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: VARIANT, inputs: [{ image }], topK: 3 }),
+    });
+    const body = (await res.json()) as { model: string; outputs: Array<{ top: unknown[] }>; backend: { kind: string } };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.model).toBe(VARIANT);
+    expect(body.backend.kind).toBe('vm');
+    expect(body.outputs[0]?.top).toHaveLength(3);
+    const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { status: string };
+    expect(ready.status).toBe('ready');
+  }, 240_000);
+
+  it.each([
+    ['s3 cp', 'bundle-download'],
+    ['s3 sync', 'models'],
+    ['imds', 'imds'],
+  ])('a failed %s stops the boot at step %s, loudly, and starts no server', (failAt, step) => {
+    const root = mkdtempSync(join(dir, 'fail-'));
+    const before = existsSync(join(dir, 'server.pid')) ? readFileSync(join(dir, 'server.pid'), 'utf8') : '';
+    const r = runBoot(root, { FAIL_AT: failAt });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`SPILLWAY_BOOT_FAILED service=spillway-server step=${step} exit=[1-9]\\d* line=\\d+`));
+    expect(readFileSync(join(root, 'console'), 'utf8')).toContain(`step=${step}`);
+    expect(r.stdout).not.toContain('SPILLWAY_BOOT_OK');
+    expect(existsSync(join(dir, 'server.pid')) ? readFileSync(join(dir, 'server.pid'), 'utf8') : '').toBe(before);
+    expect(existsSync(join(root, 'opt', 'node'))).toBe(step === 'models');
+  });
+});
+
