@@ -12,6 +12,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { allowSessionManager } from './session-manager.js';
 import { type AppBundle, BUNDLE_APP, BUNDLE_NODE, bootPreamble, bundleFetchLines, readinessLines } from './app-bundle.js';
 import { GRANT_READ_ACTIONS, nagAccount, nagAssetBucketObjects, nagRegion } from '../nag.js';
 import { METRIC_NAMESPACE } from '../../controller/aws/metric-names.js';
@@ -19,6 +20,11 @@ import { type ControllerEnvironmentInput, controllerEnvironment } from '../../co
 
 /** What the stack decides for the controller; the host itself decides the rest of its environment. */
 export type ControllerHostSettings = Omit<ControllerEnvironmentInput, 'fleet' | 'port' | 'host' | 'home'>;
+
+/** The controller host's own launch template (IMDSv2 only): unique per fleet, never an Ec2Fleet type name. */
+export function controllerLaunchTemplateName(fleetName: string): string {
+  return `${fleetName}-controller-imdsv2`;
+}
 
 /** State directory of the controller on the host (registry, profiles cache). */
 const CONTROLLER_HOME = '/var/lib/spillway';
@@ -180,6 +186,7 @@ export class ControllerHost extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
       }),
     );
+    allowSessionManager(this.role);
     this.logGroup.grantWrite(this.role);
     props.apiKeySecret.grantRead(this.role);
     props.appBundle.grantRead(props.arch, this.role);
@@ -239,7 +246,8 @@ export class ControllerHost extends Construct {
       // run (a stop/start would keep the old code). The controller is stateless (its fleet lives in
       // EC2 tags and is adopted on start), so CloudFormation's create-new-then-delete-old is safe.
       userDataCausesReplacement: true,
-      requireImdsv2: true,
+      // IMDSv2 through a launch template of our own (below): CDK's requireImdsv2 names its template
+      // '<id>LaunchTemplate', the same in every stack, so a second fleet in one region would fail.
       detailedMonitoring: true,
       associatePublicIpAddress: true,
       blockDevices: [
@@ -250,6 +258,16 @@ export class ControllerHost extends Construct {
       ],
     });
 
+    const imds = new ec2.CfnLaunchTemplate(this, 'ImdsV2', {
+      launchTemplateName: controllerLaunchTemplateName(props.fleetName),
+      launchTemplateData: { metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 } },
+    });
+    (this.instance.node.defaultChild as ec2.CfnInstance).launchTemplate = {
+      launchTemplateName: controllerLaunchTemplateName(props.fleetName),
+      version: imds.attrLatestVersionNumber,
+    };
+    (this.instance.node.defaultChild as ec2.CfnInstance).addDependency(imds);
+
     Validations.of(this.instance).acknowledge({
       id: 'AwsSolutions-EC29',
       reason: 'The controller is stateless (fleet state lives in EC2 tags, adopted on restart); replacing it is safe, so no termination protection or ASG.',
@@ -257,7 +275,7 @@ export class ControllerHost extends Construct {
     Validations.of(this.role).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'ec2:Describe*, lambda:GetAccountSettings and cloudwatch:PutMetricData support no resource scoping; PutMetricData is limited by the cloudwatch:namespace condition.',
+        reason: 'ec2:Describe*, lambda:GetAccountSettings, cloudwatch:PutMetricData and the Session Manager instance actions support no resource scoping; PutMetricData is limited by the cloudwatch:namespace condition.',
       },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:instance/*]`, reason: 'Instance ids are unknown before launch; scoped by the spillway:fleet tag condition.' },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:volume/*]`, reason: 'Volume ids are unknown before launch; scoped by the fleet tag and launch-template conditions.' },

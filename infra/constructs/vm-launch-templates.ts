@@ -12,6 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { allowSessionManager } from './session-manager.js';
 import { type AppBundle, BUNDLE_APP, BUNDLE_NODE, BUNDLE_ROOT, bootPreamble, bundleFetchLines, readinessLines } from './app-bundle.js';
 import { GRANT_READ_ACTIONS, nagAssetBucketObjects, nagResource } from '../nag.js';
 import type { InstanceType as CatalogInstanceType } from '../../profiles/catalog.js';
@@ -120,9 +121,10 @@ export class VmLaunchTemplates extends Construct {
 
     this.role = new iam.Role(this, 'VmRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'Spillway inference VM: read app source and models',
+      description: 'Spillway inference VM: read the app bundle and models; Session Manager',
     });
     for (const arch of new Set(props.instanceTypes.map((t) => t.arch))) props.appBundle.grantRead(arch, this.role);
+    allowSessionManager(this.role);
     props.modelBucket.grantRead(this.role, 'models/*');
 
     for (const t of props.instanceTypes) {
@@ -159,11 +161,12 @@ export class VmLaunchTemplates extends Construct {
       });
       this.templates.set(t.name, lt);
     }
-    const why = 'VMs read the app-source asset and models/* only (CDK grantRead actions).';
+    const why = 'VMs read the app-bundle assets and models/* only (CDK grantRead actions).';
     Validations.of(this.role).acknowledge(
       ...GRANT_READ_ACTIONS.map((a) => ({ id: `AwsSolutions-IAM5[${a}]`, reason: why })),
       { id: `AwsSolutions-IAM5[${nagAssetBucketObjects(this)}]`, reason: why },
       { id: `AwsSolutions-IAM5[${nagResource(this, `${props.modelBucket.bucketArn}/models/*`)}]`, reason: why },
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'Session Manager instance actions (ssm:UpdateInstanceInformation, ssmmessages:*Channel) take no resource scope; they replace SSH.' },
     );
   }
 }
