@@ -7,13 +7,17 @@
  * alone (its own Node binary, its own node_modules, cwd outside the repo) and answers a real
  * inference over loopback with real onnxruntime. Failure paths: a failed download, model sync or
  * IMDS call stops the boot with SPILLWAY_BOOT_FAILED naming the step, and no server starts.
+ * The controller host likewise: the bundled controller, run by the bundle's Node with the
+ * environment of the synthesized controller unit, comes up in the aws world against moto (EC2,
+ * CloudWatch) and serves its API behind the key.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +25,8 @@ import { REPO_ROOT } from '../../infra/app.js';
 import { AppBundle, buildVmBundleSync, type VmBundleInfo } from '../../infra/constructs/app-bundle.js';
 import { VmLaunchTemplates } from '../../infra/constructs/vm-launch-templates.js';
 import { loadCatalog } from '../../profiles/catalog.js';
+import { type Moto, motoAvailable, startMoto, uniqueName } from '../aws/moto.js';
+import { synthApp } from './synth-helper.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 const VARIANT = 'resnet18-w025-s112-synthetic';
@@ -286,3 +292,101 @@ describe('VM boot as deployed (synthesized user data, real bundle, loopback only
   });
 });
 
+
+/** `Environment=K=V` lines of the synthesized controller host's unit; CloudFormation references as '<token>'. */
+function controllerHostEnvironment(): Record<string, string> {
+  const built = synthApp({ 'spillway:modelDir': join(tmpdir(), 'no-such-model-dir') });
+  const instances = Object.values(Template.fromStack(built.serving).findResources('AWS::EC2::Instance')) as Array<{
+    Properties: { UserData: { 'Fn::Base64': string | { 'Fn::Join': [string, unknown[]] } } };
+  }>;
+  const ud = instances[0]!.Properties.UserData['Fn::Base64'];
+  const text = typeof ud === 'string' ? ud : ud['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : '<token>')).join(ud['Fn::Join'][0]);
+  expect(text).toContain('ExecStart=/opt/spillway/node/bin/node /opt/spillway/app/dist/controller.mjs');
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^Environment=([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+describe.skipIf(!motoAvailable)('controller host as deployed: the bundled controller (its own Node) in the aws world against moto', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-ctlboot-'));
+  let moto: Moto;
+  let child: ChildProcess | undefined;
+  let url = '';
+  let log = '';
+  const KEY = 'k3y-for-the-bundled-controller';
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    const info = buildVmBundleSync(REPO_ROOT, 'x86_64');
+    const t0 = Date.now();
+    execFileSync('tar', ['-xzf', info.path, '-C', dir, '--strip-components=1']);
+    const unpackMs = Date.now() - t0;
+    const port = await freePort();
+    const env = {
+      ...controllerHostEnvironment(),
+      // What the host adds (the key from Secrets Manager via the EnvironmentFile, the region from
+      // the stack) and what this machine needs instead of EC2: loopback, moto, a scratch home.
+      SPILLWAY_API_KEY: KEY,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      SPILLWAY_FLEET: uniqueName('bundle'),
+      SPILLWAY_LAMBDA_CONCURRENCY: '10', // moto has no GetAccountSettings
+      SPILLWAY_MAX_VMS: '0',
+      SPILLWAY_HOME: join(dir, 'home'),
+      SPILLWAY_SHARED_DIR: 'none',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PATH: '/usr/bin:/bin',
+    };
+    const started = Date.now();
+    child = spawn(join(dir, 'node', 'bin', 'node'), [join(dir, 'app', 'dist', 'controller.mjs')], {
+      cwd: join(dir, 'app'),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d) => {
+      log += d;
+    });
+    child.stderr?.on('data', (d) => {
+      log += d;
+    });
+    url = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 600; i++) {
+      if (child.exitCode !== null) throw new Error(`bundled controller exited with ${child.exitCode}: ${log}`);
+      try {
+        if ((await fetch(`${url}/healthz`)).ok) break;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    console.log(`[controller twin] unpack ${unpackMs} ms; /healthz 200 after ${Date.now() - started} ms`);
+  }, 240_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child?.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    await moto?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers /healthz, and /v1/status with the key (fleet described through EC2 on moto); /metrics and /openapi.json need the key', async () => {
+    expect((await fetch(`${url}/healthz`)).status, log).toBe(200);
+    const status = await fetch(`${url}/v1/status`, { headers: { 'x-api-key': KEY } });
+    expect(status.status, log).toBe(200);
+    const body = (await status.json()) as Record<string, unknown>;
+    expect(JSON.stringify(body)).toContain('fleet');
+    for (const p of ['/metrics', '/openapi.json', '/v1/status']) expect((await fetch(`${url}${p}`)).status).toBe(401);
+    expect((await fetch(`${url}/metrics`, { headers: { 'x-api-key': KEY } })).status).toBe(200);
+    expect(log).toMatch(/AWS world: fleet/);
+  });
+});
