@@ -46,7 +46,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -368,7 +368,7 @@ if (isMain) {
     process.exit(2);
   }
   const t0 = Date.now();
-  const r = await buildVmBundle(repoRoot, arch, outDir ? { outDir } : {});
+  const r = await buildVmBundle(resolve(repoRoot), arch, outDir ? { outDir: resolve(outDir) } : {});
   console.error(
     `vm-bundle: linux/${arch} ${r.cached ? 'cached' : 'built'} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ` +
       `${(r.bytes / 1e6).toFixed(1)} MB compressed, ${(r.unpackedBytes / 1e6).toFixed(1)} MB unpacked`,

@@ -11,7 +11,8 @@
  * every stock AL2023 AMI.
  *
  * When the stack is not bundled (`aws:cdk:bundling-stacks` excludes it, as the unit tests do) a
- * placeholder file stands in, so assertions on the template stay fast.
+ * placeholder file stands in, so assertions on the template stay fast, unless the context key
+ * `spillway:buildAppBundle` is true (the LocalStack suite: real app bundles, no Lambda bundling).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,9 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 
 export type BundleArch = 'x86_64' | 'arm64';
+
+/** Context key: build the real app bundle even where the stack's bundling is skipped. */
+export const BUILD_APP_BUNDLE_CONTEXT = 'spillway:buildAppBundle';
 
 /** Where a host unpacks the bundle, and the paths inside it. */
 export const BUNDLE_ROOT = '/opt/spillway';
@@ -98,7 +102,7 @@ export class AppBundle extends Construct {
     const known = this.assets.get(arch);
     if (known) return known;
     let path: string;
-    if (Stack.of(this).bundlingRequired) {
+    if (Stack.of(this).bundlingRequired || this.node.tryGetContext(BUILD_APP_BUNDLE_CONTEXT) === true) {
       const info = buildVmBundleSync(this.props.repoRoot, arch);
       this.info.set(arch, info);
       path = info.path;

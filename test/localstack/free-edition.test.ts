@@ -34,6 +34,54 @@ describe('pruneTemplate', () => {
     expect(skipped.every((s) => s.reason.length > 10)).toBe(true);
   });
 
+  it('drops IAM statements that grant access to a removed resource without a fixed name (the Provider framework invoking the reaper), and a policy left empty', () => {
+    const t: Template = {
+      Resources: {
+        Reaper: { Type: 'AWS::Lambda::Function', Properties: {} },
+        Named: { Type: 'AWS::Lambda::Function', Properties: { FunctionName: 'f-v' } },
+        Waiter: { Type: 'AWS::StepFunctions::StateMachine', Properties: {} },
+        Mixed: {
+          Type: 'AWS::IAM::Policy',
+          Properties: {
+            PolicyDocument: {
+              Statement: [
+                { Action: 'lambda:InvokeFunction', Resource: [{ 'Fn::GetAtt': ['Reaper', 'Arn'] }] },
+                { Action: 'lambda:InvokeFunction', Resource: [{ 'Fn::GetAtt': ['Named', 'Arn'] }] },
+                { Action: 'ec2:DescribeInstances', Resource: '*' },
+              ],
+            },
+          },
+        },
+        OnlyGone: {
+          Type: 'AWS::IAM::Policy',
+          Properties: { PolicyDocument: { Statement: [{ Action: 'states:StartExecution', Resource: { Ref: 'Waiter' } }] } },
+        },
+        UsesPolicy: { Type: 'AWS::IAM::Role', Properties: {}, DependsOn: ['OnlyGone'] },
+      },
+    };
+    const { template: out, skipped } = pruneTemplate('S', t);
+    expect(Object.keys(out.Resources).sort()).toEqual(['Mixed', 'UsesPolicy']);
+    const statements = (out.Resources.Mixed!.Properties as { PolicyDocument: { Statement: Array<{ Action: string }> } }).PolicyDocument.Statement;
+    expect(statements.map((st) => st.Action)).toEqual(['lambda:InvokeFunction', 'ec2:DescribeInstances']);
+    expect(out.Resources.UsesPolicy?.DependsOn).toBeUndefined();
+    expect(skipped.map((x) => `${x.logicalId}:${x.type}`)).toEqual(
+      expect.arrayContaining(['Mixed:AWS::IAM::Policy statement', 'OnlyGone:AWS::IAM::Policy statement', 'OnlyGone:AWS::IAM::Policy', 'Waiter:AWS::StepFunctions::StateMachine']),
+    );
+  });
+
+  it('removes an alarm whose metric belongs to a removed resource (the ALB target group), with its reason', () => {
+    const t = template();
+    t.Resources.Unhealthy = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: { Dimensions: [{ Name: 'LoadBalancer', Value: { 'Fn::GetAtt': ['Alb', 'LoadBalancerFullName'] } }] },
+    };
+    t.Resources.Spend = { Type: 'AWS::CloudWatch::Alarm', Properties: { Namespace: 'Spillway' } };
+    const { template: out, skipped } = pruneTemplate('S', t);
+    expect(Object.keys(out.Resources)).toContain('Spend');
+    expect(Object.keys(out.Resources)).not.toContain('Unhealthy');
+    expect(skipped.find((x) => x.logicalId === 'Unhealthy')?.reason).toMatch(/not deployed \(Alb\)/);
+  });
+
   it('refuses a reference to a removed resource it cannot rewrite exactly', () => {
     const t = template();
     t.Resources.Sg = { Type: 'AWS::EC2::SecurityGroup', Properties: { Description: { 'Fn::GetAtt': ['Alb', 'DNSName'] } } };

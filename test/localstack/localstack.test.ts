@@ -275,10 +275,11 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
   });
 
   it('synthesizes both stacks, takes out what LocalStack cannot run (each with its reason), bootstraps and deploys with cdklocal', async () => {
-    // Bundling skipped: the Lambda bundles are not deployed here (the functions are taken out).
+    // Lambda bundling skipped: the functions are taken out. The VM/controller app bundles are real
+    // (spillway:buildAppBundle): cdklocal publishes them and the launch-template test reads them back.
     const app = new App({
       outdir: synthDir,
-      context: { 'aws:cdk:bundling-stacks': [], 'spillway:fleetName': fleet, 'spillway:region': region },
+      context: { 'aws:cdk:bundling-stacks': [], 'spillway:buildAppBundle': true, 'spillway:fleetName': fleet, 'spillway:region': region },
       builtinCloudFormationValidation: false,
     });
     buildApp(app).app.synth();
@@ -292,6 +293,11 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
         'AWS::ElasticLoadBalancingV2::LoadBalancer',
         'AWS::ElasticLoadBalancingV2::Listener',
         'AWS::ElasticLoadBalancingV2::TargetGroup',
+        'Custom::SpillwayFleetReaper',
+        'AWS::StepFunctions::StateMachine',
+        'AWS::IAM::Policy statement',
+        'AWS::IAM::Policy',
+        'AWS::CloudWatch::Alarm',
         'Output',
       ]),
     );
