@@ -51,8 +51,8 @@ export class ServingStack extends Stack {
     const { config, catalog } = props;
 
     // Public subnets only, no NAT gateway ($0.045/h each): every instance gets a public IPv4
-    // for egress (dnf, npm, AWS APIs) while security groups admit only the ALB -> controller ->
-    // VM paths.
+    // for egress (the AWS APIs, Session Manager; nothing from a package registry) while security
+    // groups admit only the ALB -> controller -> VM paths.
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
       natGateways: 0,
