@@ -263,10 +263,9 @@ export class ControllerHost extends Construct {
       launchTemplateData: { metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 } },
     });
     (this.instance.node.defaultChild as ec2.CfnInstance).launchTemplate = {
-      launchTemplateName: controllerLaunchTemplateName(props.fleetName),
+      launchTemplateId: imds.ref,
       version: imds.attrLatestVersionNumber,
     };
-    (this.instance.node.defaultChild as ec2.CfnInstance).addDependency(imds);
 
     Validations.of(this.instance).acknowledge({
       id: 'AwsSolutions-EC29',

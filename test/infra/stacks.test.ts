@@ -338,8 +338,9 @@ describe('Spillway CDK app: options and failure modes', () => {
       LaunchTemplateName: 'alpha-controller-imdsv2',
       LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 } },
     });
+    const [ltId] = Object.keys(serving.findResources('AWS::EC2::LaunchTemplate', { Properties: { LaunchTemplateName: 'alpha-controller-imdsv2' } }));
     serving.hasResourceProperties('AWS::EC2::Instance', {
-      LaunchTemplate: Match.objectLike({ LaunchTemplateName: 'alpha-controller-imdsv2' }),
+      LaunchTemplate: Match.objectLike({ LaunchTemplateId: { Ref: ltId } }),
     });
     expect(names(a)).toEqual(expect.arrayContaining(['AWS::S3::Bucket:alpha-models-111111111111-us-east-1']));
   });

@@ -242,6 +242,7 @@ describe('VM boot as deployed (synthesized user data, real bundle, loopback only
     expect(boot.script.startsWith('#!/bin/bash\nset -euo pipefail\n')).toBe(true);
     expect(boot.script).not.toMatch(/\b(dnf|yum|npm|npx|tsx)\b/);
     expect(boot.script).not.toMatch(/\|\|\s*true/);
+    expect(Buffer.byteLength(boot.script)).toBeLessThan(16 * 1024); // EC2's user-data limit
     expect(boot.script).toMatch(/\naws s3 cp --only-show-errors s3:\/\/cdk-[a-z0-9]+-assets-111111111111-us-east-1\/[0-9a-f]{64}\.gz \/opt\/spillway\/bundle\.tar\.gz\n/);
   });
 
