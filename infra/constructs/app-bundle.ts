@@ -134,7 +134,8 @@ export function bootPreamble(service: string): string[] {
     'STEP=start',
     'step() { STEP="$1"; echo "spillway-boot: step=$STEP t_ms=$(( $(date +%s%3N) - BOOT_T0 ))"; }',
     // /dev/console is what GetConsoleOutput (EC2 console "system log") shows.
-    'fail() { local rc=$?; local msg="SPILLWAY_BOOT_FAILED service=$SPILLWAY_SERVICE step=$STEP exit=$rc line=$1"; echo "$msg" >&2; echo "$msg" > /dev/console 2>/dev/null || :; logger -t spillway-boot "$msg" 2>/dev/null || :; exit "$rc"; }',
+    // Inside a command substitution (errtrace) only exit: the shell itself reports, once.
+    'fail() { local rc=$?; [ "$BASH_SUBSHELL" = 0 ] || exit "$rc"; local msg="SPILLWAY_BOOT_FAILED service=$SPILLWAY_SERVICE step=$STEP exit=$rc line=$1"; echo "$msg" >&2; echo "$msg" > /dev/console 2>/dev/null || :; logger -t spillway-boot "$msg" 2>/dev/null || :; exit "$rc"; }',
     'trap \'fail $LINENO\' ERR',
   ];
 }

@@ -286,6 +286,7 @@ describe('VM boot as deployed (synthesized user data, real bundle, loopback only
     const r = runBoot(root, { FAIL_AT: failAt });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(new RegExp(`SPILLWAY_BOOT_FAILED service=spillway-server step=${step} exit=[1-9]\\d* line=\\d+`));
+    expect(r.stderr.match(/SPILLWAY_BOOT_FAILED/g)).toHaveLength(1); // reported once, by the shell
     expect(readFileSync(join(root, 'console'), 'utf8')).toContain(`step=${step}`);
     expect(r.stdout).not.toContain('SPILLWAY_BOOT_OK');
     expect(existsSync(join(dir, 'server.pid')) ? readFileSync(join(dir, 'server.pid'), 'utf8') : '').toBe(before);
