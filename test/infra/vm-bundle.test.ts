@@ -108,6 +108,26 @@ describe.each(['x64', 'arm64'] as const)('app bundle linux/%s (real build)', (ar
   });
 });
 
+/** qemu user-mode emulation with an aarch64 glibc (Debian: qemu-user-static, libc6/libstdc++6-arm64-cross). */
+const QEMU_ARM64 = ['/usr/bin/qemu-aarch64-static', '/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1'].every((p) => existsSync(p));
+
+describe.skipIf(!QEMU_ARM64)('app bundle linux/arm64 under qemu-user (when installed)', () => {
+  it("the bundle's own Node runs and loads sharp's arm64 addon (onnxruntime-node is not loaded: it crashes under qemu-user 7.2)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spillway-qemu-arm64-'));
+    try {
+      execFileSync('tar', ['-xzf', buildVmBundleSync(REPO_ROOT, 'arm64').path, '-C', dir, '--strip-components=1']);
+      const out = execFileSync(
+        '/usr/bin/qemu-aarch64-static',
+        ['-L', '/usr/aarch64-linux-gnu', join(dir, 'node', 'bin', 'node'), '-e', "const s=require('./app/node_modules/sharp');console.log(process.arch,process.version,typeof s,s.versions.vips)"],
+        { cwd: dir, encoding: 'utf8', timeout: 120_000, env: { PATH: '/usr/bin:/bin' } },
+      );
+      expect(out.trim()).toMatch(/^arm64 v22\.\d+\.\d+ function \d+\.\d+\.\d+$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
+
 /** The VM user data of a synthesized launch template (bundling on), tokens resolved for the twin. */
 function synthesizedVmBoot(serverPort: number): { script: string; assetFile: string } {
   const outdir = mkdtempSync(join(tmpdir(), 'spillway-vmboot-cdk-'));
