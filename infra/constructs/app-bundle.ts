@@ -153,11 +153,21 @@ export function bundleFetchLines(bundleUrl: string): string[] {
   ];
 }
 
-/** Waits for a local HTTP route to answer 2xx, then logs readiness; fails the boot on timeout. */
+/** systemd restarts of the unit after which the boot is reported failed instead of waiting on. */
+export const BOOT_MAX_RESTARTS = 3;
+
+/**
+ * Waits for a local HTTP route to answer 2xx, then logs readiness. Fails the boot on timeout, or
+ * as soon as systemd has restarted the unit BOOT_MAX_RESTARTS times (a server that cannot start:
+ * bad variant, unreadable model), with the unit's last journal lines as the reason.
+ */
 export function readinessLines(url: string, timeoutS: number): string[] {
+  const why = 'systemctl status --no-pager "$SPILLWAY_SERVICE" >&2 || :; journalctl -u "$SPILLWAY_SERVICE" -n 30 --no-pager >&2 || :';
   return [
     'step wait-ready',
-    `for i in $(seq 1 ${timeoutS}); do curl -fsS -o /dev/null --max-time 2 ${url} && break; if [ "$i" = ${timeoutS} ]; then echo "no 2xx from ${url} after ${timeoutS} s" >&2; systemctl status --no-pager "$SPILLWAY_SERVICE" >&2 || :; false; fi; sleep 1; done`,
+    `for i in $(seq 1 ${timeoutS}); do curl -fsS -o /dev/null --max-time 2 ${url} && break; ` +
+      `if [ "$(systemctl show -p NRestarts --value "$SPILLWAY_SERVICE")" -ge ${BOOT_MAX_RESTARTS} ]; then echo "$SPILLWAY_SERVICE restarted ${BOOT_MAX_RESTARTS} times without answering ${url}" >&2; ${why}; false; fi; ` +
+      `if [ "$i" = ${timeoutS} ]; then echo "no 2xx from ${url} after ${timeoutS} s" >&2; ${why}; false; fi; sleep 1; done`,
     'MSG="SPILLWAY_BOOT_OK service=$SPILLWAY_SERVICE boot_ms=$(( $(date +%s%3N) - BOOT_T0 ))"',
     'echo "$MSG"; echo "$MSG" > /dev/console 2>/dev/null || :; logger -t spillway-boot "$MSG" 2>/dev/null || :',
   ];

@@ -6,7 +6,8 @@
  * unit's ExecStart with its Environment lines). The server then starts from the unpacked bundle
  * alone (its own Node binary, its own node_modules, cwd outside the repo) and answers a real
  * inference over loopback with real onnxruntime. Failure paths: a failed download, model sync or
- * IMDS call stops the boot with SPILLWAY_BOOT_FAILED naming the step, and no server starts.
+ * IMDS call stops the boot with SPILLWAY_BOOT_FAILED naming the step, and no server starts; a
+ * server that cannot start fails the boot at wait-ready in seconds, its own error as the reason.
  * The controller host likewise: the bundled controller, run by the bundle's Node with the
  * environment of the synthesized controller unit, comes up in the aws world against moto (EC2,
  * CloudWatch) and serves its API behind the key.
@@ -192,7 +193,7 @@ describe('VM boot as deployed (synthesized user data, real bundle, loopback only
         'for a in "$@"; do case "$a" in',
         '  http://169.254.169.254/*)',
         '    if [ "$FAIL_AT" = imds ]; then echo "curl: (22) The requested URL returned error: 404" >&2; exit 22; fi',
-        '    case "$a" in */api/token) echo tok;; */tags/instance/spillway:variant) echo ' + VARIANT + ';; *) exit 22;; esac; exit 0;;',
+        '    case "$a" in */api/token) echo tok;; */tags/instance/spillway:variant) echo "$' + '{TWIN_VARIANT:-' + VARIANT + '}";; *) exit 22;; esac; exit 0;;',
         'esac; done',
         'exec /usr/bin/curl "$@"',
       ].join('\n'),
@@ -204,6 +205,8 @@ describe('VM boot as deployed (synthesized user data, real bundle, loopback only
         '#!/bin/bash',
         'case "$1" in',
         '  daemon-reload|status) exit 0;;',
+        // NRestarts: what systemd's Restart=on-failure would have counted once the server died.
+        `  show) if kill -0 "$(cat "${dir}/server.pid" 2>/dev/null)" 2>/dev/null; then echo 0; else echo 3; fi; exit 0;;`,
         '  enable)',
         `    unit="${dir}/systemd/$3"`,
         '    envs=$(sed -n "s/^Environment=//p" "$unit")',
@@ -218,7 +221,8 @@ describe('VM boot as deployed (synthesized user data, real bundle, loopback only
       ].join('\n'),
     );
     writeFileSync(join(bin, 'logger'), '#!/bin/sh\nexit 0\n');
-    for (const f of ['aws', 'curl', 'systemctl', 'logger']) chmodSync(join(bin, f), 0o755);
+    writeFileSync(join(bin, 'journalctl'), `#!/bin/sh\ntail -n 30 "${dir}/server.log"\n`);
+    for (const f of ['aws', 'curl', 'systemctl', 'logger', 'journalctl']) chmodSync(join(bin, f), 0o755);
   }, 240_000);
 
   afterAll(() => {
@@ -295,6 +299,27 @@ describe('VM boot as deployed (synthesized user data, real bundle, loopback only
     const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { status: string };
     expect(ready.status).toBe('ready');
   }, 240_000);
+
+  it('a server that cannot start (unknown variant tag) fails the boot at wait-ready within seconds, with its log as the reason', () => {
+    // The healthy server of the boot test holds the port: stop it first (as a new instance would not have it).
+    const pidFile = join(dir, 'server.pid');
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      try {
+        process.kill(pid, 'SIGTERM');
+        for (let i = 0; i < 100 && spawnSync('kill', ['-0', String(pid)]).status === 0; i++) spawnSync('sleep', ['0.1']);
+      } catch {
+        // already gone
+      }
+    }
+    const root = mkdtempSync(join(dir, 'badvariant-'));
+    const r = runBoot(root, { TWIN_VARIANT: 'no-such-variant' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/SPILLWAY_BOOT_FAILED service=spillway-server step=wait-ready exit=1 line=\d+/);
+    expect(r.stderr).toMatch(/restarted 3 times without answering/);
+    expect(r.stderr).toMatch(/no-such-variant/); // the server's own error, from the journal
+    expect(r.ms).toBeLessThan(60_000);
+  }, 120_000);
 
   it.each([
     ['s3 cp', 'bundle-download'],
