@@ -262,8 +262,9 @@ export class ControllerHost extends Construct {
       launchTemplateName: controllerLaunchTemplateName(props.fleetName),
       launchTemplateData: { metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 } },
     });
+    // The shape CDK's requireImdsv2 aspect writes (name + latest version), with our own name.
     (this.instance.node.defaultChild as ec2.CfnInstance).launchTemplate = {
-      launchTemplateId: imds.ref,
+      launchTemplateName: controllerLaunchTemplateName(props.fleetName),
       version: imds.attrLatestVersionNumber,
     };
 

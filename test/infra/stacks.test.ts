@@ -340,7 +340,7 @@ describe('Spillway CDK app: options and failure modes', () => {
     });
     const [ltId] = Object.keys(serving.findResources('AWS::EC2::LaunchTemplate', { Properties: { LaunchTemplateName: 'alpha-controller-imdsv2' } }));
     serving.hasResourceProperties('AWS::EC2::Instance', {
-      LaunchTemplate: Match.objectLike({ LaunchTemplateId: { Ref: ltId } }),
+      LaunchTemplate: { LaunchTemplateName: 'alpha-controller-imdsv2', Version: { 'Fn::GetAtt': [ltId, 'LatestVersionNumber'] } },
     });
     expect(names(a)).toEqual(expect.arrayContaining(['AWS::S3::Bucket:alpha-models-111111111111-us-east-1']));
   });
