@@ -1,6 +1,8 @@
 /**
- * CDK app (cdk.json: `npx tsx infra/app.ts`). Synth works offline: no context lookups, AMIs
- * resolved from SSM at deploy time, Lambda bundling done locally by esbuild without npm install.
+ * CDK app (cdk.json: `npx tsx infra/app.ts`). Synth needs no account: no context lookups, AMIs
+ * resolved from SSM at deploy time, Lambda and app bundles built locally by esbuild without npm
+ * install (the app bundle's pinned Node runtime is fetched once from the npm registry and cached,
+ * so synth is offline after the first; infra/bundling/vm-bundle.mjs).
  * Configuration: `-c spillway:<key>=<value>` (see infra/config.ts and infra/README.md).
  */
 import { fileURLToPath } from 'node:url';

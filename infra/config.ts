@@ -11,6 +11,9 @@ import { loadCatalog } from '../profiles/catalog.js';
 import { EMAIL_PATTERN } from './constructs/alarm-topic.js';
 import { describeIssues } from '../functions/engine/zod-issues.js';
 
+/** S3's limit on bucket names. */
+export const S3_BUCKET_NAME_MAX = 63;
+
 const csv = (def: string[]) =>
   z
     .union([z.string(), z.array(z.string())])
@@ -146,6 +149,18 @@ export function readInfraConfig(
   for (const v of parsed.data.variants) {
     const problem = variantNameProblem(v, `${parsed.data.fleetName}-`);
     if (problem) throw new Error(`invalid deployment configuration: spillway:variants: ${problem}`);
+  }
+  // The model bucket is `${fleetName}-models-${account}-${region}` (stacks/stateful-stack.ts); S3
+  // allows 63 characters. Without an account (env-agnostic synth) its 12 digits are counted.
+  const { fleetName, region, account } = parsed.data;
+  const bucketLen = `${fleetName}-models-`.length + 12 + 1 + region.length;
+  if (bucketLen > S3_BUCKET_NAME_MAX) {
+    const shown = `${fleetName}-models-${account ?? '<12-digit account>'}-${region}`;
+    throw new Error(
+      `invalid deployment configuration: spillway:fleetName = ${JSON.stringify(fleetName)}: the model bucket name '${shown}' ` +
+        `would be ${bucketLen} characters and S3 allows ${S3_BUCKET_NAME_MAX}; in ${region} use a fleet name of at most ` +
+        `${S3_BUCKET_NAME_MAX - (bucketLen - fleetName.length)} characters`,
+    );
   }
   const catalog = loadCatalog();
   const known = catalog.ec2.instanceTypes.map((t) => t.name);

@@ -106,7 +106,7 @@ export type Measurement = z.infer<typeof MeasurementSchema>;
  * A profile's estimate for an instance type; a Spot type (`c5.large:spot`) is the same machine as
  * its on-demand type, so it has the same estimate.
  */
-export function instanceEstimate(profile: { instances: readonly InstanceEstimate[] }, instanceType: string): InstanceEstimate | undefined {
+export function instanceEstimate(profile: Pick<VariantProfile, 'instances'>, instanceType: string): VariantProfile['instances'][number] | undefined {
   const base = instanceType.endsWith(':spot') ? instanceType.slice(0, -':spot'.length) : instanceType;
   return profile.instances.find((i) => i.instanceType === base);
 }

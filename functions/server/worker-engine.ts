@@ -52,18 +52,28 @@ function toWorkerInput(i: EngineInput): WorkerInput {
   return { tensor: { dtype, shape: [...shape], data: typed } };
 }
 
+/**
+ * Starts the worker thread running engine-worker.ts. Bundled (infra/bundling/vm-bundle.mjs: the
+ * bundle's banner sets globalThis.__spillwayWorkerEntry to its engine-worker.mjs), the worker is
+ * that file; from source, a tiny bootstrap registers tsx's loader inside the worker first (Node 20
+ * does not apply the parent's --import hooks to a worker's entry module).
+ */
+function startEngineWorker(data: WorkerData): Worker {
+  const bundled = (globalThis as { __spillwayWorkerEntry?: string }).__spillwayWorkerEntry;
+  if (bundled) return new Worker(new URL(bundled), { workerData: data });
+  const tsxApiCjs = createRequire(import.meta.url).resolve('tsx/esm/api');
+  const tsxApi = pathToFileURL(join(dirname(tsxApiCjs), 'index.mjs')).href;
+  const entry = new URL('./engine-worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(boot, { eval: true, workerData: data });
+}
+
 export function createWorkerEngine(opts: WorkerEngineOptions): InferenceEngine {
   const registry = opts.registry ?? loadRegistry(opts.home ? { home: opts.home } : {});
   const data: WorkerData = { intraOpThreads: opts.intraOpThreads };
   if (opts.home) data.home = opts.home;
   if (opts.modelDir) data.modelDir = opts.modelDir;
-  // The worker source is TypeScript: a tiny bootstrap registers tsx's loader inside the worker
-  // first (Node 20 does not apply the parent's --import hooks to a worker's entry module).
-  const tsxApiCjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-  const tsxApi = pathToFileURL(join(dirname(tsxApiCjs), 'index.mjs')).href;
-  const entry = new URL('./engine-worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  const worker = new Worker(boot, { eval: true, workerData: data });
+  const worker = startEngineWorker(data);
   worker.unref();
   let nextId = 1;
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();

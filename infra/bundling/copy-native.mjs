@@ -2,15 +2,18 @@
 /**
  * Copies the native runtime dependencies of the inference engine (onnxruntime-node and sharp,
  * which esbuild cannot bundle) from the local node_modules into a bundle directory, pruned to
- * one target platform. Nothing is downloaded and `npm install` is never run: bundling works
- * offline. Pruning matters: onnxruntime-node ships binaries for 3 OSes x 2 CPUs (~288 MB on
+ * one target platform. `npm install` is never run; the only download is another architecture's
+ * sharp package (npm installs the host's only), fetched once with `npm pack` at package-lock.json's
+ * version and checked against its integrity, then cached: bundling is offline after that. Pruning matters: onnxruntime-node ships binaries for 3 OSes x 2 CPUs (~288 MB on
  * disk); linux/x64 alone is ~40 MB, keeping the Lambda bundle far below the 250 MB unzipped limit.
  *
  * Usage: node infra/bundling/copy-native.mjs <repoRoot> <outDir> <x64|arm64>
  */
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleCacheDir, fetchPinnedTarball } from './vm-bundle.mjs';
 
 /** Packages copied whole (small, pure JS) besides the pruned native ones. */
 const PURE_DEPS = ['onnxruntime-common', 'detect-libc', 'semver', '@img/colour'];
@@ -38,18 +41,27 @@ export function copyNativeModules(repoRoot, outDir, arch) {
     return rel === '' || rel === '/linux' || rel.startsWith(wanted);
   });
 
-  // sharp: JS + the platform package with libvips (installed only for the host platform).
+  // sharp: JS + the platform package with libvips. npm installs only the host platform's; another
+  // architecture's comes from the npm registry at the version and integrity package-lock.json
+  // records (fetched once, checked, cached: infra/bundling/vm-bundle.mjs fetchPinnedTarball).
   const sharpPlatform = [`@img/sharp-linux-${arch}`, `@img/sharp-libvips-linux-${arch}`];
-  for (const p of sharpPlatform) {
-    if (!existsSync(join(nm, p))) {
-      throw new Error(
-        `copy-native: ${p} is not installed, so sharp cannot run on linux/${arch}; ` +
-          `install it (npm install --cpu=${arch} --os=linux sharp) or deploy with architecture x86_64`,
-      );
-    }
-  }
   copyPkg('sharp');
-  for (const p of sharpPlatform) copyPkg(p);
+  for (const p of sharpPlatform) {
+    if (existsSync(join(nm, p))) {
+      copyPkg(p);
+      continue;
+    }
+    const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8'));
+    const entry = lock.packages?.[`node_modules/${p}`];
+    if (!entry?.version || !entry.integrity) {
+      throw new Error(`copy-native: ${p} is neither installed nor pinned in package-lock.json, so sharp cannot run on linux/${arch}`);
+    }
+    const tgz = fetchPinnedTarball(bundleCacheDir(repoRoot), p, entry.version, entry.integrity);
+    const dest = join(outNm, p);
+    mkdirSync(dest, { recursive: true });
+    execFileSync('tar', ['-xzf', tgz, '-C', dest, '--strip-components=1', '--no-same-owner'], { stdio: 'pipe' });
+    copied.push(`${p} (registry, pinned)`);
+  }
   for (const p of PURE_DEPS) if (existsSync(join(nm, p))) copyPkg(p);
   return copied;
 }

@@ -10,15 +10,21 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { allowSessionManager } from './session-manager.js';
+import { type AppBundle, BUNDLE_APP, BUNDLE_NODE, bootPreamble, bundleFetchLines, readinessLines } from './app-bundle.js';
 import { GRANT_READ_ACTIONS, nagAccount, nagAssetBucketObjects, nagRegion } from '../nag.js';
 import { METRIC_NAMESPACE } from '../../controller/aws/metric-names.js';
 import { type ControllerEnvironmentInput, controllerEnvironment } from '../../controller/config/controller-environment.js';
 
 /** What the stack decides for the controller; the host itself decides the rest of its environment. */
 export type ControllerHostSettings = Omit<ControllerEnvironmentInput, 'fleet' | 'port' | 'host' | 'home'>;
+
+/** The controller host's own launch template (IMDSv2 only): unique per fleet, never an Ec2Fleet type name. */
+export function controllerLaunchTemplateName(fleetName: string): string {
+  return `${fleetName}-controller-imdsv2`;
+}
 
 /** State directory of the controller on the host (registry, profiles cache). */
 const CONTROLLER_HOME = '/var/lib/spillway';
@@ -39,7 +45,8 @@ export interface ControllerHostProps {
   /** Variant functions the controller invokes and right-sizes. */
   readonly functions: readonly lambda.IFunction[];
   readonly apiKeySecret: secretsmanager.ISecret;
-  readonly appSource: s3assets.Asset;
+  /** The app bundle (see AppBundle); the host boots the asset of its own architecture. */
+  readonly appBundle: AppBundle;
   /**
    * The controller's aws-world configuration (SLO, variants, instance types, max VMs, ...), typed by
    * the controller's own schema; written as its environment by controllerEnvironment(). Fleet,
@@ -179,9 +186,10 @@ export class ControllerHost extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
       }),
     );
+    allowSessionManager(this.role);
     this.logGroup.grantWrite(this.role);
     props.apiKeySecret.grantRead(this.role);
-    props.appSource.grantRead(this.role);
+    props.appBundle.grantRead(props.arch, this.role);
 
     const userData = ec2.UserData.forLinux();
     const env: Record<string, string> = {
@@ -195,33 +203,33 @@ export class ControllerHost extends Construct {
       }),
     };
     userData.addCommands(
-      'set -euxo pipefail',
-      'dnf install -y nodejs22 nodejs22-npm unzip',
-      'alternatives --set node /usr/bin/node-22 || true',
-      `mkdir -p /opt/spillway/app ${CONTROLLER_HOME}`,
-      `aws s3 cp ${props.appSource.s3ObjectUrl} /opt/spillway/app.zip`,
-      'unzip -oq /opt/spillway/app.zip -d /opt/spillway/app',
-      'cd /opt/spillway/app && ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund',
+      ...bootPreamble('spillway-controller'),
+      `mkdir -p ${CONTROLLER_HOME}`,
+      ...bundleFetchLines(props.appBundle.assetFor(props.arch).s3ObjectUrl),
+      'step api-key',
       // The API key never lands in user data nor in the boot log (set -x traces every command into
       // cloud-init's output and the EC2 console): fetched at boot straight into a root-only env file
       // through a pipe, so the trace shows the commands and never the value
       // (test/infra/user-data-secret.test.ts runs this step under bash -x).
       `(umask 077 && aws secretsmanager get-secret-value --secret-id ${props.apiKeySecret.secretArn} --query SecretString --output text | sed 's/^/SPILLWAY_API_KEY=/' > /etc/spillway-controller.env)`,
+      'step systemd',
       'cat > /etc/systemd/system/spillway-controller.service <<UNIT',
       '[Unit]',
       'Description=Spillway controller',
       'After=network-online.target',
       '[Service]',
-      'WorkingDirectory=/opt/spillway/app',
+      `WorkingDirectory=${BUNDLE_APP}`,
       'EnvironmentFile=/etc/spillway-controller.env',
       ...Object.entries(env).map(([k, v]) => `Environment=${k}=${v}`),
-      'ExecStart=/usr/bin/node --import tsx controller/main.ts',
+      `ExecStart=${BUNDLE_NODE} ${BUNDLE_APP}/dist/controller.mjs`,
       'Restart=on-failure',
       '[Install]',
       'WantedBy=multi-user.target',
       'UNIT',
       'systemctl daemon-reload',
+      'step start',
       'systemctl enable --now spillway-controller.service',
+      ...readinessLines(`http://127.0.0.1:${this.port}/healthz`, 300),
     );
 
     this.instance = new ec2.Instance(this, 'Instance', {
@@ -238,7 +246,8 @@ export class ControllerHost extends Construct {
       // run (a stop/start would keep the old code). The controller is stateless (its fleet lives in
       // EC2 tags and is adopted on start), so CloudFormation's create-new-then-delete-old is safe.
       userDataCausesReplacement: true,
-      requireImdsv2: true,
+      // IMDSv2 through a launch template of our own (below): CDK's requireImdsv2 names its template
+      // '<id>LaunchTemplate', the same in every stack, so a second fleet in one region would fail.
       detailedMonitoring: true,
       associatePublicIpAddress: true,
       blockDevices: [
@@ -249,6 +258,16 @@ export class ControllerHost extends Construct {
       ],
     });
 
+    const imds = new ec2.CfnLaunchTemplate(this, 'ImdsV2', {
+      launchTemplateName: controllerLaunchTemplateName(props.fleetName),
+      launchTemplateData: { metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 } },
+    });
+    // The shape CDK's requireImdsv2 aspect writes (name + latest version), with our own name.
+    (this.instance.node.defaultChild as ec2.CfnInstance).launchTemplate = {
+      launchTemplateName: controllerLaunchTemplateName(props.fleetName),
+      version: imds.attrLatestVersionNumber,
+    };
+
     Validations.of(this.instance).acknowledge({
       id: 'AwsSolutions-EC29',
       reason: 'The controller is stateless (fleet state lives in EC2 tags, adopted on restart); replacing it is safe, so no termination protection or ASG.',
@@ -256,15 +275,15 @@ export class ControllerHost extends Construct {
     Validations.of(this.role).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'ec2:Describe*, lambda:GetAccountSettings and cloudwatch:PutMetricData support no resource scoping; PutMetricData is limited by the cloudwatch:namespace condition.',
+        reason: 'ec2:Describe*, lambda:GetAccountSettings, cloudwatch:PutMetricData and the Session Manager instance actions support no resource scoping; PutMetricData is limited by the cloudwatch:namespace condition.',
       },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:instance/*]`, reason: 'Instance ids are unknown before launch; scoped by the spillway:fleet tag condition.' },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:volume/*]`, reason: 'Volume ids are unknown before launch; scoped by the fleet tag and launch-template conditions.' },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:network-interface/*]`, reason: 'ENIs are created by RunInstances; ids are unknown before launch.' },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:subnet/*]`, reason: 'Subnet chosen by the launch template at run time.' },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}::image/*]`, reason: 'The AL2023 AMI id is resolved from SSM at launch time.' },
-      ...GRANT_READ_ACTIONS.map((a) => ({ id: `AwsSolutions-IAM5[${a}]`, reason: 'CDK grantRead on the app-source asset.' })),
-      { id: `AwsSolutions-IAM5[${nagAssetBucketObjects(this)}]`, reason: 'CDK grantRead on the app-source asset.' },
+      ...GRANT_READ_ACTIONS.map((a) => ({ id: `AwsSolutions-IAM5[${a}]`, reason: 'CDK grantRead on the app-bundle asset.' })),
+      { id: `AwsSolutions-IAM5[${nagAssetBucketObjects(this)}]`, reason: 'CDK grantRead on the app-bundle asset.' },
       ...props.functions.map((f) => ({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(f.node.defaultChild as CfnElement)}.Arn>:*]`,
         reason: 'Versions/aliases of our own function (provisioned concurrency is set on a qualifier).',

@@ -4,7 +4,7 @@
  * Plain HTTP on port 80 unless a certificate is given (an ACM certificate needs a domain, which
  * a fresh account does not have); with `certificateArn` it listens on 443 and redirects 80.
  */
-import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as targets from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
@@ -79,6 +79,12 @@ export class PublicEndpoint extends Construct {
       });
       this.alb.addRedirect();
     } else {
+      // Shown by `cdk synth`/`cdk deploy` (and fails `cdk synth --strict`): plain HTTP is a choice.
+      Annotations.of(this).addWarningV2(
+        'spillway:plain-http',
+        'The public endpoint listens on plain HTTP (port 80): the x-api-key header and every payload cross the network unencrypted. ' +
+          'Pass -c spillway:certificateArn=<ACM certificate ARN> for HTTPS on 443 (80 then redirects).',
+      );
       this.alb.addListener('Http', {
         port: 80,
         protocol: elbv2.ApplicationProtocol.HTTP,

@@ -3,15 +3,17 @@
  * (the pattern Ec2Fleet uses), plus the VMs' security group and instance role. Amazon Linux 2023
  * for the type's CPU architecture, IMDSv2 required (instance tags readable through it: the user
  * data reads its variant from the spillway:variant tag), encrypted gp3 root volume, inference
- * port open only to the controller's security group. User data installs Node 22, fetches the
- * app source from S3 and models from the model bucket, and runs the server under systemd.
+ * port open only to the controller's security group. User data unpacks the app bundle of the
+ * type's architecture (Node runtime included: nothing from a registry or dnf at boot), syncs models
+ * from the model bucket, and runs the server under systemd.
  */
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { allowSessionManager } from './session-manager.js';
+import { type AppBundle, BUNDLE_APP, BUNDLE_NODE, BUNDLE_ROOT, bootPreamble, bundleFetchLines, readinessLines } from './app-bundle.js';
 import { GRANT_READ_ACTIONS, nagAssetBucketObjects, nagResource } from '../nag.js';
 import type { InstanceType as CatalogInstanceType } from '../../profiles/catalog.js';
 
@@ -23,8 +25,8 @@ export interface VmLaunchTemplatesProps {
   readonly instanceTypes: readonly CatalogInstanceType[];
   /** Only this security group may reach the inference port. */
   readonly controllerSecurityGroup: ec2.ISecurityGroup;
-  /** App source asset (see AppSource). */
-  readonly appSource: s3assets.Asset;
+  /** The app bundle (see AppBundle): each template boots the asset of its type's architecture. */
+  readonly appBundle: AppBundle;
   /** Bucket with models/ (see ModelBucket). */
   readonly modelBucket: s3.IBucket;
   /** Inference server port. @default 8081 */
@@ -37,35 +39,42 @@ export function launchTemplateName(fleetName: string, instanceType: string): str
   return `${fleetName}-${instanceType}`;
 }
 
-/** The user data script (exported for tests): systemd unit running the inference server. */
-export function vmUserData(opts: { appSourceUrl: string; modelBucket: string; serverPort: number }): string[] {
+/** Seconds the VM boot script waits for /readyz before it reports a failed boot. */
+export const VM_READY_TIMEOUT_S = 300;
+
+/**
+ * The user data script (exported for tests): unpacks the app bundle (Node runtime included),
+ * syncs models/ from the model bucket, and runs the server under systemd. No package manager and
+ * no registry; every step fails the boot loudly (SPILLWAY_BOOT_FAILED step=... on the console).
+ */
+export function vmUserData(opts: { bundleUrl: string; modelBucket: string; serverPort: number }): string[] {
   return [
-    'set -euxo pipefail',
-    'dnf install -y nodejs22 nodejs22-npm unzip',
-    'alternatives --set node /usr/bin/node-22 || true',
-    'TOKEN=$(curl -sS -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")',
-    'VARIANT=$(curl -sS -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/tags/instance/spillway:variant)',
+    ...bootPreamble('spillway-server'),
+    'step imds',
+    'TOKEN=$(curl -fsS --retry 5 --retry-connrefused --max-time 5 -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")',
+    'VARIANT=$(curl -fsS --retry 5 --retry-connrefused --max-time 5 -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/tags/instance/spillway:variant)',
     'VCPU=$(nproc)',
-    'mkdir -p /opt/spillway/app /opt/spillway/models /var/lib/spillway',
-    `aws s3 cp ${opts.appSourceUrl} /opt/spillway/app.zip`,
-    'unzip -oq /opt/spillway/app.zip -d /opt/spillway/app',
-    `aws s3 sync s3://${opts.modelBucket}/models/ /opt/spillway/models/ || true`,
-    'cd /opt/spillway/app && ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund',
+    `mkdir -p ${BUNDLE_ROOT}/models /var/lib/spillway`,
+    ...bundleFetchLines(opts.bundleUrl),
+    'step models',
+    `aws s3 sync --only-show-errors s3://${opts.modelBucket}/models/ ${BUNDLE_ROOT}/models/`,
+    'step systemd',
     'cat > /etc/systemd/system/spillway-server.service <<UNIT',
     '[Unit]',
     'Description=Spillway inference server',
     'After=network-online.target',
     '[Service]',
-    'WorkingDirectory=/opt/spillway/app',
+    `WorkingDirectory=${BUNDLE_APP}`,
     `Environment=PORT=${opts.serverPort}`,
     'Environment=HOST=0.0.0.0',
     'Environment=SPILLWAY_VARIANTS=$VARIANT',
     // One server process; intra-op threads = vCPUs so one VM uses all its cores: the layout
     // controller/core/vm-layout.ts describes (1 slot per VM) and both fleets assume.
     'Environment=SPILLWAY_INTRA_OP_THREADS=$VCPU',
-    'Environment=SPILLWAY_MODEL_DIR=/opt/spillway/models',
+    `Environment=SPILLWAY_MODEL_DIR=${BUNDLE_ROOT}/models`,
     'Environment=SPILLWAY_HOME=/var/lib/spillway',
-    'ExecStart=/usr/bin/node --import tsx functions/server/main.ts',
+    'Environment=SPILLWAY_SHARED_DIR=none',
+    `ExecStart=${BUNDLE_NODE} ${BUNDLE_APP}/dist/server.mjs`,
     'Restart=on-failure',
     'KillSignal=SIGTERM',
     'TimeoutStopSec=30',
@@ -73,7 +82,9 @@ export function vmUserData(opts: { appSourceUrl: string; modelBucket: string; se
     'WantedBy=multi-user.target',
     'UNIT',
     'systemctl daemon-reload',
+    'step start',
     'systemctl enable --now spillway-server.service',
+    ...readinessLines(`http://127.0.0.1:${opts.serverPort}/readyz`, VM_READY_TIMEOUT_S),
   ];
 }
 
@@ -110,16 +121,17 @@ export class VmLaunchTemplates extends Construct {
 
     this.role = new iam.Role(this, 'VmRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'Spillway inference VM: read app source and models',
+      description: 'Spillway inference VM: read the app bundle and models; Session Manager',
     });
-    props.appSource.grantRead(this.role);
+    for (const arch of new Set(props.instanceTypes.map((t) => t.arch))) props.appBundle.grantRead(arch, this.role);
+    allowSessionManager(this.role);
     props.modelBucket.grantRead(this.role, 'models/*');
 
     for (const t of props.instanceTypes) {
       const userData = ec2.UserData.forLinux();
       userData.addCommands(
         ...vmUserData({
-          appSourceUrl: props.appSource.s3ObjectUrl,
+          bundleUrl: props.appBundle.assetFor(t.arch).s3ObjectUrl,
           modelBucket: props.modelBucket.bucketName,
           serverPort,
         }),
@@ -149,11 +161,12 @@ export class VmLaunchTemplates extends Construct {
       });
       this.templates.set(t.name, lt);
     }
-    const why = 'VMs read the app-source asset and models/* only (CDK grantRead actions).';
+    const why = 'VMs read the app-bundle assets and models/* only (CDK grantRead actions).';
     Validations.of(this.role).acknowledge(
       ...GRANT_READ_ACTIONS.map((a) => ({ id: `AwsSolutions-IAM5[${a}]`, reason: why })),
       { id: `AwsSolutions-IAM5[${nagAssetBucketObjects(this)}]`, reason: why },
       { id: `AwsSolutions-IAM5[${nagResource(this, `${props.modelBucket.bucketArn}/models/*`)}]`, reason: why },
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'Session Manager instance actions (ssm:UpdateInstanceInformation, ssmmessages:*Channel) take no resource scope; they replace SSH.' },
     );
   }
 }

@@ -14,7 +14,7 @@ import type { Catalog } from '../../profiles/catalog.js';
 import type { VariantProfile } from '../../profiles/schema.js';
 import type { InfraConfig } from '../config.js';
 import { AlarmTopic } from '../constructs/alarm-topic.js';
-import { AppSource } from '../constructs/app-source.js';
+import { AppBundle } from '../constructs/app-bundle.js';
 import { ControllerHost } from '../constructs/controller-host.js';
 import { FleetReaper } from '../constructs/fleet-reaper.js';
 import { PublicEndpoint } from '../constructs/public-endpoint.js';
@@ -51,8 +51,8 @@ export class ServingStack extends Stack {
     const { config, catalog } = props;
 
     // Public subnets only, no NAT gateway ($0.045/h each): every instance gets a public IPv4
-    // for egress (dnf, npm, AWS APIs) while security groups admit only the ALB -> controller ->
-    // VM paths.
+    // for egress (the AWS APIs, Session Manager; nothing from a package registry) while security
+    // groups admit only the ALB -> controller -> VM paths.
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
       natGateways: 0,
@@ -65,7 +65,7 @@ export class ServingStack extends Stack {
     });
     this.vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) });
 
-    const appSource = new AppSource(this, 'AppSource', { repoRoot: props.repoRoot });
+    const appBundle = new AppBundle(this, 'AppBundle', { repoRoot: props.repoRoot });
 
     const architecture = config.lambdaArchitecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
     for (const variant of config.variants) {
@@ -100,7 +100,7 @@ export class ServingStack extends Stack {
       fleetName: config.fleetName,
       instanceTypes: types,
       controllerSecurityGroup: controllerSg,
-      appSource: appSource.asset,
+      appBundle,
       // By name, not by reference: keeps the IAM grant free of a cross-stack export.
       modelBucket: s3.Bucket.fromBucketName(this, 'ModelBucketRef', modelBucketName(this, config.fleetName)),
     });
@@ -123,7 +123,7 @@ export class ServingStack extends Stack {
       vmSecurityGroup: this.launchTemplates.securityGroup,
       functions: [...this.functions.values()].map((f) => f.fn),
       apiKeySecret: props.stateful.apiKeySecret,
-      appSource: appSource.asset,
+      appBundle,
       controller: {
         sloMs: config.sloMs,
         variants: config.variants,

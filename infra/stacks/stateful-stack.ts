@@ -3,9 +3,10 @@
  * logs) and the API-key secret. Retained on `cdk destroy` unless removalPolicy says otherwise.
  */
 import { join } from 'node:path';
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { S3_BUCKET_NAME_MAX } from '../config.js';
 import { ModelBucket } from '../constructs/model-bucket.js';
 
 export interface StatefulStackProps extends StackProps {
@@ -19,7 +20,16 @@ export interface StatefulStackProps extends StackProps {
 
 /** Deterministic model bucket name, so the serving stack can reference it without an export. */
 export function modelBucketName(scope: Stack, fleetName: string): string {
-  return `${fleetName}-models-${scope.account}-${scope.region}`;
+  const name = `${fleetName}-models-${scope.account}-${scope.region}`;
+  // Env-agnostic stacks have tokens here (checked by readInfraConfig with the widest account and
+  // region instead); concrete ones are checked exactly.
+  if (!Token.isUnresolved(name) && name.length > S3_BUCKET_NAME_MAX) {
+    throw new Error(
+      `StatefulStack fleetName '${fleetName}' makes the model bucket name '${name}' ${name.length} characters long; ` +
+        `S3 allows ${S3_BUCKET_NAME_MAX}: use a fleet name of at most ${S3_BUCKET_NAME_MAX - (name.length - fleetName.length)} characters`,
+    );
+  }
+  return name;
 }
 
 export class StatefulStack extends Stack {

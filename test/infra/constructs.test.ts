@@ -15,7 +15,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/app.js';
 import { readInfraConfig } from '../../infra/config.js';
-import { AppSource } from '../../infra/constructs/app-source.js';
+import { AppBundle } from '../../infra/constructs/app-bundle.js';
 import { ControllerHost } from '../../infra/constructs/controller-host.js';
 import { ModelBucket } from '../../infra/constructs/model-bucket.js';
 import { PublicEndpoint } from '../../infra/constructs/public-endpoint.js';
@@ -112,13 +112,13 @@ describe('VmLaunchTemplates', () => {
     const stack = newStack();
     const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PUBLIC }] });
     const controllerSecurityGroup = new ec2.SecurityGroup(stack, 'Ctl', { vpc });
-    const appSource = new AppSource(stack, 'Src', { repoRoot: REPO_ROOT });
+    const appBundle = new AppBundle(stack, 'Bundle', { repoRoot: REPO_ROOT });
     const vms = new VmLaunchTemplates(stack, 'Vms', {
       vpc,
       fleetName: 'f1',
       instanceTypes: over.empty ? [] : types,
       controllerSecurityGroup,
-      appSource: appSource.asset,
+      appBundle,
       modelBucket: new s3.Bucket(stack, 'B'),
       ...(over.serverPort !== undefined ? { serverPort: over.serverPort } : {}),
       ...(over.rootVolumeGib !== undefined ? { rootVolumeGib: over.rootVolumeGib } : {}),
@@ -137,13 +137,31 @@ describe('VmLaunchTemplates', () => {
     }
     expect(JSON.stringify(t.findParameters('*'))).toContain('al2023-ami-kernel-6.1-arm64');
   });
-  it('user data runs the server under systemd with the variant from the instance tag', () => {
-    const lines = vmUserData({ appSourceUrl: 's3://b/k.zip', modelBucket: 'mb', serverPort: 8081 }).join('\n');
+  it('user data runs the bundled server under systemd with the variant from the instance tag, no package manager', () => {
+    const lines = vmUserData({ bundleUrl: 's3://b/k.tar.gz', modelBucket: 'mb', serverPort: 8081 }).join('\n');
     expect(lines).toContain('meta-data/tags/instance/spillway:variant');
     expect(lines).toContain('Environment=PORT=8081');
-    expect(lines).toContain('ExecStart=/usr/bin/node --import tsx functions/server/main.ts');
+    expect(lines).toContain('ExecStart=/opt/spillway/node/bin/node /opt/spillway/app/dist/server.mjs');
     expect(lines).toContain('systemctl enable --now spillway-server.service');
-    expect(lines).toContain('dnf install -y nodejs22');
+    expect(lines).toContain('aws s3 cp --only-show-errors s3://b/k.tar.gz /opt/spillway/bundle.tar.gz');
+    expect(lines).toContain('aws s3 sync --only-show-errors s3://mb/models/ /opt/spillway/models/\n');
+    expect(lines).not.toMatch(/\b(dnf|yum|npm|npx|tsx)\b/);
+    expect(lines).not.toMatch(/\|\|\s*true/);
+    expect(lines.split('\n')[0]).toBe('set -euo pipefail');
+    for (const curl of lines.split('\n').filter((l) => /\bcurl\b/.test(l))) expect(curl).toMatch(/curl -fsS/);
+  });
+  it('each template boots the bundle of its own architecture', () => {
+    const { stack } = setup();
+    const t = Template.fromStack(stack);
+    const keyOf = (name: string) => {
+      const lt = Object.values(t.findResources('AWS::EC2::LaunchTemplate')).find((r) => r.Properties.LaunchTemplateName === name);
+      return /spillway-vm-[a-z0-9_]+|[0-9a-f]{64}\.gz/.exec(JSON.stringify(lt))?.[0];
+    };
+    const x86 = keyOf(launchTemplateName('f1', 'c5.large'));
+    const arm = keyOf(launchTemplateName('f1', 'c7g.large'));
+    expect(x86).toBeDefined();
+    expect(arm).toBeDefined();
+    expect(x86).not.toBe(arm);
   });
   it('validates props', () => {
     expect(() => setup({ empty: true })).toThrow(/instanceTypes must not be empty/);
@@ -173,7 +191,7 @@ describe('ControllerHost', () => {
       vmSecurityGroup: vmSg,
       functions: [fn],
       apiKeySecret: new secretsmanager.Secret(stack, 'K'),
-      appSource: new AppSource(stack, 'Src', { repoRoot: REPO_ROOT }).asset,
+      appBundle: new AppBundle(stack, 'Bundle', { repoRoot: REPO_ROOT }),
       controller: { sloMs: 150, instanceTypes: ['c5.large'] },
       ...(port !== undefined ? { port } : {}),
     });
@@ -186,6 +204,10 @@ describe('ControllerHost', () => {
     expect(userData).toContain('spillway-controller.service');
     expect(userData).toContain('Environment=SPILLWAY_SLO_MS=150');
     expect(userData).toContain('secretsmanager get-secret-value');
+    expect(userData).toContain('ExecStart=/opt/spillway/node/bin/node /opt/spillway/app/dist/controller.mjs');
+    expect(userData).toContain('set -euo pipefail');
+    expect(userData).not.toMatch(/\b(dnf|yum|npm|npx|tsx)\b/);
+    expect(userData).not.toMatch(/set -[a-z]*x/);
     expect(JSON.stringify(t.findParameters('*'))).toContain('arm64');
   });
   it('validates props', () => {
@@ -193,16 +215,14 @@ describe('ControllerHost', () => {
   });
 });
 
-describe('AppSource', () => {
-  it('ships controller/functions/profiles but not tests, node_modules or scratch directories', () => {
+describe('AppBundle', () => {
+  it('one asset per architecture; a placeholder when the stack is not bundled (the real build: vm-bundle.test.ts)', () => {
     const stack = newStack();
-    new AppSource(stack, 'Src', { repoRoot: REPO_ROOT });
-    const asm = (stack.node.root as App).synth();
-    const assetDir = readdirSync(asm.directory).find((d) => d.startsWith('asset.') && existsSync(join(asm.directory, d, 'controller')));
-    expect(assetDir).toBeDefined();
-    const top = readdirSync(join(asm.directory, assetDir!)).sort();
-    expect(top).toEqual(expect.arrayContaining(['controller', 'functions', 'profiles', 'package.json', 'package-lock.json']));
-    for (const banned of ['node_modules', 'test', 'infra', '.git', 'cdk.out']) expect(top).not.toContain(banned);
+    const b = new AppBundle(stack, 'Bundle', { repoRoot: REPO_ROOT });
+    const x = b.assetFor('x86_64');
+    expect(b.assetFor('x86_64')).toBe(x);
+    expect(b.assetFor('arm64').assetHash).not.toBe(x.assetHash);
+    expect(b.info.size).toBe(0);
   });
 });
 

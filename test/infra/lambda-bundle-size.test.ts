@@ -102,3 +102,17 @@ process.stdout.write(JSON.stringify(out));`,
     expect(expected).toContain(body.outputs[0]?.top[0]?.index);
   });
 });
+
+describe('Lambda natives for arm64 (lambdaArchitecture=arm64) on an x64 machine', () => {
+  it('copy-native takes sharp for linux/arm64 from the npm registry pinned by package-lock.json (npm ci installs only the host platform)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'spillway-native-arm64-'));
+    execFileSync(process.execPath, [join(REPO_ROOT, 'infra', 'bundling', 'copy-native.mjs'), REPO_ROOT, out, 'arm64'], { stdio: 'pipe', timeout: 120_000 });
+    const lib = join(out, 'node_modules', '@img', 'sharp-linux-arm64', 'lib');
+    const addon = readdirSync(lib).find((f) => f.endsWith('.node'));
+    expect(addon).toBeDefined();
+    const elf = readFileSync(join(lib, addon!)).subarray(0, 64);
+    expect(elf.readUInt16LE(18)).toBe(0xb7); // EM_AARCH64
+    expect(existsSync(join(out, 'node_modules', '@img', 'sharp-libvips-linux-arm64', 'package.json'))).toBe(true);
+    expect(readdirSync(join(out, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', 'linux'))).toEqual(['arm64']);
+  }, 180_000);
+});

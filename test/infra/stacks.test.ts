@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -117,10 +117,11 @@ describe('Spillway CDK app (synth offline, bundling skipped)', () => {
   });
 
   it('serving: a launch template per instance type, IMDSv2, encrypted EBS, AL2023 per arch', () => {
-    // (+1 template that CDK adds to the controller instance to require IMDSv2)
+    // (+1: the controller host's own IMDSv2-only template, spillway-controller-imdsv2)
+    serving.resourceCountIs('AWS::EC2::LaunchTemplate', TYPES.length + 1);
     serving.resourcePropertiesCountIs(
       'AWS::EC2::LaunchTemplate',
-      { LaunchTemplateName: Match.stringLikeRegexp('^spillway-') },
+      { LaunchTemplateName: Match.stringLikeRegexp('^spillway-[a-z0-9]+\\.[a-z0-9]+$') },
       TYPES.length,
     );
     const catalog = loadCatalog();
@@ -298,6 +299,80 @@ describe('Spillway CDK app: options and failure modes', () => {
       Protocol: 'HTTPS',
     });
     expect(built.serving.endpoint.url.startsWith('https://')).toBe(true);
+  });
+
+  it('plain HTTP (no certificate) is a synth warning naming spillway:certificateArn; HTTPS has none', () => {
+    const warnings = (b: BuiltApp) =>
+      Annotations.fromStack(b.serving)
+        .findWarning('*', Match.stringLikeRegexp('plain HTTP'))
+        .map((w) => String(w.entry.data));
+    const plain = warnings(synthApp({ 'spillway:modelDir': join(tmpdir(), 'no-such-model-dir') }));
+    expect(plain).toHaveLength(1);
+    expect(plain[0]).toMatch(/spillway:certificateArn=/);
+    const https = synthApp({
+      'spillway:modelDir': join(tmpdir(), 'no-such-model-dir'),
+      'spillway:certificateArn': 'arn:aws:acm:us-east-1:111111111111:certificate/abc',
+    });
+    expect(warnings(https)).toEqual([]);
+  });
+
+  it('two fleets in one account and region: no explicitly named resource collides; each controller has its own IMDSv2 template', () => {
+    const names = (b: BuiltApp) => {
+      const out: string[] = [];
+      for (const st of [b.stateful, b.serving]) {
+        for (const [, r] of Object.entries(Template.fromStack(st).toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>)) {
+          for (const [k, v] of Object.entries(r.Properties ?? {})) {
+            // Names that must be unique in an account/region (not inline policy names, per role).
+            if (/^(LaunchTemplateName|FunctionName|LogGroupName|DashboardName|Name|BucketName|TopicName)$/.test(k) && typeof v === 'string') {
+              out.push(`${r.Type}:${v}`);
+            }
+          }
+        }
+      }
+      return out;
+    };
+    const a = synthApp({ 'spillway:fleetName': 'alpha', 'spillway:account': '111111111111' });
+    const b = synthApp({ 'spillway:fleetName': 'beta', 'spillway:account': '111111111111' });
+    const shared = names(a).filter((n) => names(b).includes(n));
+    expect(shared).toEqual([]);
+    const serving = Template.fromStack(a.serving);
+    serving.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateName: 'alpha-controller-imdsv2',
+      LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 } },
+    });
+    const [ltId] = Object.keys(serving.findResources('AWS::EC2::LaunchTemplate', { Properties: { LaunchTemplateName: 'alpha-controller-imdsv2' } }));
+    serving.hasResourceProperties('AWS::EC2::Instance', {
+      LaunchTemplate: { LaunchTemplateName: 'alpha-controller-imdsv2', Version: { 'Fn::GetAtt': [ltId, 'LatestVersionNumber'] } },
+    });
+    expect(names(a)).toEqual(expect.arrayContaining(['AWS::S3::Bucket:alpha-models-111111111111-us-east-1']));
+  });
+
+  it('Session Manager instead of SSH on every host: SSM instance actions on both roles, no key pair, no port 22', () => {
+    const b = synthApp({ 'spillway:modelDir': join(tmpdir(), 'no-such-model-dir') });
+    const t = Template.fromStack(b.serving);
+    const policies = Object.values(t.findResources('AWS::IAM::Policy'));
+    const withSsm = policies.filter((p) =>
+      JSON.stringify(p).includes('"Sid":"SessionManagerInsteadOfSsh"') && JSON.stringify(p).includes('ssmmessages:OpenDataChannel'),
+    );
+    const roles = withSsm.map((p) => JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles));
+    expect(roles.some((r) => r.includes('ControllerRole'))).toBe(true);
+    expect(roles.some((r) => r.includes('VmsVmRole'))).toBe(true);
+    const json = JSON.stringify(t.toJSON());
+    expect(json).not.toContain('"KeyName"');
+    for (const sg of [...Object.values(t.findResources('AWS::EC2::SecurityGroup')), ...Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'))]) {
+      expect(JSON.stringify(sg)).not.toMatch(/"FromPort":22\b/);
+    }
+  });
+
+  it('bucket names stay within 63 characters for any region: a fleet name too long fails naming spillway:fleetName and its value', () => {
+    const long = 'a'.repeat(29);
+    expect(() => synthApp({ 'spillway:fleetName': long, 'spillway:region': 'ap-southeast-2' })).toThrow(
+      new RegExp(`spillway:fleetName = "${long}": the model bucket name '${long}-models-<12-digit account>-ap-southeast-2' would be 64 characters and S3 allows 63; in ap-southeast-2 use a fleet name of at most 28 characters`),
+    );
+    const ok = synthApp({ 'spillway:fleetName': 'a'.repeat(28), 'spillway:region': 'ap-southeast-2', 'spillway:account': '111111111111' });
+    const bucket = Template.fromStack(ok.stateful).findResources('AWS::S3::Bucket', { Properties: { BucketName: Match.anyValue() } });
+    const name = Object.values(bucket).map((r) => (r as { Properties: { BucketName: string } }).Properties.BucketName)[0];
+    expect(name).toHaveLength(63);
   });
 
   it('bad context values fail with the key and the value named', () => {

@@ -20,24 +20,11 @@ export const NOT_DEPLOYABLE: Readonly<Record<string, string>> = {
   'AWS::ElasticLoadBalancingV2::LoadBalancer': "ELBv2 is not in LocalStack's free edition",
   'AWS::ElasticLoadBalancingV2::Listener': "ELBv2 is not in LocalStack's free edition",
   'AWS::ElasticLoadBalancingV2::TargetGroup': "ELBv2 is not in LocalStack's free edition",
+  'Custom::SpillwayFleetReaper':
+    'the fleet reaper is a Lambda-backed custom resource (custom-resources Provider; its handlers need Docker): its delete-time termination runs against moto instead (test/aws/fleet-reaper.test.ts)',
+  'AWS::StepFunctions::StateMachine':
+    "the custom-resources Provider's waiter: it only invokes the fleet reaper's isComplete/onTimeout functions, which need Docker",
 };
-
-/**
- * Constructs taken out whole (every resource under that construct id in the `aws:cdk:path`
- * metadata), with the reason: their resources are deployable one by one, but they exist only to
- * serve a Lambda function that is not (the Provider framework's roles, policies and waiter state
- * machine reference its functions, which have no fixed name to rewrite a reference to).
- */
-export const NOT_DEPLOYABLE_CONSTRUCTS: Readonly<Record<string, string>> = {
-  FleetReaper:
-    "a Lambda-backed custom resource (its handlers need Docker on LocalStack): stack deletion here does not terminate leftover VMs; its handlers run against moto in test/aws/fleet-reaper.test.ts",
-};
-
-/**
- * Types that watch another resource: one that reads a removed resource goes with it (an alarm on
- * the ALB's metrics has nothing to watch), named with what it read.
- */
-export const REMOVED_WITH_WHAT_THEY_WATCH: ReadonlySet<string> = new Set(['AWS::CloudWatch::Alarm']);
 
 export interface Skipped {
   stack: string;
@@ -47,16 +34,7 @@ export interface Skipped {
 }
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-export type Template = {
-  Resources: Record<string, { Type: string; Properties?: Json; DependsOn?: string | string[]; Metadata?: { 'aws:cdk:path'?: string } }>;
-  Outputs?: Record<string, Json>;
-};
-
-/** The NOT_DEPLOYABLE_CONSTRUCTS entry a resource belongs to, from its construct path. */
-function removedConstructOf(res: Template['Resources'][string]): string | undefined {
-  const segments = (res.Metadata?.['aws:cdk:path'] ?? '').split('/');
-  return segments.find((seg) => NOT_DEPLOYABLE_CONSTRUCTS[seg] !== undefined);
-}
+export type Template = { Resources: Record<string, { Type: string; Properties?: Json; DependsOn?: string | string[] }>; Outputs?: Record<string, Json> };
 
 function refsIn(value: Json, out = new Set<string>()): Set<string> {
   if (Array.isArray(value)) for (const v of value) refsIn(v, out);
@@ -113,27 +91,80 @@ function rewrite(value: Json, removed: Template['Resources'], where: string): Js
   return out;
 }
 
+/**
+ * Kept types that only observe another resource: when what they watch is removed, they are
+ * removed too (with the reason), instead of failing the pruning.
+ */
+const OBSERVERS: Readonly<Record<string, string>> = {
+  'AWS::CloudWatch::Alarm': 'an alarm on a metric of a resource that is not deployed',
+};
+
+function pruneObservers(stack: string, kept: Template['Resources'], removed: Template['Resources'], skipped: Skipped[]): void {
+  for (const [id, res] of Object.entries(kept)) {
+    const why = OBSERVERS[res.Type];
+    if (!why || res.Properties === undefined) continue;
+    const gone = [...refsIn(res.Properties)].filter((r) => removed[r]);
+    if (gone.length === 0) continue;
+    removed[id] = res;
+    delete kept[id];
+    skipped.push({ stack, logicalId: id, type: res.Type, reason: `${why} (${gone.join(', ')})` });
+  }
+}
+
+/** True when a reference to the removed resource can be rewritten exactly (see rewrite()). */
+function rewritable(r: Template['Resources'][string]): boolean {
+  return r.Type === 'AWS::Lambda::Function' && typeof (r.Properties as { FunctionName?: Json } | undefined)?.FunctionName === 'string';
+}
+
+/**
+ * IAM policies of what is kept may grant access to removed resources that have no fixed name
+ * (the Provider framework's roles invoke the reaper's functions). Such a statement grants nothing
+ * once its resource is gone: it is dropped, and reported; a policy left with no statement is
+ * removed (and reported) as well. Statements naming only rewritable resources stay.
+ */
+function pruneStatements(stack: string, kept: Template['Resources'], removed: Template['Resources'], skipped: Skipped[]): void {
+  for (const [id, res] of Object.entries(kept)) {
+    if (res.Type !== 'AWS::IAM::Policy') continue;
+    const doc = (res.Properties as { PolicyDocument?: { Statement?: Json[] } } | undefined)?.PolicyDocument;
+    const statements = doc?.Statement ?? [];
+    const keep: Json[] = [];
+    for (const st of statements) {
+      const gone = [...refsIn(st)].filter((r) => removed[r] && !rewritable(removed[r]!));
+      if (gone.length === 0) keep.push(st);
+      else {
+        skipped.push({
+          stack,
+          logicalId: id,
+          type: 'AWS::IAM::Policy statement',
+          reason: `${JSON.stringify((st as { Action?: Json }).Action)} on ${gone.join(', ')}, which is not deployed`,
+        });
+      }
+    }
+    if (keep.length === statements.length) continue;
+    if (keep.length === 0) {
+      removed[id] = res;
+      delete kept[id];
+      skipped.push({ stack, logicalId: id, type: res.Type, reason: 'every statement names a resource that is not deployed' });
+    } else {
+      kept[id] = { ...res, Properties: { ...(res.Properties as Record<string, Json>), PolicyDocument: { ...doc, Statement: keep } } };
+    }
+  }
+}
+
 /** Removes the NOT_DEPLOYABLE resources from one template; returns what was removed and why. */
 export function pruneTemplate(stack: string, template: Template): { template: Template; skipped: Skipped[] } {
   const skipped: Skipped[] = [];
   const removed: Template['Resources'] = {};
   const kept: Template['Resources'] = {};
   for (const [id, res] of Object.entries(template.Resources)) {
-    const construct = removedConstructOf(res);
-    const reason = construct ? `part of ${construct}: ${NOT_DEPLOYABLE_CONSTRUCTS[construct]}` : NOT_DEPLOYABLE[res.Type];
+    const reason = NOT_DEPLOYABLE[res.Type];
     if (reason) {
       removed[id] = res;
       skipped.push({ stack, logicalId: id, type: res.Type, reason });
     } else kept[id] = res;
   }
-  for (const [id, res] of Object.entries(kept)) {
-    if (!REMOVED_WITH_WHAT_THEY_WATCH.has(res.Type) || res.Properties === undefined) continue;
-    const hit = [...refsIn(res.Properties)].filter((r) => removed[r]);
-    if (hit.length === 0) continue;
-    removed[id] = res;
-    delete kept[id];
-    skipped.push({ stack, logicalId: id, type: res.Type, reason: `watches ${hit.join(', ')}, which is not deployed` });
-  }
+  pruneObservers(stack, kept, removed, skipped);
+  pruneStatements(stack, kept, removed, skipped);
   for (const [id, res] of Object.entries(kept)) {
     const next = { ...res };
     if (res.Properties !== undefined) next.Properties = rewrite(res.Properties, removed, `${stack}/${id}`);

@@ -27,6 +27,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { CloudWatchClient, DescribeAlarmsCommand, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CreateLaunchTemplateCommand,
@@ -37,7 +38,7 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudWatchMetrics } from '../../controller/aws/cloudwatch-metrics.js';
@@ -274,26 +275,17 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
   });
 
   it('synthesizes both stacks, takes out what LocalStack cannot run (each with its reason), bootstraps and deploys with cdklocal', async () => {
-    // Bundling skipped: the Lambda bundles are not deployed here (the functions are taken out).
+    // Lambda bundling skipped: the functions are taken out. The VM/controller app bundles are real
+    // (spillway:buildAppBundle): cdklocal publishes them and the launch-template test reads them back.
     const app = new App({
       outdir: synthDir,
-      // Path metadata (on under the CLI, off by default for a bare App) lets the pruner take out
-      // whole constructs (NOT_DEPLOYABLE_CONSTRUCTS).
-      context: {
-        'aws:cdk:bundling-stacks': [],
-        'aws:cdk:enable-path-metadata': true,
-        'spillway:fleetName': fleet,
-        'spillway:region': region,
-      },
+      context: { 'aws:cdk:bundling-stacks': [], 'spillway:buildAppBundle': true, 'spillway:fleetName': fleet, 'spillway:region': region },
       builtinCloudFormationValidation: false,
     });
     buildApp(app).app.synth();
     skipped = pruneAssembly(synthDir, prunedDir);
     for (const s of skipped) console.log(`[test/localstack] NOT DEPLOYED ${s.stack}/${s.logicalId} (${s.type}): ${s.reason}`);
-    const byConstruct = skipped.filter((s) => s.reason.startsWith('part of '));
-    expect(byConstruct.map((s) => s.type)).toContain('Custom::SpillwayFleetReaper');
-    expect(byConstruct.every((s) => s.reason.startsWith('part of FleetReaper: '))).toBe(true);
-    expect(new Set(skipped.filter((s) => !byConstruct.includes(s)).map((s) => s.type))).toEqual(
+    expect(new Set(skipped.map((s) => s.type))).toEqual(
       new Set([
         'AWS::Lambda::Function',
         'AWS::Lambda::LayerVersion',
@@ -301,6 +293,10 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
         'AWS::ElasticLoadBalancingV2::LoadBalancer',
         'AWS::ElasticLoadBalancingV2::Listener',
         'AWS::ElasticLoadBalancingV2::TargetGroup',
+        'Custom::SpillwayFleetReaper',
+        'AWS::StepFunctions::StateMachine',
+        'AWS::IAM::Policy statement',
+        'AWS::IAM::Policy',
         'AWS::CloudWatch::Alarm',
         'Output',
       ]),
@@ -367,6 +363,8 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
     const ud = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'userData' }));
     const userData = Buffer.from(ud.UserData?.Value ?? '', 'base64').toString('utf8');
     expect(userData).toContain('SPILLWAY_WORLD=aws');
+    expect(userData).toContain('ExecStart=/opt/spillway/node/bin/node /opt/spillway/app/dist/controller.mjs');
+    expect(userData).not.toMatch(/\b(dnf|yum|npm|npx|tsx)\b|\|\|\s*true/);
   });
 
   it('CloudWatch: the spend alarm and the SLO-violation-rate alarm (metric math) exist on the Spillway namespace', async () => {
@@ -428,10 +426,18 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
       // (Not checked: LocalStack does not apply the templates' MetadataOptions or instance profile.)
       const ud = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: inst.InstanceId, Attribute: 'userData' }));
       const script = Buffer.from(ud.UserData?.Value ?? '', 'base64').toString('utf8');
-      expect(script).toContain('ExecStart=/usr/bin/node --import tsx functions/server/main.ts');
-      const asset = /aws s3 cp s3:\/\/([^/\s]+)\/(\S+)/.exec(script);
+      // Boots from the shipped bundle only: no package manager, strict mode, checked downloads.
+      expect(script).toContain('ExecStart=/opt/spillway/node/bin/node /opt/spillway/app/dist/server.mjs');
+      expect(script).toMatch(/^#!\/bin\/bash\nset -euo pipefail\n/);
+      expect(script).not.toMatch(/\b(dnf|yum|npm|npx|tsx)\b|\|\|\s*true/);
+      const asset = /aws s3 cp --only-show-errors s3:\/\/([^/\s]+)\/(\S+)/.exec(script);
       expect(asset?.[1]).toBe(`cdk-hnb659fds-assets-000000000000-${region}`);
       await s3.send(new HeadObjectCommand({ Bucket: asset?.[1], Key: asset?.[2] }));
+      // ... and the object is the bundle of this instance's architecture (its first tar entry).
+      const head = await s3.send(new GetObjectCommand({ Bucket: asset?.[1], Key: asset?.[2], Range: 'bytes=0-65535' }));
+      const tar = gunzipSync(Buffer.from(await head.Body!.transformToByteArray()), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      const firstEntry = tar.subarray(0, 100).toString('latin1').replace(/\0.*$/s, '');
+      expect(firstEntry).toBe(inst.InstanceType === 'c6g.large' ? 'spillway-arm64/' : 'spillway-x64/');
     }
     await fleetApi.terminate(vms.map((v) => v.id));
     const left = (await fleetApi.describe()).map((v) => v.id);
