@@ -399,7 +399,11 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
     const deployed = { physical: resources, parameters, accountId: '000000000000', region };
     const types = new Map(Object.entries(template.Resources).map(([id, r]) => [id, r.Type]));
     const vmTemplates = Object.values(template.Resources).filter(
-      (r) => r.Type === 'AWS::EC2::LaunchTemplate' && String((r.Properties as { LaunchTemplateName?: string }).LaunchTemplateName).startsWith(`${fleet}-`),
+      (r) => {
+        const name = String((r.Properties as { LaunchTemplateName?: string }).LaunchTemplateName);
+        // The controller host's own template (`<fleet>-controller-imdsv2`) is not a VM type's.
+        return r.Type === 'AWS::EC2::LaunchTemplate' && name.startsWith(`${fleet}-`) && !name.endsWith('-controller-imdsv2');
+      },
     );
     expect(vmTemplates).toHaveLength(3); // c5.large, c6g.large, c5.xlarge
     for (const r of vmTemplates) {
