@@ -303,7 +303,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     if (c.backend === 'vm' && c.vmId) {
       const est = findEstimate(s.selector, c.variant, 'vm', c.resourceKey);
       if (est) {
-        observeVmService(s.interference, c.vmId, c.serviceMs, est.p50Ms);
+        observeVmService(s.interference, c.vmId, c.serviceMs, est.priorP50Ms, est.logRatio, c.atMs);
         const ce = s.tables?.vmCache.get(c.vmId);
         if (ce && ce.health === undefined) ce.health = s.interference.byVm.get(c.vmId);
       }
@@ -648,6 +648,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       aligned: [],
       healthOf: (id: string) => interference.byVm.get(id),
       minHealthSamples: interference.minSamples,
+      probeIntervalMs: interference.probeIntervalMs,
       counter,
     };
     for (const vm of fleet) resolveVm(tables, vm);
@@ -715,10 +716,10 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       s.lambdaOccupancyMs = occ;
       s.counters = { observed: 0, lambdaTotal: 0, lambdaCold: 0, lambdaMs: {}, byTask: {} };
 
-      const inter = tickInterference(prev.interference, obs.vms);
+      const inter = tickInterference(prev.interference, obs.vms, obs.nowMs);
       s.interference = inter.state;
       const replace = new Set(inter.replace);
-      for (const id of inter.replace) notes.push(`replace ${id}: slowdown above ${s.interference.threshold} for ${s.interference.ticks} ticks`);
+      for (const id of inter.replace) notes.push(`replace ${id}: slowdown above ${s.interference.threshold} (significant) for ${s.interference.ticks} observed ticks`);
       // A VM still booting after 3x its type's (learned) boot delay is presumed stuck: replace it.
       for (const vm of obs.vms) {
         if (vm.state !== 'booting' || replace.has(vm.id)) continue;
