@@ -17,7 +17,6 @@
 import { warmPoolTargets } from './warm-pool.js';
 import type { Catalog } from '../../profiles/catalog.js';
 import { predictLatencyMs } from '../../profiles/schema.js';
-import { lambdaCostPerRequest } from '../../profiles/pricing.js';
 import { breakEvenUtilisation } from './break-even.js';
 import { type CombinedState, createCombinedForecaster } from './forecast/combiner.js';
 import type { PeakForecaster } from './forecast/types.js';
@@ -31,7 +30,6 @@ import {
 } from './interference.js';
 import {
   chooseLambdaMemory,
-  type LambdaMemoryCandidate,
   type PlanInput,
   type PlannerVariant,
   type PlanResult,
@@ -50,7 +48,8 @@ import type {
   VariantInfo,
   VmView,
 } from './policy-types.js';
-import { type RouteTables, resolveVm, routeRequest, type TaskRow, type VariantRow } from './router.js';
+import { lambdaMemoryCandidates, PRIOR_COLD_FRACTION } from './lambda-memory.js';
+import { DEFAULT_VM_OVERHEAD_MS, type RouteTables, resolveVm, routeRequest, type TaskRow, type VariantRow } from './router.js';
 import {
   decaySelector,
   effectiveRatio,
@@ -242,7 +241,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
   const maxWindowMs = Math.max(0, opts.maxScaleDownWindowMs ?? 600_000);
   const warmQuantile = opts.warmPoolQuantile ?? 0.999;
   const exploreShare = Math.min(0.1, Math.max(0, opts.exploreShare ?? 0.02));
-  const vmOverheadMs = opts.vmOverheadMs ?? 2;
+  const vmOverheadMs = opts.vmOverheadMs ?? DEFAULT_VM_OVERHEAD_MS;
   let forecaster: PeakForecaster<CombinedState> | undefined;
   let forecasterKey = '';
 
@@ -516,18 +515,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
   };
 
   const lambdaChoice = (env: PolicyEnv, s: SpillwayState, v: VariantInfo) => {
-    const cands: LambdaMemoryCandidate[] = [];
-    for (const m of env.catalog.lambda.memoryOptionsMb) {
-      const e = getEstimate(s.selector, env.catalog, v, 'lambda', String(m));
-      cands.push({
-        memoryMb: m,
-        p50Ms: e.p50Ms,
-        p99Ms: e.p99Ms,
-        coldStartMs: e.coldStartMs,
-        overheadMs: e.overheadMs,
-        costPerRequestUsd: lambdaCostPerRequest(env.catalog, m, e.p50Ms, env.lambdaArch),
-      });
-    }
+    const cands = lambdaMemoryCandidates(env.catalog, env.lambdaArch, (m) => getEstimate(s.selector, env.catalog, v, 'lambda', String(m)));
     return chooseLambdaMemory(cands, env.sloMs, s.coldFraction, s.lambdaMemoryMb[v.name]);
   };
 
@@ -676,7 +664,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         plans: {},
         lambdaMemoryMb: {},
         shares: {},
-        coldFraction: 0.05,
+        coldFraction: PRIOR_COLD_FRACTION,
         lambdaOccupancyMs: {},
         demand: initialDemand(env.variants),
         classMix: {},

@@ -7,7 +7,9 @@ import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
 import type { VariantProfile } from '../../profiles/schema.js';
 import type { PolicyEnv, VariantInfo } from '../core/policy-types.js';
 import { eligibleVariants, preferRealWeights } from './baselines/common.js';
-import { CLAIRVOYANT, createPolicy } from './policies.js';
+import type { FleetState } from './baselines/fleet.js';
+import { smallestStaticFleet, VM_PEAK_UTILISATION } from './baselines/vm-peak.js';
+import { CLAIRVOYANT, createPolicy, type PolicyFactoryContext } from './policies.js';
 import { type ClairvoyantResult, clairvoyantBound } from './clairvoyant.js';
 import { DEFAULT_PROFILE_NOTE, defaultProfiles } from './default-profiles.js';
 import { clairvoyantMix, describeModelMix } from './model-mix.js';
@@ -127,12 +129,30 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const leftOut = [...loaded.profiles.values()]
     .filter((p) => p.weights === 'synthetic' && !env.variants.some((v) => v.name === p.variant))
     .map((p) => p.variant);
-  const profileNotes =
+  const profileNotes: string[] =
     leftOut.length > 0
       ? [...loaded.notes, `synthetic weights not served, real variants exist (name them in --variants to include them): ${leftOut.join(', ')}`]
       : loaded.notes;
-  const ctx = { peakRps: trace.peakRps, minAccuracy: o.minAccuracy };
+  const ctx: PolicyFactoryContext = { peakRps: trace.peakRps, minAccuracy: o.minAccuracy };
   eligibleVariants(env, o.minAccuracy); // fail fast with the list of variants and accuracies
+  if (o.policies.includes('vm-peak')) {
+    // vm-peak at its best: the smallest static fleet with no violations on these arrivals (same seed).
+    const probe = createPolicy('vm-peak', ctx).init(env, 0) as FleetState;
+    const start = Math.max(1, Math.ceil(trace.peakRps / (probe.option.capacityRps * VM_PEAK_UTILISATION)));
+    const found = smallestStaticFleet((n) => {
+      const r = simulate(trace, createPolicy('vm-peak', { ...ctx, vmPeakCount: n }), env, {
+        seed: o.seed,
+        minAccuracy: o.minAccuracy,
+        ...o.sim,
+        recordArrivalsPerSecond: false,
+      });
+      return r.violations;
+    }, start);
+    ctx.vmPeakCount = found.count;
+    profileNotes.push(
+      `vm-peak: ${found.count} VM(s), the smallest static fleet with ${found.floor === 0 ? 'no violations' : `violations within 10 % + 2 of the ${found.floor} a fleet of 8x the peak sizing still has`} (${found.violations}); peak sizing would be ${start}`,
+    );
+  }
   const results: SimResult[] = [];
   const names = o.policies.filter((p) => p !== CLAIRVOYANT);
   for (const name of o.policies) if (name !== CLAIRVOYANT) createPolicy(name, ctx); // fail fast on a bad name
