@@ -10,7 +10,7 @@ import { eligibleVariants, preferRealWeights } from './baselines/common.js';
 import type { FleetState } from './baselines/fleet.js';
 import { smallestStaticFleet, VM_PEAK_UTILISATION } from './baselines/vm-peak.js';
 import { CLAIRVOYANT, createPolicy, type PolicyFactoryContext } from './policies.js';
-import { type ClairvoyantResult, clairvoyantBound } from './clairvoyant.js';
+import { type AchievableResult, achievableOptimum, type ClairvoyantResult, clairvoyantBound } from './clairvoyant.js';
 import { DEFAULT_PROFILE_NOTE, defaultProfiles } from './default-profiles.js';
 import { clairvoyantMix, describeModelMix } from './model-mix.js';
 import { SimConfigError } from './errors.js';
@@ -44,6 +44,10 @@ export interface SummaryRow {
   ec2Usd: number;
   lambdaUsd: number;
   ratioToClairvoyant: number;
+  /** Ratio to the strict per-second lower bound (no billing minimum: nothing can cost less). */
+  ratioToStrictBound: number;
+  /** Ratio to the achievable offline optimum (clairvoyant.ts achievableOptimum). */
+  ratioToAchievable: number;
   violationPct: number;
   p50Ms: number | null;
   p99Ms: number | null;
@@ -67,6 +71,8 @@ export interface ScenarioResult {
   syntheticWeights: string[];
   results: SimResult[];
   clairvoyant: ClairvoyantResult | null;
+  /** The achievable offline optimum on the same arrivals (null without arrivals). */
+  achievable: AchievableResult | null;
   rows: SummaryRow[];
 }
 
@@ -177,12 +183,17 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   }
   const clairvoyant = arrivals ? clairvoyantBound(arrivals, env, o.minAccuracy, { vmOverheadMs: o.sim?.vmOverheadMs }) : null;
   const cv = clairvoyant?.clairvoyantUsd ?? Number.NaN;
+  const achievable = arrivals && clairvoyant ? achievableOptimum(arrivals, env, o.minAccuracy, clairvoyant) : null;
+  const strictUsd = clairvoyant?.strictLowerBoundUsd ?? Number.NaN;
+  const achUsd = achievable?.usd ?? Number.NaN;
   const rows: SummaryRow[] = results.map((r) => ({
     policy: r.policy,
     totalUsd: r.cost.totalUsd,
     ec2Usd: r.cost.ec2Usd,
     lambdaUsd: r.cost.lambdaComputeUsd + r.cost.lambdaRequestsUsd,
     ratioToClairvoyant: r.cost.totalUsd / cv,
+    ratioToStrictBound: r.cost.totalUsd / strictUsd,
+    ratioToAchievable: r.cost.totalUsd / achUsd,
     violationPct: r.violationRate * 100,
     p50Ms: r.served > 0 ? r.p50Ms : null,
     p99Ms: r.served > 0 ? r.p99Ms : null,
@@ -201,6 +212,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       ec2Usd: clairvoyant.ec2Usd,
       lambdaUsd: clairvoyant.lambdaUsd,
       ratioToClairvoyant: 1,
+      ratioToStrictBound: clairvoyant.clairvoyantUsd / strictUsd,
+      ratioToAchievable: clairvoyant.clairvoyantUsd / achUsd,
       violationPct: 0,
       p50Ms: null,
       p99Ms: null,
@@ -237,6 +250,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     syntheticWeights,
     results,
     clairvoyant,
+    achievable,
     rows,
   };
 }
