@@ -228,10 +228,23 @@ export interface RouterView {
   lambda: LambdaView;
 }
 
+/**
+ * How a policy's VMs are billed when they are not plain EC2: Lambda Managed Instances bill the EC2
+ * price x (1 + 15 %) management fee plus Lambda's request fee for every request they serve.
+ */
+export interface VmBilling {
+  /** Multiplier on the EC2 price (1.15 for Lambda Managed Instances). */
+  priceFactor: number;
+  /** Fee per million requests served on these VMs ($0.20 for Lambda Managed Instances). */
+  requestFeeUsdPerMillion: number;
+}
+
 export interface Policy<S> {
   readonly name: string;
   /** Whether this policy may send traffic to Lambda (lambda-only, spock, mark, spillway: yes). */
   readonly usesLambda: boolean;
+  /** How this policy's VMs are billed (the simulator's bill); default plain EC2. */
+  readonly vmBilling?: VmBilling;
   init(env: PolicyEnv, nowMs: number): S;
   /** Called every env.tickIntervalMs: forecast -> plan -> decide. Must not throw; return a decision with notes instead. */
   tick(obs: TickObservation, state: S, env: PolicyEnv): { decision: TickDecision; state: S };

@@ -16,7 +16,9 @@
  *    spill to its Lambda, and otherwise by the selector's decay back to its profile).
  * 3. a ready VM of the primary whose p99 of wait + service (queueTailMs: k = outstanding / slots
  *    batches ahead, x slowdown) fits the budget, shortest expected delay first; else a ready VM of another
- *    eligible variant (already paid for, so free at the margin), shortest expected delay;
+ *    eligible variant (already paid for, so free at the margin), shortest expected delay. The slowdown
+ *    is the VM's significant excess over its type's learned estimate (interference.ts), and an idle
+ *    VM unobserved for probeIntervalMs is taken at slowdown 1 (a probe);
  * 4. else Lambda: primary first, then the other eligible variants cheapest first, if its warm (or
  *    cold when no warm idle instance) estimate fits, concurrency allows and the pool is not throttled;
  *    if only the cold estimate misses, the cold start is taken only when the request accepts a late
@@ -43,6 +45,14 @@ export interface VariantRow {
   lambdaCostPerRequestUsd: number;
 }
 
+/** What the router reads of a VM's interference record (core/interference.ts VmHealth). */
+export interface VmHealthView {
+  slowdown: number;
+  samples: number;
+  /** Time of the VM's last completion (ms). */
+  lastObsMs: number;
+}
+
 export interface VmCacheEntry {
   /** The VmView object last seen for this id (identity check for the index-aligned cache). */
   vmRef: VmView | undefined;
@@ -52,7 +62,7 @@ export interface VmCacheEntry {
   vi: number;
   est: LatencyEstimate | undefined;
   /** Interference record (mutated in place by observe), if any; minSamples gates its use. */
-  health: { slowdown: number; samples: number } | undefined;
+  health: VmHealthView | undefined;
   minSamples: number;
   /** Service-time moments derived from est (see serviceMoments), for the p50/p99 they were made from. */
   momP50Ms?: number;
@@ -87,6 +97,40 @@ export function serviceMoments(p50Ms: number, p99Ms: number): { meanMs: number; 
 export function queueTailMs(k: number, p99Ms: number, meanMs: number, sdMs: number): number {
   if (!(k > 0)) return p99Ms;
   return p99Ms + k * meanMs + Z99 * sdMs * (Math.sqrt(k + 1) - 1);
+}
+
+/** Network/HTTP overhead added to VM estimates (ms) unless a policy says otherwise (Spillway's default). */
+export const DEFAULT_VM_OVERHEAD_MS = 2;
+
+/**
+ * The VM admission rule (Spillway's, and every VM baseline's): a request may join a VM with `k`
+ * batches ahead of it iff the p99 of its wait + service, x the VM's slowdown, + the transport
+ * overhead fits the budget. The router applies it per request with learned estimates; baselines
+ * turn it into an outstanding-request cap once from the profile (vmAdmissionLimit).
+ */
+export function vmAdmits(
+  k: number,
+  p99Ms: number,
+  meanMs: number,
+  sdMs: number,
+  slowdown: number,
+  overheadMs: number,
+  budgetMs: number,
+): boolean {
+  return queueTailMs(k, p99Ms, meanMs, sdMs) * slowdown + overheadMs <= budgetMs;
+}
+
+/**
+ * vmAdmits as a cap: a request is admitted iff the VM has fewer than this many requests outstanding
+ * (k = floor(outstanding / slots) batches ahead, as the router counts them); 0 = never. Shufflenet on
+ * c5.large (p50 14 ms, p99 31 ms, 2 slots, 2 ms overhead): SLO 60 -> k <= 1 -> 4; SLO 200 -> k <= 9 -> 20.
+ */
+export function vmAdmissionLimit(p50Ms: number, p99Ms: number, slots: number, overheadMs: number, budgetMs: number, slowdown = 1): number {
+  const { meanMs, sdMs } = serviceMoments(p50Ms, p99Ms);
+  if (!vmAdmits(0, p99Ms, meanMs, sdMs, slowdown, overheadMs, budgetMs)) return 0;
+  let k = 0;
+  while (k < 100_000 && vmAdmits(k + 1, p99Ms, meanMs, sdMs, slowdown, overheadMs, budgetMs)) k++;
+  return (k + 1) * Math.max(1, slots);
 }
 
 export interface TaskRow {
@@ -125,8 +169,15 @@ export interface RouteTables {
   alignedFor: readonly VmView[] | undefined;
   aligned: Array<VmCacheEntry | undefined>;
   /** Interference record of a VM id, if the policy has one. */
-  healthOf: (vmId: string) => { slowdown: number; samples: number } | undefined;
+  healthOf: (vmId: string) => VmHealthView | undefined;
   minHealthSamples: number;
+  /**
+   * A ready VM that is idle and has had no completion for this long takes the next request at its
+   * nominal estimate (slowdown 1), whatever its learned slowdown says: otherwise a VM whose
+   * estimate drifted up gets no traffic and the estimate can never come back down. At most one
+   * probe is in flight per VM (it must be idle); Infinity disables probing.
+   */
+  probeIntervalMs: number;
   /**
    * Scratch counter for the share draw and exploration; the ONLY thing route() writes. It changes
    * which variant a given request gets, never any learned value, and the sequence is deterministic.
@@ -244,7 +295,11 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
     const reported = vm.slowdown || 1;
     // observe() attaches the interference record to this entry when the VM's first completion arrives.
     const h = ce.health;
-    const sd = h !== undefined && h.samples >= ce.minSamples && h.slowdown > reported ? h.slowdown : reported;
+    let sd = reported;
+    if (h !== undefined && h.samples >= ce.minSamples && h.slowdown > reported) {
+      // Probe: an idle VM not observed for probeIntervalMs is tried at its reported speed.
+      sd = vm.outstanding === 0 && req.nowMs - h.lastObsMs >= t.probeIntervalMs ? reported : h.slowdown;
+    }
     const slots = vm.slots > 0 ? vm.slots : 1;
     const k = Math.floor(vm.outstanding / slots);
     if (ce.momP50Ms !== est.p50Ms || ce.momP99Ms !== est.p99Ms) {
@@ -255,7 +310,7 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
       ce.sdMs = m.sdMs;
     }
     const meanMs = ce.meanMs ?? est.p50Ms;
-    if (queueTailMs(k, est.p99Ms, meanMs, ce.sdMs ?? 0) * sd + t.vmOverheadMs > budget) continue;
+    if (!vmAdmits(k, est.p99Ms, meanMs, ce.sdMs ?? 0, sd, t.vmOverheadMs, budget)) continue;
     const waitMs = k * meanMs * sd;
     const delay = waitMs + est.p50Ms * sd;
     if (vi === primary) {

@@ -4,9 +4,12 @@
  * One estimate per (variant, backend kind, resource key): resource key = instance type for 'vm',
  * memory size as a string for 'lambda'. Each starts from the profile (prior) and learns from
  * CompletionRecords:
- * - ratio: EWMA (alpha 0.1) of observed service / prior p50, clipped to [0.2, 5]. p50 = prior p50 x ratio.
- *   A variant really 1.5x slower than its profile: after n observations ratio = 1.5 - 0.5 x 0.9^n, so it
- *   passes 1.3 after 9 observations and 1.45 after 22 - bounded detection.
+ * - ratio: exp of an EWMA (alpha 0.1) of ln(observed service / prior p50), ratio clipped to [0.2, 5];
+ *   p50 = prior p50 x ratio. The log-mean is the median of lognormal service noise (the shape the
+ *   profiles' p99/p50 describes), so p50 is a median, not a mean pulled up by the tail (an arithmetic
+ *   EWMA learned e^(sigma^2/2) x the median: +6 % for shufflenet's p99/p50 of 2.2, and p99 = p50 x tail
+ *   then double-counted the tail). A variant really 1.5x slower than its profile: after n observations
+ *   ratio = 1.5^(1 - 0.9^n), so it passes 1.3 after 10 observations and 1.45 after 25 - bounded detection.
  * - p99: max(p50 x the profile's p99/p50 tail factor, a stochastic-approximation quantile tracker
  *   q += eta x (x > q ? 0.99 : -0.01), eta = 0.1 x p50) so a heavier tail than the profile shows too.
  * - Lambda only: cold-start extra (totalMs - serviceMs of cold requests) and warm overhead
@@ -27,6 +30,8 @@ export interface LatencyEstimate {
   readonly priorP50Ms: number;
   readonly priorP99Ms: number;
   ratio: number;
+  /** ln(ratio): what the EWMA runs on. */
+  logRatio: number;
   p50Ms: number;
   p99Ms: number;
   /** Tail quantile tracker (ms). */
@@ -97,6 +102,7 @@ function newEstimate(
     priorP50Ms: prior.p50Ms,
     priorP99Ms: Math.max(prior.p99Ms, prior.p50Ms),
     ratio: 1,
+    logRatio: 0,
     p50Ms: prior.p50Ms,
     p99Ms: Math.max(prior.p99Ms, prior.p50Ms),
     q99Ms: Math.max(prior.p99Ms, prior.p50Ms),
@@ -182,7 +188,8 @@ export function observeLatency(state: SelectorState, c: CompletionRecord): Laten
   if (!e || !(c.serviceMs >= 0) || !Number.isFinite(c.serviceMs)) return e;
   const a = state.alpha;
   const r = Math.min(5, Math.max(0.2, c.serviceMs / e.priorP50Ms));
-  e.ratio = (1 - a) * e.ratio + a * r;
+  e.logRatio = (1 - a) * e.logRatio + a * Math.log(r);
+  e.ratio = Math.exp(e.logRatio);
   const eta = 0.1 * e.p50Ms;
   e.q99Ms = Math.max(e.p50Ms, e.q99Ms + (c.serviceMs > e.q99Ms ? 0.99 * eta : -0.01 * eta));
   if (c.backend === 'lambda' && Number.isFinite(c.totalMs)) {
@@ -200,8 +207,9 @@ export function observeLatency(state: SelectorState, c: CompletionRecord): Laten
 export function decaySelector(state: SelectorState): void {
   const d = state.decayPerIdleTick;
   for (const e of state.estimates.values()) {
-    if (e.recentN === 0 && e.ratio !== 1) {
-      e.ratio += d * (1 - e.ratio);
+    if (e.recentN === 0 && e.logRatio !== 0) {
+      e.logRatio *= 1 - d;
+      e.ratio = Math.exp(e.logRatio);
       e.q99Ms += d * (e.priorP99Ms * e.ratio - e.q99Ms);
       refresh(e);
     }

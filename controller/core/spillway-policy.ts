@@ -31,7 +31,6 @@ import {
 } from './interference.js';
 import {
   chooseLambdaMemory,
-  type LambdaMemoryCandidate,
   type PlanInput,
   type PlannerVariant,
   type PlanResult,
@@ -51,7 +50,8 @@ import type {
   VariantInfo,
   VmView,
 } from './policy-types.js';
-import { type RouteTables, resolveVm, routeRequest, type TaskRow, type VariantRow } from './router.js';
+import { lambdaMemoryCandidates, PRIOR_COLD_FRACTION } from './lambda-memory.js';
+import { DEFAULT_VM_OVERHEAD_MS, type RouteTables, resolveVm, routeRequest, type TaskRow, type VariantRow } from './router.js';
 import {
   decaySelector,
   effectiveRatio,
@@ -243,7 +243,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
   const maxWindowMs = Math.max(0, opts.maxScaleDownWindowMs ?? 600_000);
   const warmQuantile = opts.warmPoolQuantile ?? 0.999;
   const exploreShare = Math.min(0.1, Math.max(0, opts.exploreShare ?? 0.02));
-  const vmOverheadMs = opts.vmOverheadMs ?? 2;
+  const vmOverheadMs = opts.vmOverheadMs ?? DEFAULT_VM_OVERHEAD_MS;
   let forecaster: PeakForecaster<CombinedState> | undefined;
   let forecasterKey = '';
 
@@ -304,7 +304,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     if (c.backend === 'vm' && c.vmId) {
       const est = findEstimate(s.selector, c.variant, 'vm', c.resourceKey);
       if (est) {
-        observeVmService(s.interference, c.vmId, c.serviceMs, est.p50Ms);
+        observeVmService(s.interference, c.vmId, c.serviceMs, est.priorP50Ms, est.logRatio, c.atMs);
         const ce = s.tables?.vmCache.get(c.vmId);
         if (ce && ce.health === undefined) ce.health = s.interference.byVm.get(c.vmId);
       }
@@ -517,18 +517,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
   };
 
   const lambdaChoice = (env: PolicyEnv, s: SpillwayState, v: VariantInfo) => {
-    const cands: LambdaMemoryCandidate[] = [];
-    for (const m of env.catalog.lambda.memoryOptionsMb) {
-      const e = getEstimate(s.selector, env.catalog, v, 'lambda', String(m));
-      cands.push({
-        memoryMb: m,
-        p50Ms: e.p50Ms,
-        p99Ms: e.p99Ms,
-        coldStartMs: e.coldStartMs,
-        overheadMs: e.overheadMs,
-        costPerRequestUsd: lambdaCostPerRequest(env.catalog, m, e.p50Ms, env.lambdaArch),
-      });
-    }
+    const cands = lambdaMemoryCandidates(env.catalog, env.lambdaArch, (m) => getEstimate(s.selector, env.catalog, v, 'lambda', String(m)));
     return chooseLambdaMemory(cands, env.sloMs, s.coldFraction, s.lambdaMemoryMb[v.name]);
   };
 
@@ -649,6 +638,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       aligned: [],
       healthOf: (id: string) => interference.byVm.get(id),
       minHealthSamples: interference.minSamples,
+      probeIntervalMs: interference.probeIntervalMs,
       counter,
     };
     for (const vm of fleet) resolveVm(tables, vm);
@@ -725,7 +715,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         plans: {},
         lambdaMemoryMb: {},
         shares: {},
-        coldFraction: 0.05,
+        coldFraction: PRIOR_COLD_FRACTION,
         lambdaOccupancyMs: {},
         demand: initialDemand(env.variants),
         classMix: {},
@@ -765,10 +755,10 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       s.lambdaOccupancyMs = occ;
       s.counters = { observed: 0, lambdaTotal: 0, lambdaCold: 0, lambdaMs: {}, byTask: {} };
 
-      const inter = tickInterference(prev.interference, obs.vms);
+      const inter = tickInterference(prev.interference, obs.vms, obs.nowMs);
       s.interference = inter.state;
       const replace = new Set(inter.replace);
-      for (const id of inter.replace) notes.push(`replace ${id}: slowdown above ${s.interference.threshold} for ${s.interference.ticks} ticks`);
+      for (const id of inter.replace) notes.push(`replace ${id}: slowdown above ${s.interference.threshold} (significant) for ${s.interference.ticks} observed ticks`);
       // A VM still booting after 3x its type's (learned) boot delay is presumed stuck: replace it.
       for (const vm of obs.vms) {
         if (vm.state !== 'booting' || replace.has(vm.id)) continue;

@@ -66,7 +66,7 @@ export function renderSweepHtml(r: SweepResult, notes: readonly string[] = []): 
 <div><h3>${esc(compared)} SLO violations (served accuracy)</h3>${heatMap(r, t, 'violations')}</div></div>`,
     )
     .join('\n');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>Spillway sweep</title>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Spillway sweep</title>
 <style>body{font:14px system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:center}th{background:#f6f6f6}td.na{color:#999;background:#f3f3f3}
 .pair{display:flex;gap:32px;flex-wrap:wrap}small{color:#444}</style></head><body>

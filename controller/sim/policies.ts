@@ -8,6 +8,8 @@ import type { Policy } from '../core/policy-types.js';
 import type { PolicyFactoryContext } from './baselines/common.js';
 import { createInfaasPolicy } from './baselines/infaas.js';
 import { createLambdaOnlyPolicy } from './baselines/lambda-only.js';
+import { createLibraPolicy } from './baselines/libra.js';
+import { createLmiPolicy } from './baselines/lmi.js';
 import { createMarkPolicy } from './baselines/mark.js';
 import { createSpockPolicy } from './baselines/spock.js';
 import { createVmPeakPolicy } from './baselines/vm-peak.js';
@@ -26,9 +28,11 @@ export const POLICIES: Record<string, (ctx: PolicyFactoryContext) => AnyPolicy> 
   'vm-peak': createVmPeakPolicy,
   'vm-reactive': (ctx) => createVmReactivePolicy(ctx),
   'lambda-only': (ctx) => createLambdaOnlyPolicy(ctx),
-  mark: createMarkPolicy,
+  mark: (ctx) => createMarkPolicy(ctx),
   spock: (ctx) => createSpockPolicy(ctx),
   infaas: createInfaasPolicy,
+  libra: createLibraPolicy,
+  lmi: createLmiPolicy,
 };
 
 export const CLAIRVOYANT = 'clairvoyant';
@@ -41,13 +45,16 @@ const ONE_MODEL = 'one model, the cheapest per request (VM) meeting the accuracy
 export const POLICY_DESCRIPTIONS: Record<string, string> = {
   spillway:
     'Spillway: forecast + integer program buy VMs ahead of need, Lambda at a right-sized memory takes the rest; picks the variant per request among those meeting the accuracy floor, learning observed latencies',
-  'vm-peak': `VMs only, a static fleet sized once for the peak rate (85 % utilisation), never scaled; ${ONE_MODEL}`,
-  'vm-reactive': `VMs only, target tracking (70 % utilisation of the last minute's rate, 60 s scale-out cooldown, 5-minute scale-in window); ${ONE_MODEL}`,
-  'lambda-only': `Lambda only, every request at a fixed 3,008 MB, no VMs; ${ONE_MODEL}`,
-  mark: `MArk (ATC'19): VMs for the running 5-minute peak x 1.2, overflow to Lambda at 3,008 MB; ${ONE_MODEL}`,
-  spock: `Spock (CLOUD'19): reactive VMs as vm-reactive, requests that find them full go to Lambda at 3,008 MB; ${ONE_MODEL}`,
+  'vm-peak': `VMs only, the smallest static fleet with no violations on the replayed trace (searched), never scaled; ${ONE_MODEL}`,
+  'vm-reactive': `VMs only, target tracking (50 % utilisation of the last minute's rate, 60 s scale-out cooldown, 5-minute scale-in window); ${ONE_MODEL}`,
+  'lambda-only': `Lambda only, every request at the cheapest memory meeting the SLO, no VMs; ${ONE_MODEL}`,
+  mark: `MArk (ATC'19): VMs for the running 60 s peak x 1.1 (the top VM only if its load costs more on Lambda), overflow to Lambda at the cheapest memory meeting the SLO; ${ONE_MODEL}`,
+  spock: `Spock (CLOUD'19): reactive VMs (target tracking at 90 %), requests that find them full go to Lambda at the cheapest memory meeting the SLO; ${ONE_MODEL}`,
   infaas:
     "INFaaS (ATC'21): model-less, serves the cheapest variant meeting the floor and the SLO and switches new VMs to the highest-throughput one under load; reactive VMs, no Lambda",
+  libra:
+    `LIBRA (IC2E'21) as its simulator: every 300 s, VMs for EWMA mean + 1 deviation of the per-second load (alpha 0.2), 80 % of that on VMs and the rest of each second on Lambda, new VMs used after 100 s; ${ONE_MODEL}`,
+  lmi: `Lambda Managed Instances: EC2 price + 15 % + $0.20/M requests, >= 3 instances, target tracking 90 %, growth capped at 2x per 5 minutes, excess throttled; ${ONE_MODEL}`,
   [CLAIRVOYANT]:
     'clairvoyant bound (not a runnable policy): knows every arrival in advance, boots VMs instantly in aligned 60 s blocks, the excess on Lambda, no cold starts',
 };

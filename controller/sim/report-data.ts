@@ -10,6 +10,8 @@ export const SUMMARY_COLUMNS: ReportColumn[] = [
   { key: 'policy', label: 'policy' },
   { key: 'totalUsd', label: 'total $', digits: 3 },
   { key: 'ratioToClairvoyant', label: 'x clairvoyant', digits: 2 },
+  { key: 'ratioToStrictBound', label: 'x strict LB', digits: 2 },
+  { key: 'ratioToAchievable', label: 'x offline DP', digits: 2 },
   { key: 'violationPct', label: 'SLO viol. %', digits: 2 },
   { key: 'p99Ms', label: 'p99 ms', digits: 1 },
   { key: 'avgAccuracy', label: 'served acc. %', digits: 2 },

@@ -7,8 +7,10 @@ import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
 import type { VariantProfile } from '../../profiles/schema.js';
 import type { PolicyEnv, VariantInfo } from '../core/policy-types.js';
 import { eligibleVariants, preferRealWeights } from './baselines/common.js';
-import { CLAIRVOYANT, createPolicy } from './policies.js';
-import { type ClairvoyantResult, clairvoyantBound } from './clairvoyant.js';
+import type { FleetState } from './baselines/fleet.js';
+import { smallestStaticFleet, VM_PEAK_UTILISATION } from './baselines/vm-peak.js';
+import { CLAIRVOYANT, createPolicy, type PolicyFactoryContext } from './policies.js';
+import { type AchievableResult, achievableOptimum, type ClairvoyantResult, clairvoyantBound } from './clairvoyant.js';
 import { DEFAULT_PROFILE_NOTE, defaultProfiles } from './default-profiles.js';
 import { clairvoyantMix, describeModelMix } from './model-mix.js';
 import { SimConfigError } from './errors.js';
@@ -49,6 +51,10 @@ export interface SummaryRow {
   ec2Usd: number;
   lambdaUsd: number;
   ratioToClairvoyant: number;
+  /** Ratio to the strict per-second lower bound (no billing minimum: nothing can cost less). */
+  ratioToStrictBound: number;
+  /** Ratio to the achievable offline optimum (clairvoyant.ts achievableOptimum). */
+  ratioToAchievable: number;
   violationPct: number;
   p50Ms: number | null;
   p99Ms: number | null;
@@ -73,6 +79,8 @@ export interface ScenarioResult {
   syntheticWeights: string[];
   results: SimResult[];
   clairvoyant: ClairvoyantResult | null;
+  /** The achievable offline optimum on the same arrivals (null without arrivals). */
+  achievable: AchievableResult | null;
   rows: SummaryRow[];
 }
 
@@ -135,14 +143,33 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const leftOut = [...loaded.profiles.values()]
     .filter((p) => p.weights === 'synthetic' && !env.variants.some((v) => v.name === p.variant))
     .map((p) => p.variant);
-  const profileNotes =
+  const profileNotes: string[] =
     leftOut.length > 0
       ? [...loaded.notes, `synthetic weights not served, real variants exist (name them in --variants to include them): ${leftOut.join(', ')}`]
       : loaded.notes;
-  const ctx = { peakRps: trace.peakRps, minAccuracy: o.minAccuracy };
+  const ctx: PolicyFactoryContext = { peakRps: trace.peakRps, minAccuracy: o.minAccuracy };
   eligibleVariants(env, o.minAccuracy); // fail fast with the list of variants and accuracies
   const world = worldNamed(o.world ?? 'realistic');
   const worldOption: Partial<SimOptions> = world ? { world } : {};
+  if (o.policies.includes('vm-peak')) {
+    // vm-peak at its best: the smallest static fleet with no violations on these arrivals (same seed).
+    const probe = createPolicy('vm-peak', ctx).init(env, 0) as FleetState;
+    const start = Math.max(1, Math.ceil(trace.peakRps / (probe.option.capacityRps * VM_PEAK_UTILISATION)));
+    const found = smallestStaticFleet((n) => {
+      const r = simulate(trace, createPolicy('vm-peak', { ...ctx, vmPeakCount: n }), env, {
+        seed: o.seed,
+        minAccuracy: o.minAccuracy,
+        ...worldOption,
+        ...o.sim,
+        recordArrivalsPerSecond: false,
+      });
+      return r.violations;
+    }, start);
+    ctx.vmPeakCount = found.count;
+    profileNotes.push(
+      `vm-peak: ${found.count} VM(s), the smallest static fleet with ${found.floor === 0 ? 'no violations' : `violations within 10 % + 2 of the ${found.floor} a fleet of 8x the peak sizing still has`} (${found.violations}); peak sizing would be ${start}`,
+    );
+  }
   const results: SimResult[] = [];
   const names = o.policies.filter((p) => p !== CLAIRVOYANT);
   for (const name of o.policies) if (name !== CLAIRVOYANT) createPolicy(name, ctx); // fail fast on a bad name
@@ -168,12 +195,17 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   }
   const clairvoyant = arrivals ? clairvoyantBound(arrivals, env, o.minAccuracy, { vmOverheadMs: o.sim?.vmOverheadMs ?? transportMs(world, 'vm', DEFAULT_SIM_OPTIONS.vmOverheadMs) }) : null;
   const cv = clairvoyant?.clairvoyantUsd ?? Number.NaN;
+  const achievable = arrivals && clairvoyant ? achievableOptimum(arrivals, env, o.minAccuracy, clairvoyant) : null;
+  const strictUsd = clairvoyant?.strictLowerBoundUsd ?? Number.NaN;
+  const achUsd = achievable?.usd ?? Number.NaN;
   const rows: SummaryRow[] = results.map((r) => ({
     policy: r.policy,
     totalUsd: r.cost.totalUsd,
     ec2Usd: r.cost.ec2Usd,
     lambdaUsd: r.cost.lambdaComputeUsd + r.cost.lambdaRequestsUsd,
     ratioToClairvoyant: r.cost.totalUsd / cv,
+    ratioToStrictBound: r.cost.totalUsd / strictUsd,
+    ratioToAchievable: r.cost.totalUsd / achUsd,
     violationPct: r.violationRate * 100,
     p50Ms: r.served > 0 ? r.p50Ms : null,
     p99Ms: r.served > 0 ? r.p99Ms : null,
@@ -192,6 +224,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       ec2Usd: clairvoyant.ec2Usd,
       lambdaUsd: clairvoyant.lambdaUsd,
       ratioToClairvoyant: 1,
+      ratioToStrictBound: clairvoyant.clairvoyantUsd / strictUsd,
+      ratioToAchievable: clairvoyant.clairvoyantUsd / achUsd,
       violationPct: 0,
       p50Ms: null,
       p99Ms: null,
@@ -229,6 +263,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     syntheticWeights,
     results,
     clairvoyant,
+    achievable,
     rows,
   };
 }

@@ -847,6 +847,11 @@ export function simulate<S>(
     opts.onProgress?.(now, endMs);
   };
 
+  // A policy whose VMs are not plain EC2 (Lambda Managed Instances): price factor on the EC2 bill,
+  // and a request fee per request its VMs serve (billed as Lambda requests).
+  const vmPriceFactor = policy.vmBilling?.priceFactor ?? 1;
+  const vmRequestFeesUsd = (): number =>
+    policy.vmBilling ? ((served - lambdaServed) * policy.vmBilling.requestFeeUsdPerMillion) / 1e6 : 0;
   // Cost so far (for the cumulative series): EC2 run time so far, minimum applied at stop.
   const costSoFar = (now: number): number => {
     let ec2 = 0;
@@ -856,7 +861,7 @@ export function simulate<S>(
         ? vmBilledCostUsd(catalog, vm.instanceType, stop - vm.launchedAtMs)
         : ((stop - vm.launchedAtMs) / 3_600_000) * vm.pricePerHourUsd;
     }
-    return ec2 + lambdaComputeUsd + lambdaRequestFeesUsd(catalog, lambdaRequests);
+    return ec2 * vmPriceFactor + lambdaComputeUsd + lambdaRequestFeesUsd(catalog, lambdaRequests) + vmRequestFeesUsd();
   };
 
   const sample = (now: number): void => {
@@ -1003,11 +1008,11 @@ export function simulate<S>(
     }
     const run = vm.stopAtMs - vm.launchedAtMs;
     vmRunMs += run;
-    ec2Usd += vmBilledCostUsd(catalog, vm.instanceType, run);
+    ec2Usd += vmBilledCostUsd(catalog, vm.instanceType, run) * vmPriceFactor;
     busyMs += vm.busyMs;
     slotReadyMs += vm.readyMs * vm.slots;
   }
-  const lambdaRequestsUsd = lambdaRequestFeesUsd(catalog, lambdaRequests);
+  const lambdaRequestsUsd = lambdaRequestFeesUsd(catalog, lambdaRequests) + vmRequestFeesUsd();
   for (let b = 0; b < series.tMin.length; b++) {
     series.lambdaShare.push(bServed[b]! > 0 ? bLambda[b]! / bServed[b]! : 0);
     const all = bArrivals[b]!;

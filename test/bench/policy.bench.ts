@@ -41,7 +41,7 @@ const SLO_MS = 200;
 const MIN_ACCURACY = 65;
 const SEED = 1;
 const WINDOW_H = quick ? 2 : 24;
-const POLICIES = ['spillway', 'vm-peak', 'vm-reactive', 'lambda-only', 'mark', 'spock', 'infaas', 'clairvoyant'];
+const POLICIES = ['spillway', 'vm-peak', 'vm-reactive', 'lambda-only', 'mark', 'spock', 'infaas', 'libra', 'lmi', 'clairvoyant'];
 
 interface TargetCheck {
   target: string;

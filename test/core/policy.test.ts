@@ -142,19 +142,29 @@ describe('Spillway policy: interference', () => {
     expect(ready.length).toBeGreaterThanOrEqual(2);
     const bad = ready[0]!;
     const est = h.state.selector.estimates.get(`${bad.variant}|vm|${bad.instanceType}`)!;
+    // Its peers (same type and variant) answer at the profile's median: the bad VM is 3x slower
+    // than its type's learned figure, not merely slower than the profile.
+    const peers = ready.filter((v) => v.id !== bad.id && v.instanceType === bad.instanceType && v.variant === bad.variant);
+    expect(peers.length).toBeGreaterThanOrEqual(1);
     let replacedAt = -1;
+    let peerReplaced = false;
     for (let t = 0; t < 6 && replacedAt < 0; t++) {
       for (let k = 0; k < 20; k++) {
-        h.state = policy.observe(
-          { atMs: h.nowMs, variant: bad.variant, backend: 'vm', resourceKey: bad.instanceType, vmId: bad.id, serviceMs: est.priorP50Ms * 3, totalMs: est.priorP50Ms * 3, sloMs: 200, coldStart: false, violated: false },
-          h.state,
-          env,
-        );
+        for (const vm of [bad, ...peers]) {
+          const ms = est.priorP50Ms * (vm === bad ? 3 : 1);
+          h.state = policy.observe(
+            { atMs: h.nowMs + k, variant: vm.variant, backend: 'vm', resourceKey: vm.instanceType, vmId: vm.id, serviceMs: ms, totalMs: ms, sloMs: 200, coldStart: false, violated: false },
+            h.state,
+            env,
+          );
+        }
       }
       const d = h.tick(600);
-      if (d.terminate.includes(bad.id)) replacedAt = t;
+      if (d.notes.some((n) => n.startsWith(`replace ${bad.id}:`))) replacedAt = t;
+      peerReplaced ||= peers.some((p) => d.notes.some((n) => n.startsWith(`replace ${p.id}:`)));
     }
-    expect(replacedAt).toBeGreaterThanOrEqual(2); // 3 consecutive degraded ticks
+    expect(replacedAt).toBeGreaterThanOrEqual(2); // 3 consecutive degraded observed ticks
+    expect(peerReplaced).toBe(false);
     expect(h.vms.find((v) => v.id === bad.id)).toBeUndefined();
   });
 });

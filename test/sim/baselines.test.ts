@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createInfaasPolicy } from '../../controller/sim/baselines/infaas.js';
 import { createLambdaOnlyPolicy } from '../../controller/sim/baselines/lambda-only.js';
-import { createMarkPolicy, markForecast } from '../../controller/sim/baselines/mark.js';
+import { createMarkPolicy, markForecast, markVmCount } from '../../controller/sim/baselines/mark.js';
+import { lambdaCostPerRequest } from '../../profiles/pricing.js';
+import { lambdaPrior } from '../../controller/core/selector.js';
 import { createSpockPolicy } from '../../controller/sim/baselines/spock.js';
 import { createVmPeakPolicy, VM_PEAK_UTILISATION } from '../../controller/sim/baselines/vm-peak.js';
 import { createVmReactivePolicy } from '../../controller/sim/baselines/vm-reactive.js';
@@ -9,7 +11,7 @@ import type { TickObservation } from '../../controller/core/policy-types.js';
 import { simulate } from '../../controller/sim/simulator.js';
 import { loadTrace } from '../../controller/sim/trace.js';
 import fc from 'fast-check';
-import { defaultVariant, eligibleVariants, preferRealWeights } from '../../controller/sim/baselines/common.js';
+import { baselineLambdaMemory, defaultVariant, eligibleVariants, preferRealWeights } from '../../controller/sim/baselines/common.js';
 import { runScenario } from '../../controller/sim/scenario.js';
 import type { VariantProfile } from '../../profiles/schema.js';
 import { envWith, makeProfile, makeTrace } from './helpers.js';
@@ -34,17 +36,19 @@ describe('baselines behave as described', () => {
     expect(r.violationRate).toBeLessThan(0.01);
   });
 
-  it('lambda-only never launches a VM and serves everything on Lambda at 3,008 MB', () => {
+  it('lambda-only never launches a VM and serves everything on Lambda', () => {
     const r = simulate(trace, createLambdaOnlyPolicy(ctx), env, { seed: 1 });
     expect(r.vmLaunches).toBe(0);
     expect(r.cost.ec2Usd).toBe(0);
     expect(r.lambdaShare).toBe(1);
   });
 
-  it("mark's forecast is the running peak x 1.2", () => {
-    expect(markForecast([10, 50, 20], 10_000)).toBeCloseTo(60, 9);
-    // Only the last 5 minutes (30 ticks of 10 s) count.
-    expect(markForecast([500, ...new Array(30).fill(10)], 10_000)).toBeCloseTo(12, 9);
+  it("mark's forecast is the running peak x its factor (tuned: x 1.1 over 60 s)", () => {
+    expect(markForecast([10, 50, 20], 10_000)).toBeCloseTo(55, 9);
+    // Only the last 60 s (6 ticks of 10 s) count.
+    expect(markForecast([500, ...new Array(6).fill(10)], 10_000)).toBeCloseTo(11, 9);
+    // MArk's own code: x 1.2 over 5 minutes (30 ticks).
+    expect(markForecast([500, ...new Array(30).fill(10)], 10_000, 1.2, 300_000)).toBeCloseTo(12, 9);
     const p = createMarkPolicy(ctx);
     const s0 = p.init(env, 0);
     const obs: TickObservation = {
@@ -56,10 +60,16 @@ describe('baselines behave as described', () => {
       observedBootDelayMs: {},
     };
     const { decision } = p.tick(obs, s0, env);
-    expect(decision.forecastRps).toBeCloseTo(216, 9);
+    expect(decision.forecastRps).toBeCloseTo(198, 9);
     const cap = s0.option.capacityRps;
-    expect(decision.launch[0]!.count).toBe(Math.ceil(216 / cap));
-    expect(decision.lambdaMemoryMb.m).toBe(3008);
+    // Full VMs for the forecast; the top, partial one only when its load costs more on Lambda.
+    const lambdaUsd = lambdaCostPerRequest(env.catalog, s0.lambdaMemoryMb!, lambdaPrior(env.catalog, profile, s0.lambdaMemoryMb!).p50Ms, env.lambdaArch);
+    const want = markVmCount(198, cap, s0.option.pricePerHourUsd, lambdaUsd);
+    expect(want).toBeGreaterThanOrEqual(Math.floor(198 / cap));
+    expect(want).toBeLessThanOrEqual(Math.ceil(198 / cap));
+    expect(decision.launch.reduce((a, l) => a + l.count, 0)).toBe(want);
+    // Lambda at the memory Spillway's right-sizing picks from the same priors, not a fixed 3,008 MB.
+    expect(decision.lambdaMemoryMb.m).toBe(baselineLambdaMemory(env, env.variants[0]!));
   });
 
   it('infaas never uses Lambda', () => {

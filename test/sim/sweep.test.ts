@@ -10,6 +10,8 @@ const row = (policy: string, totalUsd: number, violationPct: number): SummaryRow
   ec2Usd: 0,
   lambdaUsd: totalUsd,
   ratioToClairvoyant: 1,
+  ratioToStrictBound: totalUsd / 6,
+  ratioToAchievable: totalUsd / 7,
   violationPct,
   p50Ms: 1,
   p99Ms: 2,

@@ -75,7 +75,12 @@ export function jsonRows(s: ScenarioResult): unknown[] {
             servedByVariant: r.servedByVariant,
             requestsPerWallSecond: r.requestsPerWallSecond,
           }
-        : { clairvoyantMethod: s.clairvoyant?.method, strictLowerBoundUsd: s.clairvoyant?.strictLowerBoundUsd }),
+        : {
+            clairvoyantMethod: s.clairvoyant?.method,
+            strictLowerBoundUsd: s.clairvoyant?.strictLowerBoundUsd,
+            achievableUsd: s.achievable?.usd,
+            achievableMethod: s.achievable?.method,
+          }),
     };
   });
 }
@@ -150,5 +155,16 @@ export function register(program: Command): void {
       for (const d of policyDefinitions(s.rows)) console.log(`${d.term.padEnd(width)}  ${d.text}`);
       console.log('');
       for (const n of [...s.trace.notes, ...s.profileNotes]) console.log(`note: ${n}`);
+      if (s.clairvoyant) {
+        console.log(
+          `bounds: x clairvoyant = ratio to $${s.clairvoyant.clairvoyantUsd.toFixed(4)} (zero-lead VMs in aligned 60 s blocks: a policy could in principle beat it); x strict LB = ratio to $${s.clairvoyant.strictLowerBoundUsd.toFixed(4)} (per second, no billing minimum: nothing costs less)`,
+        );
+      }
+      if (s.achievable) {
+        const a = s.achievable;
+        console.log(
+          `bounds: x offline DP = ratio to $${a.usd.toFixed(4)} (EC2 $${a.ec2Usd.toFixed(4)}, Lambda $${a.lambdaUsd.toFixed(4)}, ${a.coldStarts} cold starts $${a.coldStartUsd.toFixed(4)}${a.option ? `; ${a.option.instanceType}:${a.option.variant} (service rate ${a.option.vmRps.toFixed(0)} rps)` : ''}): ${a.method}`,
+        );
+      }
     });
 }

@@ -1,11 +1,13 @@
 /**
  * Shared pieces of the baseline policies: which variant a model-specific baseline serves, what
- * one VM of a type sustains, and the VM-first router with optional Lambda spill.
+ * one VM of a type sustains, the VM admission cap (Spillway's rule), the Lambda memory (Spillway's
+ * right-sizing) and the VM-first router with optional Lambda spill.
  * Baselines read only the profiles and the catalog (no feedback learning: that is Spillway's part).
  */
-import { lambdaLatencyMs } from '../../../profiles/lib/estimates.js';
 import { predictLatencyMs } from '../../../profiles/schema.js';
-import { lambdaCostPerRequest, lambdaVcpu } from '../../../profiles/pricing.js';
+import { profileLambdaMemory } from '../../core/lambda-memory.js';
+import { DEFAULT_VM_OVERHEAD_MS, vmAdmissionLimit } from '../../core/router.js';
+import { vmPrior } from '../../core/selector.js';
 import { SimConfigError } from '../errors.js';
 import type { PolicyEnv, RouteDecision, RouterView, TickDecision, VariantInfo, VmView } from '../../core/policy-types.js';
 
@@ -15,6 +17,8 @@ export interface PolicyFactoryContext {
   peakRps: number;
   /** Minimum accuracy the requests ask for. */
   minAccuracy: number;
+  /** vm-peak's fleet size when it was searched (vm-peak.ts smallestStaticFleet); else sized for the peak. */
+  vmPeakCount?: number;
 }
 
 export function emptyDecision(): TickDecision {
@@ -110,29 +114,27 @@ export function defaultVariant(env: PolicyEnv, minAccuracy: number): VariantInfo
 }
 
 /**
- * How many requests may be outstanding on one VM before a new one would miss the SLO:
- * (SLO - one batch p99) / batch p50 more batches fit behind the one in service, each serving
- * slots x batch requests. E.g. SLO 200 ms, 2 slots x batch 8, p50 40 ms, p99 52 ms -> (200-52)/40 = 3
- * batches -> 2 x 8 x (3 + 1) = 64 outstanding.
+ * How many requests may be outstanding on one VM of `instanceType` before a new one is not admitted:
+ * Spillway's VM admission rule (core/router.ts vmAdmits / vmAdmissionLimit: the p99 of k batches
+ * ahead + service, from lognormal moments of p50 and p99) applied once to the profile's prior for
+ * that type (selector.ts vmPrior, the estimate Spillway starts from) with Spillway's default
+ * transport overhead. Baselines learn nothing, so the prior is all they have.
  */
-export function maxOutstandingWithinSlo(env: PolicyEnv, variant: VariantInfo, vm: VmView, batch: number): number {
-  const m = variant.profile.latencyModel;
-  const threads = Math.max(1, Math.floor(vmVcpu(env, vm.instanceType) / Math.max(1, vm.slots)));
-  const p50 = predictLatencyMs(m, batch, threads) * vm.slowdown;
-  const p99 = p50 * m.p99OverP50;
-  const batches = Math.max(0, Math.floor((env.sloMs - p99) / p50));
-  return vm.slots * batch * (batches + 1);
+export function vmAdmissionCap(env: PolicyEnv, variant: VariantInfo, instanceType: string, slots: number): number {
+  const prior = vmPrior(variant.profile, instanceType);
+  return vmAdmissionLimit(prior.p50Ms, prior.p99Ms, slots, DEFAULT_VM_OVERHEAD_MS, env.sloMs);
 }
 
-export function vmVcpu(env: PolicyEnv, instanceType: string): number {
-  return env.catalog.ec2.instanceTypes.find((t) => t.name === instanceType)?.vcpu ?? 1;
+/**
+ * Lambda memory for a baseline: Spillway's right-sizing helper (core/lambda-memory.ts) on the
+ * profile's priors, with the invoke overhead an operator measures once (BASELINE_LAMBDA_OVERHEAD_MS).
+ */
+export function baselineLambdaMemory(env: PolicyEnv, variant: VariantInfo): number {
+  return profileLambdaMemory(env, variant, { overheadMs: BASELINE_LAMBDA_OVERHEAD_MS }).memoryMb;
 }
 
-/** Lambda warm latency and $/request for a variant at a memory size. */
-export function lambdaCost(env: PolicyEnv, variant: VariantInfo, memoryMb: number): { p50Ms: number; usd: number } {
-  const p50Ms = lambdaLatencyMs(variant.profile.latencyModel, 1, lambdaVcpu(env.catalog, memoryMb));
-  return { p50Ms, usd: lambdaCostPerRequest(env.catalog, memoryMb, p50Ms, env.lambdaArch) };
-}
+/** Invoke round trip of a warm Lambda call (ms) a baseline's operator would have measured (the simulator's default). */
+export const BASELINE_LAMBDA_OVERHEAD_MS = 15;
 
 export interface RouteLimits {
   variant: string;
@@ -140,6 +142,8 @@ export interface RouteLimits {
   maxOutstanding: number;
   /** Lambda memory for spill, or undefined for VM-only policies. */
   lambdaMemoryMb?: number;
+  /** VM-only: reject (a throttle) instead of queueing on the least-loaded VM when every VM is full. */
+  rejectWhenFull?: boolean;
 }
 
 /**
@@ -177,8 +181,8 @@ export function routeVmFirst(view: RouterView, limits: RouteLimits): RouteDecisi
       cold: (lam.warmIdleByVariant[limits.variant] ?? 0) === 0,
     };
   }
-  if (best) return { kind: 'vm', vmId: best.id, variant: limits.variant, expectedMs: 0 };
-  return { kind: 'reject', status: 503, retryAfterS: 1, reason: 'no ready VM and no Lambda capacity' };
+  if (best && !limits.rejectWhenFull) return { kind: 'vm', vmId: best.id, variant: limits.variant, expectedMs: 0 };
+  return { kind: 'reject', status: 503, retryAfterS: 1, reason: best ? 'every instance is full (throttled)' : 'no ready VM and no Lambda capacity' };
 }
 
 /** Ready + booting VMs of a variant (draining ones are on their way out). */

@@ -3,13 +3,14 @@
  * count per tick, launch/terminate to reach it, and VM-first routing with optional Lambda spill.
  * Each baseline file supplies only its sizing rule (static peak, target tracking, peak x 1.2 ...).
  */
-import type { Policy, PolicyEnv, TickDecision, TickObservation, VariantInfo, VmView } from '../../core/policy-types.js';
+import type { Policy, PolicyEnv, TickDecision, TickObservation, VariantInfo, VmBilling, VmView } from '../../core/policy-types.js';
 import {
   activeVms,
+  baselineLambdaMemory,
   cheapestPerRequest,
   defaultVariant,
   emptyDecision,
-  maxOutstandingWithinSlo,
+  vmAdmissionCap,
   type PolicyFactoryContext,
   pickToTerminate,
   type RouteLimits,
@@ -27,6 +28,8 @@ export interface FleetState {
   lastScaleInMs: number;
   /** Raw desired counts of recent ticks (scale-in stabilisation). */
   desiredHistory: number[];
+  /** Ready + booting VM counts of recent ticks, oldest first (at most 120). */
+  activeHistory: number[];
   forecastRps: number;
   lambdaMemoryMb?: number;
   /** Routing limits, built once (the route hot path allocates nothing). */
@@ -35,8 +38,12 @@ export interface FleetState {
 
 export interface FleetConfig {
   name: string;
+  /** Requests that find every VM full (Spillway's admission rule) go to Lambda at a right-sized memory. */
   usesLambda: boolean;
-  lambdaMemoryMb?: number;
+  /** Requests that find every VM full are rejected (a throttle) instead of queueing on the least loaded. */
+  rejectWhenFull?: boolean;
+  /** How the VMs are billed, if not as plain EC2 (Lambda Managed Instances). */
+  vmBilling?: VmBilling;
   /** VM count wanted now; `active` = ready + booting VMs of the variant. */
   desired(
     obs: TickObservation,
@@ -55,31 +62,24 @@ export function createFleetPolicy(cfg: FleetConfig, ctx: PolicyFactoryContext): 
   return {
     name: cfg.name,
     usesLambda: cfg.usesLambda,
+    ...(cfg.vmBilling ? { vmBilling: cfg.vmBilling } : {}),
     init(env: PolicyEnv, nowMs: number): FleetState {
       const variant = (cfg.variantChoice ?? ((e, c) => defaultVariant(e, c.minAccuracy)))(env, ctx);
       const option = cheapestPerRequest(vmOptions(env, variant));
       if (!option) throw new Error(`${cfg.name}: variant ${variant.name} has no instance estimate for ${env.instanceTypes.join(', ')}`);
-      const probe: VmView = {
-        id: 'probe',
-        instanceType: option.instanceType,
-        variant: variant.name,
-        state: 'ready',
-        launchedAtMs: 0,
-        outstanding: 0,
-        slots: option.slots,
-        slowdown: 1,
-      };
-      const maxOutstanding = maxOutstandingWithinSlo(env, variant, probe, option.batch);
+      const maxOutstanding = vmAdmissionCap(env, variant, option.instanceType, option.slots);
+      const lambdaMemoryMb = cfg.usesLambda ? baselineLambdaMemory(env, variant) : undefined;
       return {
         variant,
         option,
         maxOutstanding,
-        limits: { variant: variant.name, maxOutstanding, lambdaMemoryMb: cfg.lambdaMemoryMb },
+        limits: { variant: variant.name, maxOutstanding, lambdaMemoryMb, rejectWhenFull: cfg.rejectWhenFull },
         lastScaleOutMs: -Infinity,
         lastScaleInMs: nowMs,
         desiredHistory: [],
+        activeHistory: [],
         forecastRps: 0,
-        lambdaMemoryMb: cfg.lambdaMemoryMb,
+        lambdaMemoryMb,
       };
     },
     tick(obs, s, env) {
@@ -89,7 +89,8 @@ export function createFleetPolicy(cfg: FleetConfig, ctx: PolicyFactoryContext): 
       const count = Math.max(0, want.count);
       const desiredHistory = [...s.desiredHistory, want.raw ?? count].slice(-120);
       let { lastScaleOutMs, lastScaleInMs } = s;
-      const next: FleetState = { ...s, desiredHistory, forecastRps: want.forecastRps };
+      const activeHistory = [...s.activeHistory, active.length].slice(-120);
+      const next: FleetState = { ...s, desiredHistory, activeHistory, forecastRps: want.forecastRps };
       if (count > active.length && (cfg.mayScaleOut?.(obs, next) ?? true)) {
         d.launch.push({ instanceType: s.option.instanceType, variant: s.variant.name, count: count - active.length });
         lastScaleOutMs = obs.nowMs;
@@ -97,7 +98,7 @@ export function createFleetPolicy(cfg: FleetConfig, ctx: PolicyFactoryContext): 
         d.terminate = pickToTerminate(active, count, obs.nowMs, env.catalog.ec2.billingMinimumSeconds * 1000);
         if (d.terminate.length > 0) lastScaleInMs = obs.nowMs;
       }
-      if (cfg.lambdaMemoryMb !== undefined) d.lambdaMemoryMb[s.variant.name] = cfg.lambdaMemoryMb;
+      if (s.lambdaMemoryMb !== undefined) d.lambdaMemoryMb[s.variant.name] = s.lambdaMemoryMb;
       d.variantShares[s.variant.name] = 1;
       d.forecastRps = want.forecastRps;
       if (want.note) d.notes.push(want.note);

@@ -21,7 +21,7 @@ import {
   vmOptions,
   type VmOption,
   defaultVariant,
-  maxOutstandingWithinSlo,
+  vmAdmissionCap,
 } from './common.js';
 import { REACTIVE_DEFAULTS } from './vm-reactive.js';
 
@@ -55,12 +55,7 @@ export function createInfaasPolicy(ctx: PolicyFactoryContext): Policy<InfaasStat
       }
       const maxOutstanding: Record<string, number> = {};
       for (const x of [cheap, fast]) {
-        maxOutstanding[x.variant.name] = maxOutstandingWithinSlo(
-          env,
-          x.variant,
-          { id: '', instanceType: x.option.instanceType, variant: x.variant.name, state: 'ready', launchedAtMs: 0, outstanding: 0, slots: x.option.slots, slowdown: 1 },
-          x.option.batch,
-        );
+        maxOutstanding[x.variant.name] = vmAdmissionCap(env, x.variant, x.option.instanceType, x.option.slots);
       }
       return {
         cheap,

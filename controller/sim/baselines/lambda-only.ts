@@ -1,27 +1,32 @@
 /**
- * lambda-only: every request on Lambda at a fixed 3,008 MB (the memory MArk and Spock used for
- * their Lambda paths; 1.70 vCPU). Never launches a VM. The serverless end of the spectrum: no
- * provisioning gap, no idle cost, but the highest price per request at steady load.
+ * lambda-only: every request on Lambda at the cheapest memory meeting the SLO (Spillway's
+ * right-sizing helper on the profile's priors, common.ts baselineLambdaMemory; MArk and Spock used
+ * a fixed 3,008 MB, which costs more per request for these models). Never launches a VM. The
+ * serverless end of the spectrum: no provisioning gap, no idle cost, but the highest price per
+ * request at steady load.
  */
 import type { Policy } from '../../core/policy-types.js';
-import { defaultVariant, emptyDecision, type PolicyFactoryContext } from './common.js';
+import { baselineLambdaMemory, defaultVariant, emptyDecision, type PolicyFactoryContext } from './common.js';
 
+/** The memory MArk and Spock used for their Lambda paths (1.70 vCPU); lambda-only takes it only when asked. */
 export const FIXED_LAMBDA_MEMORY_MB = 3008;
 
 export interface LambdaOnlyState {
   variant: string;
+  memoryMb: number;
 }
 
-export function createLambdaOnlyPolicy(ctx: PolicyFactoryContext, memoryMb = FIXED_LAMBDA_MEMORY_MB): Policy<LambdaOnlyState> {
+export function createLambdaOnlyPolicy(ctx: PolicyFactoryContext, memoryMb?: number): Policy<LambdaOnlyState> {
   return {
     name: 'lambda-only',
     usesLambda: true,
     init(env) {
-      return { variant: defaultVariant(env, ctx.minAccuracy).name };
+      const v = defaultVariant(env, ctx.minAccuracy);
+      return { variant: v.name, memoryMb: memoryMb ?? baselineLambdaMemory(env, v) };
     },
     tick(_obs, s) {
       const d = emptyDecision();
-      d.lambdaMemoryMb[s.variant] = memoryMb;
+      d.lambdaMemoryMb[s.variant] = s.memoryMb;
       d.variantShares[s.variant] = 1;
       return { decision: d, state: s };
     },
@@ -33,7 +38,7 @@ export function createLambdaOnlyPolicy(ctx: PolicyFactoryContext, memoryMb = FIX
       return {
         kind: 'lambda',
         variant: s.variant,
-        memoryMb,
+        memoryMb: s.memoryMb,
         expectedMs: 0,
         cold: (lam.warmIdleByVariant[s.variant] ?? 0) === 0,
       };
