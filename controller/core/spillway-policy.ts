@@ -107,6 +107,16 @@ export interface SpillwayOptions {
   vmOverheadMs?: number;
   /** Expected VM life for amortising boot time in the planner (default 1 h). */
   expectedVmLifetimeMs?: number;
+  /**
+   * Hysteresis on what the fleet serves: a plan that runs a (type, variant) no VM runs now replaces
+   * the best plan over the running ones only when it is better by this fraction of the latter's
+   * value ($/h + accuracy loss). Default 0.1: a switch pays a boot gap on Lambda, the old VM's
+   * billing minimum and a cold Lambda function for the new variant; at a $0.07/h plan, 10 % over a
+   * 10-min hold is ~$0.001, the Lambda bill of ~90 s of 60 rps. Measured need: the README demo on a
+   * 2-core machine flipped shufflenet -> mobilenet-v1 -> mobilenet-v2 -> mobilenet-v1 in 8 ticks
+   * on plans within 6 % of each other, each flip a new VM and cold Lambda functions.
+   */
+  switchMargin?: number;
   maxVms?: number;
   interference?: InterferenceOptions;
   selector?: SelectorOptions;
@@ -294,6 +304,43 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     }
     return solved;
   };
+  /**
+   * The variant-switch hysteresis (opts.switchMargin): when the free plan `solved` would run a
+   * (type, variant) that no active VM runs, the best plan over the running (type, variant)s only
+   * (their counts free, every variant's Lambda still open) is kept unless the switch is better by
+   * the margin. A pure function of the plan input and the fleet: the hysteresis is in the fleet.
+   */
+  const keepRunningUnlessBetter = (
+    key: string,
+    input: PlanInput,
+    solved: PlanResult,
+    obs: TickObservation | undefined,
+    notes: string[],
+  ): PlanResult => {
+    const margin = opts.switchMargin ?? 0.1;
+    if (!solved.ok || margin <= 0 || !obs) return solved;
+    const running = new Set<string>();
+    for (const vm of obs.vms) if (vm.state !== 'draining') running.add(vmKey(vm.instanceType, vm.variant));
+    const pvNames = new Set(input.variants.map((v) => v.name));
+    const runningHere = [...running].filter((k) => pvNames.has(k.slice(k.indexOf('|') + 1)));
+    if (runningHere.length === 0) return solved;
+    if (solved.vms.every((v) => running.has(vmKey(v.instanceType, v.variant)))) return solved;
+    const keep = solveMemo({
+      ...input,
+      variants: input.variants.map((pv) => ({ ...pv, vmOptions: pv.vmOptions.filter((o) => running.has(vmKey(o.instanceType, pv.name))) })),
+    });
+    if (!keep.ok) return solved;
+    const bestAcc = Math.max(...input.variants.map((v) => v.accuracy ?? 0));
+    const w = ((opts.accuracyValueUsdPerMillionPerPct ?? 0.01) * 3600) / 1e6;
+    const value = (r: Extract<PlanResult, { ok: true }>) => r.costUsdPerHour + w * (bestAcc - r.accuracy) * input.loadRps;
+    const saving = 1 - value(solved) / value(keep);
+    if (saving >= margin) return solved;
+    notes.push(
+      `${key}: kept the running ${runningHere.join(', ')}: switching to ${solved.vms.map((v) => `${v.count}x${v.instanceType}:${v.variant}`).join(' ')} would be ${(saving * 100).toFixed(1)} % better (switch margin ${(margin * 100).toFixed(0)} %)`,
+    );
+    return keep;
+  };
+
   const readyOf = (obs: TickObservation | undefined, instanceType: string, variant: string): number => {
     let n = 0;
     for (const vm of obs?.vms ?? []) if (vm.state === 'ready' && vm.instanceType === instanceType && vm.variant === variant) n++;
@@ -389,7 +436,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         maxVms: opts.maxVms ?? env.maxVms,
         vcpuLimit: env.vcpuLimit,
       };
-      const solved = solveMemo(input);
+      const solved = keepRunningUnlessBetter(key, input, solveMemo(input), obs, notes);
       // The routing plan for the fleet that is READY now: VMs bought by the plan above serve nobody
       // until they boot, so until then their traffic stays where it can be served. Without this the
       // mix moved to the VMs' variant at once and onto its cold Lambda functions (README demo at

@@ -25,6 +25,8 @@ describe('no latency lock-out at a tight SLO (60 ms, measured profiles)', () => 
       minAccuracy: 65,
       policies: ['spillway', 'mark'],
       seed: 1,
+      // The world the case was reported in (the policies' own model): old code 81 % on Lambda, 3.5x MArk.
+      world: 'optimistic',
     });
     const row = (p: string) => s.rows.find((r) => r.policy === p)!;
     const sp = row('spillway');
