@@ -23,6 +23,7 @@ import { validateInferRequest } from '../server/validate.js';
 import { DeadlineExceededError, ServingConfigError } from './errors.js';
 import { type SpillwayEvent, errorMapper, eventGuard, responseShape, spillwayEvent } from './middleware.js';
 import { describeIssues } from '../engine/zod-issues.js';
+import { warmUp } from '../engine/warm-up.js';
 
 export const LambdaHandlerOptionsSchema = z.strictObject({
   engine: z.custom<InferenceEngine>((v) => typeof v === 'object' && v !== null && 'predict' in v),
@@ -60,6 +61,8 @@ export function createLambdaHandler(options: LambdaHandlerOptions) {
     invocations++;
     // Started ahead of requests by the controller: the init (model load) is done, nothing to infer.
     if (event.kind === 'invoke' && isWarmUpEvent(event.payload)) {
+      // Started ahead of requests: also run the model once, so the first real request is warm too.
+      if (coldStart) await warmUp(o.engine, o.variant.name).catch(() => undefined);
       return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ warm: true, coldStart }) };
     }
     const remaining =

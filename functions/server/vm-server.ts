@@ -31,6 +31,7 @@ import { type ServerMetrics, createServerMetrics } from './metrics.js';
 import { validateInferRequest } from './validate.js';
 import { describeIssues } from '../engine/zod-issues.js';
 import { INTERNAL_TOKEN_HEADER, sameToken } from './internal-token.js';
+import { warmUp } from '../engine/warm-up.js';
 
 export const VmServerOptionsSchema = z.strictObject({
   engine: z.custom<InferenceEngine>((v) => typeof v === 'object' && v !== null && 'predict' in v, {
@@ -59,6 +60,8 @@ export const VmServerOptionsSchema = z.strictObject({
    * admits only the controller)
    */
   internalToken: z.string().min(16).optional(),
+  /** Run one inference per model in load(), before ready (functions/engine/warm-up.ts). @default true */
+  warmUp: z.boolean().default(true),
 });
 export type VmServerOptions = z.input<typeof VmServerOptionsSchema>;
 
@@ -320,8 +323,10 @@ export function createVmServer(options: VmServerOptions): VmServer {
       loading ??= (async () => {
         for (const name of variants.keys()) {
           const loaded = await opts.engine.load(name);
+          // One inference before /readyz says ready: the first run is slow (functions/engine/warm-up.ts).
+          const warmUpMs = opts.warmUp ? await warmUp(opts.engine, name) : undefined;
           log.info(
-            { variant: name, source: loaded.resolved.source, sessionLoadMs: loaded.sessionLoadMs },
+            { variant: name, source: loaded.resolved.source, sessionLoadMs: loaded.sessionLoadMs, warmUpMs },
             'model loaded',
           );
         }

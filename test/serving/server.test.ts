@@ -17,7 +17,8 @@ import { gatedEngine, NO_MODEL_MSG, quietLogger, SERVED, samples } from './helpe
 const served = SERVED;
 
 async function start(opts: Omit<VmServerOptions, 'logger'>): Promise<{ server: VmServer; url: string }> {
-  const server = createVmServer({ logger: quietLogger, ...opts });
+  // No warm-up: these tests hold predict() shut (gatedEngine) and count what it runs (warm-up.test.ts covers it).
+  const server = createVmServer({ logger: quietLogger, warmUp: false, ...opts });
   await server.load();
   const { port } = await server.listen(0, '127.0.0.1');
   return { server, url: `http://127.0.0.1:${port}` };
