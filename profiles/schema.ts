@@ -102,15 +102,6 @@ export type LatencyModel = z.infer<typeof LatencyModelSchema>;
 export type Measurement = z.infer<typeof MeasurementSchema>;
 
 /** Predicted p50 service time (ms) for batch b on c vCPUs, from the fitted model. */
-/**
- * A profile's estimate for an instance type; a Spot type (`c5.large:spot`) is the same machine as
- * its on-demand type, so it has the same estimate.
- */
-export function instanceEstimate(profile: Pick<VariantProfile, 'instances'>, instanceType: string): VariantProfile['instances'][number] | undefined {
-  const base = instanceType.endsWith(':spot') ? instanceType.slice(0, -':spot'.length) : instanceType;
-  return profile.instances.find((i) => i.instanceType === base);
-}
-
 export function predictLatencyMs(m: LatencyModel, batchSize: number, vcpu: number): number {
   const c = Math.max(vcpu, 0.0625);
   return Math.max(0.01, (m.gammaMs * batchSize) / c + m.deltaMs * batchSize + m.epsilonMs / c + m.etaMs);
