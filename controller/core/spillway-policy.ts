@@ -932,9 +932,16 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         readyVmRps[vm.variant] = (readyVmRps[vm.variant] ?? 0) + rps;
         largestReadyVmRps[vm.variant] = Math.max(largestReadyVmRps[vm.variant] ?? 0, rps);
       }
+      // Warm what serves now AND what will once the booting VMs are ready: the routing mix moves to
+      // the new VMs' variant the tick they are ready, and what they cannot take (or all of it, if
+      // one fails) spills to that variant's Lambda function, which must not be cold then. README
+      // demo at 30 rps: Lambda served mobilenet-v1 while a mobilenet-v2 VM booted; when it was
+      // ready, 52 requests met a cold mobilenet-v2 function (503 + warm-up) in 5 s.
+      const warmShares: Record<string, number> = { ...s.shares };
+      for (const [v, sh] of Object.entries(targetShares)) warmShares[v] = Math.max(warmShares[v] ?? 0, sh);
       const lambdaWarm = warmPoolTargets({
         planRps: Math.max(planRps, s.forecastRps),
-        shares: s.shares,
+        shares: warmShares,
         readyVmRps,
         largestReadyVmRps,
         occupancyMs: p.occupancyMs,

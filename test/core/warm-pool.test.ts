@@ -9,6 +9,7 @@ import type { Policy, TickDecision } from '../../controller/core/policy-types.js
 import { createSpillwayPolicy } from '../../controller/core/spillway-policy.js';
 import { poissonQuantile, warmPoolTargets } from '../../controller/core/warm-pool.js';
 import { REAL_MODELS, makeEnv } from './fixtures.js';
+import { PolicyHarness } from './harness.js';
 
 /** P(Poisson(mean) <= k), summed directly. */
 function poissonCdf(mean: number, k: number): number {
@@ -153,5 +154,21 @@ describe('the policy host turns the warm pool into warm-ups', () => {
     expect(mix.length).toBeGreaterThan(0);
     for (const [name] of mix) expect(t.decision.lambdaWarm?.[name]).toBeGreaterThanOrEqual(1);
     expect(t.actions.warmUp.reduce((a, w) => a + w.count, 0)).toBeGreaterThanOrEqual(mix.length);
+  });
+});
+
+describe('warm pool for the variant the booting VMs will serve', () => {
+  it('while a VM boots, its variant already has warm Lambda instances (the spill when it is ready is not cold)', () => {
+    const env = makeEnv(REAL_MODELS, { instanceTypes: ['c7a.medium'] });
+    const h = new PolicyHarness(createSpillwayPolicy({ exploreShare: 0 }), env, () => 60_000);
+    let launched: string | undefined;
+    // 60 rps: Lambda serves shufflenet while the plan buys a mobilenet-v2 VM (the demo's case).
+    for (let i = 0; i < 60 && !launched; i++) launched = h.tick(60).launch[0]?.variant;
+    expect(launched).toBeDefined();
+    // Still booting (60 s): the decision warms the launched VM's variant too.
+    const d = h.tick(60);
+    expect(d.variantShares[launched!] ?? 0).toBe(0); // not in today's routing mix
+    expect(h.vms.some((vm) => vm.state === 'booting' && vm.variant === launched)).toBe(true);
+    expect(d.lambdaWarm?.[launched!]).toBeGreaterThanOrEqual(1);
   });
 });
