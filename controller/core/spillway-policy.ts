@@ -30,6 +30,7 @@ import {
   tickInterference,
 } from './interference.js';
 import {
+  DEFAULT_ACCURACY_VALUE_USD_PER_MILLION_PER_PCT,
   chooseLambdaMemory,
   type PlanInput,
   type PlannerVariant,
@@ -331,7 +332,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     });
     if (!keep.ok) return solved;
     const bestAcc = Math.max(...input.variants.map((v) => v.accuracy ?? 0));
-    const w = ((opts.accuracyValueUsdPerMillionPerPct ?? 0.01) * 3600) / 1e6;
+    const w = ((opts.accuracyValueUsdPerMillionPerPct ?? DEFAULT_ACCURACY_VALUE_USD_PER_MILLION_PER_PCT) * 3600) / 1e6;
     const value = (r: Extract<PlanResult, { ok: true }>) => r.costUsdPerHour + w * (bestAcc - r.accuracy) * input.loadRps;
     const saving = 1 - value(solved) / value(keep);
     if (saving >= margin) return solved;
@@ -528,7 +529,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       // accuracy loss (the IP's objective), not necessarily the dropped VMs' variant: a VM of
       // mobilenet-v2 bought for the peak must not send its slice to mobilenet's Lambda at
       // $0.93/M when shufflenet's is $0.63/M and the accuracy difference is worth $0.02/M.
-      const w = (opts.accuracyValueUsdPerMillionPerPct ?? 0.01) / 1e6;
+      const w = (opts.accuracyValueUsdPerMillionPerPct ?? DEFAULT_ACCURACY_VALUE_USD_PER_MILLION_PER_PCT) / 1e6;
       const floor = opts.minAccuracy ?? Number.NEGATIVE_INFINITY;
       let best: PlannerVariant | undefined;
       let bestCost = Number.POSITIVE_INFINITY;
