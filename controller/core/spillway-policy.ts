@@ -17,7 +17,6 @@
 import { warmPoolTargets } from './warm-pool.js';
 import type { Catalog } from '../../profiles/catalog.js';
 import { predictLatencyMs } from '../../profiles/schema.js';
-import { lambdaCostPerRequest } from '../../profiles/pricing.js';
 import { breakEvenBurstMs, breakEvenUtilisation } from './break-even.js';
 import { type CombinedState, createCombinedForecaster } from './forecast/combiner.js';
 import type { PeakForecaster } from './forecast/types.js';

@@ -8,7 +8,7 @@
 import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
 import { predictLatencyMs, type VariantProfile } from '../../profiles/schema.js';
 import { lambdaCostPerRequest, lambdaVcpu } from '../../profiles/pricing.js';
-import type { PolicyEnv, VariantInfo } from '../../controller/core/policy-types.js';
+import type { PolicyEnv, VariantInfo, VmView } from '../../controller/core/policy-types.js';
 
 export const catalog: Catalog = loadCatalog();
 
@@ -114,4 +114,9 @@ export function makeEnv(specs: readonly FixtureSpec[] = REAL_MODELS, over: Parti
     lambdaConcurrencyLimit: 1000,
     ...over,
   };
+}
+
+/** A ready c5.large VM of variant 'm' (2 slots, idle, nominal speed); `over` changes any field. */
+export function readyVm(id: string, over: Partial<VmView> = {}): VmView {
+  return { id, instanceType: 'c5.large', variant: 'm', state: 'ready', launchedAtMs: 0, readyAtMs: 0, outstanding: 0, slots: 2, slowdown: 1, ...over };
 }

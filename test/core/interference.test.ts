@@ -8,22 +8,10 @@ import type { CompletionRecord, LambdaView, VmView } from '../../controller/core
 import { initInterference, observeVmService, tickInterference } from '../../controller/core/interference.js';
 import { createSpillwayPolicy, type SpillwayState } from '../../controller/core/spillway-policy.js';
 import { Rng } from '../../controller/sim/rng.js';
-import { catalog, makeEnv, REAL_MODELS } from './fixtures.js';
+import { catalog, makeEnv, readyVm, REAL_MODELS } from './fixtures.js';
 import { PolicyHarness } from './harness.js';
 
 const boot = (t: string): number => catalog.ec2.instanceTypes.find((x) => x.name === t)!.typicalBootDelayMs;
-const readyVm = (id: string, over: Partial<VmView> = {}): VmView => ({
-  id,
-  instanceType: 'c5.large',
-  variant: 'm',
-  state: 'ready',
-  launchedAtMs: 0,
-  readyAtMs: 0,
-  outstanding: 0,
-  slots: 2,
-  slowdown: 1,
-  ...over,
-});
 
 /** A lognormal service time with median `p50` and shape p99/p50 = 2.2 (shufflenet's profile). */
 function noisy(rng: Rng, p50: number): number {

@@ -15,6 +15,7 @@ import { createLibraPolicy, LIBRA, libraDecision, libraStep, type LibraEwma } fr
 import { createLmiPolicy, LMI_BILLING, lmiCap } from '../../controller/sim/baselines/lmi.js';
 import { markVmCount } from '../../controller/sim/baselines/mark.js';
 import { smallestStaticFleet } from '../../controller/sim/baselines/vm-peak.js';
+import { readyVm } from '../core/fixtures.js';
 import { createPolicy } from '../../controller/sim/policies.js';
 import { runScenario } from '../../controller/sim/scenario.js';
 import { simulate } from '../../controller/sim/simulator.js';
@@ -24,17 +25,7 @@ import { envWith, makeProfile, makeTrace } from './helpers.js';
 // One variant, c5.large only: p50 = 8 / c + 2 ms at batch 1, p99/p50 2 (a heavy tail, as the real profiles).
 const profile = makeProfile({ variant: 'm', etaMs: 2, gammaMs: 8, p99OverP50: 2, maxMeasuredBatch: 1 });
 const lambda: LambdaView = { memoryMbByVariant: {}, warmIdleByVariant: { m: 100 }, inFlight: 0, concurrencyLimit: 1000 };
-const vm = (id: string, outstanding = 0, slots = 2): VmView => ({
-  id,
-  instanceType: 'c5.large',
-  variant: 'm',
-  state: 'ready',
-  launchedAtMs: 0,
-  readyAtMs: 0,
-  outstanding,
-  slots,
-  slowdown: 1,
-});
+const vm = (id: string, outstanding = 0, slots = 2): VmView => readyVm(id, { outstanding, slots });
 const req = (nowMs: number, sloMs: number): RouteRequest => ({ nowMs, task: 'image-classification', sloMs, minAccuracy: 0, inputs: 1 });
 const obsAt = (nowMs: number, history: number[], vms: VmView[] = []): TickObservation => ({
   nowMs,

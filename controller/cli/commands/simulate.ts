@@ -30,7 +30,8 @@ function nonNegative(flag: string) {
     return n;
   };
 }
-function list(v: string): string[] {
+/** A comma list flag value, blanks dropped (`--policies a,b`). */
+export function list(v: string): string[] {
   return v
     .split(',')
     .map((s) => s.trim())

@@ -12,7 +12,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { renderSweepHtml } from '../../report/sweep-html.js';
 import { ALL_POLICY_NAMES, CLAIRVOYANT } from '../../sim/policies.js';
 import { runSweep, type SweepGrid, sweepHeadline, sweepTable } from '../../sim/sweep.js';
-import { worldArg } from './simulate.js';
+import { list, worldArg } from './simulate.js';
 
 function numbers(flag: string, min: number) {
   return (v: string): number[] => {
@@ -22,11 +22,6 @@ function numbers(flag: string, min: number) {
     return xs;
   };
 }
-const list = (v: string): string[] =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 
 export const DEFAULT_SWEEP_POLICIES = ALL_POLICY_NAMES.filter((p) => p !== CLAIRVOYANT);
 
