@@ -12,11 +12,20 @@ import type { LambdaView } from '../policy-types.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** A copy of the invoke events (a cluster router publishes them to the planner: controller/cluster/). */
+export interface LambdaTap {
+  started(variant: string, nowMs: number): void;
+  ended(variant: string, nowMs: number, ran: boolean): void;
+  throttled(nowMs: number, retryAfterMs: number): void;
+}
+
 /** How long a 429 closes Lambda routing when the world gives no Retry-After (an invocation ending reopens it). */
 export const LAMBDA_THROTTLE_BACKOFF_MS = 1000;
 
 export class LambdaPoolView {
   readonly view: LambdaView;
+  /** Set by a cluster router; undefined everywhere else. */
+  tap: LambdaTap | undefined;
   private readonly idleSince = new Map<string, number[]>();
   private readonly inFlightBy = new Map<string, number>();
   private readonly starts = new Map<string, { times: number[]; head: number }>();
@@ -58,6 +67,7 @@ export class LambdaPoolView {
 
   /** An invoke starts; returns whether the estimate expected a warm instance. */
   started(variant: string, nowMs: number): boolean {
+    this.tap?.started(variant, nowMs);
     const list = this.prune(variant, nowMs);
     const warm = list.length > 0;
     if (warm) list.pop();
@@ -79,6 +89,7 @@ export class LambdaPoolView {
 
   /** An invoke ended; `ran` = the function executed (its instance is now idle-warm). */
   ended(variant: string, nowMs: number, ran: boolean): void {
+    this.tap?.ended(variant, nowMs, ran);
     (this.view as Mutable<LambdaView>).inFlight = Math.max(0, this.view.inFlight - 1);
     (this.view as Mutable<LambdaView>).throttledUntilMs = undefined;
     this.inFlightBy.set(variant, Math.max(0, (this.inFlightBy.get(variant) ?? 0) - 1));
@@ -111,6 +122,7 @@ export class LambdaPoolView {
    * one 429 into ~30 503s (measured in the README demo), while a slot freed within ~20 ms.
    */
   throttled(nowMs: number, retryAfterMs: number = LAMBDA_THROTTLE_BACKOFF_MS): void {
+    this.tap?.throttled(nowMs, retryAfterMs);
     (this.view as Mutable<LambdaView>).throttledUntilMs = nowMs + retryAfterMs;
   }
 

@@ -33,6 +33,19 @@ import { buildHistorySample, ControllerHistory, type TickErrorCounts } from './h
 import { plainWords } from './plain-words.js';
 import { learnedBootDelayMs } from '../spillway-policy.js';
 
+/**
+ * A copy of the demand and outcome events a host is fed. A cluster router (controller/cluster/)
+ * sets one so that the planner, in another thread or process, sees every router's requests as if
+ * it had served them itself. Lambda invoke start/end events are tapped in LambdaPoolView.
+ */
+export interface HostTap {
+  arrival(req: Pick<RouteRequest, 'task' | 'minAccuracy' | 'variant'>): void;
+  rejected(status: number | undefined): void;
+  failed(status: number | undefined): void;
+  completed(c: CompletionRecord, lambdaBilling: { billedDurationMs: number; memoryMb: number } | undefined): void;
+  warmUpBilled(billing: { billedDurationMs: number; memoryMb: number }): void;
+}
+
 export interface PolicyHostOptions {
   limits: WorldLimits;
   /** Memory every function starts with (the world's current configuration). */
@@ -82,6 +95,8 @@ export class PolicyHost<S = unknown> {
   readonly arrivalRpsHistory: number[] = [];
   readonly totals = { arrivals: 0, vm: 0, lambda: 0, rejected: 0, failed: 0, warmUps: 0 };
   lastDecision: (TickDecision & { atMs: number; summary: string[] }) | null = null;
+  /** Set by a cluster router (see HostTap); undefined everywhere else. */
+  tap: HostTap | undefined;
   /** Set when opts.historySamples > 0. */
   readonly history: ControllerHistory | undefined;
   /** Refused and failed requests since the last tick, by what the caller got. */
@@ -180,13 +195,19 @@ export class PolicyHost<S = unknown> {
 
   /** A new request: counted as demand, then routed. */
   route(req: RouteRequest): RouteDecision {
-    this.arrived(1);
-    this.countDemand(req);
+    this.recordArrival(req);
     return this.reroute(req);
   }
 
+  /** A request counted as demand without routing it here (route() does both; a planner replays routers' arrivals). */
+  recordArrival(req: Pick<RouteRequest, 'task' | 'minAccuracy' | 'variant'>): void {
+    this.arrived(1);
+    this.countDemand(req);
+    this.tap?.arrival(req);
+  }
+
   /** Counted without allocating once a (task, floor) has been seen: maps of numbers, not string keys. */
-  private countDemand(req: RouteRequest): void {
+  private countDemand(req: Pick<RouteRequest, 'task' | 'minAccuracy' | 'variant'>): void {
     if (req.variant !== undefined) {
       this.demandPinned.set(req.variant, (this.demandPinned.get(req.variant) ?? 0) + 1);
       return;
@@ -261,17 +282,25 @@ export class PolicyHost<S = unknown> {
   warmUpEnded(variant: string, nowMs: number, ran: boolean, billing?: { billedDurationMs: number; memoryMb: number }): void {
     this.lambda.ended(variant, nowMs, ran);
     this.warmingNow = Math.max(0, this.warmingNow - 1);
-    if (billing) this.ledger.lambdaInvoked(billing.memoryMb, billing.billedDurationMs);
+    if (billing) this.warmUpBilled(billing);
+  }
+
+  /** Lambda's bill for a warm-up (also what a planner replays from a router's warm-ups). */
+  warmUpBilled(billing: { billedDurationMs: number; memoryMb: number }): void {
+    this.ledger.lambdaInvoked(billing.memoryMb, billing.billedDurationMs);
+    this.tap?.warmUpBilled(billing);
   }
 
   /** A request refused by the router; `status` is what the caller got (503 counts for the dashboard). */
   rejected(status?: number): void {
+    this.tap?.rejected(status);
     this.totals.rejected++;
     if (status === 503) this.errorsThisTick.rejected503++;
   }
 
   /** A routed request no backend answered: 503 (Lambda throttled), 504 (deadline) or another 5xx. */
   failed(status?: number): void {
+    this.tap?.failed(status);
     this.totals.failed++;
     if (status === 503) this.errorsThisTick.rejected503++;
     else if (status === 504) this.errorsThisTick.timeouts504++;
@@ -288,6 +317,7 @@ export class PolicyHost<S = unknown> {
     if (c.backend === 'vm') this.totals.vm++;
     else this.totals.lambda++;
     if (lambdaBilling) this.ledger.lambdaInvoked(lambdaBilling.memoryMb, lambdaBilling.billedDurationMs);
+    this.tap?.completed(c, lambdaBilling);
   }
 
   // ---- per tick ------------------------------------------------------------------------------
