@@ -7,8 +7,8 @@
  * single-process stack runs.
  *
  * Size: completions are the only part that grows with load; past `maxCompletions` per interval the
- * log keeps a uniform sample (reservoir) and the planner still counts all of them as demand. At
- * 1 k req/s and a 1 s interval that is 1,000 records, ~150 KB of JSON.
+ * log keeps a uniform sample (reservoir) and the planner still counts all of them as demand. 1,000
+ * records are ~150 KB of JSON, under the store's item limit (MAX_COORD_BODY_BYTES, DynamoDB's 400 KB).
  */
 import type { CompletionRecord } from '../core/policy-types.js';
 import type { HostTap, PolicyHost } from '../core/host/policy-host.js';
@@ -37,7 +37,7 @@ export class ObservationLog implements HostTap, LambdaTap {
   private demand = new Map<string, [string, number, string, number]>();
   private seen = 0;
 
-  constructor(private readonly maxCompletions = 2_000, private readonly random: () => number = Math.random) {}
+  constructor(private readonly maxCompletions = 1_000, private readonly random: () => number = Math.random) {}
 
   static empty(): ObservationBody {
     return { demand: [], rejected: {}, failed: {}, completions: [], unsampledCompletions: 0, lambda: [], warmUpBills: [], extraBilling: [] };
@@ -91,6 +91,24 @@ export class ObservationLog implements HostTap, LambdaTap {
   }
   throttled(nowMs: number, retryAfterMs: number): void {
     this.body.lambda.push(['t', '', nowMs, retryAfterMs]);
+  }
+
+  /** Puts back a body whose publish failed: its events go out with the next interval's. */
+  restore(body: ObservationBody): void {
+    for (const row of body.demand) {
+      const [task, floor, variant, count] = row;
+      const key = `${task}\u0000${floor}\u0000${variant}`;
+      const mine = this.demand.get(key);
+      if (mine) mine[3] += count;
+      else this.demand.set(key, [task, floor, variant, count]);
+    }
+    for (const [k, n] of Object.entries(body.rejected)) this.body.rejected[k] = (this.body.rejected[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(body.failed)) this.body.failed[k] = (this.body.failed[k] ?? 0) + n;
+    for (const e of body.completions) this.completed(e.c, e.billing);
+    this.body.unsampledCompletions += body.unsampledCompletions;
+    this.body.lambda = [...body.lambda, ...this.body.lambda];
+    this.body.warmUpBills.push(...body.warmUpBills);
+    this.body.extraBilling.push(...body.extraBilling);
   }
 
   /** The events since the last take; the log starts empty again. */

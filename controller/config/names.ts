@@ -21,6 +21,8 @@ export const CONFIG_NAMES: Record<ConfigKey, ConfigName> = {
   tickIntervalMs: { env: 'SPILLWAY_TICK_MS', flag: 'tick-ms' },
   vmBootDelayMs: { env: 'SPILLWAY_VM_BOOT_DELAY_MS', flag: 'vm-boot-delay-ms' },
   maxVms: { env: 'SPILLWAY_MAX_VMS', flag: 'max-vms' },
+  routers: { env: 'SPILLWAY_ROUTERS', flag: 'routers' },
+  leaseTtlMs: { env: 'SPILLWAY_LEASE_TTL_MS', flag: 'lease-ttl-ms' },
   vcpuQuota: { env: 'SPILLWAY_VCPU_QUOTA', flag: 'vcpu-quota' },
   instanceType: { env: 'SPILLWAY_INSTANCE_TYPE', flag: 'instance-type' },
   lambdaMemoryMb: { env: 'SPILLWAY_LAMBDA_MEMORY_MB', flag: 'lambda-memory-mb' },

@@ -73,6 +73,16 @@ export const LocalConfigSchema = z.strictObject({
   instanceType: z.string().min(1).default('c7a.medium'),
   /** Concurrency limit of the local Lambda runtime: 8 instances fit beside 2 VMs on 2 cores. */
   lambdaConcurrency: intIn(1, 1_000).default(8),
+  /**
+   * Router processes (controller/cluster/). 1 = the single-process stack; more = a supervisor, N
+   * router processes behind HAProxy on `port`, one of them elected planner by a lease.
+   */
+  routers: intIn(1, 16).default(1),
+  /**
+   * Planner lease (routers > 1): a planner that has not renewed for this long is replaced. 3 ticks
+   * of 5 s: a failover takes at most 15 s + 1 tick, while a renewal is due every tick.
+   */
+  leaseTtlMs: intIn(300, 600_000).default(15_000),
 });
 
 /**

@@ -7,7 +7,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
-import { loadCatalog } from '../../profiles/catalog.js';
+import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
 import { loadRegistry } from '../../functions/engine/registry.js';
 import type { AppConfig } from '../app-config.js';
 import { LambdaPool } from '../aws/lambda-pool.js';
@@ -98,28 +98,10 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
   try {
     const world = await createWorld(config, names, childEnv, progress, closers);
     const { pool, fleet } = world;
-    const env: PolicyEnv = {
-      catalog,
-      variants: [...served.values()].map((s) => s.info),
-      sloMs: config.sloMs,
-      tickIntervalMs: config.tickIntervalMs,
-      instanceTypes: plannedInstanceTypes(config),
-      lambdaArch: config.lambdaArch,
-      lambdaConcurrencyLimit: world.lambdaConcurrencyLimit,
-      maxVms: config.maxVms,
-      ...(config.world === 'aws' && config.vcpuQuota !== undefined ? { vcpuLimit: config.vcpuQuota } : {}),
-    };
+    const env = buildPolicyEnv(config, served, world.lambdaConcurrencyLimit, catalog);
     const vmClient: VmClientPort = new HttpVmClient(world.internalToken ? { internalToken: world.internalToken } : {});
 
-    const runtime = new ControllerRuntime(policy, env, served, {
-      lambdaMemoryMb: config.lambdaMemoryMb,
-      lambdaKeepAliveMs: config.lambdaKeepAliveMs,
-      // The limits the simulator applies too: env.maxVms, memory changes deferred during bursts.
-      limits: {},
-      nowMs: Date.now(),
-      // An hour of samples for GET /v1/history and the dashboard.
-      historySamples: ControllerHistory.hourOf(config.tickIntervalMs),
-    });
+    const runtime = newControllerRuntime(policy, env, served, config);
     const metrics = new ApiMetrics({ defaultMetrics: true });
     const server = createApiServer({
       runtime,
@@ -192,6 +174,57 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
   }
 }
 
+/** The policy's environment for this configuration (the cluster's routers and planner build it the same way). */
+export function buildPolicyEnv(
+  config: AppConfig,
+  served: ReadonlyMap<string, ServedVariant>,
+  lambdaConcurrencyLimit: number,
+  catalog: Catalog = loadCatalog(config.catalogPath),
+): PolicyEnv {
+  return {
+    catalog,
+    variants: [...served.values()].map((s) => s.info),
+    sloMs: config.sloMs,
+    tickIntervalMs: config.tickIntervalMs,
+    instanceTypes: plannedInstanceTypes(config),
+    lambdaArch: config.lambdaArch,
+    lambdaConcurrencyLimit,
+    maxVms: config.maxVms,
+    ...(config.world === 'aws' && config.vcpuQuota !== undefined ? { vcpuLimit: config.vcpuQuota } : {}),
+  };
+}
+
+/** The live controller's runtime around one policy host (every live process builds it so). */
+export function newControllerRuntime(
+  policy: Policy<unknown>,
+  env: PolicyEnv,
+  served: ReadonlyMap<string, ServedVariant>,
+  config: AppConfig,
+  opts: { runId?: string } = {},
+): ControllerRuntime<unknown> {
+  return new ControllerRuntime(policy, env, served, {
+    lambdaMemoryMb: config.lambdaMemoryMb,
+    lambdaKeepAliveMs: config.lambdaKeepAliveMs,
+    // The limits the simulator applies too: env.maxVms, memory changes deferred during bursts.
+    limits: {},
+    nowMs: Date.now(),
+    // An hour of samples for GET /v1/history and the dashboard.
+    historySamples: ControllerHistory.hourOf(config.tickIntervalMs),
+    ...(opts.runId ? { runId: opts.runId } : {}),
+  });
+}
+
+/** A client of the local Lambda runtime's API, signed with the start's internal token. */
+export function localLambdaPool(endpoint: string, internalToken: string, variants: string[], concurrency: number): LambdaPool {
+  return new LambdaPool({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: internalToken, secretAccessKey: internalToken },
+    variants,
+    maxSockets: lambdaSocketsFor(concurrency),
+  });
+}
+
 /**
  * Every type the planner may buy. aws: all types the deployment made launch templates for
  * (instanceTypes, required by the schema); local: the one type the local VMs stand in for.
@@ -261,13 +294,7 @@ async function createWorld(
     accountConcurrencyLimit: config.lambdaConcurrency,
   });
   closers.push(() => lambdaRt.close());
-  const pool = new LambdaPool({
-    endpoint: lambdaRt.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: internalToken, secretAccessKey: internalToken },
-    variants: names,
-    maxSockets: lambdaSocketsFor(config.lambdaConcurrency),
-  });
+  const pool = localLambdaPool(lambdaRt.endpoint, internalToken, names, config.lambdaConcurrency);
 
   progress(
     `local VM fleet: up to ${config.maxVms} VM(s) standing in for ${config.instanceType}, boot delay ${config.vmBootDelayMs} ms`,

@@ -7,10 +7,8 @@
  * cheaper on the sending thread than transferring a fresh copy (~0.35 ms: slice + detach).
  * The registry is also loaded here, because validation needs the variant entries.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { startTsWorker } from './ts-worker.js';
 import type { EngineInput, InferenceEngine, LoadedModel, ModelRegistry, PredictResult, ResolvedModel } from '../engine/engine-types.js';
 import { loadRegistry } from '../engine/registry.js';
 import { ServingError } from './errors.js';
@@ -55,17 +53,12 @@ function toWorkerInput(i: EngineInput): WorkerInput {
 /**
  * Starts the worker thread running engine-worker.ts. Bundled (infra/bundling/vm-bundle.mjs: the
  * bundle's banner sets globalThis.__spillwayWorkerEntry to its engine-worker.mjs), the worker is
- * that file; from source, a tiny bootstrap registers tsx's loader inside the worker first (Node 20
- * does not apply the parent's --import hooks to a worker's entry module).
+ * that file; from source, ts-worker.ts boots it with tsx's loader.
  */
 function startEngineWorker(data: WorkerData): Worker {
   const bundled = (globalThis as { __spillwayWorkerEntry?: string }).__spillwayWorkerEntry;
   if (bundled) return new Worker(new URL(bundled), { workerData: data });
-  const tsxApiCjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-  const tsxApi = pathToFileURL(join(dirname(tsxApiCjs), 'index.mjs')).href;
-  const entry = new URL('./engine-worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, workerData: data });
+  return startTsWorker(new URL('./engine-worker.ts', import.meta.url), data);
 }
 
 export function createWorkerEngine(opts: WorkerEngineOptions): InferenceEngine {

@@ -1,0 +1,125 @@
+/**
+ * One cluster router process (started by supervisor.ts, never by hand): the public API and
+ * per-request routing of the single-process stack (createApiServer, the same dispatch), on a
+ * follower policy host that routes with the newest plan from the store; its observations go to
+ * the store each tick; a planner candidate runs in a worker thread (planner-worker.ts), so the
+ * plan never runs on this event loop. Prints one JSON line `{"event":"router-ready",...}` on
+ * stdout once it listens; SIGTERM drains it and releases the lease if its worker holds it.
+ */
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../../functions/server/ts-worker.js';
+import type { PlanDoc } from '../coord/coordination-port.js';
+import type { Policy } from '../core/policy-types.js';
+import { createSpillwayPolicy } from '../core/spillway-policy.js';
+import { HttpVmClient } from '../local/vm-client.js';
+import { silenceSdkNodeVersionNotice } from '../node-notices.js';
+import { createApiServer } from '../server/app.js';
+import { makeDrainable } from '../server/drain.js';
+import { ApiMetrics } from '../server/metrics.js';
+import { newControllerRuntime } from '../server/stack.js';
+import { readClusterEnv } from './cluster-env.js';
+import { ObservationLog } from './observation-log.js';
+import { applyPlanBody, type PlanBody } from './plan-doc.js';
+import { processParts } from './process-parts.js';
+
+/** How often a router looks for a newer plan: a plan reaches every router within 250 ms. */
+const PLAN_POLL_MS = 250;
+
+async function main(): Promise<void> {
+  silenceSdkNodeVersionNotice();
+  const cluster = readClusterEnv(process.env);
+  const { config, routerId } = cluster;
+  const log = pino({ level: config.logLevel, base: { svc: 'spillway-router', router: routerId } }, pino.destination(2));
+  const { served, env, store, pool } = await processParts(cluster, config.world === 'local' ? config.lambdaConcurrency : 8);
+  const runtime = newControllerRuntime(createSpillwayPolicy() as unknown as Policy<unknown>, env, served, config);
+  const observations = new ObservationLog();
+  observations.install(runtime.host);
+
+  const server = createApiServer({
+    runtime,
+    vmClient: new HttpVmClient({ internalToken: cluster.token }),
+    pool,
+    metrics: new ApiMetrics({ defaultMetrics: true }),
+    log: log.child({ component: 'router' }),
+    backendTimeoutMs: config.backendTimeoutMs,
+    ...(config.home ? { home: config.home } : {}),
+    maxBodyBytes: config.maxBodyBytes,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+    ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+  });
+  const drainable = makeDrainable(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+
+  // ---- follow the plan
+  let planVersion = 0;
+  let following = false;
+  const follow = setInterval(() => {
+    if (following) return;
+    following = true;
+    store
+      .readPlan()
+      .then((plan: PlanDoc | undefined) => {
+        if (!plan || plan.version <= planVersion) return;
+        planVersion = plan.version;
+        applyPlanBody(runtime.host, plan.body as PlanBody, routerId, Date.now());
+      })
+      .catch((err: unknown) => log.warn({ err }, 'plan: the store did not answer'))
+      .finally(() => {
+        following = false;
+      });
+  }, PLAN_POLL_MS);
+
+  // ---- publish observations (a failed publish is retried with the next interval's events merged in)
+  let seq = 0;
+  let fromMs = Date.now();
+  const publish = setInterval(() => {
+    const toMs = Date.now();
+    const doc = { routerId, seq: seq + 1, fromMs, toMs, body: observations.take() };
+    store.publishObservations(doc).then(
+      () => {
+        seq = doc.seq;
+        fromMs = toMs;
+      },
+      (err: unknown) => {
+        observations.restore(doc.body);
+        log.warn({ err }, 'observations: the store did not answer; kept for the next interval');
+      },
+    );
+  }, config.tickIntervalMs);
+
+  // ---- the planner candidate, off this event loop
+  const worker: Worker = startTsWorker(new URL('./planner-worker.ts', import.meta.url), { cluster: process.env['SPILLWAY_CLUSTER'] });
+  worker.on('error', (err) => log.error({ err }, 'planner worker failed'));
+  worker.on('message', (m: unknown) => log.debug({ m }, 'planner worker'));
+
+  const port = (server.address() as AddressInfo).port;
+  process.stdout.write(`${JSON.stringify({ event: 'router-ready', routerId, port, pid: process.pid })}\n`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(follow);
+    clearInterval(publish);
+    const closed = new Promise<void>((resolve) => {
+      worker.once('exit', () => resolve());
+      worker.postMessage('close');
+      setTimeout(() => {
+        void worker.terminate();
+      }, 5_000).unref();
+    });
+    await Promise.all([closed, drainable.drain(config.drainTimeoutMs)]);
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop());
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`spillway router: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
