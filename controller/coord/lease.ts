@@ -9,7 +9,12 @@
  * B asks at t=9,000 -> refused, A's lease returned; A stops renewing, B asks at t=14,000 -> {B,
  * fence 2, expires 24,000}. A's late launch tagged fence 1 is now refused (fenced-fleet.ts).
  */
-import { CoordinationInputError, type Lease, type LeaseResult, StaleFenceError } from './coordination-port.js';
+import {
+  CoordinationInputError,
+  type Lease,
+  type LeaseResult,
+  StaleFenceError,
+} from './coordination-port.js';
 
 /** Longest holder id accepted (a host name + pid + a random suffix fits easily). */
 export const MAX_HOLDER_ID_LENGTH = 256;
@@ -23,21 +28,27 @@ export function leaseExpired(lease: Lease, nowMs: number): boolean {
 
 export function checkHolderId(holderId: unknown): string {
   if (typeof holderId !== 'string' || holderId.length === 0 || holderId.length > MAX_HOLDER_ID_LENGTH) {
-    throw new CoordinationInputError(`holderId: must be a non-empty string of at most ${MAX_HOLDER_ID_LENGTH} characters`);
+    throw new CoordinationInputError(
+      `holderId: must be a non-empty string of at most ${MAX_HOLDER_ID_LENGTH} characters`,
+    );
   }
   return holderId;
 }
 
 export function checkTimeMs(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new CoordinationInputError(`${field}: must be a finite number of milliseconds >= 0 (got ${String(value)})`);
+    throw new CoordinationInputError(
+      `${field}: must be a finite number of milliseconds >= 0 (got ${String(value)})`,
+    );
   }
   return value;
 }
 
 export function checkTtlMs(ttlMs: unknown): number {
   if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > MAX_LEASE_TTL_MS) {
-    throw new CoordinationInputError(`ttlMs: must be > 0 and <= ${MAX_LEASE_TTL_MS} ms (got ${String(ttlMs)})`);
+    throw new CoordinationInputError(
+      `ttlMs: must be > 0 and <= ${MAX_LEASE_TTL_MS} ms (got ${String(ttlMs)})`,
+    );
   }
   return ttlMs;
 }
@@ -57,14 +68,21 @@ export function checkFence(fence: unknown): number {
  * - someone else holds it, expired: taken over with fence + 1;
  * - someone else holds it, unexpired: refused, the current lease returned unchanged.
  */
-export function nextLease(current: Lease | undefined, holderId: string, nowMs: number, ttlMs: number): LeaseResult {
+export function nextLease(
+  current: Lease | undefined,
+  holderId: string,
+  nowMs: number,
+  ttlMs: number,
+): LeaseResult {
   checkHolderId(holderId);
   checkTimeMs('nowMs', nowMs);
   checkTtlMs(ttlMs);
   const expiresAtMs = nowMs + ttlMs;
   if (current === undefined) return { held: true, lease: { holderId, fence: 1, expiresAtMs } };
-  if (current.holderId === holderId) return { held: true, lease: { holderId, fence: current.fence, expiresAtMs } };
-  if (leaseExpired(current, nowMs)) return { held: true, lease: { holderId, fence: current.fence + 1, expiresAtMs } };
+  if (current.holderId === holderId)
+    return { held: true, lease: { holderId, fence: current.fence, expiresAtMs } };
+  if (leaseExpired(current, nowMs))
+    return { held: true, lease: { holderId, fence: current.fence + 1, expiresAtMs } };
   return { held: false, lease: current };
 }
 
@@ -73,14 +91,25 @@ export function nextLease(current: Lease | undefined, holderId: string, nowMs: n
  * the successor's fence is still previous + 1. Undefined when the caller does not hold it with that
  * fence (a deposed planner's release changes nothing; it is not an error, because shutdown must not fail).
  */
-export function releasedLease(current: Lease | undefined, holderId: string, fence: number): Lease | undefined {
+export function releasedLease(
+  current: Lease | undefined,
+  holderId: string,
+  fence: number,
+): Lease | undefined {
   if (current === undefined || current.holderId !== holderId || current.fence !== fence) return undefined;
   return { ...current, expiresAtMs: 0 };
 }
 
 /** Whether `holderId` with `fence` may act at `nowMs`: it holds the lease, with that fence, unexpired. */
-export function holdsLease(lease: Lease | undefined, holderId: string, fence: number, nowMs: number): boolean {
-  return lease !== undefined && lease.holderId === holderId && lease.fence === fence && !leaseExpired(lease, nowMs);
+export function holdsLease(
+  lease: Lease | undefined,
+  holderId: string,
+  fence: number,
+  nowMs: number,
+): boolean {
+  return (
+    lease !== undefined && lease.holderId === holderId && lease.fence === fence && !leaseExpired(lease, nowMs)
+  );
 }
 
 /**
@@ -91,6 +120,9 @@ export function holdsLease(lease: Lease | undefined, holderId: string, fence: nu
 export function assertCurrentFence(lease: Lease | undefined, fence: number, what: string): void {
   const current = lease?.fence ?? 0;
   if (current !== fence) {
-    throw new StaleFenceError(`${what} refused: fence ${fence} is not the lease's current fence ${current}`, current);
+    throw new StaleFenceError(
+      `${what} refused: fence ${fence} is not the lease's current fence ${current}`,
+      current,
+    );
   }
 }

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CoordinationInputError, type Lease, StaleFenceError } from '../../controller/coord/coordination-port.js';
+import {
+  CoordinationInputError,
+  type Lease,
+  StaleFenceError,
+} from '../../controller/coord/coordination-port.js';
 import {
   assertCurrentFence,
   holdsLease,
@@ -68,7 +72,10 @@ describe('lease rule (pure)', () => {
     const lease = nextLease(undefined, 'A', 0, ttlMs).lease;
     const released = releasedLease(lease, 'A', 1);
     expect(released).toEqual({ holderId: 'A', fence: 1, expiresAtMs: 0 });
-    expect(nextLease(released, 'B', 1, ttlMs)).toEqual({ held: true, lease: { holderId: 'B', fence: 2, expiresAtMs: 10_001 } });
+    expect(nextLease(released, 'B', 1, ttlMs)).toEqual({
+      held: true,
+      lease: { holderId: 'B', fence: 2, expiresAtMs: 10_001 },
+    });
   });
 
   it('release by a non-holder or with an old fence changes nothing', () => {
