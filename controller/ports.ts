@@ -29,6 +29,8 @@ export interface LaunchSpec {
   count: number;
   /** Idempotency token: the same token never launches twice (EC2 ClientToken). */
   clientToken: string;
+  /** The launching planner's lease fence (coord/fenced-fleet.ts sets it; EC2 tags it `spillway:fence`). */
+  fence?: number;
 }
 
 export interface VmFleetPort {

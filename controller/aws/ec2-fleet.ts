@@ -42,6 +42,8 @@ export const TAG_FLEET = 'spillway:fleet';
 export const TAG_VARIANT = 'spillway:variant';
 export const TAG_INSTANCE_TYPE = 'spillway:instance-type';
 export const TAG_CLIENT_TOKEN = 'spillway:client-token';
+/** The launching planner's lease fence (issue 12: coord/fenced-fleet.ts), when it ran under a lease. */
+export const TAG_FENCE = 'spillway:fence';
 
 /** Errors after which another instance type may succeed. */
 const CAPACITY_CODES = new Set([
@@ -252,6 +254,7 @@ export class Ec2Fleet implements VmFleetPort {
       { Key: TAG_VARIANT, Value: spec.variant },
       { Key: TAG_INSTANCE_TYPE, Value: instanceType },
       { Key: TAG_CLIENT_TOKEN, Value: spec.clientToken },
+      ...(spec.fence !== undefined ? [{ Key: TAG_FENCE, Value: String(spec.fence) }] : []),
     ];
     const out = await this.client.send(
       new RunInstancesCommand({

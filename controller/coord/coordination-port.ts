@@ -10,6 +10,7 @@
  * Time is always a parameter (nowMs): a store never reads a clock to decide, so a manual clock in
  * tests drives expiry exactly.
  */
+import { SpillwayControllerError } from '../errors.js';
 
 /** The planner lease as stored. `fence` grows by one on every change of holder, never otherwise. */
 export interface Lease {
@@ -46,8 +47,7 @@ export interface ObservationDoc {
 }
 
 /** Raised when a conditional write lost (stale fence, lost lease, version race). */
-export class StaleFenceError extends Error {
-  override readonly name = 'StaleFenceError';
+export class StaleFenceError extends SpillwayControllerError {
   constructor(
     message: string,
     readonly currentFence: number,
@@ -56,6 +56,23 @@ export class StaleFenceError extends Error {
     super(message, options);
   }
 }
+
+/** A caller passed a value the store cannot accept (empty holder id, ttl <= 0, body too large); names the field. */
+export class CoordinationInputError extends SpillwayControllerError {}
+
+/**
+ * The store could not be reached or answered something other than the port's semantics (HTTP
+ * transport failure, an unexpected DynamoDB error); `cause` keeps the underlying error.
+ */
+export class CoordinationUnavailableError extends SpillwayControllerError {}
+
+/**
+ * The largest JSON body (plan, learned state, one observation) any adapter accepts: DynamoDB's
+ * item limit is 400 KB (409,600 bytes) including attribute names and the other attributes, so
+ * 8 KB are left for those (key, fence, version, times: ~100 bytes today). Every adapter enforces
+ * the same bound, so a plan that works locally also fits on AWS.
+ */
+export const MAX_COORD_BODY_BYTES = 400 * 1024 - 8 * 1024;
 
 export interface CoordinationStore {
   /**
