@@ -6,7 +6,9 @@
  * Flags mirror the env variables (see app-config.ts), e.g. `npm start -- --port 9000 --max-vms 1`.
  */
 import { relative } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
+import type { LocalConfig } from './app-config.js';
+import { startCluster } from './cluster/supervisor.js';
 import { repoRoot } from '../functions/engine/registry.js';
 import { loadAppConfig } from './app-config.js';
 import { configHelp } from './config/help.js';
@@ -37,6 +39,10 @@ async function main(): Promise<void> {
   // Logs are JSON on stderr; stdout carries the human summary (and stays parseable by tests).
   const log = pino({ level: config.logLevel, base: { svc: 'spillway-controller' } }, pino.destination(2));
   const say = (s: string) => process.stdout.write(`${s}\n`);
+  if (config.world === 'local' && config.routers > 1) {
+    await mainCluster(config, log, say);
+    return;
+  }
   say('spillway: starting the embedded default (local VMs + local Lambda runtime, no AWS account)');
   const stack = await startStack(config, { log, onProgress: (m) => say(`  ${m}`) });
 
@@ -86,6 +92,34 @@ async function main(): Promise<void> {
   if (config.apiKey) say('  (x-api-key is the configured API key; export SPILLWAY_API_KEY=<key> in your shell, it is not printed)');
   say(`  npx spillway replay --target ${stack.url} --trace builtin:spike --mean-rps 30 --duration 2m`);
   say(`spillway: ready (${JSON.stringify({ event: 'ready', url: stack.url })})`);
+}
+
+/** `--routers N`: the supervisor, N router processes behind HAProxy (controller/cluster/). */
+async function mainCluster(config: LocalConfig, log: Logger, say: (s: string) => void): Promise<void> {
+  say(`spillway: starting the local cluster (${config.routers} routers behind HAProxy, one elected planner, local VMs + Lambda)`);
+  const cluster = await startCluster(config, { log, onProgress: (m) => say(`  ${m}`) });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`spillway: ${signal}: stopping (routers, balancer, VMs, Lambda instances)...`);
+    const hard = setTimeout(() => process.exit(1), config.drainTimeoutMs + 30_000);
+    hard.unref();
+    cluster.close().then(
+      () => {
+        say('spillway: stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
+  if (process.env['npm_lifecycle_event'] !== undefined) watchParent(() => stop('parent process exited'));
+  say(`spillway: listening on ${cluster.url} (HAProxy -> ${cluster.routers.map((r) => `${r.id} :${r.port}`).join(', ')})`);
+  say(`spillway: ready (${JSON.stringify({ event: 'ready', url: cluster.url, routers: cluster.routers.map((r) => ({ id: r.id, pid: r.pid, port: r.port })) })})`);
 }
 
 main().catch((err: unknown) => {

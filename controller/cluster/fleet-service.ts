@@ -31,6 +31,7 @@ const LaunchBody = z.strictObject({
     variant: z.string().min(1).max(128),
     count: z.number().int().min(1).max(64),
     clientToken: z.string().min(1).max(64),
+    fence: z.number().int().min(1).optional(),
   }),
 });
 const TerminateBody = z.strictObject({

@@ -168,8 +168,11 @@ export interface RouteTables {
   /** Index-aligned cache for the last `view.vms` array seen (see routeRequest). */
   alignedFor: readonly VmView[] | undefined;
   aligned: Array<VmCacheEntry | undefined>;
-  /** Interference record of a VM id, if the policy has one. */
-  healthOf: (vmId: string) => VmHealthView | undefined;
+  /**
+   * Interference records by VM id (the policy's own map: plain data, so the tables can be copied
+   * with the state into another process, controller/cluster/plan-doc.ts).
+   */
+  health: ReadonlyMap<string, VmHealthView>;
   minHealthSamples: number;
   /**
    * A ready VM that is idle and has had no completion for this long takes the next request at its
@@ -452,7 +455,7 @@ export function resolveVm(t: RouteTables, vm: VmView): VmCacheEntry {
     variant: vm.variant,
     vi,
     est: vi >= 0 ? t.variants[vi]!.vmEst.get(vm.instanceType) : undefined,
-    health: t.healthOf(vm.id),
+    health: t.health.get(vm.id),
     minSamples: t.minHealthSamples,
   };
   t.vmCache.set(vm.id, entry);

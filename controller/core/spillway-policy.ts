@@ -683,7 +683,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       vmCache: new Map(),
       alignedFor: undefined,
       aligned: [],
-      healthOf: (id: string) => interference.byVm.get(id),
+      health: interference.byVm,
       minHealthSamples: interference.minSamples,
       probeIntervalMs: interference.probeIntervalMs,
       counter,

@@ -233,7 +233,7 @@ function plannedInstanceTypes(config: AppConfig): string[] {
   return config.world === 'aws' ? [...config.instanceTypes] : [config.instanceType];
 }
 
-interface World {
+export interface World {
   fleet: VmFleetPort;
   pool: ServerlessPoolPort;
   localFleet?: LocalVmFleet;
@@ -250,7 +250,7 @@ interface World {
  * (the embedded default). 'aws': EC2 + Lambda from controller/aws/world.ts, configured by the
  * environment the CDK controller host sets (endpoints from the SDK's own configuration).
  */
-async function createWorld(
+export async function createWorld(
   config: AppConfig,
   names: string[],
   childEnv: Record<string, string>,
