@@ -38,6 +38,9 @@ export function haproxyConfig(o: { host: string; port: number; backends: Readonl
     '  retries 2',
     '  option redispatch',
     '  retry-on conn-failure',
+    // A fresh router connection per request: a request never rides a connection the router has
+    // already closed, and a router's death answers exactly its own requests (502 below).
+    '  http-reuse never',
     jsonError(502, 'router_failed', 'the router serving this request stopped before it answered; the request may not have run; retry'),
     jsonError(503, 'no_router', 'no router is up; retry'),
     jsonError(504, 'router_timeout', 'the router did not answer in time'),

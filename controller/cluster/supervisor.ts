@@ -43,7 +43,7 @@ const ROUTER_READY_TIMEOUT_MS = 60_000;
 
 export async function startCluster(
   config: LocalConfig,
-  o: { log: Logger; onProgress?: (m: string) => void },
+  o: { log: Logger; onProgress?: (m: string) => void; /** Each router's stderr line (logs); default: inherited. */ routerStderr?: (routerId: string, line: string) => void },
 ): Promise<Cluster> {
   const progress = o.onProgress ?? ((m: string) => o.log.info(m));
   const closers: Array<() => Promise<void>> = [];
@@ -89,7 +89,7 @@ export async function startCluster(
         token,
         config: { ...config, port: 0, host: '127.0.0.1' },
       };
-      routers.push(await startRouter(cluster));
+      routers.push(await startRouter(cluster, o.routerStderr));
     }
     const haproxy: Haproxy = await startHaproxy({
       host: config.host,
@@ -107,11 +107,12 @@ export async function startCluster(
   }
 }
 
-async function startRouter(cluster: ClusterEnv): Promise<RouterProcess> {
+async function startRouter(cluster: ClusterEnv, onStderr?: (routerId: string, line: string) => void): Promise<RouterProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', new URL('./router-main.ts', import.meta.url).pathname], {
     env: { ...process.env, [CLUSTER_ENV]: JSON.stringify(cluster) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', onStderr ? 'pipe' : 'inherit'],
   });
+  if (onStderr) createInterface({ input: child.stderr! }).on('line', (line) => onStderr(cluster.routerId, line));
   const lines = createInterface({ input: child.stdout! });
   return new Promise<RouterProcess>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${cluster.routerId} did not start within ${ROUTER_READY_TIMEOUT_MS} ms`)), ROUTER_READY_TIMEOUT_MS);
