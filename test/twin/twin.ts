@@ -14,12 +14,12 @@
  * What differs from AWS, all stated where it happens: the VPC re-based onto 127.77.0.0/16
  * (deploy.ts), bundle paths mapped onto this checkout and HOST=<private IP> (vm-backer.ts), and in
  * the controller's environment (controllerEnvironment below): PORT/HOST on loopback, paths, the
- * SDK endpoints and credentials an EC2 host gets from its config and instance profile, a 1 s tick
- * and a catalog whose typical boot delay is the twin's (seconds, not 90 s).
+ * SDK endpoints and credentials an EC2 host gets from its config and instance profile. Nothing
+ * else: the controller's tick, catalog and policy are its defaults.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { silenceSdkNodeVersionNotice } from '../../controller/node-notices.js';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -30,7 +30,6 @@ import { startLocalLambdaRuntime, type LocalFunctionInput } from '../../controll
 import { runLoad } from '../../controller/replay/load-gen.js';
 import { loadSampleImagesBase64 } from '../../controller/replay/samples.js';
 import { summarize } from '../../controller/replay/summary.js';
-import { loadCatalog } from '../../profiles/catalog.js';
 import { MOTO_CREDENTIALS, startMoto, uniqueName } from '../aws/moto.js';
 import { synthApp } from '../infra/synth-helper.js';
 import type { Json } from '../localstack/free-edition.js';
@@ -49,9 +48,9 @@ const log = (msg: string): void => {
 const TWIN = {
   /** SPILLWAY_BOOT_DELAY_MS of each VM: its "EC2 provisioning" sleep. */
   vmBootDelayMs: 2_000,
-  /** typicalBootDelayMs the controller assumes for a type before it has seen one boot. */
-  typicalBootDelayMs: 5_000,
-  tickIntervalMs: 1_000,
+  // The controller runs with its own defaults (5 s tick, the catalog's 90 s typical boot, learned
+  // from the first boot): a 5 s typical boot shortens its forecast horizon and hold window to 6 s,
+  // and it then rightly leaves a 45 rps burst to Lambda (measured: no VM bought).
   /**
    * The Lambda account's concurrency (GetAccountSettings of the local runtime; the template leaves
    * spillway:lambdaConcurrency unset, so the controller reads it). 2 instances carry ~25-40 rps of
@@ -220,16 +219,6 @@ async function main(): Promise<number> {
     if (env.SPILLWAY_WORLD !== 'aws') throw new Error(`controller unit: SPILLWAY_WORLD=${env.SPILLWAY_WORLD}, expected aws`);
     for (const v of Object.values(env)) if (v.startsWith(ctlRoot)) mkdirSync(v, { recursive: true });
     const port = await freePort();
-    const catalog = loadCatalog();
-    const catalogPath = join(work, 'catalog.json');
-    writeFileSync(
-      catalogPath,
-      JSON.stringify({
-        ...catalog,
-        source: `${catalog.source} [TWIN: typicalBootDelayMs ${TWIN.typicalBootDelayMs} ms, the twin VMs' boot]`,
-        ec2: { ...catalog.ec2, instanceTypes: catalog.ec2.instanceTypes.map((t) => ({ ...t, typicalBootDelayMs: TWIN.typicalBootDelayMs })) },
-      }),
-    );
     const substituted = {
       // 8080 on 0.0.0.0 is the host's; here the port may be taken and nothing may listen beyond loopback.
       PORT: String(port),
@@ -239,9 +228,6 @@ async function main(): Promise<number> {
       AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
       AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
-      // Short timings (documented config keys, no code path changed).
-      SPILLWAY_TICK_INTERVAL_MS: String(TWIN.tickIntervalMs),
-      SPILLWAY_CATALOG_PATH: catalogPath,
     };
     const ctlEnv: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
