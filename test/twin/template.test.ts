@@ -21,7 +21,7 @@ const template = Template.fromStack(serving).toJSON() as TwinTemplate;
 
 describe('deploy twin: template readers', () => {
   it('VM unit: environment with the IMDS variables expanded, ExecStart mapped to the server source', () => {
-    const [[, lt]] = resourcesOfType(template, 'AWS::EC2::LaunchTemplate').filter(([, p]) => !String(p.LaunchTemplateName).endsWith('-controller-imdsv2'));
+    const lt = resourcesOfType(template, 'AWS::EC2::LaunchTemplate').find(([, p]) => !String(p.LaunchTemplateName).endsWith('-controller-imdsv2'))![1];
     const script = text((lt.LaunchTemplateData as { UserData: Join }).UserData);
     const unit = unitFromScript(script, { VARIANT: 'v1', VCPU: '1' });
     expect(unit.name).toBe('spillway-server');
@@ -33,7 +33,7 @@ describe('deploy twin: template readers', () => {
   });
 
   it('controller unit: the aws world, a secret step and an EnvironmentFile, ExecStart mapped to controller/main.ts', () => {
-    const [[, host]] = resourcesOfType(template, 'AWS::EC2::Instance');
+    const host = resourcesOfType(template, 'AWS::EC2::Instance')[0]![1];
     const script = text(host.UserData as Join);
     const unit = unitFromScript(script);
     expect(unit.environment.SPILLWAY_WORLD).toBe('aws');
