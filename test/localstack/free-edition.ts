@@ -226,12 +226,15 @@ export interface DeployedStack {
   parameters: ReadonlyMap<string, string>;
   accountId: string;
   region: string;
+  /** Export name -> value, for Fn::ImportValue (the other stacks' exports). */
+  imports?: ReadonlyMap<string, string>;
 }
 
 /**
  * Resolves the intrinsic functions of a template fragment against a deployed stack, as
  * CloudFormation would, for the few forms the launch templates use (Ref, Fn::GetAtt Arn/GroupId,
- * Fn::Sub, Fn::Join, Fn::Base64). Anything else is an error, never a guess.
+ * Fn::Sub, Fn::Join, Fn::Base64, Fn::ImportValue when `imports` is given). Anything else is an
+ * error, never a guess.
  */
 export function resolveIntrinsics(value: Json, stack: DeployedStack, resourceTypes: ReadonlyMap<string, string>): Json {
   const ref = (name: string): string => {
@@ -276,6 +279,12 @@ export function resolveIntrinsics(value: Json, stack: DeployedStack, resourceTyp
     if (only === 'Fn::Join') {
       const [sep, parts] = v['Fn::Join'] as [string, Json[]];
       return parts.map((p) => String(go(p))).join(sep);
+    }
+    if (only === 'Fn::ImportValue' && stack.imports) {
+      const name = String(go(v['Fn::ImportValue'] ?? ''));
+      const got = stack.imports.get(name);
+      if (got === undefined) throw new Error(`cannot resolve Fn::ImportValue ${name}: no stack exports it`);
+      return got;
     }
     if (only === 'Fn::Base64') return Buffer.from(String(go(v['Fn::Base64'] ?? '')), 'utf8').toString('base64');
     if (only?.startsWith('Fn::')) throw new Error(`intrinsic ${only} is not supported`);
