@@ -16,7 +16,7 @@
  */
 import { warmPoolTargets } from './warm-pool.js';
 import type { Catalog } from '../../profiles/catalog.js';
-import { predictLatencyMs } from '../../profiles/schema.js';
+import { instanceEstimate, predictLatencyMs } from '../../profiles/schema.js';
 import { breakEvenBurstMs, breakEvenUtilisation } from './break-even.js';
 import { type CombinedState, createCombinedForecaster } from './forecast/combiner.js';
 import type { PeakForecaster } from './forecast/types.js';
@@ -575,7 +575,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       const it = env.catalog.ec2.instanceTypes.find((x) => x.name === t);
       if (!it) continue;
       const e = getEstimate(s.selector, env.catalog, v, 'vm', t);
-      const inst = v.profile.instances.find((i) => i.instanceType === t);
+      const inst = instanceEstimate(v.profile, t);
       // Capacity from the profile, de-rated by what we learned. Observed VM service times are BATCH
       // latencies (the server batches), so they are compared with the profile's latency at the batch
       // size its throughput was measured at: at full load batches are that big and the ratio is ~1

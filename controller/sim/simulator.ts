@@ -34,7 +34,7 @@
 import { build as buildHistogram } from 'hdr-histogram-js';
 import type { Catalog } from '../../profiles/catalog.js';
 import { lambdaColdStartMs, lambdaLatencyMs } from '../../profiles/lib/estimates.js';
-import { type LatencyModel, predictLatencyMs } from '../../profiles/schema.js';
+import { instanceEstimate, type LatencyModel, predictLatencyMs } from '../../profiles/schema.js';
 import {
   lambdaBilledDurationMs,
   lambdaComputeCostUsd,
@@ -656,7 +656,7 @@ export function simulate<S>(
     }
     const type = catalog.ec2.instanceTypes[ti]!;
     const prof = env.variants[vi]!.profile;
-    const est = prof.instances.find((e) => e.instanceType === instanceType);
+    const est = instanceEstimate(prof, instanceType);
     const slots = opts.vmSlots ?? est?.replicas ?? type.vcpu;
     const threads = opts.vmThreads ?? est?.intraOpThreads ?? 1;
     const maxBatch = Math.max(1, Math.min(SLOT_SHIFT, opts.maxBatch ?? est?.batchSize ?? 8));
