@@ -37,7 +37,8 @@ for (const trace of TRACES)
           const row = res.rows.find((x) => x.policy === sr.policy)!;
           let worst = 0;
           for (const b of hits) for (let k = b; k < b + 6 && k < sr.series.violationRate.length; k++) worst = Math.max(worst, sr.series.violationRate[k]!);
-          const a = (acc[sr.policy] ??= { usd: 0, viol: 0, lam: 0, worst: 0, reclaims: 0, vms: 0, fb: 0, accuracy: 0 });
+          acc[sr.policy] ??= { usd: 0, viol: 0, lam: 0, worst: 0, reclaims: 0, vms: 0, fb: 0, accuracy: 0 };
+          const a = acc[sr.policy]!;
           a.usd += row.totalUsd / SEEDS.length;
           a.viol += row.violationPct / SEEDS.length;
           a.lam += row.lambdaPct / SEEDS.length;
