@@ -139,3 +139,28 @@ export function vmBilledCostUsd(catalog: Catalog, instanceType: string, runMs: n
 export function vmMinimumBilledUntilMs(catalog: Catalog, launchedAtMs: number): number {
   return launchedAtMs + catalog.ec2.billingMinimumSeconds * 1000;
 }
+
+// ---- launches and Spot reclaims ----
+
+/**
+ * One-off dollars of bringing a VM up while Lambda serves its share: its boot time billed, plus
+ * `servedRps` on Lambda for the boot. c6g.large, 285 rps x 0.8 for 80 s at $0.0000004/request =
+ * $0.0073, + 80 s of $0.068/h = $0.0015 -> $0.0088. The planner amortises it over a VM's life.
+ */
+export function vmLaunchCostUsd(pricePerHourUsd: number, bootMs: number, servedRps: number, lambdaUsdPerRequest: number): number {
+  const bootS = Math.max(0, bootMs) / 1000;
+  return pricePerHourUsd * (bootS / 3600) + Math.max(0, servedRps) * bootS * Math.max(0, lambdaUsdPerRequest);
+}
+
+/**
+ * Dollars of one Spot reclaim: on notice the VM drains and stops taking work (its notice time is
+ * billed if it is not stopped sooner: counted in full, an upper bound), its share moves to Lambda
+ * and a replacement is launched, so the replacement's launch cost (boot billed + the boot gap on
+ * Lambda) is paid once more. c5.large:spot at $0.045/h, 120 s notice, 90 s boot, 113 rps at
+ * $0.63/M: 0.045 x 120/3600 = $0.0015 + (0.045 x 90/3600 = $0.0011 + 113 x 90 x $0.00000063 =
+ * $0.0064) -> $0.0090 a reclaim; at the 5-10 % band (0.000137/h) $0.0000012/h, at a stressed
+ * 0.1/h $0.0009/h, 2 % of the VM's price.
+ */
+export function spotInterruptionCostUsd(pricePerHourUsd: number, noticeMs: number, bootMs: number, servedRps: number, lambdaUsdPerRequest: number): number {
+  return pricePerHourUsd * (Math.max(0, noticeMs) / 3_600_000) + vmLaunchCostUsd(pricePerHourUsd, bootMs, servedRps, lambdaUsdPerRequest);
+}

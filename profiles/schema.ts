@@ -101,6 +101,16 @@ export type VariantProfile = z.infer<typeof VariantProfileSchema>;
 export type LatencyModel = z.infer<typeof LatencyModelSchema>;
 export type Measurement = z.infer<typeof MeasurementSchema>;
 
+/**
+ * A profile's estimate for an instance type; a Spot type (`c5.large:spot`) is the same machine as
+ * its on-demand type, so it has the same estimate. (The suffix is catalog.ts's SPOT_SUFFIX; it is
+ * not imported to keep this contract file free of the catalog.)
+ */
+export function instanceEstimate<E extends { instanceType: string }>(profile: { instances: readonly E[] }, instanceType: string): E | undefined {
+  const base = instanceType.endsWith(':spot') ? instanceType.slice(0, -':spot'.length) : instanceType;
+  return profile.instances.find((i) => i.instanceType === base);
+}
+
 /** Predicted p50 service time (ms) for batch b on c vCPUs, from the fitted model. */
 export function predictLatencyMs(m: LatencyModel, batchSize: number, vcpu: number): number {
   const c = Math.max(vcpu, 0.0625);

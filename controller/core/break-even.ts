@@ -4,7 +4,7 @@
  */
 import type { Catalog } from '../../profiles/catalog.js';
 import { type LambdaArch, lambdaCostPerRequest, vmCostPerHour } from '../../profiles/pricing.js';
-import type { VariantProfile } from '../../profiles/schema.js';
+import { instanceEstimate, type VariantProfile } from '../../profiles/schema.js';
 
 export interface BreakEvenInput {
   /** VM price, $/hour. */
@@ -42,7 +42,7 @@ export function breakEvenFromProfile(
   arch: LambdaArch = 'x86_64',
   sloMs: number = profile.referenceSloMs,
 ): number | undefined {
-  const inst = profile.instances.find((i) => i.instanceType === instanceType);
+  const inst = instanceEstimate(profile, instanceType);
   if (!inst || profile.lambda.length === 0) return undefined;
   const fitting = profile.lambda.filter((l) => l.p99Ms <= sloMs);
   const pool = fitting.length > 0 ? fitting : profile.lambda;

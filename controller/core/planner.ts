@@ -17,6 +17,14 @@
  *   sum_v acc[v] (x[v] + y[v]) >= minAccuracy x load   (optional floor on served accuracy)
  *   sum_v y[v] x duration[v] / 1000 <= lambda concurrency x share   (Little's law)
  *   sum n x price + sum y x 3600 x $/req <= budget     (optional)
+ * Spot (an option with `spot` set, e.g. `c5.large:spot`; one reclaim takes one pool = one type in
+ * one AZ, and the world spreads a type's VMs over its `pools` AZs):
+ *   m[v,t]  integer  VMs of v in t's largest pool:  pools x m[v,t] >= n[v,t] + k[v,t]
+ *   share:  sum_v m[v,t] cap util <= maxSpotShareOfOneReclaim x sum_all (n + k) cap util
+ *   absorb: sum_v y[v] dur[v] + sum_v m[v,t] cap util dur[v] <= lambda concurrency x share
+ *           (Lambda can take the reclaimed pool's load at once: the SLO holds through it);
+ *           a variant without Lambda must hold it on its own VMs: x[v] <= its capacity - pool's.
+ *   The expected reclaims x spotInterruptionCostUsd (pricing.ts) are added to its $/h.
  * Lambda memory per variant is chosen outside the IP (chooseLambdaMemory: cheapest size whose
  * latency at the expected warm/cold mix meets the SLO), so the IP stays small: for 6 variants x 12
  * resource options it is 72 integers + 12 continuous, solved in milliseconds.
@@ -24,6 +32,7 @@
  */
 import lpSolverModule from 'javascript-lp-solver';
 import type { Model as LpModel } from 'javascript-lp-solver';
+import { spotInterruptionCostUsd, vmLaunchCostUsd } from '../../profiles/pricing.js';
 
 // The package is CommonJS with a `default` export in its types; under NodeNext the import is the
 // module object, whose `default` (or itself) is the solver instance. Resolve once.
@@ -53,6 +62,11 @@ export interface VmOption {
   existing?: number;
   /** vCPUs of one VM, counted against `vcpuLimit` (EC2 quotas are in vCPUs). @default 0 */
   vcpu?: number;
+  /**
+   * Set when the option is a Spot market (its instanceType names the pool group, `c5.large:spot`):
+   * expected reclaims per VM-hour and the number of AZ pools the world spreads its VMs over.
+   */
+  spot?: { interruptionsPerHour: number; pools: number };
 }
 
 export interface LambdaOption {
@@ -102,7 +116,17 @@ export interface PlanInput {
    * (while bought VMs boot, their traffic must not move yet). @default false
    */
   noNewVms?: boolean;
+  /**
+   * Largest share of the plan's VM capacity one Spot reclaim (one pool) may take. 0.5: with 3 AZ
+   * pools, 2 Spot VMs of one type (one per AZ) already qualify. @default 0.5
+   */
+  maxSpotShareOfOneReclaim?: number;
+  /** EC2's notice before a reclaim (ms), for the reclaim's cost. @default 120,000 */
+  spotNoticeMs?: number;
 }
+
+/** Default for PlanInput.maxSpotShareOfOneReclaim. */
+export const DEFAULT_MAX_SPOT_SHARE_OF_ONE_RECLAIM = 0.5;
 
 /**
  * Drops instance options another option makes redundant for this variant: j is redundant when
@@ -119,6 +143,9 @@ export function pruneDominated(opts: readonly VmOption[], lifeMs: number): VmOpt
     for (let k = 0; k < opts.length; k++) {
       if (k === j) continue;
       const ok = opts[k]!;
+      // Swapping for a Spot option adds reclaim exposure the constraints limit per pool group:
+      // only an on-demand option can stand in for another option.
+      if (ok.spot) continue;
       const m = Math.ceil(oj.capacityRps / ok.capacityRps - 1e-9);
       const cheaperRaw = m * ok.pricePerHourUsd <= oj.pricePerHourUsd + 1e-12;
       const cheaperEff = m * eff(ok) <= eff(oj) + 1e-12;
@@ -191,6 +218,22 @@ export function planCapacity(input: PlanInput): PlanResult {
   const hasFloor = (input.minAccuracy ?? 0) > 0;
   if (hasFloor) constraints.acc = { min: (input.minAccuracy ?? 0) * planLoad };
   constraints.conc = { max: input.lambdaConcurrencyLimit * (input.lambdaConcurrencyShare ?? 0.8) };
+  // Spot groups (one per Spot option name) and their rows; see the header.
+  const maxShare = Math.min(1, Math.max(0, input.maxSpotShareOfOneReclaim ?? DEFAULT_MAX_SPOT_SHARE_OF_ONE_RECLAIM));
+  const noticeMs = input.spotNoticeMs ?? 120_000;
+  const spotGroups = [...new Set(usable.flatMap((v) => v.vmOptions.filter((o) => o.spot && o.capacityRps > 0).map((o) => o.instanceType)))];
+  const holdRows = new Set<string>();
+  for (const g of spotGroups) {
+    constraints[`share_${g}`] = { max: 0 };
+    constraints[`absorb_${g}`] = { max: constraints.conc.max! };
+  }
+  usable.forEach((v, i) => {
+    if (v.lambda) return;
+    for (const o of v.vmOptions) if (o.spot && o.capacityRps > 0 && !holdRows.has(`hold${i}_${o.instanceType}`)) {
+      holdRows.add(`hold${i}_${o.instanceType}`);
+      constraints[`hold${i}_${o.instanceType}`] = { max: 0 };
+    }
+  });
 
   usable.forEach((v, i) => {
     const acc = v.accuracy ?? 0;
@@ -204,12 +247,39 @@ export function planCapacity(input: PlanInput): PlanResult {
       // do not pay it, which keeps plans from flipping between near-equal mixes (churn).
       const lambdaPerReq = v.lambda?.costPerRequestUsd ?? 0;
       opts.forEach((o, j) => {
-        const bootS = o.bootDelayMs / 1000;
-        const launchUsd = o.pricePerHourUsd * (bootS / 3600) + o.capacityRps * util * bootS * lambdaPerReq;
-        const newCost = o.pricePerHourUsd + launchUsd * (3_600_000 / life);
+        const launchUsd = vmLaunchCostUsd(o.pricePerHourUsd, o.bootDelayMs, o.capacityRps * util, lambdaPerReq);
+        // Spot: expected reclaims x what one costs, per VM-hour.
+        const reclaimUsdPerHour = o.spot
+          ? o.spot.interruptionsPerHour * spotInterruptionCostUsd(o.pricePerHourUsd, noticeMs, o.bootDelayMs, o.capacityRps * util, lambdaPerReq)
+          : 0;
+        const newCost = o.pricePerHourUsd + launchUsd * (3_600_000 / life) + reclaimUsdPerHour;
         const key = `n${i}_${j}`;
+        const capUtil = o.capacityRps * util;
+        // Every VM counts in every Spot group's share row (its capacity is the denominator).
+        const shareCoef = (row: Record<string, number>): void => {
+          for (const g of spotGroups) row[`share_${g}`] = -maxShare * capUtil;
+        };
+        const azKey = `az${i}_${j}`;
+        if (o.spot) {
+          constraints[azKey] = { max: 0 };
+          const mk = `m${i}_${j}`;
+          const mr: Record<string, number> = { cost: 0, [azKey]: -Math.max(1, Math.floor(o.spot.pools)) };
+          mr[`share_${o.instanceType}`] = capUtil;
+          if (v.lambda) mr[`absorb_${o.instanceType}`] = (capUtil * v.lambda.durationMs) / 1000;
+          else {
+            mr[`hold${i}_${o.instanceType}`] = capUtil;
+          }
+          variables[mk] = mr;
+          if (!input.relaxIntegers) ints[mk] = 1;
+        }
+        const poolRows = (row: Record<string, number>): void => {
+          shareCoef(row);
+          if (o.spot) row[azKey] = 1;
+          if (!v.lambda) for (const g of spotGroups) if (holdRows.has(`hold${i}_${g}`)) row[`hold${i}_${g}`] = -capUtil;
+        };
         if (!input.noNewVms) {
           const row: Record<string, number> = { cost: newCost, [capKey]: -o.capacityRps * util, vmTotal: 1 };
+          poolRows(row);
           if (hasBudget) row.budget = o.pricePerHourUsd;
           if (hasVcpuLimit) row.vcpuTotal = o.vcpu ?? 0;
           variables[key] = row;
@@ -220,7 +290,8 @@ export function planCapacity(input: PlanInput): PlanResult {
         if (existing > 0) {
           const kk = `k${i}_${j}`;
           constraints[`kmax${i}_${j}`] = { max: existing };
-          const kr: Record<string, number> = { cost: o.pricePerHourUsd, [capKey]: -o.capacityRps * util, vmTotal: 1, [`kmax${i}_${j}`]: 1 };
+          const kr: Record<string, number> = { cost: o.pricePerHourUsd + reclaimUsdPerHour, [capKey]: -o.capacityRps * util, vmTotal: 1, [`kmax${i}_${j}`]: 1 };
+          poolRows(kr);
           if (hasBudget) kr.budget = o.pricePerHourUsd;
           if (hasVcpuLimit) kr.vcpuTotal = o.vcpu ?? 0;
           variables[kk] = kr;
@@ -230,6 +301,7 @@ export function planCapacity(input: PlanInput): PlanResult {
       });
       const xk = `x${i}`;
       const xr: Record<string, number> = { cost: w * (bestAcc - acc), [capKey]: 1, load: 1 };
+      for (const g of spotGroups) if (holdRows.has(`hold${i}_${g}`)) xr[`hold${i}_${g}`] = 1;
       if (hasFloor) xr.acc = acc;
       variables[xk] = xr;
       names.push({ key: xk, kind: 'x', v });
@@ -238,6 +310,7 @@ export function planCapacity(input: PlanInput): PlanResult {
       const yk = `y${i}`;
       const perHour = v.lambda.costPerRequestUsd * 3600;
       const yr: Record<string, number> = { cost: perHour + w * (bestAcc - acc), load: 1, conc: v.lambda.durationMs / 1000 };
+      for (const g of spotGroups) yr[`absorb_${g}`] = v.lambda.durationMs / 1000;
       if (hasBudget) yr.budget = perHour;
       if (hasFloor) yr.acc = acc;
       variables[yk] = yr;

@@ -20,7 +20,7 @@
  */
 import type { Catalog } from '../../profiles/catalog.js';
 import { lambdaVcpu } from '../../profiles/pricing.js';
-import { predictLatencyMs, type VariantProfile } from '../../profiles/schema.js';
+import { instanceEstimate, predictLatencyMs, type VariantProfile } from '../../profiles/schema.js';
 import type { CompletionRecord, VariantInfo } from './policy-types.js';
 
 export interface LatencyEstimate {
@@ -66,7 +66,7 @@ export function estimateKey(variant: string, kind: 'vm' | 'lambda', resourceKey:
 
 /** Prior for one VM replica of `instanceType` serving batch 1 (threads from the profile's estimate, else 1). */
 export function vmPrior(profile: VariantProfile, instanceType: string): { p50Ms: number; p99Ms: number } {
-  const inst = profile.instances.find((i) => i.instanceType === instanceType);
+  const inst = instanceEstimate(profile, instanceType);
   const threads = inst?.intraOpThreads ?? 1;
   const p50 = predictLatencyMs(profile.latencyModel, 1, threads);
   return { p50Ms: p50, p99Ms: p50 * profile.latencyModel.p99OverP50 };

@@ -15,8 +15,8 @@
  * 'booting' until ready), so a launch is never repeated.
  */
 import { warmPoolTargets } from './warm-pool.js';
-import type { Catalog } from '../../profiles/catalog.js';
-import { predictLatencyMs } from '../../profiles/schema.js';
+import { type Catalog, isSpotType, spotAzs, spotInterruptionsPerHour, spotNoticeMs } from '../../profiles/catalog.js';
+import { instanceEstimate, predictLatencyMs } from '../../profiles/schema.js';
 import { breakEvenBurstMs, breakEvenUtilisation } from './break-even.js';
 import { type CombinedState, createCombinedForecaster } from './forecast/combiner.js';
 import type { PeakForecaster } from './forecast/types.js';
@@ -117,6 +117,13 @@ export interface SpillwayOptions {
    * on plans within 6 % of each other, each flip a new VM and cold Lambda functions.
    */
   switchMargin?: number;
+  /**
+   * Buy Spot too: the catalog's `<type>:spot` types (withSpotTypes) become VM options with their
+   * reclaim rate and AZ pools, and the planner's Spot rows apply (core/planner.ts). @default false
+   */
+  spot?: boolean;
+  /** Largest share of capacity one Spot reclaim may take (planner). @default 0.5 */
+  maxSpotShareOfOneReclaim?: number;
   maxVms?: number;
   interference?: InterferenceOptions;
   selector?: SelectorOptions;
@@ -202,10 +209,12 @@ function planKey(i: PlanInput): string {
     String(i.maxVms),
     String(i.vcpuLimit),
     String(i.noNewVms ?? false),
+    String(i.maxSpotShareOfOneReclaim),
+    String(i.spotNoticeMs),
   ];
   for (const v of i.variants) {
     parts.push(v.name, String(v.accuracy));
-    for (const o of v.vmOptions) parts.push(o.instanceType, o.capacityRps.toPrecision(4), String(o.pricePerHourUsd), String(Math.round(o.bootDelayMs / 1000)), String(o.existing ?? 0), String(o.vcpu ?? 0));
+    for (const o of v.vmOptions) parts.push(o.instanceType, o.capacityRps.toPrecision(4), String(o.pricePerHourUsd), String(Math.round(o.bootDelayMs / 1000)), String(o.existing ?? 0), String(o.vcpu ?? 0), o.spot ? `${o.spot.interruptionsPerHour}/${o.spot.pools}` : '');
     if (v.lambda) parts.push(String(v.lambda.memoryMb), v.lambda.costPerRequestUsd.toPrecision(4), v.lambda.durationMs.toPrecision(3));
   }
   return parts.join('|');
@@ -435,6 +444,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         expectedVmLifetimeMs: opts.expectedVmLifetimeMs,
         maxVms: opts.maxVms ?? env.maxVms,
         vcpuLimit: env.vcpuLimit,
+        ...(opts.spot ? { maxSpotShareOfOneReclaim: opts.maxSpotShareOfOneReclaim, spotNoticeMs: spotNoticeMs(env.catalog) } : {}),
       };
       const solved = keepRunningUnlessBetter(key, input, solveMemo(input), obs, notes);
       // The routing plan for the fleet that is READY now: VMs bought by the plan above serve nobody
@@ -572,10 +582,11 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
     const out: VmOption[] = [];
     const pooled = pooledRatio(s.selector, v.name, 'vm');
     for (const t of env.instanceTypes) {
+      if (isSpotType(t) && !opts.spot) continue;
       const it = env.catalog.ec2.instanceTypes.find((x) => x.name === t);
       if (!it) continue;
       const e = getEstimate(s.selector, env.catalog, v, 'vm', t);
-      const inst = v.profile.instances.find((i) => i.instanceType === t);
+      const inst = instanceEstimate(v.profile, t);
       // Capacity from the profile, de-rated by what we learned. Observed VM service times are BATCH
       // latencies (the server batches), so they are compared with the profile's latency at the batch
       // size its throughput was measured at: at full load batches are that big and the ratio is ~1
@@ -595,7 +606,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         ? obs.vms.filter((vm) => vm.instanceType === t && vm.variant === v.name && vm.state !== 'draining').length
         : 0;
       // 4 significant digits: the IP input is what the memo key says it is.
-      out.push({ instanceType: t, capacityRps: Number(capacityRps.toPrecision(4)), pricePerHourUsd: it.pricePerHourUsd, bootDelayMs: Math.round(learnedBootDelayMs(env.catalog, obs, t) / 1000) * 1000, existing, vcpu: it.vcpu });
+      out.push({ instanceType: t, capacityRps: Number(capacityRps.toPrecision(4)), pricePerHourUsd: it.pricePerHourUsd, bootDelayMs: Math.round(learnedBootDelayMs(env.catalog, obs, t) / 1000) * 1000, existing, vcpu: it.vcpu, ...(it.spotOf ? { spot: { interruptionsPerHour: spotInterruptionsPerHour(it), pools: Math.max(1, spotAzs(it).length) } } : {}) });
     }
     return out;
   };

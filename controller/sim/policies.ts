@@ -10,7 +10,7 @@ import { createInfaasPolicy } from './baselines/infaas.js';
 import { createLambdaOnlyPolicy } from './baselines/lambda-only.js';
 import { createLibraPolicy } from './baselines/libra.js';
 import { createLmiPolicy } from './baselines/lmi.js';
-import { createMarkPolicy } from './baselines/mark.js';
+import { createMarkPolicy, createMarkSpotPolicy } from './baselines/mark.js';
 import { createSpockPolicy } from './baselines/spock.js';
 import { createVmPeakPolicy } from './baselines/vm-peak.js';
 import { createVmReactivePolicy } from './baselines/vm-reactive.js';
@@ -29,6 +29,9 @@ export const POLICIES: Record<string, (ctx: PolicyFactoryContext) => AnyPolicy> 
   'vm-reactive': (ctx) => createVmReactivePolicy(ctx),
   'lambda-only': (ctx) => createLambdaOnlyPolicy(ctx),
   mark: (ctx) => createMarkPolicy(ctx),
+  // Spot (issue 13): the scenario adds the catalog's `<type>:spot` types when one of these runs.
+  'spillway-spot': () => ({ ...createSpillwayPolicy({ spot: true }), name: 'spillway-spot' }),
+  'mark-spot': (ctx) => createMarkSpotPolicy(ctx),
   spock: (ctx) => createSpockPolicy(ctx),
   infaas: createInfaasPolicy,
   libra: createLibraPolicy,
@@ -36,6 +39,8 @@ export const POLICIES: Record<string, (ctx: PolicyFactoryContext) => AnyPolicy> 
 };
 
 export const CLAIRVOYANT = 'clairvoyant';
+/** Policies that buy Spot: a scenario running one plans with a catalog that has Spot types. */
+export const SPOT_POLICIES: readonly string[] = ['spillway-spot', 'mark-spot'];
 export const ALL_POLICY_NAMES = [...Object.keys(POLICIES), CLAIRVOYANT];
 
 /** How the model-specific baselines pick their one model (common.ts defaultVariant). */
@@ -49,6 +54,9 @@ export const POLICY_DESCRIPTIONS: Record<string, string> = {
   'vm-reactive': `VMs only, target tracking (50 % utilisation of the last minute's rate, 60 s scale-out cooldown, 5-minute scale-in window); ${ONE_MODEL}`,
   'lambda-only': `Lambda only, every request at the cheapest memory meeting the SLO, no VMs; ${ONE_MODEL}`,
   mark: `MArk (ATC'19): VMs for the running 60 s peak x 1.1 (the top VM only if its load costs more on Lambda), overflow to Lambda at the cheapest memory meeting the SLO; ${ONE_MODEL}`,
+  'spillway-spot':
+    'Spillway buying Spot too: the integer program picks on-demand or Spot per type, at most 50 % of capacity in one AZ pool, Lambda headroom for the worst reclaim; a reclaimed VM drains, Lambda takes its share, a replacement is launched',
+  'mark-spot': `MArk on Spot: its forecast and greedy $/request choice over the Spot markets, over-provisioned so one AZ pool's reclaim leaves the forecast covered, overflow to Lambda; ${ONE_MODEL}`,
   spock: `Spock (CLOUD'19): reactive VMs (target tracking at 90 %), requests that find them full go to Lambda at the cheapest memory meeting the SLO; ${ONE_MODEL}`,
   infaas:
     "INFaaS (ATC'21): model-less, serves the cheapest variant meeting the floor and the SLO and switches new VMs to the highest-throughput one under load; reactive VMs, no Lambda",

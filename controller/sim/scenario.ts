@@ -3,18 +3,18 @@
  * policy on the same arrivals (same seed), compute the clairvoyant bound, and summarise. Shared by
  * `spillway simulate`, the policy benchmark and the tests (decide/act split: no printing here).
  */
-import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
+import { type Catalog, loadCatalog, withSpotTypes } from '../../profiles/catalog.js';
 import type { VariantProfile } from '../../profiles/schema.js';
 import type { PolicyEnv, VariantInfo } from '../core/policy-types.js';
 import { eligibleVariants, preferRealWeights } from './baselines/common.js';
 import type { FleetState } from './baselines/fleet.js';
 import { smallestStaticFleet, VM_PEAK_UTILISATION } from './baselines/vm-peak.js';
-import { CLAIRVOYANT, createPolicy, type PolicyFactoryContext } from './policies.js';
+import { CLAIRVOYANT, createPolicy, type PolicyFactoryContext, SPOT_POLICIES } from './policies.js';
 import { type AchievableResult, achievableOptimum, type ClairvoyantResult, clairvoyantBound } from './clairvoyant.js';
 import { DEFAULT_PROFILE_NOTE, defaultProfiles } from './default-profiles.js';
 import { clairvoyantMix, describeModelMix } from './model-mix.js';
 import { SimConfigError } from './errors.js';
-import { DEFAULT_SIM_OPTIONS, type SimOptions, type SimResult, simulate } from './simulator.js';
+import { DEFAULT_SIM_OPTIONS, type SimOptions, type SimResult, type SpotWorldOptions, simulate } from './simulator.js';
 import { loadTrace, type Trace } from './trace.js';
 import { transportMs, type WorldName, worldNamed } from './world.js';
 
@@ -41,6 +41,12 @@ export interface ScenarioOptions {
    * 'optimistic' is the policies' own model, as in earlier rounds. @default 'realistic'
    */
   world?: WorldName;
+  /**
+   * Spot: the world's market (simulator SpotWorldOptions) and, when set, one configured reclaim
+   * rate per VM-hour for every type (replacing the catalog's Advisor bands, for the policies and the
+   * world alike). Spot types enter the catalog only when a Spot policy runs (SPOT_POLICIES).
+   */
+  spot?: SpotWorldOptions & { interruptionsPerHour?: number };
   /** Progress: policy index, fraction of its run done. */
   onProgress?: (policyIndex: number, fraction: number) => void;
 }
@@ -132,8 +138,23 @@ export function buildEnv(
   };
 }
 
+/**
+ * The catalog a scenario plans with: the given one, plus its Spot types when a Spot policy runs,
+ * with the configured reclaim rate on every type if one is set.
+ */
+export function scenarioCatalog(base: Catalog, policies: readonly string[], spot?: ScenarioOptions['spot']): Catalog {
+  if (!policies.some((p) => SPOT_POLICIES.includes(p))) return base;
+  const rate = spot?.interruptionsPerHour;
+  if (rate !== undefined && !(rate >= 0 && Number.isFinite(rate))) throw new SimConfigError(`spot.interruptionsPerHour must be a finite number >= 0 (got ${rate})`);
+  const rated: Catalog =
+    rate === undefined
+      ? base
+      : { ...base, ec2: { ...base.ec2, instanceTypes: base.ec2.instanceTypes.map((t) => (t.spot ? { ...t, spot: { ...t.spot, interruptionsPerHour: rate } } : t)) } };
+  return withSpotTypes(rated);
+}
+
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
-  const catalog = o.catalog ?? loadCatalog();
+  const catalog = scenarioCatalog(o.catalog ?? loadCatalog(), o.policies, o.spot);
   const trace =
     typeof o.trace === 'string'
       ? loadTrace(o.trace, { meanRps: o.meanRps, scale: o.scale, hours: o.hours, startHours: o.startHours })
@@ -150,7 +171,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const ctx: PolicyFactoryContext = { peakRps: trace.peakRps, minAccuracy: o.minAccuracy };
   eligibleVariants(env, o.minAccuracy); // fail fast with the list of variants and accuracies
   const world = worldNamed(o.world ?? 'realistic');
-  const worldOption: Partial<SimOptions> = world ? { world } : {};
+  const worldOption: Partial<SimOptions> = { ...(world ? { world } : {}), ...(o.spot ? { spot: o.spot } : {}) };
   if (o.policies.includes('vm-peak')) {
     // vm-peak at its best: the smallest static fleet with no violations on these arrivals (same seed).
     const probe = createPolicy('vm-peak', ctx).init(env, 0) as FleetState;

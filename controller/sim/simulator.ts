@@ -27,6 +27,17 @@
  *   state); Lambda GB-s per 1 ms including the INIT phase on cold starts (AWS bills INIT since
  *   2025-08) + $0.20/M requests.
  *
+ * - Spot (a catalog with `<type>:spot` types, withSpotTypes): a Spot launch goes to the type's AZ
+ *   pool with the fewest of its VMs (core/spot-placement.ts); a pool without capacity (drawn per
+ *   attempt, `spot.capacityNotAvailableProbability`) falls back to its other AZs, other Spot types,
+ *   then on-demand. Each pool is reclaimed at Poisson times at its type's rate per VM-hour
+ *   (catalog spotInterruptionsPerHour; a pool event takes `reclaimFraction` of its VMs), drawn from
+ *   their own seeded stream before the run (every policy meets the same reclaim times), or replayed
+ *   from `spot.replay`. On notice a ready VM drains (the host sees it terminating: the router stops
+ *   sending to it at once and the policy launches a replacement at its next tick); whatever is left
+ *   at notice + catalog noticeMs (two minutes) is lost (rejected). A booting VM is lost at once.
+ *   Each VM is billed at its own AZ's Spot price.
+ *
  * Speed: the hot path (arrival -> route -> enqueue/invoke -> completion) uses typed-array pools
  * and a typed-array event heap; no closures per request. The RouteRequest object is reused and
  * mutated between calls (policies must not keep references to it).
@@ -34,14 +45,16 @@
 import { build as buildHistogram } from 'hdr-histogram-js';
 import type { Catalog } from '../../profiles/catalog.js';
 import { lambdaColdStartMs, lambdaLatencyMs } from '../../profiles/lib/estimates.js';
-import { type LatencyModel, predictLatencyMs } from '../../profiles/schema.js';
+import { instanceEstimate, type LatencyModel, predictLatencyMs } from '../../profiles/schema.js';
+import { spotInterruptionsPerHour, spotNoticeMs } from '../../profiles/catalog.js';
+import { chooseSpotPlacement, type SpotPool } from '../core/spot-placement.js';
 import {
   lambdaBilledDurationMs,
   lambdaComputeCostUsd,
   lambdaGbSeconds,
   lambdaRequestFeesUsd,
   lambdaVcpu,
-  vmBilledCostUsd,
+  vmBilledSeconds,
 } from '../../profiles/pricing.js';
 import type { FleetRecord } from '../core/host/fleet-view.js';
 import { PolicyHost } from '../core/host/policy-host.js';
@@ -130,6 +143,25 @@ export interface SimOptions {
    * exactly the profiles' and the catalog's (the results of earlier rounds, reproducible).
    */
   world?: WorldModel;
+  /** The Spot market's behaviour (see the header); used only when the catalog has Spot types. */
+  spot?: SpotWorldOptions;
+}
+
+/** One reclaim of one pool (recorded, or to replay). */
+export interface SpotReclaimEvent {
+  atMs: number;
+  /** Planned Spot type, e.g. `c5.large:spot`. */
+  instanceType: string;
+  az: string;
+}
+
+export interface SpotWorldOptions {
+  /** Reclaim exactly these pool events instead of drawing them from the rates. */
+  replay?: readonly SpotReclaimEvent[];
+  /** Probability that a Spot launch attempt in a pool finds no capacity. @default 0 */
+  capacityNotAvailableProbability?: number;
+  /** Share of a pool's live VMs one reclaim takes (rounded up). @default 1 */
+  reclaimFraction?: number;
 }
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
@@ -193,6 +225,12 @@ export interface SimResult {
   wallMs: number;
   requestsPerWallSecond: number;
   tickNotes: string[];
+  /** Spot: every pool event (with the VMs it took, 0 when the pool was empty) and launch fallbacks. */
+  spot: {
+    reclaims: Array<SpotReclaimEvent & { vms: number }>;
+    fallbacks: { otherAz: number; otherType: number; onDemand: number };
+    spotVmHours: number;
+  };
 }
 
 // Event kinds.
@@ -202,6 +240,8 @@ const EV_VM_DONE = 3; // payload = vmIdx * SLOT_SHIFT + slot
 const EV_LAMBDA_DONE = 4; // payload = request index
 const EV_SAMPLE = 5;
 const EV_LAMBDA_WARMED = 6; // payload = warm-up index (warmUpVariant / warmUpGen)
+const EV_SPOT_RECLAIM = 7; // payload = pool index
+const EV_SPOT_KILL = 8; // payload = vm index
 const SLOT_SHIFT = 64;
 
 const VM_BOOTING = 0;
@@ -222,6 +262,10 @@ interface VariantRt {
 
 class SimVm {
   state = VM_BOOTING;
+  /** Spot pool index, -1 for on-demand. */
+  pool = -1;
+  /** Reclaim notice received (a drain the policy did not ask for). */
+  reclaimed = false;
   readyAtMs = 0;
   stopAtMs = -1;
   busySlots = 0;
@@ -300,6 +344,25 @@ export function simulate<S>(
   catalog.ec2.instanceTypes.forEach((t, i) => {
     typeIdx.set(t.name, i);
   });
+  // ---- Spot pools: one per (Spot type, AZ) ----
+  const pools: Array<{ instanceType: string; az: string; pricePerHourUsd: number; perMs: number }> = [];
+  const poolIdx = new Map<string, number>();
+  for (const t of catalog.ec2.instanceTypes) {
+    if (!t.spotOf || !t.spot) continue;
+    for (const az of Object.keys(t.spot.pricePerHourUsdByAz).sort()) {
+      poolIdx.set(`${t.name}@${az}`, pools.length);
+      pools.push({ instanceType: t.name, az, pricePerHourUsd: t.spot.pricePerHourUsdByAz[az]!, perMs: spotInterruptionsPerHour(t) / 3_600_000 });
+    }
+  }
+  const poolLive = new Int32Array(pools.length);
+  const spotOpts = opts.spot ?? {};
+  const cnaP = Math.min(1, Math.max(0, spotOpts.capacityNotAvailableProbability ?? 0));
+  // Own streams: reclaim times do not depend on what a policy does; capacity draws are per attempt.
+  const reclaimRng = new Rng(opts.seed ^ 0x5b07);
+  const capacityRng = new Rng(opts.seed ^ 0xca9a);
+  const noticeMs = spotNoticeMs(catalog);
+  const reclaims: SimResult['spot']['reclaims'] = [];
+  const fallbacks = { otherAz: 0, otherType: 0, onDemand: 0 };
 
   // ---- request pool (typed arrays, recycled through a free list) ----
   let poolCap = 1 << 14;
@@ -636,6 +699,7 @@ export function simulate<S>(
     if (vm.state === VM_READY || vm.state === VM_DRAINING) vm.readyMs += now - vm.readyAtMs;
     vm.state = VM_STOPPED;
     vm.stopAtMs = now;
+    if (vm.pool >= 0) poolLive[vm.pool] = poolLive[vm.pool]! - 1;
     // Anything still queued (a booting VM has none) would be lost: reject it.
     while (vm.qLen > 0) {
       const r = vm.queue[vm.qHead]!;
@@ -647,16 +711,55 @@ export function simulate<S>(
     listFleet(now);
   };
 
-  const launchVm = (instanceType: string, variant: string, now: number): SimVm | undefined => {
-    const ti = typeIdx.get(instanceType);
+  /** Other Spot types that can stand in for `requested` for a variant: as much capacity, cheapest per rps first. */
+  const altCache = new Map<string, string[]>();
+  const spotAlternatives = (requested: string, vi: number): string[] => {
+    const key = `${requested}|${vi}`;
+    const hit = altCache.get(key);
+    if (hit) return hit;
+    const prof = env.variants[vi]!.profile;
+    const need = instanceEstimate(prof, requested)?.throughputRps ?? 0;
+    const alts = catalog.ec2.instanceTypes
+      .filter((t) => t.spotOf && t.name !== requested && env.instanceTypes.includes(t.name))
+      .map((t) => ({ name: t.name, cap: instanceEstimate(prof, t.name)?.throughputRps ?? 0, price: t.pricePerHourUsd }))
+      .filter((a) => a.cap >= need && a.cap > 0)
+      .sort((a, b) => a.price / a.cap - b.price / b.cap)
+      .map((a) => a.name);
+    altCache.set(key, alts);
+    return alts;
+  };
+  const spotPoolViews = (): SpotPool[] =>
+    pools.map((p, i) => ({ instanceType: p.instanceType, az: p.az, liveVms: poolLive[i]!, pricePerHourUsd: p.pricePerHourUsd }));
+
+  const launchVm = (requestedType: string, variant: string, now: number): SimVm | undefined => {
+    let instanceType = requestedType;
+    let ti = typeIdx.get(instanceType);
     const vi = variantIdx.get(variant);
     if (ti === undefined || vi === undefined) {
       tickNotes.push(`sim: ignored launch of unknown ${ti === undefined ? 'instance type' : 'variant'} ${ti === undefined ? instanceType : variant}`);
       return undefined;
     }
-    const type = catalog.ec2.instanceTypes[ti]!;
+    let type = catalog.ec2.instanceTypes[ti]!;
+    let pool = -1;
+    let price = type.pricePerHourUsd;
+    if (type.spotOf) {
+      const placed = chooseSpotPlacement(instanceType, type.spotOf, spotPoolViews(), spotAlternatives(instanceType, vi), () => !(cnaP > 0 && capacityRng.uniform() < cnaP));
+      if (placed.fallback === 'other-az') fallbacks.otherAz++;
+      else if (placed.fallback === 'other-type') fallbacks.otherType++;
+      else if (placed.fallback === 'on-demand') fallbacks.onDemand++;
+      instanceType = placed.instanceType;
+      ti = typeIdx.get(instanceType);
+      if (ti === undefined) return undefined;
+      type = catalog.ec2.instanceTypes[ti]!;
+      price = type.pricePerHourUsd;
+      if (placed.kind === 'spot') {
+        pool = poolIdx.get(`${placed.instanceType}@${placed.az}`)!;
+        price = pools[pool]!.pricePerHourUsd;
+        poolLive[pool] = poolLive[pool]! + 1;
+      }
+    }
     const prof = env.variants[vi]!.profile;
-    const est = prof.instances.find((e) => e.instanceType === instanceType);
+    const est = instanceEstimate(prof, instanceType);
     const slots = opts.vmSlots ?? est?.replicas ?? type.vcpu;
     const threads = opts.vmThreads ?? est?.intraOpThreads ?? 1;
     const maxBatch = Math.max(1, Math.min(SLOT_SHIFT, opts.maxBatch ?? est?.batchSize ?? 8));
@@ -668,7 +771,8 @@ export function simulate<S>(
       opts.interference && rng.uniform() < opts.interference.probability ? opts.interference.slowdown : 1;
     const idx = vms.length;
     const id = `sim-${idx}`;
-    const vm = new SimVm(idx, id, ti, type.pricePerHourUsd, instanceType, vi, now, slots, threads, maxBatch, capacityRps, interference, opts.queueLimit);
+    const vm = new SimVm(idx, id, ti, price, instanceType, vi, now, slots, threads, maxBatch, capacityRps, interference, opts.queueLimit);
+    vm.pool = pool;
     vms.push(vm);
     vmById.set(id, vm);
     vmLaunches++;
@@ -690,6 +794,41 @@ export function simulate<S>(
       return;
     }
     vm.state = VM_DRAINING;
+  };
+
+  // ---- Spot reclaims ----
+  const reclaimPool = (p: number, now: number): void => {
+    const live = vms.filter((vm) => vm.pool === p && (vm.state === VM_BOOTING || vm.state === VM_READY));
+    const take = Math.min(live.length, Math.ceil(live.length * Math.min(1, Math.max(0, spotOpts.reclaimFraction ?? 1)) - 1e-9));
+    reclaims.push({ atMs: now, instanceType: pools[p]!.instanceType, az: pools[p]!.az, vms: take });
+    for (let k = 0; k < take; k++) {
+      const vm = live[k]!;
+      vm.reclaimed = true;
+      if (vm.state === VM_BOOTING) {
+        stopVm(vm, now); // never served: nothing to drain
+        continue;
+      }
+      terminateVm(vm, now); // drains; stops itself once empty
+      heap.push(now + noticeMs, EV_SPOT_KILL, vm.idx);
+    }
+    if (take > 0) {
+      listFleet(now);
+      if (tickNotes.length < 200) tickNotes.push(`${(now / 1000).toFixed(0)}s sim: Spot reclaim of ${pools[p]!.instanceType} in ${pools[p]!.az}: ${take} VM(s), ${noticeMs / 1000} s notice`);
+    }
+  };
+  const scheduleReclaims = (): void => {
+    if (spotOpts.replay) {
+      for (const e of spotOpts.replay) {
+        const p = poolIdx.get(`${e.instanceType}@${e.az}`);
+        if (p === undefined) throw new SimConfigError(`spot.replay: no Spot pool ${e.instanceType} in ${e.az} (known: ${[...poolIdx.keys()].join(', ') || 'none'})`);
+        if (e.atMs >= 0 && e.atMs < endMs) heap.push(e.atMs, EV_SPOT_RECLAIM, p);
+      }
+      return;
+    }
+    pools.forEach((pool, p) => {
+      if (!(pool.perMs > 0)) return;
+      for (let t = reclaimRng.exponential(pool.perMs); t < endMs; t += reclaimRng.exponential(pool.perMs)) heap.push(t, EV_SPOT_RECLAIM, p);
+    });
   };
 
   // ---- Lambda mechanics ----
@@ -858,7 +997,7 @@ export function simulate<S>(
     for (const vm of vms) {
       const stop = vm.state === VM_STOPPED ? vm.stopAtMs : now;
       ec2 += vm.state === VM_STOPPED
-        ? vmBilledCostUsd(catalog, vm.instanceType, stop - vm.launchedAtMs)
+        ? vmBilledSeconds(catalog, stop - vm.launchedAtMs) * (vm.pricePerHourUsd / 3600)
         : ((stop - vm.launchedAtMs) / 3_600_000) * vm.pricePerHourUsd;
     }
     return ec2 * vmPriceFactor + lambdaComputeUsd + lambdaRequestFeesUsd(catalog, lambdaRequests) + vmRequestFeesUsd();
@@ -923,6 +1062,7 @@ export function simulate<S>(
     host.seedHistory(sum / first, opts.preHistoryTicks);
   }
   for (let t = env.tickIntervalMs; t < endMs; t += env.tickIntervalMs) heap.push(t, EV_TICK, 0);
+  scheduleReclaims();
   for (let t = opts.seriesIntervalMs; t <= endMs + 1e-6; t += opts.seriesIntervalMs) heap.push(t, EV_SAMPLE, 0);
   // A first tick at t=0 lets the policy buy its initial fleet.
   if (opts.lambdaMemoryMb !== undefined) for (let vi = 0; vi < variants.length; vi++) setMemory(vi, opts.lambdaMemoryMb);
@@ -987,6 +1127,14 @@ export function simulate<S>(
       case EV_SAMPLE:
         sample(now);
         break;
+      case EV_SPOT_RECLAIM:
+        reclaimPool(payload, now);
+        break;
+      case EV_SPOT_KILL: {
+        const vm = vms[payload]!;
+        if (vm.state !== VM_STOPPED) stopVm(vm, now); // what is left at the end of the notice is lost
+        break;
+      }
     }
   }
 
@@ -998,6 +1146,7 @@ export function simulate<S>(
   // ---- finish: everything still running stops at the end of the trace ----
   let ec2Usd = 0;
   let vmRunMs = 0;
+  let spotVmRunMs = 0;
   let busyMs = 0;
   let slotReadyMs = 0;
   for (const vm of vms) {
@@ -1008,7 +1157,8 @@ export function simulate<S>(
     }
     const run = vm.stopAtMs - vm.launchedAtMs;
     vmRunMs += run;
-    ec2Usd += vmBilledCostUsd(catalog, vm.instanceType, run) * vmPriceFactor;
+    ec2Usd += vmBilledSeconds(catalog, run) * (vm.pricePerHourUsd / 3600) * vmPriceFactor;
+    if (vm.pool >= 0) spotVmRunMs += run;
     busyMs += vm.busyMs;
     slotReadyMs += vm.readyMs * vm.slots;
   }
@@ -1069,5 +1219,6 @@ export function simulate<S>(
     wallMs,
     requestsPerWallSecond: wallMs > 0 ? (requests / wallMs) * 1000 : 0,
     tickNotes,
+    spot: { reclaims, fallbacks, spotVmHours: spotVmRunMs / 3_600_000 },
   };
 }

@@ -152,9 +152,13 @@ export function instanceEstimate(
   return best;
 }
 
-/** One estimate per catalog instance type (types whose memory cannot hold one replica are left out). */
+/**
+ * One estimate per catalog instance type (types whose memory cannot hold one replica are left out).
+ * Spot types (`spotOf` set) get none: they are the same machine (schema.ts instanceEstimate).
+ */
 export function instanceEstimates(catalog: Catalog, inputs: EstimateInputs): InstanceEstimate[] {
   return catalog.ec2.instanceTypes
+    .filter((t) => !t.spotOf)
     .map((t) => instanceEstimate(t, inputs))
     .filter((e): e is InstanceEstimate => e !== undefined);
 }

@@ -6,6 +6,7 @@
  */
 import type { Catalog } from '../../../profiles/catalog.js';
 import { vmCostPerHour } from '../../../profiles/pricing.js';
+import { instanceEstimate } from '../../../profiles/schema.js';
 import type { CompletionRecord, PolicyEnv, TickDecision, VmView } from '../policy-types.js';
 
 /** A fixed-capacity FIFO: pushing onto a full buffer overwrites the oldest item. */
@@ -145,7 +146,7 @@ function vmCapacity(env: PolicyEnv, facts: TickDecision['facts'], vm: VmView): n
   const planned = facts?.vmCapacityRps[`${vm.instanceType}|${vm.variant}`];
   if (planned !== undefined) return planned;
   const profile = env.variants.find((v) => v.name === vm.variant)?.profile;
-  return profile?.instances.find((i) => i.instanceType === vm.instanceType)?.throughputRps ?? 0;
+  return (profile ? instanceEstimate(profile, vm.instanceType) : undefined)?.throughputRps ?? 0;
 }
 
 function ec2UsdPerHour(catalog: Catalog, vms: readonly VmView[]): number {

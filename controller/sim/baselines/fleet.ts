@@ -56,6 +56,8 @@ export interface FleetConfig {
   mayScaleOut?(obs: TickObservation, s: FleetState): boolean;
   /** VM-only policies queue on full VMs; spill policies go to Lambda when the VM is full. */
   variantChoice?: (env: PolicyEnv, ctx: PolicyFactoryContext) => VariantInfo;
+  /** The one instance option (default: cheapest per request at full utilisation, on-demand). */
+  optionChoice?: (env: PolicyEnv, variant: VariantInfo) => VmOption | undefined;
 }
 
 export function createFleetPolicy(cfg: FleetConfig, ctx: PolicyFactoryContext): Policy<FleetState> {
@@ -65,7 +67,7 @@ export function createFleetPolicy(cfg: FleetConfig, ctx: PolicyFactoryContext): 
     ...(cfg.vmBilling ? { vmBilling: cfg.vmBilling } : {}),
     init(env: PolicyEnv, nowMs: number): FleetState {
       const variant = (cfg.variantChoice ?? ((e, c) => defaultVariant(e, c.minAccuracy)))(env, ctx);
-      const option = cheapestPerRequest(vmOptions(env, variant));
+      const option = cfg.optionChoice ? cfg.optionChoice(env, variant) : cheapestPerRequest(vmOptions(env, variant));
       if (!option) throw new Error(`${cfg.name}: variant ${variant.name} has no instance estimate for ${env.instanceTypes.join(', ')}`);
       const maxOutstanding = vmAdmissionCap(env, variant, option.instanceType, option.slots);
       const lambdaMemoryMb = cfg.usesLambda ? baselineLambdaMemory(env, variant) : undefined;
