@@ -47,7 +47,7 @@ const SharedFields = {
    */
   drainTimeoutMs: intIn(0, 300_000).default(10_000),
   /**
-   * Admission (controller/server/admission.ts): inference requests held at once, and their body
+   * Admission (controller/server/admission.ts, DEFAULT_ADMISSION): inference requests held at once, and their body
    * bytes; beyond either a request gets 503 overloaded before its body is read. 512 x 100 KB
    * images = 51 MB of bodies.
    */

@@ -19,8 +19,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { spillwayHome } from '../../functions/engine/registry.js';
 import { readVerifyStore, verificationSummary } from '../../profiles/lib/verify-store.js';
 import { type DispatchDeps, dispatch } from './dispatch.js';
-import { AdmissionGate, type AdmissionLimits, DEFAULT_ADMISSION } from './admission.js';
-import { ApiError, OverloadedError, BodyIncompleteError, DeadlineError, MethodNotAllowedError, UnauthorizedError } from './errors.js';
+import { AdmissionGate, type AdmissionLimits, DEFAULT_ADMISSION, overloaded } from './admission.js';
+import { ApiError, BodyIncompleteError, DeadlineError, MethodNotAllowedError, UnauthorizedError } from './errors.js';
 import { closeAfterAnswer, parseJsonBody, readBody, sendError, sendJson } from './http-util.js';
 import type { ApiMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -248,13 +248,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (req.method === 'POST') {
       // Admission from the headers and the in-flight counts alone, before the body is touched.
       const release = gate.admit(req.headers);
-      if (release instanceof OverloadedError) {
+      if (typeof release !== 'function') {
         // Load the planner must see (the arrival rate), though its task is unknown (body unread).
         opts.runtime.host.arrived(1);
         opts.runtime.host.rejected(503);
         opts.metrics.requests.inc({ backend: 'shed', variant: '', status: '503' });
         closeAfterAnswer(req, res);
-        sendError(res, release);
+        sendError(res, overloaded(release));
         return;
       }
       res.once('close', release);
