@@ -35,6 +35,8 @@ export const CONFIG_NAMES: Record<ConfigKey, ConfigName> = {
   backendTimeoutMs: { env: 'SPILLWAY_BACKEND_TIMEOUT_MS', flag: 'backend-timeout-ms' },
   bodyTimeoutMs: { env: 'SPILLWAY_BODY_TIMEOUT_MS', flag: 'body-timeout-ms' },
   drainTimeoutMs: { env: 'SPILLWAY_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms' },
+  maxInFlight: { env: 'SPILLWAY_MAX_IN_FLIGHT', flag: 'max-in-flight' },
+  maxInFlightBodyBytes: { env: 'SPILLWAY_MAX_IN_FLIGHT_BODY_BYTES', flag: 'max-in-flight-body-bytes' },
   logLevel: { env: 'SPILLWAY_LOG_LEVEL', flag: 'log-level' },
   modelDir: { env: 'SPILLWAY_MODEL_DIR', flag: 'model-dir' },
   home: { env: 'SPILLWAY_HOME', flag: 'home' },

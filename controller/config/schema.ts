@@ -46,6 +46,13 @@ const SharedFields = {
    * instances stay up meanwhile) before the remaining connections are closed.
    */
   drainTimeoutMs: intIn(0, 300_000).default(10_000),
+  /**
+   * Admission (controller/server/admission.ts, DEFAULT_ADMISSION): inference requests held at once, and their body
+   * bytes; beyond either a request gets 503 overloaded before its body is read. 512 x 100 KB
+   * images = 51 MB of bodies.
+   */
+  maxInFlight: intIn(1, 1_000_000).default(512),
+  maxInFlightBodyBytes: intIn(1024, 16 * 1024 * 1024 * 1024).default(128 * 1024 * 1024),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where the local Lambda runtime and VMs find models ($SPILLWAY_MODEL_DIR); default: engine's choice. */
   modelDir: z.string().optional(),

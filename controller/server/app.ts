@@ -6,7 +6,9 @@
  *   GET  /v1/status                 fleet, current plan, traffic split, forecast, cost so far by tier
  *   GET  /v1/history[?since=ms]     the last hour, one sample per tick, and the last decisions in words
  *   GET  /                          the live dashboard (dashboard.ts), its echarts at /dashboard/echarts.min.js
- *   GET  /healthz, /metrics (Prometheus), /openapi.json
+ *   GET  /healthz, /readyz, /metrics (Prometheus), /openapi.json
+ * Every POST passes admission (admission.ts) before its body is read: beyond the in-flight limits
+ * it gets 503 `overloaded` + Retry-After at once, its body unread; GET routes never wait behind it.
  * With an API key, every path but the health probes and the dashboard's page and script needs it,
  * checked before routing (the page's data calls carry the key). HEAD works
  * wherever GET does; 405 carries Allow; an answer given before the body was read closes the connection.
@@ -17,6 +19,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { spillwayHome } from '../../functions/engine/registry.js';
 import { readVerifyStore, verificationSummary } from '../../profiles/lib/verify-store.js';
 import { type DispatchDeps, dispatch } from './dispatch.js';
+import { AdmissionGate, type AdmissionLimits, DEFAULT_ADMISSION, overloaded } from './admission.js';
 import { ApiError, BodyIncompleteError, DeadlineError, MethodNotAllowedError, UnauthorizedError } from './errors.js';
 import { closeAfterAnswer, parseJsonBody, readBody, sendError, sendJson } from './http-util.js';
 import type { ApiMetrics } from './metrics.js';
@@ -40,7 +43,12 @@ export interface ApiServerOptions extends DispatchDeps {
   maxBodyBytes: number;
   /** The whole body must arrive within this; 408 otherwise (default 10 s). */
   bodyTimeoutMs?: number;
+  /** Admission limits (admission.ts); default DEFAULT_ADMISSION. */
+  admission?: Partial<Omit<AdmissionLimits, 'maxBodyBytes'>>;
 }
+
+/** The API server with its admission gate (GET /readyz and the tests read its counts). */
+export type ApiServer = Server & { admission: AdmissionGate };
 
 const MODEL_INFER = /^\/v1\/models\/([^/]+)\/infer$/;
 
@@ -48,7 +56,7 @@ const MODEL_INFER = /^\/v1\/models\/([^/]+)\/infer$/;
 function isPublicPath(path: string): boolean {
   // The dashboard's page and its charting library hold no data: they load without the key, and
   // the page asks for it before its first data call.
-  return path === '/healthz' || path.startsWith('/v2/health/') || path === '/' || path === DASHBOARD_ECHARTS_PATH;
+  return path === '/healthz' || path === '/readyz' || path.startsWith('/v2/health/') || path === '/' || path === DASHBOARD_ECHARTS_PATH;
 }
 
 /** `?since=<ms>` of /v1/history: a number, else 400 naming the parameter. */
@@ -76,8 +84,13 @@ function checkPathEscapes(path: string): void {
   }
 }
 
-export function createApiServer(opts: ApiServerOptions): Server {
+export function createApiServer(opts: ApiServerOptions): ApiServer {
   const startedAt = Date.now();
+  const gate = new AdmissionGate({
+    maxInFlight: opts.admission?.maxInFlight ?? DEFAULT_ADMISSION.maxInFlight,
+    maxInFlightBodyBytes: opts.admission?.maxInFlightBodyBytes ?? DEFAULT_ADMISSION.maxInFlightBodyBytes,
+    maxBodyBytes: opts.maxBodyBytes,
+  });
   const now = opts.now ?? Date.now;
   const openapiText = JSON.stringify(buildOpenApiDocument({ apiKeyRequired: opts.apiKey !== undefined }));
   const keyBuf = opts.apiKey ? Buffer.from(opts.apiKey) : undefined;
@@ -132,6 +145,13 @@ export function createApiServer(opts: ApiServerOptions): Server {
     if (path === '/healthz') {
       if (!isGet(method)) throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
       sendJson(res, 200, { status: 'ok', uptimeS: (Date.now() - startedAt) / 1000 });
+      return;
+    }
+    if (path === '/readyz') {
+      // Ready while it listens (a draining server answers 503 from drain.ts before this): a router
+      // at its admission limit is still ready, or a balancer would pull every router under overload.
+      if (!isGet(method)) throw new MethodNotAllowedError(method, ['GET', 'HEAD']);
+      sendJson(res, 200, { status: 'ready', admission: gate.snapshot() });
       return;
     }
     if (path === '/openapi.json') {
@@ -224,7 +244,21 @@ export function createApiServer(opts: ApiServerOptions): Server {
   // shortly after the dispatch deadline (backendTimeoutMs + 2 s of slack for retries' bookkeeping).
   // While the body is still arriving no backend has been tried: that is the client's 408, not a 504.
   const guardMs = opts.backendTimeoutMs + 2_000;
-  return createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (req.method === 'POST') {
+      // Admission from the headers and the in-flight counts alone, before the body is touched.
+      const release = gate.admit(req.headers);
+      if (typeof release !== 'function') {
+        // Load the planner must see (the arrival rate), though its task is unknown (body unread).
+        opts.runtime.host.arrived(1);
+        opts.runtime.host.rejected(503);
+        opts.metrics.requests.inc({ backend: 'shed', variant: '', status: '503' });
+        closeAfterAnswer(req, res);
+        sendError(res, overloaded(release));
+        return;
+      }
+      res.once('close', release);
+    }
     const guard = setTimeout(() => {
       if (res.headersSent) return;
       closeAfterAnswer(req, res);
@@ -254,6 +288,7 @@ export function createApiServer(opts: ApiServerOptions): Server {
       }
     });
   });
+  return Object.assign(server, { admission: gate });
 }
 
 export function modelsBody(opts: Pick<ApiServerOptions, 'runtime' | 'home'>): ModelsResponse {

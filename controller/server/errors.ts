@@ -65,3 +65,13 @@ export class ShuttingDownError extends ApiError {
     super(503, 'shutting_down', 'the server is shutting down and accepts no new requests; retry', undefined, 1);
   }
 }
+
+/**
+ * Refused at admission, before the body was read: the router already holds its limit of inference
+ * requests (or of their body bytes). The message names the limit and its setting; Retry-After 1 s.
+ */
+export class OverloadedError extends ApiError {
+  constructor(message: string, retryAfterS = 1) {
+    super(503, 'overloaded', message, undefined, retryAfterS);
+  }
+}

@@ -113,6 +113,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       ...(home ? { home } : {}),
       maxBodyBytes: config.maxBodyBytes,
       bodyTimeoutMs: config.bodyTimeoutMs,
+      admission: { maxInFlight: config.maxInFlight, maxInFlightBodyBytes: config.maxInFlightBodyBytes },
       ...(config.apiKey ? { apiKey: config.apiKey } : {}),
     });
     const drainable = makeDrainable(server);

@@ -19,6 +19,8 @@ export const ServerEnvSchema = z.object({
   SPILLWAY_BOOT_DELAY_MS: envInt(0, 0, 3_600_000),
   /** Optional extension (not in the contract): request body limit in bytes. */
   SPILLWAY_MAX_BODY_BYTES: envInt(SERVING_LIMITS.serverMaxBodyBytes, 1024, 1024 * 1024 * 1024),
+  /** Optional extension: body bytes the admitted requests hold at once (admission-gate.ts); 503 beyond. */
+  SPILLWAY_MAX_IN_FLIGHT_BODY_BYTES: envInt(256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
   /**
    * Optional extension: where session.run executes. 'worker' (default) keeps the event loop free
    * while a batch runs (onnxruntime-node's run is synchronous); 'main' runs in-process.

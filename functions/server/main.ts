@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     maxWaitMs: env.SPILLWAY_MAX_WAIT_MS,
     queueLimit: env.SPILLWAY_QUEUE_LIMIT,
     maxBodyBytes: env.SPILLWAY_MAX_BODY_BYTES,
+    maxInFlightBodyBytes: env.SPILLWAY_MAX_IN_FLIGHT_BODY_BYTES,
     logger: log,
     defaultMetrics: true,
     ...(env.SPILLWAY_INSTANCE_ID ? { instanceId: env.SPILLWAY_INSTANCE_ID } : {}),

@@ -26,6 +26,7 @@ import {
 } from './errors.js';
 import { parseJsonBody } from './fast-json.js';
 import { readBodyLimited } from './read-body.js';
+import { AdmissionGate, type Refusal, refusalText } from './admission-gate.js';
 import { SERVING_LIMITS } from './limits.js';
 import { type ServerMetrics, createServerMetrics } from './metrics.js';
 import { validateInferRequest } from './validate.js';
@@ -47,6 +48,12 @@ export const VmServerOptionsSchema = z.strictObject({
    * each holds at most maxBodyBytes. Default: queueLimit per variant + 2 full batches per variant.
    */
   maxInFlight: z.number().int().min(1).optional(),
+  /**
+   * Max body bytes those requests hold at once (their declared Content-Length): beyond it a request
+   * is refused 503 queue_full before its body is read (admission-gate.ts). 256 MiB: a c7a.medium's
+   * 4 GB holds that and its parsed copies beside the models.
+   */
+  maxInFlightBodyBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
   /** Batches in flight per variant. */
   concurrency: z.number().int().min(1).max(64).default(1),
   instanceId: z.string().min(1).default(`${hostname()}:${process.pid}`),
@@ -88,6 +95,28 @@ const clientClosed = (cause: unknown) =>
     { cause },
   );
 
+const SETTING = { maxInFlight: 'maxInFlight', maxInFlightBodyBytes: 'maxInFlightBodyBytes' } as const;
+const queueFull = (r: Refusal) =>
+  new ClientFacingError(503, 'queue_full', `server ${refusalText(r, 'requests', (l) => SETTING[l])}`, undefined, { retryAfterS: 1 });
+
+/**
+ * Bodies up to this are discarded after a refusal (the connection, the router's keep-alive socket,
+ * stays open: reading 100 KB costs less than a new connection); larger ones or chunked ones are not
+ * read at all: the connection closes after the 503.
+ */
+const DISCARD_MAX_BYTES = 1024 * 1024;
+
+/** A refused request's body is never buffered: small ones are discarded, large ones not read. */
+function refuseUnread(req: IncomingMessage, res: ServerResponse): void {
+  const declared = Number(req.headers['content-length']);
+  if (req.headers['content-length'] !== undefined && declared <= DISCARD_MAX_BYTES) {
+    req.resume();
+    return;
+  }
+  res.setHeader('connection', 'close');
+  res.on('finish', () => req.socket.destroy());
+}
+
 const BODY_ERRORS = { tooLarge: (limit: number) => new PayloadTooLargeError(limit), aborted: clientClosed };
 
 export function createVmServer(options: VmServerOptions): VmServer {
@@ -106,9 +135,9 @@ export function createVmServer(options: VmServerOptions): VmServer {
   let ready = false;
   let draining = false;
   let inFlight = 0;
-  let inferInFlight = 0;
   const maxInFlight =
     opts.maxInFlight ?? opts.variants.length * (opts.queueLimit + 2 * opts.maxBatch * opts.concurrency);
+  const gate = new AdmissionGate({ maxInFlight, maxInFlightBodyBytes: opts.maxInFlightBodyBytes, maxBodyBytes: opts.maxBodyBytes });
   let inFlightZero: (() => void)[] = [];
 
   for (const name of opts.variants) {
@@ -238,28 +267,17 @@ export function createVmServer(options: VmServerOptions): VmServer {
         req.resume();
         return;
       }
-      if (inferInFlight >= maxInFlight) {
+      const release = gate.admit(req.headers);
+      if (typeof release !== 'function') {
         metrics.requests.inc({ status: '503', model: 'other' });
-        req.resume(); // discard (never buffer) the body we refuse; the client still gets its 503
-        sendError(
-          res,
-          new ClientFacingError(
-            503,
-            'queue_full',
-            `server holds its limit of ${maxInFlight} requests in flight (maxInFlight); retry later`,
-            undefined,
-            {
-              retryAfterS: 1,
-            },
-          ),
-        );
+        refuseUnread(req, res);
+        sendError(res, queueFull(release));
         return;
       }
-      inferInFlight++;
       try {
         await handleInfer(req, res, arrivalMs);
       } finally {
-        inferInFlight--;
+        release();
       }
       return;
     }

@@ -199,6 +199,35 @@ describe.skipIf(!served)(`VM inference server (${served?.name ?? NO_MODEL_MSG}, 
     }
   });
 
+  it('bounds body bytes held (maxInFlightBodyBytes) -> 503 queue_full naming it; a refused 4 MB body is not read', async () => {
+    const g = gatedEngine(engine);
+    const { server, url } = await start({ engine: g.engine, variants: [model], maxBatch: 1, maxWaitMs: 0, maxInFlightBodyBytes: 2 * 1024 * 1024 });
+    const bytesRead: number[] = [];
+    server.http.on('connection', (s) => s.on('close', () => bytesRead.push(s.bytesRead)));
+    try {
+      const held = post(url, req(photos[0]!.bytes));
+      await g.firstEntered;
+      // 4 MB of padding in a field the server would reject anyway: it must not get that far.
+      const big = JSON.stringify({ ...req(photos[1]!.bytes), pad: 'x'.repeat(4 * 1024 * 1024) });
+      const seen = bytesRead.length;
+      const refused = await post(url, big);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('connection')).toBe('close');
+      expect(Number(refused.headers.get('retry-after'))).toBe(1);
+      const e = ErrorBodySchema.parse(refused.json).error;
+      expect(e.code).toBe('queue_full');
+      expect(e.message).toMatch(/of its limit of 2097152 body bytes in flight \(maxInFlightBodyBytes\); this request declares 4\d{6}/);
+      for (let i = 0; i < 100 && bytesRead.length === seen; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(bytesRead.slice(seen).reduce((a, b) => a + b, 0)).toBeLessThan(2 * 1024 * 1024);
+      // Health answers while inference is held.
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      g.open();
+      expect((await held).status).toBe(200);
+    } finally {
+      await server.drain();
+    }
+  });
+
   it('a request whose budget runs out is answered 504, not held until the queue moves', async () => {
     const g = gatedEngine(engine);
     const { server, url } = await start({ engine: g.engine, variants: [model], maxBatch: 1, maxWaitMs: 0 });
