@@ -45,7 +45,6 @@ describe.skipIf(!HAVE_HAPROXY && !process.env['CI'])('local cluster faults (3 ro
       leaseTtlMs: LEASE_MS,
       vmBootDelayMs: 1_000,
       lambdaWarmAtStart: 0,
-      variants: ['mobilenet-v1-050-128-quant'],
       logLevel: 'info',
       drainTimeoutMs: 1_000,
     });
