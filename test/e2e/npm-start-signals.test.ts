@@ -207,8 +207,12 @@ describe('npm start, SIGTERM under load', () => {
     expect(resets, out()).toEqual([]);
     const answers = outcomes.filter((o): o is Extract<Outcome, { kind: 'answer' }> => o.kind === 'answer');
     expect(answers.every((a) => a.complete)).toBe(true);
-    // Accepted requests are answered 200 (served) or 503 shutting_down (arrived on an open connection mid-drain).
-    expect(answers.every((a) => a.status === 200 || a.status === 503)).toBe(true);
+    // Accepted requests are answered 200 (served), 503 shutting_down (arrived on an open connection
+    // mid-drain) or 504 deadline_exceeded: on a CI machine running the whole suite on 2 cores, eight
+    // parallel Lambda cold starts of the synthetic models can take longer than the 10 s budget, and
+    // cutting a request at its deadline is the documented answer. Anything else (500, 502) is a defect.
+    const odd = answers.map((a) => a.status).filter((s) => s !== 200 && s !== 503 && s !== 504);
+    expect(odd, out()).toEqual([]);
     // Requests in flight at the signal were served, not dropped.
     expect(during.some((o) => o.kind === 'answer' && o.status === 200)).toBe(true);
     expect(out()).toContain('spillway: stopped');
