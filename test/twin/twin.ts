@@ -19,17 +19,32 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { silenceSdkNodeVersionNotice } from '../../controller/node-notices.js';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { checkComplete, fleetInstances, handleEvent } from '../../infra/lambda/fleet-reaper.js';
 import { resolveModelFile } from '../../functions/engine/model-sources.js';
 import { loadRegistry, repoRoot } from '../../functions/engine/registry.js';
-import { startLocalLambdaRuntime, type LocalFunctionInput } from '../../controller/local/lambda-runtime/index.js';
+import {
+  startLocalLambdaRuntime,
+  type LocalFunctionInput,
+} from '../../controller/local/lambda-runtime/index.js';
 import { runLoad } from '../../controller/replay/load-gen.js';
 import { loadSampleImagesBase64 } from '../../controller/replay/samples.js';
 import { summarize } from '../../controller/replay/summary.js';
+import { breakEvenFromProfile } from '../../controller/core/break-even.js';
+import { loadCatalog } from '../../profiles/catalog.js';
+import { loadProfiles } from '../../profiles/lib/load.js';
+import { instanceEstimate } from '../../profiles/schema.js';
 import { MOTO_CREDENTIALS, startMoto, uniqueName } from '../aws/moto.js';
 import { synthApp } from '../infra/synth-helper.js';
 import type { Json } from '../localstack/free-edition.js';
@@ -44,6 +59,9 @@ const log = (msg: string): void => {
   process.stderr.write(`[twin +${((Date.now() - T0) / 1000).toFixed(1)}s] ${msg}\n`);
 };
 
+/** The one instance type the twin's stack offers (its break-even sets the burst). */
+const TWIN_INSTANCE_TYPE = 'c7a.medium';
+
 /** Timings kept short so the twin fits a few minutes on 2 cores. */
 const TWIN = {
   /** SPILLWAY_BOOT_DELAY_MS of each VM: its "EC2 provisioning" sleep. */
@@ -57,7 +75,14 @@ const TWIN = {
    * a small model here: the burst below exceeds that, so VMs pay off at list prices.
    */
   lambdaConcurrency: 2,
-  burst: { lowRps: 4, lowS: 5, highRps: 45, highS: 40 },
+  /**
+   * The burst's high rate is set per served variant (burstHighRps): this many times the rate at which
+   * one VM starts to cost less than Lambda. A fixed 45 rps sat just above the real MobileNet's
+   * break-even (43.8 rps on a c7a.medium) and below the synthetic ResNet's (51.8 rps), so a clone
+   * without ../shared bought a VM only when this machine's learned Lambda latencies were slow.
+   */
+  burstOverBreakEven: 1.5,
+  burst: { lowRps: 4, lowS: 5, highS: 40 },
   sloMs: 1_000,
   /** After the burst: how long the controller has to scale in (idle window + 60 s billing minimum). */
   scaleInTimeoutMs: 240_000,
@@ -77,6 +102,20 @@ async function twinVariant(home: string): Promise<{ variant: string; file: strin
     }
   }
   throw new Error('unreachable');
+}
+
+/**
+ * The burst's high rate: burstOverBreakEven x the variant's break-even rate on the twin's instance
+ * type (break-even utilisation x the profile's capacity, the planner's own formula in
+ * core/break-even.ts). Worked number: synthetic ResNet, u* 0.106 x 489 rps = 51.8 rps -> 78 rps.
+ */
+function burstHighRps(variant: string, instanceType: string): number {
+  const profile = loadProfiles().get(variant);
+  const inst = profile && instanceEstimate(profile, instanceType);
+  const uStar = profile && breakEvenFromProfile(loadCatalog(), profile, instanceType, 'x86_64', TWIN.sloMs);
+  if (!inst || uStar === undefined || !Number.isFinite(uStar))
+    throw new Error(`no break-even for ${variant} on ${instanceType}: its profile has no estimate`);
+  return Math.ceil(TWIN.burstOverBreakEven * uStar * inst.throughputRps);
 }
 
 function waitExit(p: ChildProcess, ms: number): Promise<number | null> {
@@ -123,8 +162,11 @@ async function instanceStates(aws: AwsTarget, fleet: string): Promise<Map<string
   const ec2 = new EC2Client({ endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials });
   try {
     const out = new Map<string, string>();
-    const page = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:spillway:fleet', Values: [fleet] }] }));
-    for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) out.set(i.InstanceId ?? '', i.State?.Name ?? '');
+    const page = await ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: 'tag:spillway:fleet', Values: [fleet] }] }),
+    );
+    for (const r of page.Reservations ?? [])
+      for (const i of r.Instances ?? []) out.set(i.InstanceId ?? '', i.State?.Name ?? '');
     return out;
   } finally {
     ec2.destroy();
@@ -150,7 +192,7 @@ async function main(): Promise<number> {
     const { app } = synthApp({
       'spillway:fleetName': fleet,
       'spillway:variants': model.variant,
-      'spillway:instanceTypes': 'c7a.medium',
+      'spillway:instanceTypes': TWIN_INSTANCE_TYPE,
       'spillway:maxVms': '2',
       'spillway:sloMs': String(TWIN.sloMs),
       // The directory the stack uploads to the model bucket (deploy.ts does that upload) and packs into the functions.
@@ -170,7 +212,9 @@ async function main(): Promise<number> {
     const region = 'us-east-1';
     const aws: AwsTarget = { endpoint: moto.endpoint, region, credentials: MOTO_CREDENTIALS };
     const deployed = await deployToMoto(aws, stacks, { modelDir });
-    log(`deployed into moto ${moto.endpoint}: ${deployed.created.length} resources, templates ${[...deployed.launchTemplates.keys()].join(', ')}`);
+    log(
+      `deployed into moto ${moto.endpoint}: ${deployed.created.length} resources, templates ${[...deployed.launchTemplates.keys()].join(', ')}`,
+    );
     const servingDeployed = deployed.stacks.get(serving.name)!;
     const types = new Map(Object.entries(serving.template.Resources).map(([id, r]) => [id, r.Type]));
     const { resolveIntrinsics } = await import('../localstack/free-edition.js');
@@ -179,11 +223,17 @@ async function main(): Promise<number> {
     const lambdaHome = join(work, 'lambda-home');
     const functions: LocalFunctionInput[] = [];
     for (const [, p] of resourcesOfType(serving.template, 'AWS::Lambda::Function')) {
-      const vars = ((p.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {}) as Record<string, Json>;
+      const vars = ((p.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ??
+        {}) as Record<string, Json>;
       if (typeof vars.SPILLWAY_VARIANT !== 'string') continue; // the reaper's and CDK's own functions
-      const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(resolveIntrinsics(v, servingDeployed, types))]));
+      const env = Object.fromEntries(
+        Object.entries(vars).map(([k, v]) => [k, String(resolveIntrinsics(v, servingDeployed, types))]),
+      );
       // /var/task/models is the function bundle's model directory; /tmp/spillway its writable home.
-      if (env.SPILLWAY_MODEL_DIR !== '/var/task/models') throw new Error(`function env SPILLWAY_MODEL_DIR=${env.SPILLWAY_MODEL_DIR}, expected /var/task/models`);
+      if (env.SPILLWAY_MODEL_DIR !== '/var/task/models')
+        throw new Error(
+          `function env SPILLWAY_MODEL_DIR=${env.SPILLWAY_MODEL_DIR}, expected /var/task/models`,
+        );
       env.SPILLWAY_MODEL_DIR = modelDir;
       env.SPILLWAY_HOME = lambdaHome;
       env.SPILLWAY_SHARED_DIR = 'none';
@@ -202,21 +252,32 @@ async function main(): Promise<number> {
       passEnv: ['PATH', 'LANG'],
     });
     cleanups.unshift(() => lambda.close());
-    log(`local Lambda runtime ${lambda.endpoint}: ${functions.map((f) => `${f.functionName} (${f.memoryMb} MB)`).join(', ')}`);
+    log(
+      `local Lambda runtime ${lambda.endpoint}: ${functions.map((f) => `${f.functionName} (${f.memoryMb} MB)`).join(', ')}`,
+    );
 
     // --- the controller host: its user data's systemd unit ---
-    const [[, host]] = resourcesOfType(serving.template, 'AWS::EC2::Instance') as [[string, Record<string, Json>]];
-    const hostScript = Buffer.from(String(resolveIntrinsics(host.UserData ?? null, servingDeployed, types)), 'base64').toString('utf8');
+    const [[, host]] = resourcesOfType(serving.template, 'AWS::EC2::Instance') as [
+      [string, Record<string, Json>],
+    ];
+    const hostScript = Buffer.from(
+      String(resolveIntrinsics(host.UserData ?? null, servingDeployed, types)),
+      'base64',
+    ).toString('utf8');
     const unit = unitFromScript(hostScript);
     const ctlRoot = join(work, 'controller-host');
     const dirs = { repoRoot: REPO, instanceRoot: ctlRoot };
     // step api-key: `aws secretsmanager get-secret-value --secret-id <arn>` into the EnvironmentFile.
     const secretId = secretIdOf(hostScript);
-    if (!secretId || !unit.environmentFile) throw new Error('controller user data: no secret step or no EnvironmentFile');
-    const secret = await awsJson(aws, 'secretsmanager', 'secretsmanager.GetSecretValue', { SecretId: secretId });
+    if (!secretId || !unit.environmentFile)
+      throw new Error('controller user data: no secret step or no EnvironmentFile');
+    const secret = await awsJson(aws, 'secretsmanager', 'secretsmanager.GetSecretValue', {
+      SecretId: secretId,
+    });
     const apiKey = String(secret.SecretString);
     const env = mapEnvPaths(unit.environment, dirs);
-    if (env.SPILLWAY_WORLD !== 'aws') throw new Error(`controller unit: SPILLWAY_WORLD=${env.SPILLWAY_WORLD}, expected aws`);
+    if (env.SPILLWAY_WORLD !== 'aws')
+      throw new Error(`controller unit: SPILLWAY_WORLD=${env.SPILLWAY_WORLD}, expected aws`);
     for (const v of Object.values(env)) if (v.startsWith(ctlRoot)) mkdirSync(v, { recursive: true });
     const port = await freePort();
     const substituted = {
@@ -239,7 +300,11 @@ async function main(): Promise<number> {
     const [cmd, ...args] = localExecStart(unit, REPO);
     const ctlLog = join(work, 'controller.log');
     const ctlOut = createWriteStream(ctlLog);
-    const controller = spawn(cmd!, args, { cwd: dirs.repoRoot, env: ctlEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const controller = spawn(cmd!, args, {
+      cwd: dirs.repoRoot,
+      env: ctlEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     controller.stdout?.pipe(ctlOut, { end: false });
     controller.stderr?.pipe(ctlOut, { end: false });
     cleanups.unshift(async () => {
@@ -247,9 +312,17 @@ async function main(): Promise<number> {
       await waitExit(controller, 30_000);
     });
     const url = `http://127.0.0.1:${port}`;
-    log(`controller: ${[cmd, ...args].join(' ')} (unit ${unit.name}; env from the unit: ${Object.keys(unit.environment).join(' ')}; replaced or added: ${Object.keys(substituted).join(' ')})`);
+    log(
+      `controller: ${[cmd, ...args].join(' ')} (unit ${unit.name}; env from the unit: ${Object.keys(unit.environment).join(' ')}; replaced or added: ${Object.keys(substituted).join(' ')})`,
+    );
 
-    const backer = new VmBacker({ aws, fleet, repoRoot: REPO, workDir: join(work, 'instances'), bootDelayMs: TWIN.vmBootDelayMs });
+    const backer = new VmBacker({
+      aws,
+      fleet,
+      repoRoot: REPO,
+      workDir: join(work, 'instances'),
+      bootDelayMs: TWIN.vmBootDelayMs,
+    });
     backer.start();
     cleanups.unshift(() => backer.close());
     await waitHealthy(url, controller, 120_000);
@@ -257,7 +330,14 @@ async function main(): Promise<number> {
 
     // --- the burst, through the public API ---
     const b = TWIN.burst;
-    const rpsPerSecond = [...Array.from({ length: b.lowS }, () => b.lowRps), ...Array.from({ length: b.highS }, () => b.highRps)];
+    const highRps = burstHighRps(model.variant, TWIN_INSTANCE_TYPE);
+    log(
+      `burst: ${b.lowRps} rps for ${b.lowS} s, then ${highRps} rps (${TWIN.burstOverBreakEven} x break-even) for ${b.highS} s`,
+    );
+    const rpsPerSecond = [
+      ...Array.from({ length: b.lowS }, () => b.lowRps),
+      ...Array.from({ length: b.highS }, () => highRps),
+    ];
     const raw = await runLoad({
       url,
       apiKey,
@@ -269,8 +349,16 @@ async function main(): Promise<number> {
       requestTimeoutMs: 60_000,
       seed: 11,
     });
-    const s = summarize(raw, { target: url, trace: 'twin burst', traceSynthetic: true, sloMs: TWIN.sloMs, notes: [] });
-    log(`burst done: ${s.sent} sent, ${s.ok} ok, ${(s.sloAttainment * 100).toFixed(1)} % within SLO, Lambda share ${(s.lambdaShare * 100).toFixed(0)} %, lost ${s.lost}`);
+    const s = summarize(raw, {
+      target: url,
+      trace: 'twin burst',
+      traceSynthetic: true,
+      sloMs: TWIN.sloMs,
+      notes: [],
+    });
+    log(
+      `burst done: ${s.sent} sent, ${s.ok} ok, ${(s.sloAttainment * 100).toFixed(1)} % within SLO, Lambda share ${(s.lambdaShare * 100).toFixed(0)} %, lost ${s.lost}`,
+    );
     const ok = raw.outcomes.filter((o) => o.status === 200).sort((x, y) => x.sentAtMs - y.sentAtMs);
     const firstVm = ok.findIndex((o) => o.backend === 'vm');
     const share = (xs: typeof ok) => xs.filter((o) => o.backend === 'lambda').length / Math.max(1, xs.length);
@@ -281,7 +369,8 @@ async function main(): Promise<number> {
     const launchedDuringBurst = backer.launched.length;
     const deadline = Date.now() + TWIN.scaleInTimeoutMs;
     let states = await instanceStates(aws, fleet);
-    const terminatedNow = () => [...states.values()].filter((st) => st === 'terminated' || st === 'shutting-down').length;
+    const terminatedNow = () =>
+      [...states.values()].filter((st) => st === 'terminated' || st === 'shutting-down').length;
     while (Date.now() < deadline && launchedDuringBurst > 0 && terminatedNow() < states.size) {
       await new Promise((r) => setTimeout(r, 2_000));
       states = await instanceStates(aws, fleet);
@@ -299,13 +388,20 @@ async function main(): Promise<number> {
       .map((r) => (r.Properties ?? {}) as Record<string, Json>)
       .find((p) => typeof p.FleetName === 'string');
     if (!reaperProps) throw new Error('no fleet reaper (a resource with FleetName) in the Serving template');
-    const event = { RequestType: 'Delete' as const, PhysicalResourceId: `reaper-${fleet}`, ResourceProperties: { FleetName: String(reaperProps.FleetName) } };
+    const event = {
+      RequestType: 'Delete' as const,
+      PhysicalResourceId: `reaper-${fleet}`,
+      ResourceProperties: { FleetName: String(reaperProps.FleetName) },
+    };
     await handleEvent(event, ec2);
-    for (let i = 0; i < 30 && !(await checkComplete(event, ec2)).IsComplete; i++) await new Promise((r) => setTimeout(r, 1_000));
+    for (let i = 0; i < 30 && !(await checkComplete(event, ec2)).IsComplete; i++)
+      await new Promise((r) => setTimeout(r, 1_000));
     const instancesLeft = (await fleetInstances(ec2, fleet)).length;
     ec2.destroy();
     states = await instanceStates(aws, fleet);
-    log(`teardown: controller exited ${code}; ${leftAfterControllerStop} instance(s) alive after it stopped, ${instancesLeft} after the reaper`);
+    log(
+      `teardown: controller exited ${code}; ${leftAfterControllerStop} instance(s) alive after it stopped, ${instancesLeft} after the reaper`,
+    );
 
     const vmsLaunched = states.size;
     const vmsTerminated = [...states.values()].filter((st) => st === 'terminated').length;
@@ -329,11 +425,15 @@ async function main(): Promise<number> {
       durationS: Math.round((Date.now() - T0) / 1000),
     };
     if (vmsLaunched < 1) failures.push('no VM launched through the EC2 API');
-    if (backer.launched.length !== vmsLaunched) failures.push(`backed ${backer.launched.length} instance(s) but EC2 lists ${vmsLaunched}`);
+    if (backer.launched.length !== vmsLaunched)
+      failures.push(`backed ${backer.launched.length} instance(s) but EC2 lists ${vmsLaunched}`);
     if (firstVm < 0) failures.push('no request was answered by a VM (none became ready and took traffic)');
-    if (firstVm === 0 || lambdaShareBeforeVm < 1) failures.push(`Lambda did not take the gap before the first VM answer (share ${lambdaShareBeforeVm})`);
-    if (!(lambdaShareAfterVm < lambdaShareBeforeVm)) failures.push(`the Lambda share did not fall (${lambdaShareBeforeVm} -> ${lambdaShareAfterVm})`);
-    if (vmsTerminatedByScaleIn < 1) failures.push(`no scale-in within ${TWIN.scaleInTimeoutMs / 1000} s after the burst`);
+    if (firstVm === 0 || lambdaShareBeforeVm < 1)
+      failures.push(`Lambda did not take the gap before the first VM answer (share ${lambdaShareBeforeVm})`);
+    if (!(lambdaShareAfterVm < lambdaShareBeforeVm))
+      failures.push(`the Lambda share did not fall (${lambdaShareBeforeVm} -> ${lambdaShareAfterVm})`);
+    if (vmsTerminatedByScaleIn < 1)
+      failures.push(`no scale-in within ${TWIN.scaleInTimeoutMs / 1000} s after the burst`);
     if (instancesLeft !== 0) failures.push(`${instancesLeft} instance(s) left after teardown`);
     if (s.lost > 0) failures.push(`${s.lost} request(s) lost (no answer)`);
     if (code !== 0) failures.push(`controller exited ${code} on SIGTERM`);
@@ -341,12 +441,14 @@ async function main(): Promise<number> {
     summaryLine.ok = failures.length === 0;
     if (failures.length > 0) {
       process.stderr.write(`--- controller log (last 40 lines of ${ctlLog}) ---\n`);
-      if (existsSync(ctlLog)) process.stderr.write(`${readFileSync(ctlLog, 'utf8').split('\n').slice(-40).join('\n')}\n`);
+      if (existsSync(ctlLog))
+        process.stderr.write(`${readFileSync(ctlLog, 'utf8').split('\n').slice(-40).join('\n')}\n`);
     }
   } catch (err) {
     failures.push(`twin aborted: ${(err as Error).stack ?? String(err)}`);
   } finally {
-    for (const c of cleanups) await c().catch((err: unknown) => failures.push(`cleanup: ${(err as Error).message}`));
+    for (const c of cleanups)
+      await c().catch((err: unknown) => failures.push(`cleanup: ${(err as Error).message}`));
     if (!keep) rmSync(work, { recursive: true, force: true });
     else log(`kept ${work}`);
   }
