@@ -13,12 +13,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import { loadCatalog } from '../../profiles/catalog.js';
-import { loadRegistry } from '../../functions/engine/registry.js';
 import type { LocalConfig } from '../app-config.js';
 import { startLocalStoreServer, type LocalStoreServer } from '../coord/local-store-server.js';
-import { createWorld } from '../server/stack.js';
-import { resolveServedVariants } from '../server/variants.js';
+import { createWorld, servedVariantsOf } from '../server/stack.js';
 import { CLUSTER_ENV, type ClusterEnv } from './cluster-env.js';
 import { startFleetService, type FleetService } from './fleet-service.js';
 import { startHaproxy, type Haproxy } from './haproxy.js';
@@ -53,16 +50,7 @@ export async function startCluster(
   try {
     const home = config.home;
     // Builds missing model files once, here, before any router starts.
-    const served = await resolveServedVariants({
-      registry: loadRegistry(home ? { home } : {}),
-      catalog: loadCatalog(config.catalogPath),
-      wanted: config.variants,
-      sloMs: config.sloMs,
-      onProgress: progress,
-      requireModelFiles: true,
-      ...(home ? { home } : {}),
-      ...(config.modelDir ? { modelDir: config.modelDir } : {}),
-    });
+    const served = await servedVariantsOf(config, progress);
     const names = [...served.keys()];
     const childEnv: Record<string, string> = {};
     if (home) childEnv['SPILLWAY_HOME'] = home;

@@ -62,28 +62,15 @@ export interface StartStackOptions {
 export async function startStack(config: AppConfig, opts: StartStackOptions = {}): Promise<Stack> {
   const log = opts.log ?? pino({ level: config.logLevel, base: { svc: 'spillway-controller' } });
   const progress = opts.onProgress ?? ((m: string) => log.info(m));
-  const home = config.home;
-  const modelDir = config.modelDir;
-  const registry = loadRegistry(home ? { home } : {});
   const catalog = loadCatalog(config.catalogPath);
-  const served = await resolveServedVariants({
-    registry,
-    catalog,
-    wanted: config.variants,
-    sloMs: config.sloMs,
-    onProgress: progress,
-    // The controller host has no weights (they live with the functions and VMs): metadata only.
-    requireModelFiles: config.world !== 'aws',
-    ...(home ? { home } : {}),
-    ...(modelDir ? { modelDir } : {}),
-  });
+  const served = await servedVariantsOf(config, progress, catalog);
   const names = [...served.keys()];
   const policy =
     opts.policy ?? (createSpillwayPolicy() as unknown as Policy<unknown>);
 
   const childEnv: Record<string, string> = {};
-  if (home) childEnv['SPILLWAY_HOME'] = home;
-  if (modelDir) childEnv['SPILLWAY_MODEL_DIR'] = modelDir;
+  if (config.home) childEnv['SPILLWAY_HOME'] = config.home;
+  if (config.modelDir) childEnv['SPILLWAY_MODEL_DIR'] = config.modelDir;
 
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
@@ -110,7 +97,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       metrics,
       log: log.child({ component: 'router' }),
       backendTimeoutMs: config.backendTimeoutMs,
-      ...(home ? { home } : {}),
+      ...(config.home ? { home: config.home } : {}),
       maxBodyBytes: config.maxBodyBytes,
       bodyTimeoutMs: config.bodyTimeoutMs,
       admission: { maxInFlight: config.maxInFlight, maxInFlightBodyBytes: config.maxInFlightBodyBytes },
@@ -176,6 +163,30 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
 }
 
 /** The policy's environment for this configuration (the cluster's routers and planner build it the same way). */
+/**
+ * The variants this process serves, from the config: the one place every process (the single
+ * stack, the cluster supervisor, each router) resolves them, so they cannot drift apart. Hosts
+ * that run models locally need the model files (built here when missing); the AWS controller host
+ * has no weights (they live with the functions and VMs), so it resolves metadata only.
+ */
+export function servedVariantsOf(
+  config: AppConfig,
+  onProgress: (msg: string) => void = () => {},
+  catalog: Catalog = loadCatalog(config.catalogPath),
+): Promise<Map<string, ServedVariant>> {
+  const home = config.home;
+  return resolveServedVariants({
+    registry: loadRegistry(home ? { home } : {}),
+    catalog,
+    wanted: config.variants,
+    sloMs: config.sloMs,
+    onProgress,
+    requireModelFiles: config.world !== 'aws',
+    ...(home ? { home } : {}),
+    ...(config.modelDir ? { modelDir: config.modelDir } : {}),
+  });
+}
+
 export function buildPolicyEnv(
   config: AppConfig,
   served: ReadonlyMap<string, ServedVariant>,
