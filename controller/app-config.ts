@@ -58,7 +58,8 @@ function acceptedRange(world: World, key: string): string | undefined {
     inner = (inner as { unwrap(): unknown }).unwrap();
   }
   const n = inner as { minValue?: number | null; maxValue?: number | null } | undefined;
-  if (typeof n?.minValue === 'number' && typeof n?.maxValue === 'number') return `${n.minValue}..${n.maxValue}`;
+  if (typeof n?.minValue === 'number' && typeof n?.maxValue === 'number')
+    return `${n.minValue}..${n.maxValue}`;
   return undefined;
 }
 
@@ -92,7 +93,16 @@ export function parseAppConfig(input: AppConfigInput): AppConfig {
     const msg = r.error.issues.map((i) => issueMessage(world, i)).join('; ');
     throw new ConfigError(`invalid configuration: ${msg}`, { cause: r.error });
   }
-  return r.data;
+  const c = r.data;
+  // The planner renews its lease once per tick; a lease shorter than two ticks expires between
+  // renewals whenever a tick runs late, and the routers would elect a new planner every few ticks.
+  // Worked number: tick 5 s -> the lease must be >= 10 s (the default 15 s allows one late tick).
+  if (c.world === 'local' && c.routers > 1 && c.leaseTtlMs < 2 * c.tickIntervalMs) {
+    throw new ConfigError(
+      `invalid configuration: ${CONFIG_NAMES.leaseTtlMs.env} (--${CONFIG_NAMES.leaseTtlMs.flag}) = ${c.leaseTtlMs} is shorter than two ticks (${CONFIG_NAMES.tickIntervalMs.env} = ${c.tickIntervalMs}); accepted: >= ${2 * c.tickIntervalMs}`,
+    );
+  }
+  return c;
 }
 
 /** Reads env then CLI flags (`--port 9000 --max-vms 1`), validates, fails fast. */

@@ -28,8 +28,12 @@ describe('local branch (the embedded default)', () => {
   });
 
   it('names the accepted range on an out-of-range value', () => {
-    expect(() => loadAppConfig({ SPILLWAY_MAX_VMS: '65' })).toThrow(/SPILLWAY_MAX_VMS \(--max-vms\).*<=64.*accepted: integer 0\.\.64/);
-    expect(() => loadAppConfig({ SPILLWAY_LAMBDA_CONCURRENCY: '0' })).toThrow(/SPILLWAY_LAMBDA_CONCURRENCY.*accepted: integer 1\.\.1000/);
+    expect(() => loadAppConfig({ SPILLWAY_MAX_VMS: '65' })).toThrow(
+      /SPILLWAY_MAX_VMS \(--max-vms\).*<=64.*accepted: integer 0\.\.64/,
+    );
+    expect(() => loadAppConfig({ SPILLWAY_LAMBDA_CONCURRENCY: '0' })).toThrow(
+      /SPILLWAY_LAMBDA_CONCURRENCY.*accepted: integer 1\.\.1000/,
+    );
   });
 });
 
@@ -49,7 +53,14 @@ describe('aws branch (the deployed controller host)', () => {
   });
 
   it('flags win over env here too', () => {
-    const c = loadAppConfig({ ...base, SPILLWAY_MAX_VMS: '4' }, ['--max-vms', '200', '--lambda-concurrency', '500', '--vm-subnets', 'subnet-a,subnet-b']);
+    const c = loadAppConfig({ ...base, SPILLWAY_MAX_VMS: '4' }, [
+      '--max-vms',
+      '200',
+      '--lambda-concurrency',
+      '500',
+      '--vm-subnets',
+      'subnet-a,subnet-b',
+    ]);
     if (c.world !== 'aws') throw new Error('expected the aws world');
     expect(c.maxVms).toBe(200);
     expect(c.lambdaConcurrency).toBe(500);
@@ -57,19 +68,33 @@ describe('aws branch (the deployed controller host)', () => {
   });
 
   it('requires instance types; rejects local-only settings and bad values by name', () => {
-    expect(() => loadAppConfig({ SPILLWAY_WORLD: 'aws' })).toThrow(/SPILLWAY_INSTANCE_TYPES \(--instance-types\): required in the aws world/);
-    expect(() => loadAppConfig({ ...base, SPILLWAY_LAMBDA_CONCURRENCY: 'many' })).toThrow(/SPILLWAY_LAMBDA_CONCURRENCY.*accepted: integer 1\.\.100000/);
+    expect(() => loadAppConfig({ SPILLWAY_WORLD: 'aws' })).toThrow(
+      /SPILLWAY_INSTANCE_TYPES \(--instance-types\): required in the aws world/,
+    );
+    expect(() => loadAppConfig({ ...base, SPILLWAY_LAMBDA_CONCURRENCY: 'many' })).toThrow(
+      /SPILLWAY_LAMBDA_CONCURRENCY.*accepted: integer 1\.\.100000/,
+    );
     expect(() => loadAppConfig({ ...base, SPILLWAY_INSTANCE_TYPE: 'c5.large' })).toThrow(
       /SPILLWAY_INSTANCE_TYPE \(--instance-type\) is a setting of the local world, and SPILLWAY_WORLD is aws/,
     );
-    expect(() => loadAppConfig({ ...base, SPILLWAY_MAX_VMS: '1001' })).toThrow(/SPILLWAY_MAX_VMS.*accepted: integer 0\.\.1000/);
-    expect(() => loadAppConfig({ ...base, SPILLWAY_METRICS_MODE: 'loud' })).toThrow(/SPILLWAY_METRICS_MODE \(--metrics-mode\)/);
-    expect(() => loadAppConfig({ ...base, SPILLWAY_LAUNCH_TEMPLATE_PATTERN: 'lt-{fleet}' })).toThrow(/SPILLWAY_LAUNCH_TEMPLATE_PATTERN/);
-    expect(() => loadAppConfig({ ...base, SPILLWAY_FLEET: 'no spaces' })).toThrow(/SPILLWAY_FLEET.*letters, digits/);
+    expect(() => loadAppConfig({ ...base, SPILLWAY_MAX_VMS: '1001' })).toThrow(
+      /SPILLWAY_MAX_VMS.*accepted: integer 0\.\.1000/,
+    );
+    expect(() => loadAppConfig({ ...base, SPILLWAY_METRICS_MODE: 'loud' })).toThrow(
+      /SPILLWAY_METRICS_MODE \(--metrics-mode\)/,
+    );
+    expect(() => loadAppConfig({ ...base, SPILLWAY_LAUNCH_TEMPLATE_PATTERN: 'lt-{fleet}' })).toThrow(
+      /SPILLWAY_LAUNCH_TEMPLATE_PATTERN/,
+    );
+    expect(() => loadAppConfig({ ...base, SPILLWAY_FLEET: 'no spaces' })).toThrow(
+      /SPILLWAY_FLEET.*letters, digits/,
+    );
   });
 
   it('an unknown world is named with the accepted ones', () => {
-    expect(() => loadAppConfig({ SPILLWAY_WORLD: 'gcp' })).toThrow(/SPILLWAY_WORLD \(--world\): expected one of local, aws/);
+    expect(() => loadAppConfig({ SPILLWAY_WORLD: 'gcp' })).toThrow(
+      /SPILLWAY_WORLD \(--world\): expected one of local, aws/,
+    );
   });
 
   it('every error is a ConfigError', () => {
@@ -115,5 +140,48 @@ describe('npm start -- --help', () => {
     }
     expect(h).toMatch(/--max-vms\s+SPILLWAY_MAX_VMS\s+2\n/);
     expect(h).toMatch(/--instance-types\s+SPILLWAY_INSTANCE_TYPES\s+\[aws world\]/);
+  });
+});
+
+describe('cluster and admission settings', () => {
+  it('reads --routers, --lease-ttl-ms and the admission limits with their defaults', () => {
+    const d = loadAppConfig({});
+    if (d.world !== 'local') throw new Error('expected the local world');
+    expect(d.routers).toBe(1);
+    expect(d.leaseTtlMs).toBe(15_000);
+    expect(d.maxInFlight).toBe(512);
+    expect(d.maxInFlightBodyBytes).toBe(128 * 1024 * 1024);
+    const c = loadAppConfig({ SPILLWAY_ROUTERS: '3', SPILLWAY_MAX_IN_FLIGHT: '64' }, [
+      '--lease-ttl-ms',
+      '20000',
+      '--max-in-flight-body-bytes',
+      '1048576',
+    ]);
+    if (c.world !== 'local') throw new Error('expected the local world');
+    expect([c.routers, c.leaseTtlMs, c.maxInFlight, c.maxInFlightBodyBytes]).toEqual([
+      3, 20_000, 64, 1_048_576,
+    ]);
+  });
+
+  it('names the variable and the range on a bad value', () => {
+    expect(() => loadAppConfig({ SPILLWAY_ROUTERS: '17' })).toThrow(
+      /SPILLWAY_ROUTERS \(--routers\).*accepted: integer 1\.\.16/,
+    );
+    expect(() => loadAppConfig({ SPILLWAY_MAX_IN_FLIGHT: '0' })).toThrow(
+      /SPILLWAY_MAX_IN_FLIGHT \(--max-in-flight\)/,
+    );
+    expect(() => loadAppConfig({}, ['--lease-ttl-ms', '100'])).toThrow(
+      /SPILLWAY_LEASE_TTL_MS \(--lease-ttl-ms\).*accepted: integer 300\.\.600000/,
+    );
+  });
+
+  it('refuses a lease shorter than two ticks when there is more than one router', () => {
+    expect(() =>
+      loadAppConfig({ SPILLWAY_ROUTERS: '3', SPILLWAY_TICK_MS: '5000', SPILLWAY_LEASE_TTL_MS: '9000' }),
+    ).toThrow(
+      /SPILLWAY_LEASE_TTL_MS \(--lease-ttl-ms\) = 9000 is shorter than two ticks \(SPILLWAY_TICK_MS = 5000\); accepted: >= 10000/,
+    );
+    // One router holds no lease: the same values are fine.
+    expect(loadAppConfig({ SPILLWAY_TICK_MS: '5000', SPILLWAY_LEASE_TTL_MS: '9000' }).world).toBe('local');
   });
 });

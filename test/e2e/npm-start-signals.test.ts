@@ -7,73 +7,12 @@
  * Real processes on loopback.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../functions/engine/registry.js';
 import { SMALL_VARIANT } from './helpers.js';
-
-/** Every process whose ancestry leads to `root`, from /proc (no ps parsing). */
-function descendants(root: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    const pid = Number(d);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      // Field 4 of /proc/<pid>/stat is the ppid; the command name (field 2) may hold spaces, so split after ')'.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      parentOf.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // exited while we looked
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [c, pp] of parentOf) {
-      if (pp !== p) continue;
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(root);
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    // A zombie (exited, not yet reaped by its new parent) no longer runs anything.
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-  } catch {
-    return false;
-  }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function portFree(port: number): Promise<boolean> {
-  const s = createServer();
-  return new Promise((resolve) => {
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-async function waitUntil(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return cond();
-}
+import { alive, descendants, freePort, portFree, waitUntil } from './process-tree.js';
 
 const BODY = JSON.stringify({
   task: 'image-classification',
@@ -88,7 +27,14 @@ type Outcome = { kind: 'answer'; status: number; complete: boolean } | { kind: '
 function infer(port: number, agent: Agent): Promise<Outcome> {
   return new Promise((resolve) => {
     const req = request(
-      { host: '127.0.0.1', port, path: '/v1/infer', method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/infer',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json' },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -154,28 +100,31 @@ async function startNpm(port: number): Promise<{ npm: ChildProcess; out: () => s
   return { npm, out: () => text };
 }
 
-describe.each(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL'] as const)('npm start, %s to the npm pid only', (signal) => {
-  it('stops the controller and every child, frees the port', async () => {
-    const port = await freePort();
-    const { npm, out } = await startNpm(port);
-    const agent = new Agent({ keepAlive: true });
-    // One request so a Lambda instance (a child process) exists.
-    const first = await infer(port, agent);
-    expect(first).toMatchObject({ kind: 'answer', status: 200, complete: true });
-    const tree = descendants(npm.pid!);
-    // sh is exec'd away: npm -> controller -> at least one Lambda instance.
-    expect(tree.length, out()).toBeGreaterThanOrEqual(2);
-    agent.destroy();
-    process.kill(npm.pid!, signal);
-    const allGone = await waitUntil(() => tree.every((p) => !alive(p)), 30_000);
-    expect(tree.filter(alive), out()).toEqual([]);
-    expect(allGone).toBe(true);
-    expect(await waitUntil(() => portFree(port), 5_000)).toBe(true);
-    // The last line can reach the pipe after the processes are gone (a busy machine reads it late).
-    await waitUntil(() => out().includes('spillway: stopped'), 10_000);
-    expect(out()).toContain('spillway: stopped');
-  }, 150_000);
-});
+describe.each(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL'] as const)(
+  'npm start, %s to the npm pid only',
+  (signal) => {
+    it('stops the controller and every child, frees the port', async () => {
+      const port = await freePort();
+      const { npm, out } = await startNpm(port);
+      const agent = new Agent({ keepAlive: true });
+      // One request so a Lambda instance (a child process) exists.
+      const first = await infer(port, agent);
+      expect(first).toMatchObject({ kind: 'answer', status: 200, complete: true });
+      const tree = descendants(npm.pid!);
+      // sh is exec'd away: npm -> controller -> at least one Lambda instance.
+      expect(tree.length, out()).toBeGreaterThanOrEqual(2);
+      agent.destroy();
+      process.kill(npm.pid!, signal);
+      const allGone = await waitUntil(() => tree.every((p) => !alive(p)), 30_000);
+      expect(tree.filter(alive), out()).toEqual([]);
+      expect(allGone).toBe(true);
+      expect(await waitUntil(() => portFree(port), 5_000)).toBe(true);
+      // The last line can reach the pipe after the processes are gone (a busy machine reads it late).
+      await waitUntil(() => out().includes('spillway: stopped'), 10_000);
+      expect(out()).toContain('spillway: stopped');
+    }, 150_000);
+  },
+);
 
 describe('npm start, SIGTERM under load', () => {
   // Under CI load this used to see 2 resets: server.close() closed idle keep-alive sockets while a
@@ -195,7 +144,10 @@ describe('npm start, SIGTERM under load', () => {
       }
     };
     const workers = Array.from({ length: 6 }, worker);
-    await waitUntil(() => outcomes.filter((o) => o.kind === 'answer' && o.status === 200).length >= 20, 60_000);
+    await waitUntil(
+      () => outcomes.filter((o) => o.kind === 'answer' && o.status === 200).length >= 20,
+      60_000,
+    );
     const before = outcomes.length;
     process.kill(npm.pid!, 'SIGTERM');
     await waitUntil(() => npm.exitCode !== null || npm.signalCode !== null, 40_000);
