@@ -43,7 +43,11 @@ async function main(): Promise<void> {
     await mainCluster(config, log, say);
     return;
   }
-  say('spillway: starting the embedded default (local VMs + local Lambda runtime, no AWS account)');
+  say(
+    config.world === 'aws'
+      ? `spillway: starting the aws world (fleet ${config.fleet}: EC2 ${config.instanceTypes.join(', ')} + Lambda ${config.lambdaPrefix ?? ''}*)`
+      : 'spillway: starting the embedded default (local VMs + local Lambda runtime, no AWS account)',
+  );
   const stack = await startStack(config, { log, onProgress: (m) => say(`  ${m}`) });
 
   let stopping = false;

@@ -437,6 +437,8 @@ async function main(): Promise<number> {
     if (instancesLeft !== 0) failures.push(`${instancesLeft} instance(s) left after teardown`);
     if (s.lost > 0) failures.push(`${s.lost} request(s) lost (no answer)`);
     if (code !== 0) failures.push(`controller exited ${code} on SIGTERM`);
+    const ctlText = existsSync(ctlLog) ? readFileSync(ctlLog, 'utf8') : '';
+    if (!ctlText.includes('spillway: starting the aws world')) failures.push('the controller did not announce the aws world on start');
     failures.push(...backer.errors.map((e) => `VM backer: ${e}`));
     summaryLine.ok = failures.length === 0;
     if (failures.length > 0) {
