@@ -20,7 +20,7 @@ import type { CoordinationStore, Lease } from '../coord/coordination-port.js';
 import type { Policy, PolicyEnv } from '../core/policy-types.js';
 import { createSpillwayPolicy } from '../core/spillway-policy.js';
 import { ControlLoop } from '../loop/control-loop.js';
-import type { ServerlessPoolPort, VmFleetPort, VmRecord } from '../ports.js';
+import type { LaunchSpec, ServerlessPoolPort, VmFleetPort, VmRecord } from '../ports.js';
 import type { ControllerRuntime, ServedVariant } from '../server/runtime.js';
 import { newControllerRuntime } from '../server/stack.js';
 import { ingestObservations, type ObservationBody } from './observation-log.js';
@@ -50,11 +50,33 @@ export interface ClusterPlannerOptions {
   policy?: () => Policy<unknown>;
 }
 
+/**
+ * The fleet as the control loop sees it, remembering the last describe(): the plan the planner
+ * publishes carries exactly the VMs this tick planned with, without a second describe.
+ */
+class RecordingFleet implements VmFleetPort {
+  last: VmRecord[] = [];
+  constructor(private readonly inner: VmFleetPort) {}
+  launch(spec: LaunchSpec): Promise<VmRecord[]> {
+    return this.inner.launch(spec);
+  }
+  terminate(ids: readonly string[]): Promise<void> {
+    return this.inner.terminate(ids);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  async describe(): Promise<VmRecord[]> {
+    this.last = await this.inner.describe();
+    return this.last;
+  }
+}
+
 interface Leadership {
   fence: number;
   runtime: ControllerRuntime<unknown>;
   loop: ControlLoop;
-  fleet: VmFleetPort & { last: VmRecord[] };
+  fleet: RecordingFleet;
   cursor: Record<string, number>;
   lastSeenMs: Record<string, number>;
 }
@@ -108,20 +130,7 @@ export class ClusterPlanner {
     const { config, env, served, log } = this.o;
     const policy = this.o.policy?.() ?? (createSpillwayPolicy() as unknown as Policy<unknown>);
     const runtime = newControllerRuntime(policy, env, served, config, { runId: `${Math.floor(this.now()).toString(36)}f${fence}` });
-    const inner = this.o.fleetFor(() => fence);
-    const fleet = Object.assign(
-      {
-        last: [] as VmRecord[],
-        launch: (s: Parameters<VmFleetPort['launch']>[0]) => inner.launch(s),
-        terminate: (ids: readonly string[]) => inner.terminate(ids),
-        close: () => inner.close(),
-        describe: async () => {
-          fleet.last = await inner.describe();
-          return fleet.last;
-        },
-      },
-      {},
-    );
+    const fleet = new RecordingFleet(this.o.fleetFor(() => fence));
     let cursor: Record<string, number> = {};
     let lastSeenMs: Record<string, number> = {};
     const saved = await this.o.store.loadLearnedState();
