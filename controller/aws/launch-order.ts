@@ -33,7 +33,11 @@ export const CAPACITY_CODES: ReadonlySet<string> = new Set([
   'SpotMaxPriceTooLow',
   'Unsupported', // type (or its Spot market) not offered in this AZ
 ]);
-export const THROTTLE_CODES: ReadonlySet<string> = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException']);
+export const THROTTLE_CODES: ReadonlySet<string> = new Set([
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+]);
 
 export type Market = 'spot' | 'on-demand';
 
@@ -63,12 +67,19 @@ export interface LaunchOrderInput {
 /** Why this attempt differs from the first one (logged, and readable in tests). */
 export type FallbackStep = 'first' | 'retry-throttled' | 'other-subnet' | 'on-demand' | 'other-type';
 
-export type NextLaunch = { kind: 'attempt'; attempt: LaunchAttempt; step: FallbackStep } | { kind: 'exhausted' };
+export type NextLaunch =
+  | { kind: 'attempt'; attempt: LaunchAttempt; step: FallbackStep }
+  | { kind: 'exhausted' };
 
 /** The (market, type) stages in order; each is tried in every subnet. */
-export function launchStages(requested: string, onDemandTypes: readonly string[]): Array<{ instanceType: string; market: Market }> {
+export function launchStages(
+  requested: string,
+  onDemandTypes: readonly string[],
+): Array<{ instanceType: string; market: Market }> {
   const onDemand = onDemandTypes.map((t) => ({ instanceType: t, market: 'on-demand' as const }));
-  return isSpotType(requested) ? [{ instanceType: ec2TypeOf(requested), market: 'spot' }, ...onDemand] : onDemand;
+  return isSpotType(requested)
+    ? [{ instanceType: ec2TypeOf(requested), market: 'spot' }, ...onDemand]
+    : onDemand;
 }
 
 /**
@@ -78,9 +89,12 @@ export function launchStages(requested: string, onDemandTypes: readonly string[]
  * the attempt until maxThrottledPerStage throttles in this stage, then the next stage.
  */
 export function nextLaunchAttempt(input: LaunchOrderInput, failed: readonly FailedAttempt[]): NextLaunch {
-  if (input.subnets.length === 0) throw new RangeError('nextLaunchAttempt subnets must hold >= 1 entry (undefined = none configured)');
+  if (input.subnets.length === 0)
+    throw new RangeError('nextLaunchAttempt subnets must hold >= 1 entry (undefined = none configured)');
   if (!Number.isInteger(input.maxThrottledPerStage) || input.maxThrottledPerStage < 1) {
-    throw new RangeError(`nextLaunchAttempt maxThrottledPerStage must be an integer >= 1, got ${input.maxThrottledPerStage}`);
+    throw new RangeError(
+      `nextLaunchAttempt maxThrottledPerStage must be an integer >= 1, got ${input.maxThrottledPerStage}`,
+    );
   }
   const stages = launchStages(input.requested, input.onDemandTypes);
   let stage = 0;
@@ -91,7 +105,10 @@ export function nextLaunchAttempt(input: LaunchOrderInput, failed: readonly Fail
     stage++;
     subnet = 0;
     throttled = 0;
-    step = stages[stage]?.market === 'on-demand' && stages[stage - 1]?.market === 'spot' ? 'on-demand' : 'other-type';
+    step =
+      stages[stage]?.market === 'on-demand' && stages[stage - 1]?.market === 'spot'
+        ? 'on-demand'
+        : 'other-type';
   };
   for (const f of failed) {
     if (stage >= stages.length) break;
@@ -128,7 +145,10 @@ export const SPOT_MARKET_OPTIONS = {
 export function isSpotReclaimStatus(code: string | undefined): boolean {
   if (!code) return false;
   if (code === 'marked-for-termination' || code === 'marked-for-stop') return true;
-  return (code.startsWith('instance-terminated-') || code.startsWith('instance-stopped-')) && !code.endsWith('-by-user');
+  return (
+    (code.startsWith('instance-terminated-') || code.startsWith('instance-stopped-')) &&
+    !code.endsWith('-by-user')
+  );
 }
 
 /** An instance StateReason code EC2 sets when Spot reclaims the instance. */

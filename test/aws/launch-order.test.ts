@@ -26,7 +26,12 @@ function walk(input: LaunchOrderInput, codes: readonly string[]): string[] {
 }
 
 describe('nextLaunchAttempt (pure launch order)', () => {
-  const spot: LaunchOrderInput = { requested: 'c5.large:spot', onDemandTypes: ['c5.large', 'c6g.large'], subnets: ['a', 'b'], maxThrottledPerStage: 3 };
+  const spot: LaunchOrderInput = {
+    requested: 'c5.large:spot',
+    onDemandTypes: ['c5.large', 'c6g.large'],
+    subnets: ['a', 'b'],
+    maxThrottledPerStage: 3,
+  };
 
   it('Spot: the other subnet, then the same type on-demand in each subnet, then the on-demand fallbacks', () => {
     expect(walk(spot, Array(7).fill(ICE))).toEqual([
@@ -45,7 +50,11 @@ describe('nextLaunchAttempt (pure launch order)', () => {
       { instanceType: 'c5.large', market: 'spot', subnetId: 'a', code: 'SpotMaxPriceTooLow' },
       { instanceType: 'c5.large', market: 'spot', subnetId: 'b', code: 'UnfulfillableCapacity' },
     ];
-    expect(nextLaunchAttempt(spot, failed)).toEqual({ kind: 'attempt', attempt: { instanceType: 'c5.large', market: 'on-demand', subnetId: 'a' }, step: 'on-demand' });
+    expect(nextLaunchAttempt(spot, failed)).toEqual({
+      kind: 'attempt',
+      attempt: { instanceType: 'c5.large', market: 'on-demand', subnetId: 'a' },
+      step: 'on-demand',
+    });
   });
 
   it('throttling repeats the attempt up to 3 times per stage, then the next stage', () => {
@@ -58,8 +67,17 @@ describe('nextLaunchAttempt (pure launch order)', () => {
   });
 
   it('on-demand unchanged: each subnet, then the next type; no subnets -> one attempt per type', () => {
-    const od: LaunchOrderInput = { requested: 'c5.large', onDemandTypes: ['c5.large', 'c7g.large'], subnets: [undefined], maxThrottledPerStage: 3 };
-    expect(walk(od, [ICE, ICE])).toEqual(['on-demand c5.large (first)', 'on-demand c7g.large (other-type)', 'exhausted']);
+    const od: LaunchOrderInput = {
+      requested: 'c5.large',
+      onDemandTypes: ['c5.large', 'c7g.large'],
+      subnets: [undefined],
+      maxThrottledPerStage: 3,
+    };
+    expect(walk(od, [ICE, ICE])).toEqual([
+      'on-demand c5.large (first)',
+      'on-demand c7g.large (other-type)',
+      'exhausted',
+    ]);
   });
 
   it('rejects bad input naming the field', () => {
