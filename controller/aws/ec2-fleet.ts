@@ -19,23 +19,42 @@
  * NotFound). A `stopped` (or `stopping`) fleet instance serves nothing but keeps its EBS volume and
  * ENI: it is terminated, not forgotten. Slots follow how the VM runs the server (core/vm-layout.ts).
  * Provisioning latency (RunInstances request -> /readyz 200) is measured per instance type.
+ *
+ * Spot: a LaunchSpec of `<type>:spot` runs `<type>` with InstanceMarketOptions spot (one-time,
+ * terminate, no MaxPrice: capped at on-demand), tagged spillway:market=spot; describe() maps an
+ * instance with that tag or InstanceLifecycle 'spot' back to `<type>:spot`. Capacity errors try the
+ * other subnets, then the same type on-demand (launch-order.ts); the record's instanceType is what
+ * was bought. A reclaim seen in the describe (a Spot request status `marked-for-termination` or
+ * `instance-terminated-*`, a StateReason Server.SpotInstanceTermination, or shutting-down) makes
+ * the record 'terminating': the router stops sending to it and the policy replaces it.
  */
 import { createHash } from 'node:crypto';
 import {
   DescribeInstancesCommand,
+  DescribeSpotInstanceRequestsCommand,
   EC2Client,
   type Instance,
   type _InstanceType,
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
+import { type Catalog, ec2TypeOf, isSpotType, loadCatalog, SPOT_SUFFIX } from '../../profiles/catalog.js';
 import { ConfigError, LaunchQuotaError, LaunchTokenSpentError } from '../errors.js';
 import { type ByIdAnswer, keepUnlistedVm, UNLISTED_VM_GRACE_MS } from '../core/unlisted-vm.js';
 import { vmServerLayout } from '../core/vm-layout.js';
 import type { LaunchSpec, VmFleetPort, VmRecord } from '../ports.js';
 import { type AwsClientOptions, resolveClientConfig } from './client-config.js';
 import { FleetCapacityError, FleetLaunchError, LaunchTemplateMissingError } from './errors.js';
+import {
+  CAPACITY_CODES,
+  type FailedAttempt,
+  isSpotReclaimStateReason,
+  isSpotReclaimStatus,
+  type LaunchAttempt,
+  nextLaunchAttempt,
+  SPOT_MARKET_OPTIONS,
+  THROTTLE_CODES,
+} from './launch-order.js';
 import { type BackoffOptions, fullJitterDelayMs, sdkErrorCode, sleepMs } from './retry.js';
 
 export const TAG_FLEET = 'spillway:fleet';
@@ -45,14 +64,8 @@ export const TAG_CLIENT_TOKEN = 'spillway:client-token';
 /** The launching planner's lease fence (issue 12: coord/fenced-fleet.ts), when it ran under a lease. */
 export const TAG_FENCE = 'spillway:fence';
 
-/** Errors after which another instance type may succeed. */
-const CAPACITY_CODES = new Set([
-  'InsufficientInstanceCapacity',
-  'InsufficientCapacity',
-  'InsufficientHostCapacity',
-  'Unsupported', // type not offered in this AZ
-]);
-const THROTTLE_CODES = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException']);
+/** 'spot' on instances bought on the Spot market (describe() maps them to `<type>:spot`). */
+export const TAG_MARKET = 'spillway:market';
 /** Account quotas: no other type or AZ helps, and neither does retrying soon. */
 export const QUOTA_CODES = new Set(['VcpuLimitExceeded', 'InstanceLimitExceeded', 'MaxSpotInstanceCountExceeded']);
 
@@ -106,6 +119,8 @@ export interface Ec2FleetOptions extends AwsClientOptions {
   now?: () => number;
   /** @default real setTimeout sleep */
   sleep?: (ms: number) => Promise<void>;
+  /** Where launch fallbacks are reported (pino-compatible). @default none */
+  log?: { warn(fields: object, msg: string): void };
 }
 
 interface Tracked {
@@ -137,7 +152,8 @@ export class Ec2Fleet implements VmFleetPort {
     const known = new Set(this.catalog.ec2.instanceTypes.map((t) => t.name));
     this.typeNames = opts.instanceTypes ?? [...known];
     for (const t of this.typeNames) {
-      if (!known.has(t)) {
+      // `c5.large:spot` is c5.large's launch template with Spot market options.
+      if (!known.has(ec2TypeOf(t))) {
         throw new ConfigError(`Ec2Fleet instanceTypes: '${t}' is not in the catalog (${[...known].join(', ')})`);
       }
     }
@@ -156,14 +172,16 @@ export class Ec2Fleet implements VmFleetPort {
   /**
    * The requested type first, then every other allowed catalog type with at least as many vCPUs,
    * cheapest first. E.g. c5.large (2 vCPU, $0.085/h) -> c6g.large $0.068, c7g.large $0.0725,
-   * m5.large $0.096, c5.xlarge $0.17, c5.2xlarge $0.34.
+   * m5.large $0.096, c5.xlarge $0.17, c5.2xlarge $0.34. On-demand types only: `c5.large:spot`
+   * gives the same list (its on-demand fallbacks, launch-order.ts).
    */
-  fallbackOrder(instanceType: string): string[] {
+  fallbackOrder(planned: string): string[] {
+    const instanceType = ec2TypeOf(planned);
     const types = this.catalog.ec2.instanceTypes;
     const want = types.find((t) => t.name === instanceType);
     if (!want) throw new ConfigError(`instanceType '${instanceType}' is not in the catalog`);
     const rest = types
-      .filter((t) => t.name !== instanceType && this.typeNames.includes(t.name) && t.vcpu >= want.vcpu)
+      .filter((t) => t.name !== instanceType && !t.spotOf && this.typeNames.includes(t.name) && t.vcpu >= want.vcpu)
       .sort((a, b) => a.pricePerHourUsd - b.pricePerHourUsd || a.vcpu - b.vcpu);
     return [instanceType, ...rest.map((t) => t.name)];
   }
@@ -178,53 +196,64 @@ export class Ec2Fleet implements VmFleetPort {
     const existing = await this.findByToken(spec.clientToken);
     if (existing.length > 0) return existing.map((t) => t.record);
 
-    const attempts: Array<{ instanceType: string; code: string; subnetId?: string }> = [];
-    let backoffAttempt = 0;
+    const failed: FailedAttempt[] = [];
     let lastErr: unknown;
-    const subnets = this.subnetOrder(spec.clientToken);
-    for (const instanceType of this.fallbackOrder(spec.instanceType)) {
-      let throttled = 0;
-      subnetLoop: for (const subnetId of subnets) {
-        for (;;) {
-          try {
-            return await this.runInstances(spec, instanceType, subnetId);
-          } catch (err) {
-            const code = sdkErrorCode(err);
-            if (code.startsWith('InvalidLaunchTemplateName') || code === 'InvalidLaunchTemplateId.NotFound') {
-              throw new LaunchTemplateMissingError(
-                `no launch template '${this.launchTemplateName(instanceType)}' for ${instanceType} (deploy infra/ first)`,
-                { cause: err },
-              );
-            }
-            if (QUOTA_CODES.has(code)) {
-              throw new LaunchQuotaError(
-                `RunInstances ${instanceType} x${spec.count} refused by an account quota: ${code}: ${(err as Error).message}`,
-                code,
-                { cause: err },
-              );
-            }
-            if (code === 'IdempotentParameterMismatch') {
-              // This token already bought instances with another count: they show up in the
-              // listing (tagged with it) and the policy host moves on to the next token.
-              throw new LaunchTokenSpentError(
-                `client token '${spec.clientToken}' already launched ${instanceType} with other parameters; not launching again`,
-                { cause: err },
-              );
-            }
-            if (!CAPACITY_CODES.has(code) && !THROTTLE_CODES.has(code)) {
-              throw new FleetLaunchError(`RunInstances ${instanceType} x${spec.count} failed: ${code}`, { cause: err });
-            }
-            attempts.push({ instanceType, code, ...(subnetId ? { subnetId } : {}) });
-            lastErr = err;
-            await this.sleep(fullJitterDelayMs(backoffAttempt++, { baseMs: 200, capMs: 5000, ...this.opts.backoff }));
-            // Capacity is per type and AZ: the next subnet (AZ) at once. Throttling is account-wide
-            // and may clear: the same call again, then the next type.
-            if (CAPACITY_CODES.has(code)) continue subnetLoop;
-            if (++throttled >= this.maxAttemptsPerType) break subnetLoop;
-          }
+    const order = {
+      requested: spec.instanceType,
+      onDemandTypes: this.fallbackOrder(spec.instanceType),
+      subnets: this.subnetOrder(spec.clientToken),
+      maxThrottledPerStage: this.maxAttemptsPerType,
+    };
+    for (let next = nextLaunchAttempt(order, failed); next.kind === 'attempt'; next = nextLaunchAttempt(order, failed)) {
+      const { attempt, step } = next;
+      if (step !== 'first' && step !== 'retry-throttled') {
+        const prev = failed[failed.length - 1]!;
+        this.opts.log?.warn(
+          { variant: spec.variant, requested: spec.instanceType, step, from: describeAttempt(prev), code: prev.code, to: describeAttempt(attempt) },
+          `launch ${spec.variant} ${spec.instanceType}: ${prev.code} on ${describeAttempt(prev)}, trying ${describeAttempt(attempt)} (${step})`,
+        );
+      }
+      const instanceType = attempt.instanceType;
+      try {
+        return await this.runInstances(spec, attempt);
+      } catch (err) {
+        const code = sdkErrorCode(err);
+        if (code.startsWith('InvalidLaunchTemplateName') || code === 'InvalidLaunchTemplateId.NotFound') {
+          throw new LaunchTemplateMissingError(
+            `no launch template '${this.launchTemplateName(instanceType)}' for ${instanceType} (deploy infra/ first)`,
+            { cause: err },
+          );
         }
+        if (QUOTA_CODES.has(code)) {
+          throw new LaunchQuotaError(
+            `RunInstances ${instanceType}${attempt.market === 'spot' ? SPOT_SUFFIX : ''} x${spec.count} refused by an account quota: ${code}: ${(err as Error).message}`,
+            code,
+            { cause: err },
+          );
+        }
+        if (code === 'IdempotentParameterMismatch') {
+          // This token already bought instances with another count: they show up in the
+          // listing (tagged with it) and the policy host moves on to the next token.
+          throw new LaunchTokenSpentError(
+            `client token '${spec.clientToken}' already launched ${instanceType} with other parameters; not launching again`,
+            { cause: err },
+          );
+        }
+        if (!CAPACITY_CODES.has(code) && !THROTTLE_CODES.has(code)) {
+          throw new FleetLaunchError(`RunInstances ${instanceType} x${spec.count} failed: ${code}`, { cause: err });
+        }
+        failed.push({ ...attempt, code });
+        lastErr = err;
+        // Capacity is per type, market and AZ: the next subnet (AZ) at once. Throttling is
+        // account-wide and may clear: the same call again, then the next stage (launch-order.ts).
+        await this.sleep(fullJitterDelayMs(failed.length - 1, { baseMs: 200, capMs: 5000, ...this.opts.backoff }));
       }
     }
+    const attempts = failed.map((f) => ({
+      instanceType: f.market === 'spot' ? `${f.instanceType}${SPOT_SUFFIX}` : f.instanceType,
+      code: f.code,
+      ...(f.subnetId ? { subnetId: f.subnetId } : {}),
+    }));
     throw new FleetCapacityError(
       `no capacity for ${spec.variant} on ${spec.instanceType} or its fallbacks: ${attempts
         .map((a) => `${a.instanceType}${a.subnetId ? `@${a.subnetId}` : ''}:${a.code}`)
@@ -247,7 +276,9 @@ export class Ec2Fleet implements VmFleetPort {
     return subnets.map((_, i) => subnets[(first + i) % subnets.length]!);
   }
 
-  private async runInstances(spec: LaunchSpec, instanceType: string, subnetId: string | undefined): Promise<VmRecord[]> {
+  private async runInstances(spec: LaunchSpec, attempt: LaunchAttempt): Promise<VmRecord[]> {
+    const { instanceType, subnetId } = attempt;
+    const spot = attempt.market === 'spot';
     const requestedAtMs = this.now();
     const tags = [
       { Key: TAG_FLEET, Value: this.opts.fleetName },
@@ -255,18 +286,23 @@ export class Ec2Fleet implements VmFleetPort {
       { Key: TAG_INSTANCE_TYPE, Value: instanceType },
       { Key: TAG_CLIENT_TOKEN, Value: spec.clientToken },
       ...(spec.fence !== undefined ? [{ Key: TAG_FENCE, Value: String(spec.fence) }] : []),
+      ...(spot ? [{ Key: TAG_MARKET, Value: 'spot' }] : []),
     ];
     const out = await this.client.send(
       new RunInstancesCommand({
         ...(subnetId ? { SubnetId: subnetId } : {}),
         LaunchTemplate: { LaunchTemplateName: this.launchTemplateName(instanceType), Version: '$Default' },
         InstanceType: instanceType as _InstanceType,
+        ...(spot ? { InstanceMarketOptions: SPOT_MARKET_OPTIONS } : {}),
         // Whatever EC2 has, up to the count: 3 of 4 now beats 0 of 4 and a retry next tick.
         MinCount: 1,
         MaxCount: spec.count,
         // EC2 ClientToken: <= 64 ASCII chars, one per parameter set (a fallback type or subnet gets
         // its own, derived from the caller's) and per fleet (tokens are account-wide).
-        ClientToken: ec2ClientToken(`${this.opts.fleetName}:${spec.clientToken}`, `${instanceType}${subnetId ? `@${subnetId}` : ''}`),
+        ClientToken: ec2ClientToken(
+          `${this.opts.fleetName}:${spec.clientToken}`,
+          `${instanceType}${spot ? SPOT_SUFFIX : ''}${subnetId ? `@${subnetId}` : ''}`,
+        ),
         TagSpecifications: [
           { ResourceType: 'instance', Tags: tags },
           { ResourceType: 'volume', Tags: tags },
@@ -293,11 +329,16 @@ export class Ec2Fleet implements VmFleetPort {
   }
 
   private readonly tokenOf = new Map<string, string>();
+  /** Instance id -> its Spot request (RunInstances creates a one-time request per Spot instance). */
+  private readonly spotRequestOf = new Map<string, string>();
 
   private track(inst: Instance, launchedHere: boolean): Tracked {
     const id = inst.InstanceId ?? '';
     const tag = (k: string) => inst.Tags?.find((t) => t.Key === k)?.Value;
-    const instanceType = tag(TAG_INSTANCE_TYPE) ?? inst.InstanceType ?? 'unknown';
+    const ec2Type = ec2TypeOf(tag(TAG_INSTANCE_TYPE) ?? inst.InstanceType ?? 'unknown');
+    const spot = tag(TAG_MARKET) === 'spot' || inst.InstanceLifecycle === 'spot';
+    const instanceType = spot ? `${ec2Type}${SPOT_SUFFIX}` : ec2Type;
+    if (inst.SpotInstanceRequestId) this.spotRequestOf.set(id, inst.SpotInstanceRequestId);
     const token = tag(TAG_CLIENT_TOKEN);
     if (token) this.tokenOf.set(id, token);
     let t = this.tracked.get(id);
@@ -321,14 +362,16 @@ export class Ec2Fleet implements VmFleetPort {
     }
     const ec2State = inst.State?.Name;
     // stopping/stopped: out of service; describe() terminates it.
+    // A Spot reclaim (StateReason) ends a running instance too: it serves nothing from here on.
     if (ec2State === 'shutting-down' || ec2State === 'stopping' || ec2State === 'stopped') t.record.state = 'terminating';
+    else if (isSpotReclaimStateReason(inst.StateReason?.Code) && ec2State !== 'terminated') t.record.state = 'terminating';
     else if (ec2State === 'terminated') t.record.state = 'terminated';
     return t;
   }
 
   private slotsFor(instanceType: string): number {
     if (this.opts.slotsFor) return this.opts.slotsFor(instanceType);
-    const vcpu = this.catalog.ec2.instanceTypes.find((t) => t.name === instanceType)?.vcpu ?? 1;
+    const vcpu = this.catalog.ec2.instanceTypes.find((t) => t.name === ec2TypeOf(instanceType))?.vcpu ?? 1;
     return vmServerLayout(vcpu).slots;
   }
 
@@ -407,6 +450,9 @@ export class Ec2Fleet implements VmFleetPort {
         seen.add(t.record.id);
       }
     }
+    await this.markSpotReclaims();
+    // A reclaimed Spot VM is not probed into 'ready' again.
+    for (let i = toProbe.length - 1; i >= 0; i--) if (toProbe[i]!.record.state !== 'pending') toProbe.splice(i, 1);
     if (stopped.length > 0) {
       // Fleet-tagged and stopped: nobody serves from it, its volume still bills. Terminate.
       try {
@@ -446,6 +492,34 @@ export class Ec2Fleet implements VmFleetPort {
     return [...this.tracked.values()].map((t) => ({ ...t.record }));
   }
 
+  /**
+   * The describe-based reclaim fallback (the VM itself watches the metadata's spot/instance-action):
+   * a live Spot instance whose request status says EC2 takes it back (launch-order.ts
+   * isSpotReclaimStatus; `marked-for-termination` during the two-minute notice, while the instance
+   * still shows 'running') becomes 'terminating'. Best effort: a failed call changes nothing (the
+   * instance still turns 'shutting-down' when the notice ends).
+   */
+  private async markSpotReclaims(): Promise<void> {
+    const live = [...this.tracked.values()].filter(
+      (t) => (t.record.state === 'pending' || t.record.state === 'ready') && isSpotType(t.record.instanceType) && this.spotRequestOf.has(t.record.id),
+    );
+    if (live.length === 0) return;
+    try {
+      const out = await this.client.send(
+        new DescribeSpotInstanceRequestsCommand({ SpotInstanceRequestIds: live.map((t) => this.spotRequestOf.get(t.record.id)!) }),
+      );
+      for (const r of out.SpotInstanceRequests ?? []) {
+        const t = r.InstanceId ? this.tracked.get(r.InstanceId) : undefined;
+        if (t && isSpotReclaimStatus(r.Status?.Code) && t.record.state !== 'terminated') {
+          t.record.state = 'terminating';
+          this.opts.log?.warn({ id: t.record.id, instanceType: t.record.instanceType, status: r.Status?.Code }, `Spot reclaim of ${t.record.id}: ${r.Status?.Code}`);
+        }
+      }
+    } catch (err) {
+      this.opts.log?.warn({ code: sdkErrorCode(err) }, `DescribeSpotInstanceRequests failed: ${sdkErrorCode(err)}; reclaims show when the instance shuts down`);
+    }
+  }
+
   /** Observed provisioning latencies (RunInstances request -> /readyz 200), ms, per instance type. */
   observedBootDelayMs(): Record<string, number[]> {
     return Object.fromEntries([...this.bootDelays].map(([k, v]) => [k, [...v]]));
@@ -478,4 +552,9 @@ export function ec2ClientToken(clientToken: string, instanceType: string): strin
   const raw = `${clientToken}:${instanceType}`;
   if (raw.length <= 64 && /^[\x20-\x7e]+$/.test(raw)) return raw;
   return createHash('sha256').update(raw).digest('hex').slice(0, 64);
+}
+
+/** `c5.large:spot@subnet-1` / `c5.large@subnet-1`: one attempt, for logs and errors. */
+function describeAttempt(a: LaunchAttempt): string {
+  return `${a.instanceType}${a.market === 'spot' ? SPOT_SUFFIX : ''}${a.subnetId ? `@${a.subnetId}` : ''}`;
 }

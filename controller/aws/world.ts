@@ -6,7 +6,7 @@
  */
 import type { AwsConfig } from '../config/schema.js';
 import { CloudWatchMetrics } from './cloudwatch-metrics.js';
-import { Ec2Fleet } from './ec2-fleet.js';
+import { Ec2Fleet, type Ec2FleetOptions } from './ec2-fleet.js';
 import { type AccountConcurrency, readLambdaConcurrencyLimit } from './lambda-concurrency.js';
 import { LambdaPool } from './lambda-pool.js';
 
@@ -39,9 +39,16 @@ export function lambdaSocketsFor(plannedConcurrency: number): number {
   return plannedConcurrency + LAMBDA_CONTROL_SOCKETS;
 }
 
-/** `lambdaConcurrency`: the planned Lambda concurrency (planLambdaConcurrency), which sizes the client's socket pool. */
-export function createAwsAdapters(config: AwsWorldConfig, opts: { lambdaConcurrency?: number } = {}): AwsAdapters {
+/**
+ * `lambdaConcurrency`: the planned Lambda concurrency (planLambdaConcurrency), which sizes the
+ * client's socket pool; `log`: where the fleet reports launch fallbacks (Spot -> on-demand, ...).
+ */
+export function createAwsAdapters(
+  config: AwsWorldConfig,
+  opts: { lambdaConcurrency?: number; log?: Ec2FleetOptions['log'] } = {},
+): AwsAdapters {
   const fleet = new Ec2Fleet({
+    ...(opts.log ? { log: opts.log } : {}),
     fleetName: config.fleet,
     launchTemplatePattern: config.launchTemplatePattern,
     serverPort: config.vmPort,

@@ -83,7 +83,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
     }
   };
   try {
-    const world = await createWorld(config, names, childEnv, progress, closers);
+    const world = await createWorld(config, names, childEnv, progress, closers, log);
     const { pool, fleet } = world;
     const env = buildPolicyEnv(config, served, world.lambdaConcurrencyLimit, catalog);
     const vmClient: VmClientPort = new HttpVmClient(world.internalToken ? { internalToken: world.internalToken } : {});
@@ -268,10 +268,12 @@ export async function createWorld(
   childEnv: Record<string, string>,
   progress: (m: string) => void,
   closers: Array<() => Promise<void>>,
+  /** The aws world's fleet reports launch fallbacks here. */
+  log?: Logger,
 ): Promise<World> {
   if (config.world === 'aws') {
     const concurrency = await planLambdaConcurrency(config, names);
-    const aws = createAwsAdapters({ ...config, variants: names }, { lambdaConcurrency: concurrency.limit });
+    const aws = createAwsAdapters({ ...config, variants: names }, { lambdaConcurrency: concurrency.limit, ...(log ? { log: log.child({ component: 'ec2-fleet' }) } : {}) });
     progress(
       `AWS world: fleet '${config.fleet}', functions '${aws.functionPrefix}<variant>', instance types ${config.instanceTypes.join(', ')}, up to ${config.maxVms} VM(s), Lambda concurrency ${concurrency.limit} (${concurrency.source === 'config' ? 'SPILLWAY_LAMBDA_CONCURRENCY' : `account: reserved ${concurrency.account?.reserved}, unreserved ${concurrency.account?.unreserved}`})`,
     );

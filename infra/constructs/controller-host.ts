@@ -119,6 +119,9 @@ export class ControllerHost extends Construct {
           ...templateArns,
           ec2Arn('network-interface'),
           ec2Arn('subnet'),
+          // A Spot launch (InstanceMarketOptions spot) also creates a one-time Spot request, which
+          // RunInstances authorises as its own resource (untagged: we tag instance and volume only).
+          ec2Arn('spot-instances-request'),
           Arn.format({ service: 'ec2', resource: 'security-group', resourceName: props.vmSecurityGroup.securityGroupId, account: stack.account, region: stack.region }, stack),
           Arn.format({ service: 'ec2', resource: 'image', resourceName: '*', account: '', region: stack.region }, stack),
         ],
@@ -143,7 +146,8 @@ export class ControllerHost extends Construct {
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'DescribeHasNoResourceScope',
-        actions: ['ec2:DescribeInstances', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeInstanceStatus'],
+        // DescribeSpotInstanceRequests: the describe-based Spot reclaim fallback (ec2-fleet.ts).
+        actions: ['ec2:DescribeInstances', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeInstanceStatus', 'ec2:DescribeSpotInstanceRequests'],
         resources: ['*'],
       }),
     );
@@ -280,6 +284,7 @@ export class ControllerHost extends Construct {
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:instance/*]`, reason: 'Instance ids are unknown before launch; scoped by the spillway:fleet tag condition.' },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:volume/*]`, reason: 'Volume ids are unknown before launch; scoped by the fleet tag and launch-template conditions.' },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:network-interface/*]`, reason: 'ENIs are created by RunInstances; ids are unknown before launch.' },
+      { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:spot-instances-request/*]`, reason: 'The one-time Spot request a Spot RunInstances creates; its id is unknown before launch (only from our own templates, see RunTaggedFromOwnTemplates).' },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}:${nagAccount(this)}:subnet/*]`, reason: 'Subnet chosen by the launch template at run time.' },
       { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(this)}::image/*]`, reason: 'The AL2023 AMI id is resolved from SSM at launch time.' },
       ...GRANT_READ_ACTIONS.map((a) => ({ id: `AwsSolutions-IAM5[${a}]`, reason: 'CDK grantRead on the app-bundle asset.' })),

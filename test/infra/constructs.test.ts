@@ -210,6 +210,13 @@ describe('ControllerHost', () => {
     expect(userData).not.toMatch(/set -[a-z]*x/);
     expect(JSON.stringify(t.findParameters('*'))).toContain('arm64');
   });
+  it('its role may launch Spot from the templates (the one-time Spot request) and read Spot request status', () => {
+    const policies = setup().findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Sid?: string }> } } }>;
+    const all = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const network = JSON.stringify(all.find((x) => x.Sid === 'RunUsingOwnTemplatesAndNetwork'));
+    expect(network).toContain(':spot-instances-request/*');
+    expect(JSON.stringify(all.find((x) => x.Sid === 'DescribeHasNoResourceScope'))).toContain('ec2:DescribeSpotInstanceRequests');
+  });
   it('validates props', () => {
     expect(() => setup(0)).toThrow(/port must be an integer in 1\.\.65535, got 0/);
   });
