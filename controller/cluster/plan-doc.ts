@@ -63,16 +63,23 @@ export function buildPlanBody(
 }
 
 /** Applies a plan to a router's follower host (the router's own in-flight counts stay its own). */
-export function applyPlanBody(host: PolicyHost<unknown>, plan: PlanBody, routerId: string, nowMs: number): void {
+export function applyPlanBody(
+  host: PolicyHost<unknown>,
+  plan: PlanBody,
+  routerId: string,
+  nowMs: number,
+): void {
   host.state = deserialize(Buffer.from(plan.policyStateB64, 'base64'));
-  // Each router sends a VM its share of the slots (2 slots, 3 routers -> 1 each), so the routers
-  // together do not queue N times the work a VM can take; the VM's own queue absorbs the rounding.
+  // A router sees a VM's whole queue from the load the VM reports on every answer (core/vm-load.ts);
+  // until a fresh report, it keeps to its share of the slots (2 slots, 3 routers -> 1 each), so the
+  // routers together do not queue N times the work a VM can take.
   const n = Math.max(1, plan.routers.length);
   host.fleet.sync(
-    plan.vms.map((v) => ({ ...v, slots: Math.max(1, Math.round(v.slots / n)) })),
+    plan.vms.map((v) => ({ ...v, slotsWithoutReport: Math.max(1, Math.round(v.slots / n)) })),
     nowMs,
   );
-  for (const [variant, memoryMb] of Object.entries(plan.lambdaMemoryMb)) host.lambda.memoryApplied(variant, memoryMb);
+  for (const [variant, memoryMb] of Object.entries(plan.lambdaMemoryMb))
+    host.lambda.memoryApplied(variant, memoryMb);
   const budget = plan.lambdaBudgetByRouter[routerId] ?? plan.lambdaBudgetDefault;
   (host.lambda.view as { concurrencyLimit: number }).concurrencyLimit = budget;
   host.lastDecision = plan.decision;

@@ -69,6 +69,15 @@ export interface VmView {
   slots: number;
   /** Observed / expected latency, 1 = nominal (IRIS-style interference estimate kept by the caller or the policy). */
   slowdown: number;
+  /**
+   * Cluster routers only (unset in the single process and the simulator): requests other routers
+   * had on this VM at its last answer to this router (its reported load minus this router's own
+   * outstanding), and when that answer came. Fresh for LOAD_REPORT_FRESH_MS (core/router.ts).
+   */
+  othersOutstanding?: number;
+  othersReportedAtMs?: number;
+  /** Cluster routers only: this router's share of `slots`, used while no fresh report says how busy the VM is. */
+  slotsWithoutReport?: number;
 }
 
 export interface LambdaView {

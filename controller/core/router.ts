@@ -27,6 +27,7 @@
  *    else 503 with Retry-After (the throttle's end, else 1 s).
  */
 import type { LatencyEstimate } from './selector.js';
+import { vmQueue } from './vm-load.js';
 import { lambdaExpectedMs } from './selector.js';
 import type { RouteDecision, RouteRequest, RouterView, VmView } from './policy-types.js';
 
@@ -303,8 +304,8 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
       // Probe: an idle VM not observed for probeIntervalMs is tried at its reported speed.
       sd = vm.outstanding === 0 && req.nowMs - h.lastObsMs >= t.probeIntervalMs ? reported : h.slowdown;
     }
-    const slots = vm.slots > 0 ? vm.slots : 1;
-    const k = Math.floor(vm.outstanding / slots);
+    const q = vmQueue(vm, req.nowMs);
+    const k = Math.floor(q.outstanding / q.slots);
     if (ce.momP50Ms !== est.p50Ms || ce.momP99Ms !== est.p99Ms) {
       const m = serviceMoments(est.p50Ms, est.p99Ms);
       ce.momP50Ms = est.p50Ms;

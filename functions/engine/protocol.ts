@@ -109,6 +109,12 @@ export const BackendInferResponseSchema = z.object({
     coldStart: z.boolean().optional(),
     isa: z.string().optional(),
   }),
+  /**
+   * The VM server's load when it wrote this answer: requests it had accepted and not yet answered,
+   * this one included. Cluster routers read it to see the other routers' share of the VM's queue
+   * (core/router.ts, VmView.othersOutstanding). Lambda answers leave it out.
+   */
+  load: z.object({ outstanding: z.number().int().min(0) }).optional(),
 });
 export type BackendInferResponse = z.infer<typeof BackendInferResponseSchema>;
 

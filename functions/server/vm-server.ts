@@ -53,7 +53,11 @@ export const VmServerOptionsSchema = z.strictObject({
    * is refused 503 queue_full before its body is read (admission-gate.ts). 256 MiB: a c7a.medium's
    * 4 GB holds that and its parsed copies beside the models.
    */
-  maxInFlightBodyBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
+  maxInFlightBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024 * 1024),
   /** Batches in flight per variant. */
   concurrency: z.number().int().min(1).max(64).default(1),
   instanceId: z.string().min(1).default(`${hostname()}:${process.pid}`),
@@ -97,7 +101,13 @@ const clientClosed = (cause: unknown) =>
 
 const SETTING = { maxInFlight: 'maxInFlight', maxInFlightBodyBytes: 'maxInFlightBodyBytes' } as const;
 const queueFull = (r: Refusal) =>
-  new ClientFacingError(503, 'queue_full', `server ${refusalText(r, 'requests', (l) => SETTING[l])}`, undefined, { retryAfterS: 1 });
+  new ClientFacingError(
+    503,
+    'queue_full',
+    `server ${refusalText(r, 'requests', (l) => SETTING[l])}`,
+    undefined,
+    { retryAfterS: 1 },
+  );
 
 /**
  * Bodies up to this are discarded after a refusal (the connection, the router's keep-alive socket,
@@ -137,7 +147,11 @@ export function createVmServer(options: VmServerOptions): VmServer {
   let inFlight = 0;
   const maxInFlight =
     opts.maxInFlight ?? opts.variants.length * (opts.queueLimit + 2 * opts.maxBatch * opts.concurrency);
-  const gate = new AdmissionGate({ maxInFlight, maxInFlightBodyBytes: opts.maxInFlightBodyBytes, maxBodyBytes: opts.maxBodyBytes });
+  const gate = new AdmissionGate({
+    maxInFlight,
+    maxInFlightBodyBytes: opts.maxInFlightBodyBytes,
+    maxBodyBytes: opts.maxBodyBytes,
+  });
   let inFlightZero: (() => void)[] = [];
 
   for (const name of opts.variants) {
@@ -176,9 +190,13 @@ export function createVmServer(options: VmServerOptions): VmServer {
     return r.status;
   }
 
+  /** /v1/infer requests accepted and not yet answered: reported in every answer (BackendInferResponse.load). */
+  let inferOutstanding = 0;
+
   async function handleInfer(req: IncomingMessage, res: ServerResponse, arrivalMs: number): Promise<void> {
     let modelLabel = 'other';
     let status = 500;
+    inferOutstanding++;
     try {
       const ct = req.headers['content-type'];
       if (ct && !/json/i.test(ct)) throw new UnsupportedMediaTypeError(ct);
@@ -217,12 +235,14 @@ export function createVmServer(options: VmServerOptions): VmServer {
           batchSize: result.batchSize,
         },
         backend: { kind: 'vm', id: opts.instanceId, isa },
+        load: { outstanding: inferOutstanding },
       };
       status = 200;
       send(res, 200, JSON_HEADERS, JSON.stringify(reply));
     } catch (err) {
       status = sendError(res, err);
     } finally {
+      inferOutstanding--;
       metrics.requests.inc({ status: String(status), model: modelLabel });
       metrics.latency.observe({ model: modelLabel }, (clock.now() - arrivalMs) / 1000);
     }
@@ -231,13 +251,22 @@ export function createVmServer(options: VmServerOptions): VmServer {
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const arrivalMs = clock.now();
     const path = (req.url ?? '/').split('?')[0];
-    if (opts.internalToken && path !== '/healthz' && path !== '/readyz' && !sameToken(opts.internalToken, req.headers[INTERNAL_TOKEN_HEADER])) {
+    if (
+      opts.internalToken &&
+      path !== '/healthz' &&
+      path !== '/readyz' &&
+      !sameToken(opts.internalToken, req.headers[INTERNAL_TOKEN_HEADER])
+    ) {
       // Not read: the body of a caller without the token is none of our business (close, do not drain).
       res.setHeader('connection', 'close');
       res.on('finish', () => req.socket.destroy());
       sendError(
         res,
-        new ClientFacingError(401, 'unauthorized', `${path}: missing or wrong ${INTERNAL_TOKEN_HEADER} (this VM serves only the controller that started it)`),
+        new ClientFacingError(
+          401,
+          'unauthorized',
+          `${path}: missing or wrong ${INTERNAL_TOKEN_HEADER} (this VM serves only the controller that started it)`,
+        ),
       );
       return;
     }
@@ -302,6 +331,8 @@ export function createVmServer(options: VmServerOptions): VmServer {
           status: ok ? 'ready' : draining ? 'draining' : 'loading',
           variants: [...variants.keys()],
           isa,
+          // The same load every answer carries: a cheap way to see the queue without a request.
+          load: { outstanding: inferOutstanding },
         }),
       );
     } else if (path === '/metrics') {

@@ -10,6 +10,7 @@
  */
 import type { VmView } from '../policy-types.js';
 import { UNLISTED_VM_GRACE_MS } from '../unlisted-vm.js';
+import { vmQueue } from '../vm-load.js';
 
 /** One VM as a world lists it (structurally the ports' VmRecord). */
 export interface FleetRecord {
@@ -21,6 +22,8 @@ export interface FleetRecord {
   readyAtMs?: number;
   endpoint?: string;
   slots: number;
+  /** Cluster routers: this router's share of `slots` while the VM has not reported its load. */
+  slotsWithoutReport?: number;
 }
 
 interface Entry {
@@ -77,7 +80,9 @@ export class FleetView {
       }
       v.readyAtMs = r.readyAtMs;
       v.slots = r.slots;
-      const state: VmView['state'] = r.state === 'pending' ? 'booting' : r.state === 'ready' ? 'ready' : 'draining';
+      if (r.slotsWithoutReport !== undefined) v.slotsWithoutReport = r.slotsWithoutReport;
+      const state: VmView['state'] =
+        r.state === 'pending' ? 'booting' : r.state === 'ready' ? 'ready' : 'draining';
       v.state = e.dead || e.draining ? 'draining' : state;
       if (r.endpoint !== undefined) e.endpoint = r.endpoint;
     }
@@ -148,6 +153,19 @@ export class FleetView {
     if (e) (e.view as Mutable<VmView>).outstanding += n;
   }
 
+  /**
+   * A VM answered with its load (requests it holds, the answered one included), before this
+   * router's `finished()` for that answer: what it holds beyond this router's own outstanding is
+   * other routers' work. Worked number: the VM reports 5, this router has 2 there -> 3 from others.
+   */
+  loadReported(id: string, vmOutstanding: number, nowMs: number): void {
+    const e = this.byId.get(id);
+    if (!e) return;
+    const v = e.view as Mutable<VmView>;
+    v.othersOutstanding = Math.max(0, vmOutstanding - v.outstanding);
+    v.othersReportedAtMs = nowMs;
+  }
+
   finished(id: string, n = 1): void {
     const e = this.byId.get(id);
     if (e) {
@@ -175,14 +193,20 @@ export class FleetView {
    * outstanding requests per slot, if below `maxQueuePerSlot` (4 per slot at ~5 ms each keeps the
    * wait ~20 ms), so a fallback never piles an unbounded queue onto one VM.
    */
-  pickFallback(variant: string, exclude: ReadonlySet<string>, maxQueuePerSlot = 4): VmView | undefined {
+  pickFallback(
+    variant: string,
+    exclude: ReadonlySet<string>,
+    nowMs: number,
+    maxQueuePerSlot = 4,
+  ): VmView | undefined {
     let best: VmView | undefined;
     let bestLoad = Number.POSITIVE_INFINITY;
     for (const v of this.vms) {
       if (v.state !== 'ready' || v.variant !== variant || exclude.has(v.id)) continue;
       const e = this.byId.get(v.id);
       if (!e || e.dead || !e.endpoint) continue;
-      const load = v.outstanding / Math.max(1, v.slots);
+      const q = vmQueue(v, nowMs);
+      const load = q.outstanding / q.slots;
       if (load < bestLoad && load < maxQueuePerSlot) {
         best = v;
         bestLoad = load;
