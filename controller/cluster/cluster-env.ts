@@ -50,7 +50,8 @@ export type ClusterEnv = LocalClusterEnv | AwsClusterEnv;
 export function readClusterEnv(env: NodeJS.ProcessEnv): ClusterEnv {
   const mode = env[ROUTER_MODE_ENV] ?? 'local';
   if (mode === 'aws') return readAwsClusterEnv(env);
-  if (mode !== 'local') throw new ConfigError(`${ROUTER_MODE_ENV} must be local or aws, got ${JSON.stringify(mode)}`);
+  if (mode !== 'local')
+    throw new ConfigError(`${ROUTER_MODE_ENV} must be local or aws, got ${JSON.stringify(mode)}`);
   const raw = env[CLUSTER_ENV];
   if (!raw)
     throw new ConfigError(
@@ -74,14 +75,21 @@ export function parseClusterEnv(json: unknown): LocalClusterEnv {
 function readAwsClusterEnv(env: NodeJS.ProcessEnv): AwsClusterEnv {
   const routerId = env[ROUTER_ID_ENV];
   if (!routerId || !ROUTER_ID.test(routerId)) {
-    throw new ConfigError(`${ROUTER_ID_ENV} must be 1-32 lowercase letters, digits or '-' (e.g. the EC2 instance id), got ${JSON.stringify(routerId ?? '')}`);
+    throw new ConfigError(
+      `${ROUTER_ID_ENV} must be 1-32 lowercase letters, digits or '-' (e.g. the EC2 instance id), got ${JSON.stringify(routerId ?? '')}`,
+    );
   }
   const coordTable = env[COORD_TABLE_ENV];
   if (!coordTable || !TABLE_NAME.test(coordTable)) {
-    throw new ConfigError(`${COORD_TABLE_ENV} must name a DynamoDB table (3-255 letters, digits, '_', '-', '.'), got ${JSON.stringify(coordTable ?? '')}`);
+    throw new ConfigError(
+      `${COORD_TABLE_ENV} must name a DynamoDB table (3-255 letters, digits, '_', '-', '.'), got ${JSON.stringify(coordTable ?? '')}`,
+    );
   }
   const config = loadAppConfig(env);
-  if (config.world !== 'aws') throw new ConfigError(`${ROUTER_MODE_ENV}=aws needs SPILLWAY_WORLD=aws, got ${JSON.stringify(config.world)}`);
+  if (config.world !== 'aws')
+    throw new ConfigError(
+      `${ROUTER_MODE_ENV}=aws needs SPILLWAY_WORLD=aws, got ${JSON.stringify(config.world)}`,
+    );
   return { mode: 'aws', routerId, coordTable, config };
 }
 

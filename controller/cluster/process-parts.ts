@@ -47,7 +47,10 @@ export interface ProcessParts {
   leaseTtlMs: number;
 }
 
-async function servedVariants(config: AppConfig, requireModelFiles: boolean): Promise<Map<string, ServedVariant>> {
+async function servedVariants(
+  config: AppConfig,
+  requireModelFiles: boolean,
+): Promise<Map<string, ServedVariant>> {
   const home = config.home;
   return resolveServedVariants({
     registry: loadRegistry(home ? { home } : {}),
@@ -68,7 +71,10 @@ export async function processParts(cluster: ClusterEnv): Promise<ProcessParts> {
     const names = [...served.keys()];
     const concurrency = await planLambdaConcurrency(config, names);
     // Metrics stay with the single controller host for now: a router publishes observations instead.
-    const aws = createAwsAdapters({ ...config, variants: names, metricsMode: 'off' }, { lambdaConcurrency: concurrency.limit });
+    const aws = createAwsAdapters(
+      { ...config, variants: names, metricsMode: 'off' },
+      { lambdaConcurrency: concurrency.limit },
+    );
     const store = new DynamoDbCoordinationStore({ tableName: cluster.coordTable });
     return {
       served,
@@ -76,12 +82,14 @@ export async function processParts(cluster: ClusterEnv): Promise<ProcessParts> {
       store,
       pool: aws.pool,
       vmInternalToken: undefined,
-      fleetFor: (fence) => new FencedFleet({ inner: aws.fleet, store, holderId: routerId, fence: fence(), nowMs: Date.now }),
+      fleetFor: (fence) =>
+        new FencedFleet({ inner: aws.fleet, store, holderId: routerId, fence: fence(), nowMs: Date.now }),
       leaseTtlMs: AWS_LEASE_TTL_MS,
     };
   }
   const { config } = cluster;
-  const lambdaConcurrency = config.world === 'local' ? config.lambdaConcurrency : LOCAL_FALLBACK_LAMBDA_CONCURRENCY;
+  const lambdaConcurrency =
+    config.world === 'local' ? config.lambdaConcurrency : LOCAL_FALLBACK_LAMBDA_CONCURRENCY;
   const served = await servedVariants(config, true);
   return {
     served,

@@ -37,8 +37,12 @@ export interface ControllerPermissionsProps {
 }
 
 /** Validates what both hosts need (names the prop and the value, like a construct's own checks). */
-export function checkControllerPermissionsProps(owner: string, props: Pick<ControllerPermissionsProps, 'launchTemplates' | 'functions'>): void {
-  if (props.launchTemplates.length === 0) throw new Error(`${owner} launchTemplates must not be empty, got []`);
+export function checkControllerPermissionsProps(
+  owner: string,
+  props: Pick<ControllerPermissionsProps, 'launchTemplates' | 'functions'>,
+): void {
+  if (props.launchTemplates.length === 0)
+    throw new Error(`${owner} launchTemplates must not be empty, got []`);
   if (props.functions.length === 0) throw new Error(`${owner} functions must not be empty, got []`);
 }
 
@@ -46,10 +50,22 @@ export function checkControllerPermissionsProps(owner: string, props: Pick<Contr
 export function grantControllerPermissions(role: iam.Role, props: ControllerPermissionsProps): void {
   const stack = Stack.of(role);
   const ec2Arn = (resource: string) =>
-    Arn.format({ service: 'ec2', resource, resourceName: '*', account: stack.account, region: stack.region }, stack);
+    Arn.format(
+      { service: 'ec2', resource, resourceName: '*', account: stack.account, region: stack.region },
+      stack,
+    );
   const fleetTag = `aws:RequestTag/spillway:fleet`;
   const templateArns = props.launchTemplates.map((lt) =>
-    Arn.format({ service: 'ec2', resource: 'launch-template', resourceName: lt.launchTemplateId!, account: stack.account, region: stack.region }, stack),
+    Arn.format(
+      {
+        service: 'ec2',
+        resource: 'launch-template',
+        resourceName: lt.launchTemplateId!,
+        account: stack.account,
+        region: stack.region,
+      },
+      stack,
+    ),
   );
   // RunInstances authorises every resource it touches; the instance and volume must carry our
   // fleet tag and come from one of our templates.
@@ -72,8 +88,20 @@ export function grantControllerPermissions(role: iam.Role, props: ControllerPerm
         ...templateArns,
         ec2Arn('network-interface'),
         ec2Arn('subnet'),
-        Arn.format({ service: 'ec2', resource: 'security-group', resourceName: props.vmSecurityGroup.securityGroupId, account: stack.account, region: stack.region }, stack),
-        Arn.format({ service: 'ec2', resource: 'image', resourceName: '*', account: '', region: stack.region }, stack),
+        Arn.format(
+          {
+            service: 'ec2',
+            resource: 'security-group',
+            resourceName: props.vmSecurityGroup.securityGroupId,
+            account: stack.account,
+            region: stack.region,
+          },
+          stack,
+        ),
+        Arn.format(
+          { service: 'ec2', resource: 'image', resourceName: '*', account: '', region: stack.region },
+          stack,
+        ),
       ],
     }),
   );
@@ -147,15 +175,37 @@ export function grantControllerPermissions(role: iam.Role, props: ControllerPerm
   Validations.of(role).acknowledge(
     {
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ec2:Describe*, lambda:GetAccountSettings, cloudwatch:PutMetricData and the Session Manager instance actions support no resource scoping; PutMetricData is limited by the cloudwatch:namespace condition.',
+      reason:
+        'ec2:Describe*, lambda:GetAccountSettings, cloudwatch:PutMetricData and the Session Manager instance actions support no resource scoping; PutMetricData is limited by the cloudwatch:namespace condition.',
     },
-    { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(role)}:${nagAccount(role)}:instance/*]`, reason: 'Instance ids are unknown before launch; scoped by the spillway:fleet tag condition.' },
-    { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(role)}:${nagAccount(role)}:volume/*]`, reason: 'Volume ids are unknown before launch; scoped by the fleet tag and launch-template conditions.' },
-    { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(role)}:${nagAccount(role)}:network-interface/*]`, reason: 'ENIs are created by RunInstances; ids are unknown before launch.' },
-    { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(role)}:${nagAccount(role)}:subnet/*]`, reason: 'Subnet chosen by the launch template at run time.' },
-    { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(role)}::image/*]`, reason: 'The AL2023 AMI id is resolved from SSM at launch time.' },
-    ...GRANT_READ_ACTIONS.map((a) => ({ id: `AwsSolutions-IAM5[${a}]`, reason: 'CDK grantRead on the app-bundle asset.' })),
-    { id: `AwsSolutions-IAM5[${nagAssetBucketObjects(role)}]`, reason: 'CDK grantRead on the app-bundle asset.' },
+    {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(role)}:${nagAccount(role)}:instance/*]`,
+      reason: 'Instance ids are unknown before launch; scoped by the spillway:fleet tag condition.',
+    },
+    {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(role)}:${nagAccount(role)}:volume/*]`,
+      reason: 'Volume ids are unknown before launch; scoped by the fleet tag and launch-template conditions.',
+    },
+    {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(role)}:${nagAccount(role)}:network-interface/*]`,
+      reason: 'ENIs are created by RunInstances; ids are unknown before launch.',
+    },
+    {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(role)}:${nagAccount(role)}:subnet/*]`,
+      reason: 'Subnet chosen by the launch template at run time.',
+    },
+    {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${nagRegion(role)}::image/*]`,
+      reason: 'The AL2023 AMI id is resolved from SSM at launch time.',
+    },
+    ...GRANT_READ_ACTIONS.map((a) => ({
+      id: `AwsSolutions-IAM5[${a}]`,
+      reason: 'CDK grantRead on the app-bundle asset.',
+    })),
+    {
+      id: `AwsSolutions-IAM5[${nagAssetBucketObjects(role)}]`,
+      reason: 'CDK grantRead on the app-bundle asset.',
+    },
     ...props.functions.map((f) => ({
       id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(f.node.defaultChild as CfnElement)}.Arn>:*]`,
       reason: 'Versions/aliases of our own function (provisioned concurrency is set on a qualifier).',

@@ -34,7 +34,9 @@ export class CoordinationTable extends Construct {
   constructor(scope: Construct, id: string, props: CoordinationTableProps) {
     super(scope, id);
     if (!TABLE_NAME.test(props.tableName)) {
-      throw new Error(`CoordinationTable tableName must be 3-255 letters, digits, '_', '-' or '.', got '${props.tableName}'`);
+      throw new Error(
+        `CoordinationTable tableName must be 3-255 letters, digits, '_', '-' or '.', got '${props.tableName}'`,
+      );
     }
     this.table = new dynamodb.Table(this, 'Table', {
       tableName: props.tableName,

@@ -98,13 +98,17 @@ export class RouterGroup extends Construct {
       throw new Error(`RouterGroup port must be an integer in 1..65535, got ${this.port}`);
     }
     if (!Number.isInteger(props.routers) || props.routers < MIN_ROUTERS || props.routers > MAX_ROUTERS) {
-      throw new Error(`RouterGroup routers must be an integer in ${MIN_ROUTERS}..${MAX_ROUTERS}, got ${props.routers}`);
+      throw new Error(
+        `RouterGroup routers must be an integer in ${MIN_ROUTERS}..${MAX_ROUTERS}, got ${props.routers}`,
+      );
     }
     checkControllerPermissionsProps('RouterGroup', props);
     const subnets = props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PUBLIC });
     const azs = new Set(subnets.availabilityZones);
     if (azs.size < 2) {
-      throw new Error(`RouterGroup vpc must have public subnets in at least 2 availability zones, got ${azs.size} (${[...azs].join(', ')})`);
+      throw new Error(
+        `RouterGroup vpc must have public subnets in at least 2 availability zones, got ${azs.size} (${[...azs].join(', ')})`,
+      );
     }
     const stack = Stack.of(this);
 
@@ -115,14 +119,23 @@ export class RouterGroup extends Construct {
     });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'Spillway router: serve, and as the elected planner manage its own fleet and functions only',
+      description:
+        'Spillway router: serve, and as the elected planner manage its own fleet and functions only',
     });
     grantControllerPermissions(this.role, { ...props, logGroup: this.logGroup });
     props.table.grant(this.role, ...COORD_TABLE_ACTIONS);
     // The boot script's readiness signal to the rolling update (the AWS CLI; AL2023 has no cfn-signal).
-    const stackArn = stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` });
+    const stackArn = stack.formatArn({
+      service: 'cloudformation',
+      resource: 'stack',
+      resourceName: `${stack.stackName}/*`,
+    });
     this.role.addToPolicy(
-      new iam.PolicyStatement({ sid: 'SignalOwnStack', actions: ['cloudformation:SignalResource'], resources: [stackArn] }),
+      new iam.PolicyStatement({
+        sid: 'SignalOwnStack',
+        actions: ['cloudformation:SignalResource'],
+        resources: [stackArn],
+      }),
     );
 
     const userData = ec2.UserData.forLinux();
@@ -142,7 +155,11 @@ export class RouterGroup extends Construct {
       blockDevices: [
         {
           deviceName: '/dev/xvda',
-          volume: ec2.BlockDeviceVolume.ebs(20, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3, deleteOnTermination: true }),
+          volume: ec2.BlockDeviceVolume.ebs(20, {
+            encrypted: true,
+            volumeType: ec2.EbsDeviceVolumeType.GP3,
+            deleteOnTermination: true,
+          }),
         },
       ],
     });
@@ -159,7 +176,9 @@ export class RouterGroup extends Construct {
         additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
         gracePeriod: Duration.minutes(ROUTER_SIGNAL_TIMEOUT_MIN),
       }),
-      signals: autoscaling.Signals.waitForMinCapacity({ timeout: Duration.minutes(ROUTER_SIGNAL_TIMEOUT_MIN) }),
+      signals: autoscaling.Signals.waitForMinCapacity({
+        timeout: Duration.minutes(ROUTER_SIGNAL_TIMEOUT_MIN),
+      }),
       updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({
         maxBatchSize: 1,
         minInstancesInService: props.routers,
@@ -172,7 +191,13 @@ export class RouterGroup extends Construct {
 
     const env: Record<string, string> = {
       AWS_REGION: stack.region,
-      ...controllerEnvironment({ ...props.controller, fleet: props.fleetName, port: this.port, host: '0.0.0.0', home: CONTROLLER_HOME }),
+      ...controllerEnvironment({
+        ...props.controller,
+        fleet: props.fleetName,
+        port: this.port,
+        host: '0.0.0.0',
+        home: CONTROLLER_HOME,
+      }),
       ...awsRouterEnvironment({ coordTable: props.table.tableName, routerId: '$INSTANCE_ID' }),
     };
     userData.addCommands(
@@ -194,11 +219,13 @@ export class RouterGroup extends Construct {
 
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions-IAM5[${nagResource(this, stackArn)}]`,
-      reason: 'SignalResource on our own stack; the trailing /* is the stack id CloudFormation assigns at create time.',
+      reason:
+        'SignalResource on our own stack; the trailing /* is the stack id CloudFormation assigns at create time.',
     });
     Validations.of(this.asg).acknowledge({
       id: 'AwsSolutions-AS3',
-      reason: 'Scaling events are CloudFormation rolling updates and ELB health replacements; the target group alarm on the alarm topic reports unhealthy routers.',
+      reason:
+        'Scaling events are CloudFormation rolling updates and ELB health replacements; the target group alarm on the alarm topic reports unhealthy routers.',
     });
   }
 }
