@@ -70,8 +70,11 @@ async function main(): Promise<void> {
       .readPlan()
       .then((plan: PlanDoc | undefined) => {
         if (!plan || plan.version <= planVersion) return;
+        const first = planVersion === 0;
         planVersion = plan.version;
         applyPlanBody(runtime.host, plan.body as PlanBody, routerId, Date.now());
+        // The first plan at info (a router follows from here on), every later one at debug.
+        (first ? log.info : log.debug).call(log, { event: 'plan-applied', version: plan.version, fence: plan.fence }, 'plan applied');
       })
       .catch((err: unknown) => log.warn({ err }, 'plan: the store did not answer'))
       .finally(() => {

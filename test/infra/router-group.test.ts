@@ -13,19 +13,11 @@ import { readClusterEnv } from '../../controller/cluster/cluster-env.js';
 import { COORD_TABLE_KEYS } from '../../controller/coord/dynamodb-store.js';
 import type { BuiltApp } from '../../infra/app.js';
 import { COORD_TABLE_ACTIONS } from '../../infra/constructs/router-group.js';
-import { resourcesOfType, unitFromScript } from '../twin/template.js';
+import { resourcesOfType, scriptWithTokens, unitFromScript } from '../twin/template.js';
 import { synthApp } from './synth-helper.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Statement = { Sid?: string; Action: string | string[]; Resource: Json };
-
-/** The user-data text with every CloudFormation token as TOKEN (as user-data-secret.test.ts reads it). */
-function scriptOf(userData: Json): string {
-  const join = (userData as { 'Fn::Base64'?: Json })['Fn::Base64'];
-  if (typeof join === 'string') return join;
-  const parts = ((join as { 'Fn::Join'?: [string, Json[]] })['Fn::Join'] ?? ['', []])[1];
-  return parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
-}
 
 function statementsOf(t: Template, policyName: RegExp): Statement[] {
   return Object.values(
@@ -140,7 +132,7 @@ describe('spillway:routers=3: router group and coordination table', () => {
         (p.LaunchTemplateData as { UserData?: Json }).UserData ? JSON.stringify(p.LaunchTemplateName) : '',
       ).includes('router'),
     ) as [[string, Record<string, Json>]];
-    const script = scriptOf((lt.LaunchTemplateData as { UserData: Json }).UserData);
+    const script = scriptWithTokens((lt.LaunchTemplateData as { UserData: Json }).UserData);
     const unit = unitFromScript(script, { INSTANCE_ID: 'i-0123456789abcdef0' });
     expect(unit.name).toBe('spillway-router');
     expect(unit.execStart.at(-1)).toBe('/opt/spillway/app/dist/router.mjs');

@@ -11,17 +11,11 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { scriptWithTokens } from '../twin/template.js';
 import { synthApp } from './synth-helper.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-/** The user-data script text, with every CloudFormation token (Ref, GetAtt, ...) as TOKEN. */
-function scriptOf(userData: Json): string {
-  const join = (userData as { 'Fn::Base64'?: Json })['Fn::Base64'];
-  if (typeof join === 'string') return join;
-  const parts = ((join as { 'Fn::Join'?: [string, Json[]] })['Fn::Join'] ?? ['', []])[1];
-  return parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
-}
 
 function userDataScripts(): Array<{ id: string; script: string }> {
   const { app } = synthApp();
@@ -35,7 +29,7 @@ function userDataScripts(): Array<{ id: string; script: string }> {
           : r.Type === 'AWS::EC2::LaunchTemplate'
             ? (r.Properties.LaunchTemplateData as { UserData?: Json } | undefined)?.UserData
             : undefined;
-      if (ud) out.push({ id: `${stack.stackName}/${id}`, script: scriptOf(ud) });
+      if (ud) out.push({ id: `${stack.stackName}/${id}`, script: scriptWithTokens(ud) });
     }
   }
   return out;
