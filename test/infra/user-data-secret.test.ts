@@ -17,10 +17,11 @@ import { synthApp } from './synth-helper.js';
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 
+/** Every user data of the default app and of the router-group app (spillway:routers). */
 function userDataScripts(): Array<{ id: string; script: string }> {
-  const { app } = synthApp();
   const out: Array<{ id: string; script: string }> = [];
-  for (const stack of app.synth().stacks) {
+  const stacks = [synthApp(), synthApp({ 'spillway:routers': '2' })].flatMap(({ app }) => app.synth().stacks);
+  for (const stack of stacks) {
     const resources = (stack.template as { Resources: Record<string, { Type: string; Properties: Record<string, Json> }> }).Resources;
     for (const [id, r] of Object.entries(resources)) {
       const ud =
@@ -43,9 +44,9 @@ describe('user data: no secret in the boot log', () => {
   const dir = mkdtempSync(join(tmpdir(), 'spillway-userdata-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('the controller host reads the API key from Secrets Manager at boot (so there is a step to check)', () => {
+  it('the controller host and the routers read the API key from Secrets Manager at boot (so there is a step to check)', () => {
     expect(scripts.length).toBeGreaterThan(0);
-    expect(withSecret.map((s) => s.id)).toEqual([expect.stringMatching(/Controller/)]);
+    expect(withSecret.map((s) => s.id)).toEqual([expect.stringMatching(/Controller/), expect.stringMatching(/Routers/)]);
   });
 
   it.each(withSecret)('$id: the secret step under bash -x (aws CLI stand-in) writes the key and traces none of it', ({ script }) => {
@@ -61,7 +62,7 @@ describe('user data: no secret in the boot log', () => {
       ...lines.slice(first, last + 1),
     ]
       .join('\n')
-      .replaceAll('/etc/spillway-controller.env', envFile);
+      .replace(/\/etc\/spillway-(controller|router)\.env/g, envFile);
     const bin = join(dir, 'bin');
     spawnSync('mkdir', ['-p', bin]);
     writeFileSync(join(bin, 'aws'), `#!/bin/sh\nprintf '%s\\n' '${SECRET}'\n`);
