@@ -33,6 +33,7 @@ export function buildApp(app: App = new App()): BuiltApp {
     fleetName: config.fleetName,
     repoRoot: REPO_ROOT,
     ...(config.modelDir ? { modelDir: config.modelDir } : {}),
+    coordinationTable: config.routers !== undefined,
     description: 'Spillway: model bucket and API key (retained)',
   });
   const serving = new ServingStack(app, `${pascal(config.fleetName)}Serving`, {

@@ -67,7 +67,13 @@ export const InfraConfigSchema = z.object({
   lambdaArchitecture: z.enum(['x86_64', 'arm64']),
   /** spillway:lambdaMemoryMb — used when no profile exists for a variant. @default 1769 (1 vCPU) */
   lambdaMemoryMb: z.number().int().min(128).max(10_240),
-  /** spillway:controllerInstanceType — controller host (in the catalog, so idle cost is computable). */
+  /**
+   * spillway:routers — run this many router instances in an Auto Scaling group across 2 AZs (one
+   * elected planner, a DynamoDB lease table) instead of the single controller host.
+   * @default unset: one controller host
+   */
+  routers: z.number().int().min(2).max(20).optional(),
+  /** spillway:controllerInstanceType — controller host, or each router (in the catalog, so idle cost is computable). */
   controllerInstanceType: z.string(),
   /** spillway:modelDir — local model directory uploaded to S3 and packaged; absent = skipped. */
   modelDir: z.string().optional(),
@@ -99,6 +105,7 @@ const RawSchema = z.object({
   sloViolationRateAlarm: num(0.05),
   lambdaArchitecture: z.string().optional(),
   lambdaMemoryMb: num(1769),
+  routers: optionalNum,
   controllerInstanceType: z.string().optional(),
   modelDir: z.string().optional(),
   allowedCidr: z.string().optional(),

@@ -1,30 +1,30 @@
 /**
  * The planner candidate of one router process, in a worker thread (router-main.ts starts it):
  * every tick one ClusterPlanner.step() (lease, then plan if held), never overlapping. The message
- * 'close' gives the lease up and ends the thread.
+ * 'close' gives the lease up and ends the thread. It reads the router's own environment
+ * (cluster-env.ts), so both run one configuration.
  */
 import pino from 'pino';
-import { parentPort, workerData } from 'node:worker_threads';
-import { parseClusterEnv } from './cluster-env.js';
-import { FleetClient } from './fleet-client.js';
+import { parentPort } from 'node:worker_threads';
+import { readClusterEnv } from './cluster-env.js';
 import { ClusterPlanner } from './planner.js';
 import { processParts } from './process-parts.js';
 
 async function run(): Promise<void> {
-  const cluster = parseClusterEnv(JSON.parse((workerData as { cluster: string }).cluster));
+  const cluster = readClusterEnv(process.env);
   const { config, routerId } = cluster;
   const log = pino({ level: config.logLevel, base: { svc: 'spillway-planner', router: routerId } }, pino.destination(2));
-  const parts = await processParts(cluster, config.world === 'local' ? config.lambdaConcurrency : 8);
+  const parts = await processParts(cluster);
   const planner = new ClusterPlanner({
     plannerId: routerId,
     store: parts.store,
     config,
     env: parts.env,
     served: parts.served,
-    fleetFor: (fence) => new FleetClient({ url: cluster.fleetUrl, internalToken: cluster.token, fence }),
+    fleetFor: parts.fleetFor,
     pool: parts.pool,
     log,
-    leaseTtlMs: config.world === 'local' ? config.leaseTtlMs : 15_000,
+    leaseTtlMs: parts.leaseTtlMs,
   });
   let stopped = false;
   let current: Promise<void> = Promise.resolve();

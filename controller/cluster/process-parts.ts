@@ -1,40 +1,83 @@
 /**
- * What a router process and its planner worker both build from the supervisor's hand-over: the
- * served variants (metadata only; the supervisor built missing model files before starting them),
- * the policy environment, and clients of the shared store and the local Lambda API.
+ * What a router process and its planner worker both build from their ClusterEnv (cluster-env.ts),
+ * per mode:
+ *   local: clients of the supervisor's loopback store, fleet service and local Lambda API; served
+ *          variants with their model files (the supervisor built missing ones before starting them).
+ *   aws:   the DynamoDB coordination store, the SDK Lambda pool and the EC2 fleet (controller/aws/
+ *          world.ts, endpoints from the SDK's config); served variants as metadata only (weights
+ *          live with the functions and VMs, as on the single controller host).
+ * `fleetFor` is only called by the planner worker once it holds the lease: a follower never
+ * builds a fleet, so it can never launch. Every launch and terminate carries the lease's fence:
+ * locally the fleet service checks it, on AWS FencedFleet re-reads the lease before each action.
  */
-import { loadRegistry } from '../../functions/engine/registry.js';
-import { loadCatalog } from '../../profiles/catalog.js';
+import type { AppConfig } from '../app-config.js';
+import type { LambdaPool } from '../aws/lambda-pool.js';
+import { createAwsAdapters, planLambdaConcurrency } from '../aws/world.js';
+import type { CoordinationStore } from '../coord/coordination-port.js';
+import { DynamoDbCoordinationStore } from '../coord/dynamodb-store.js';
+import { FencedFleet } from '../coord/fenced-fleet.js';
 import { LocalStoreClient } from '../coord/local-store-client.js';
 import type { PolicyEnv } from '../core/policy-types.js';
-import type { LambdaPool } from '../aws/lambda-pool.js';
+import type { VmFleetPort } from '../ports.js';
 import type { ServedVariant } from '../server/runtime.js';
-import { buildPolicyEnv, localLambdaPool } from '../server/stack.js';
-import { resolveServedVariants } from '../server/variants.js';
+import { buildPolicyEnv, localLambdaPool, servedVariantsOf } from '../server/stack.js';
 import type { ClusterEnv } from './cluster-env.js';
+import { FleetClient } from './fleet-client.js';
+
+/** Lambda concurrency a local router plans for when its config is the aws world's (never in practice). */
+const LOCAL_FALLBACK_LAMBDA_CONCURRENCY = 8;
+/**
+ * Planner lease on AWS: 3 ticks of 5 s, the local default (config/schema.ts leaseTtlMs): a failover
+ * takes at most 15 s + 1 tick, while a renewal is due every tick.
+ */
+const AWS_LEASE_TTL_MS = 15_000;
 
 export interface ProcessParts {
   served: Map<string, ServedVariant>;
   env: PolicyEnv;
-  store: LocalStoreClient;
+  store: CoordinationStore;
   pool: LambdaPool;
+  /** The VMs' internal token (local mode); undefined on AWS, where the VM security group admits routers only. */
+  vmInternalToken: string | undefined;
+  /** The fleet of a lease holder (planner worker only). */
+  fleetFor: (fence: () => number) => VmFleetPort;
+  leaseTtlMs: number;
 }
 
-export async function processParts(cluster: ClusterEnv, lambdaConcurrency: number): Promise<ProcessParts> {
+export async function processParts(cluster: ClusterEnv): Promise<ProcessParts> {
+  if (cluster.mode === 'aws') {
+    const { config, routerId } = cluster;
+    const served = await servedVariantsOf(config);
+    const names = [...served.keys()];
+    const concurrency = await planLambdaConcurrency(config, names);
+    // Metrics stay with the single controller host for now: a router publishes observations instead.
+    const aws = createAwsAdapters(
+      { ...config, variants: names, metricsMode: 'off' },
+      { lambdaConcurrency: concurrency.limit },
+    );
+    const store = new DynamoDbCoordinationStore({ tableName: cluster.coordTable });
+    return {
+      served,
+      env: buildPolicyEnv(config, served, concurrency.limit),
+      store,
+      pool: aws.pool,
+      vmInternalToken: undefined,
+      fleetFor: (fence) =>
+        new FencedFleet({ inner: aws.fleet, store, holderId: routerId, fence: fence(), nowMs: Date.now }),
+      leaseTtlMs: AWS_LEASE_TTL_MS,
+    };
+  }
   const { config } = cluster;
-  const home = config.home;
-  const served = await resolveServedVariants({
-    registry: loadRegistry(home ? { home } : {}),
-    catalog: loadCatalog(config.catalogPath),
-    wanted: config.variants,
-    sloMs: config.sloMs,
-    onProgress: () => {},
-    requireModelFiles: true,
-    ...(home ? { home } : {}),
-    ...(config.modelDir ? { modelDir: config.modelDir } : {}),
-  });
-  const env = buildPolicyEnv(config, served, config.world === 'local' ? config.lambdaConcurrency : lambdaConcurrency);
-  const store = new LocalStoreClient({ endpoint: cluster.storeUrl, token: cluster.token });
-  const pool = localLambdaPool(cluster.lambdaEndpoint, cluster.token, [...served.keys()], lambdaConcurrency);
-  return { served, env, store, pool };
+  const lambdaConcurrency =
+    config.world === 'local' ? config.lambdaConcurrency : LOCAL_FALLBACK_LAMBDA_CONCURRENCY;
+  const served = await servedVariantsOf(config);
+  return {
+    served,
+    env: buildPolicyEnv(config, served, lambdaConcurrency),
+    store: new LocalStoreClient({ endpoint: cluster.storeUrl, token: cluster.token }),
+    pool: localLambdaPool(cluster.lambdaEndpoint, cluster.token, [...served.keys()], lambdaConcurrency),
+    vmInternalToken: cluster.token,
+    fleetFor: (fence) => new FleetClient({ url: cluster.fleetUrl, internalToken: cluster.token, fence }),
+    leaseTtlMs: config.world === 'local' ? config.leaseTtlMs : AWS_LEASE_TTL_MS,
+  };
 }

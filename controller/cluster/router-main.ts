@@ -1,5 +1,6 @@
 /**
- * One cluster router process (started by supervisor.ts, never by hand): the public API and
+ * One cluster router process (started by supervisor.ts locally, by systemd on a router-group
+ * instance on AWS; cluster-env.ts reads which): the public API and
  * per-request routing of the single-process stack (createApiServer, the same dispatch), on a
  * follower policy host that routes with the newest plan from the store; its observations go to
  * the store each tick; a planner candidate runs in a worker thread (planner-worker.ts), so the
@@ -8,7 +9,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import type { Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../../functions/server/ts-worker.js';
 import type { PlanDoc } from '../coord/coordination-port.js';
 import type { Policy } from '../core/policy-types.js';
@@ -32,14 +33,14 @@ async function main(): Promise<void> {
   const cluster = readClusterEnv(process.env);
   const { config, routerId } = cluster;
   const log = pino({ level: config.logLevel, base: { svc: 'spillway-router', router: routerId } }, pino.destination(2));
-  const { served, env, store, pool } = await processParts(cluster, config.world === 'local' ? config.lambdaConcurrency : 8);
+  const { served, env, store, pool, vmInternalToken } = await processParts(cluster);
   const runtime = newControllerRuntime(createSpillwayPolicy() as unknown as Policy<unknown>, env, served, config);
   const observations = new ObservationLog();
   observations.install(runtime.host);
 
   const server = createApiServer({
     runtime,
-    vmClient: new HttpVmClient({ internalToken: cluster.token }),
+    vmClient: new HttpVmClient(vmInternalToken ? { internalToken: vmInternalToken } : {}),
     pool,
     metrics: new ApiMetrics({ defaultMetrics: true }),
     log: log.child({ component: 'router' }),
@@ -47,12 +48,16 @@ async function main(): Promise<void> {
     ...(config.home ? { home: config.home } : {}),
     maxBodyBytes: config.maxBodyBytes,
     bodyTimeoutMs: config.bodyTimeoutMs,
+    admission: { maxInFlight: config.maxInFlight, maxInFlightBodyBytes: config.maxInFlightBodyBytes },
     ...(config.apiKey ? { apiKey: config.apiKey } : {}),
   });
   const drainable = makeDrainable(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    // Locally behind the supervisor's balancer on an ephemeral loopback port; on AWS on the
+    // configured port and host the load balancer's target group points at.
+    if (cluster.mode === 'aws') server.listen(config.port, config.host, () => resolve());
+    else server.listen(0, '127.0.0.1', () => resolve());
   });
 
   // ---- follow the plan
@@ -65,8 +70,11 @@ async function main(): Promise<void> {
       .readPlan()
       .then((plan: PlanDoc | undefined) => {
         if (!plan || plan.version <= planVersion) return;
+        const first = planVersion === 0;
         planVersion = plan.version;
         applyPlanBody(runtime.host, plan.body as PlanBody, routerId, Date.now());
+        // The first plan at info (a router follows from here on), every later one at debug.
+        (first ? log.info : log.debug).call(log, { event: 'plan-applied', version: plan.version, fence: plan.fence }, 'plan applied');
       })
       .catch((err: unknown) => log.warn({ err }, 'plan: the store did not answer'))
       .finally(() => {
@@ -93,7 +101,12 @@ async function main(): Promise<void> {
   }, config.tickIntervalMs);
 
   // ---- the planner candidate, off this event loop
-  const worker: Worker = startTsWorker(new URL('./planner-worker.ts', import.meta.url), { cluster: process.env['SPILLWAY_CLUSTER'] });
+  // The worker reads the same environment (a worker inherits process.env). The app bundle's banner
+  // names its bundled planner-worker.mjs (infra/bundling/vm-bundle.mjs); from source, tsx loads it.
+  const bundledPlanner = (globalThis as { __spillwayPlannerEntry?: string }).__spillwayPlannerEntry;
+  const worker: Worker = bundledPlanner
+    ? new Worker(new URL(bundledPlanner))
+    : startTsWorker(new URL('./planner-worker.ts', import.meta.url), {});
   worker.on('error', (err) => log.error({ err }, 'planner worker failed'));
   worker.on('message', (m: unknown) => log.debug({ m }, 'planner worker'));
 

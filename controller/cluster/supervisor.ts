@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { LocalConfig } from '../app-config.js';
 import { startLocalStoreServer, type LocalStoreServer } from '../coord/local-store-server.js';
 import { createWorld, servedVariantsOf } from '../server/stack.js';
-import { CLUSTER_ENV, type ClusterEnv } from './cluster-env.js';
+import { CLUSTER_ENV, type LocalClusterHandover, ROUTER_MODE_ENV } from './cluster-env.js';
 import { startFleetService, type FleetService } from './fleet-service.js';
 import { startHaproxy, type Haproxy } from './haproxy.js';
 
@@ -69,7 +69,7 @@ export async function startCluster(
     closers.push(stopRouters);
     progress(`starting ${config.routers} router processes (each with a planner candidate; one holds the lease)...`);
     for (let i = 1; i <= config.routers; i++) {
-      const cluster: ClusterEnv = {
+      const cluster: LocalClusterHandover = {
         routerId: `router-${i}`,
         storeUrl: store.endpoint,
         fleetUrl: fleetService.url,
@@ -95,9 +95,9 @@ export async function startCluster(
   }
 }
 
-async function startRouter(cluster: ClusterEnv, onStderr?: (routerId: string, line: string) => void): Promise<RouterProcess> {
+async function startRouter(cluster: LocalClusterHandover, onStderr?: (routerId: string, line: string) => void): Promise<RouterProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', new URL('./router-main.ts', import.meta.url).pathname], {
-    env: { ...process.env, [CLUSTER_ENV]: JSON.stringify(cluster) },
+    env: { ...process.env, [ROUTER_MODE_ENV]: 'local', [CLUSTER_ENV]: JSON.stringify(cluster) },
     stdio: ['ignore', 'pipe', onStderr ? 'pipe' : 'inherit'],
   });
   if (onStderr) createInterface({ input: child.stderr! }).on('line', (line) => onStderr(cluster.routerId, line));

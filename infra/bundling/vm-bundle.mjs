@@ -9,6 +9,8 @@
  *     app/dist/server.mjs            functions/server/main.ts bundled by esbuild (ESM)
  *     app/dist/engine-worker.mjs     the inference worker thread's entry (same bundling)
  *     app/dist/controller.mjs        controller/main.ts bundled by esbuild (ESM)
+ *     app/dist/router.mjs            controller/cluster/router-main.ts (the router group's unit)
+ *     app/dist/planner-worker.mjs    its planner worker thread's entry
  *     app/functions/models/, app/profiles/   the data files the code reads at run time
  *     app/node_modules/              only what esbuild cannot bundle: onnxruntime-node pruned to
  *                                    linux/<arch>, sharp + its linux/<arch> libvips, onnx-proto
@@ -57,6 +59,8 @@ export const VM_BUNDLE_ENTRIES = {
   server: 'functions/server/main.ts',
   'engine-worker': 'functions/server/engine-worker.ts',
   controller: 'controller/main.ts',
+  router: 'controller/cluster/router-main.ts',
+  'planner-worker': 'controller/cluster/planner-worker.ts',
 };
 /** Packages esbuild leaves external (native code or createRequire-loaded); shipped in node_modules. */
 export const VM_BUNDLE_EXTERNALS = ['onnxruntime-node', 'sharp', 'onnx-proto'];
@@ -218,6 +222,8 @@ async function bundleCode(repoRoot) {
           "const __spillwaySourceUrl = (p) => new URL('../' + p, import.meta.url).href;",
           // Tells worker-engine.ts to start the bundled worker entry instead of the tsx loader.
           "globalThis.__spillwayWorkerEntry ??= new URL('./engine-worker.mjs', import.meta.url).href;",
+          // Tells router-main.ts to start the bundled planner worker instead of the tsx loader.
+          "globalThis.__spillwayPlannerEntry ??= new URL('./planner-worker.mjs', import.meta.url).href;",
         ].join('\n'),
       },
     });

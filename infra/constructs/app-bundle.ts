@@ -140,6 +140,19 @@ export function bootPreamble(service: string): string[] {
   ];
 }
 
+/**
+ * IMDSv2 reads into boot-script variables, e.g. { INSTANCE_ID: 'instance-id' } (paths under
+ * latest/meta-data/): a session token first, then one GET per variable.
+ */
+export function imdsLines(vars: Readonly<Record<string, string>>): string[] {
+  const curl = 'curl -fsS --retry 5 --retry-connrefused --max-time 5';
+  return [
+    'step imds',
+    `TOKEN=$(${curl} -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")`,
+    ...Object.entries(vars).map(([name, path]) => `${name}=$(${curl} -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/${path})`),
+  ];
+}
+
 /** Download + unpack lines of the bundle (an S3 URL of the asset). */
 export function bundleFetchLines(bundleUrl: string): string[] {
   return [

@@ -14,7 +14,8 @@ import { Construct } from 'constructs';
 
 export interface PublicEndpointProps {
   readonly vpc: ec2.IVpc;
-  readonly controllerInstance: ec2.Instance;
+  /** The single controller host, registered as the target. @default none: targets register themselves (the router group) */
+  readonly controllerInstance?: ec2.Instance;
   readonly controllerSecurityGroup: ec2.ISecurityGroup;
   /** Controller API port. @default 8080 */
   readonly controllerPort?: number;
@@ -23,6 +24,8 @@ export interface PublicEndpointProps {
   readonly accessLogBucket: s3.IBucket;
   /** Who may connect. @default '0.0.0.0/0' (the API key is still required) */
   readonly allowedCidr?: string;
+  /** Target health check path. @default '/healthz' (the router group uses '/readyz') */
+  readonly healthCheckPath?: string;
   /** ACM certificate ARN for HTTPS on 443. @default undefined (HTTP on 80) */
   readonly certificateArn?: string;
 }
@@ -36,6 +39,10 @@ export class PublicEndpoint extends Construct {
     super(scope, id);
     const port = props.controllerPort ?? 8080;
     const cidr = props.allowedCidr ?? '0.0.0.0/0';
+    const healthCheckPath = props.healthCheckPath ?? '/healthz';
+    if (!/^\/[\w\-./]*$/.test(healthCheckPath)) {
+      throw new Error(`PublicEndpoint healthCheckPath must be an absolute path like /readyz, got '${healthCheckPath}'`);
+    }
     if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr)) {
       throw new Error(`PublicEndpoint allowedCidr must be an IPv4 CIDR, got '${cidr}'`);
     }
@@ -65,8 +72,9 @@ export class PublicEndpoint extends Construct {
       vpc: props.vpc,
       port,
       protocol: elbv2.ApplicationProtocol.HTTP,
-      targets: [new targets.InstanceTarget(props.controllerInstance, port)],
-      healthCheck: { path: '/healthz', interval: Duration.seconds(15), healthyThresholdCount: 2 },
+      targetType: elbv2.TargetType.INSTANCE,
+      ...(props.controllerInstance ? { targets: [new targets.InstanceTarget(props.controllerInstance, port)] } : {}),
+      healthCheck: { path: healthCheckPath, interval: Duration.seconds(15), healthyThresholdCount: 2 },
       deregistrationDelay: Duration.seconds(15),
     });
     const targetGroup = this.targetGroup;

@@ -13,7 +13,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { allowSessionManager } from './session-manager.js';
-import { type AppBundle, BUNDLE_APP, BUNDLE_NODE, BUNDLE_ROOT, bootPreamble, bundleFetchLines, readinessLines } from './app-bundle.js';
+import { type AppBundle, BUNDLE_APP, BUNDLE_NODE, BUNDLE_ROOT, bootPreamble, bundleFetchLines, imdsLines, readinessLines } from './app-bundle.js';
 import { GRANT_READ_ACTIONS, nagAssetBucketObjects, nagResource } from '../nag.js';
 import type { InstanceType as CatalogInstanceType } from '../../profiles/catalog.js';
 
@@ -50,9 +50,7 @@ export const VM_READY_TIMEOUT_S = 300;
 export function vmUserData(opts: { bundleUrl: string; modelBucket: string; serverPort: number }): string[] {
   return [
     ...bootPreamble('spillway-server'),
-    'step imds',
-    'TOKEN=$(curl -fsS --retry 5 --retry-connrefused --max-time 5 -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")',
-    'VARIANT=$(curl -fsS --retry 5 --retry-connrefused --max-time 5 -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/tags/instance/spillway:variant)',
+    ...imdsLines({ VARIANT: 'tags/instance/spillway:variant' }),
     'VCPU=$(nproc)',
     `mkdir -p ${BUNDLE_ROOT}/models /var/lib/spillway`,
     ...bundleFetchLines(opts.bundleUrl),

@@ -1,10 +1,12 @@
 /**
  * ServingStack: the VPC, one Lambda function per variant (memory right-sized from the profiles
  * for the SLO), EC2 launch templates per instance type, the fleet reaper (terminates the VMs on
- * stack delete), the controller host, the public endpoint and the dashboard + alarms, every alarm
- * notifying one SNS topic.
+ * stack delete), the controller host (or, with spillway:routers, the router group over the
+ * stateful stack's coordination table), the public endpoint and the dashboard + alarms, every
+ * alarm notifying one SNS topic.
  */
 import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,9 +17,11 @@ import type { VariantProfile } from '../../profiles/schema.js';
 import type { InfraConfig } from '../config.js';
 import { AlarmTopic } from '../constructs/alarm-topic.js';
 import { AppBundle } from '../constructs/app-bundle.js';
-import { ControllerHost } from '../constructs/controller-host.js';
+import { ControllerHost, type ControllerHostSettings } from '../constructs/controller-host.js';
+import { coordinationTableName } from '../constructs/coordination-table.js';
 import { FleetReaper } from '../constructs/fleet-reaper.js';
 import { PublicEndpoint } from '../constructs/public-endpoint.js';
+import { RouterGroup } from '../constructs/router-group.js';
 import { SpillwayDashboard } from '../constructs/spillway-dashboard.js';
 import { VariantFunction } from '../constructs/variant-function.js';
 import { VmLaunchTemplates } from '../constructs/vm-launch-templates.js';
@@ -40,7 +44,10 @@ export class ServingStack extends Stack {
   readonly functions = new Map<string, VariantFunction>();
   readonly lambdaSizing = new Map<string, LambdaSizing>();
   readonly launchTemplates: VmLaunchTemplates;
-  readonly controller: ControllerHost;
+  /** The single controller host (spillway:routers unset). */
+  readonly controller: ControllerHost | undefined;
+  /** The router group (spillway:routers set). */
+  readonly routers: RouterGroup | undefined;
   readonly endpoint: PublicEndpoint;
   readonly dashboard: SpillwayDashboard;
   readonly reaper: FleetReaper;
@@ -112,44 +119,68 @@ export class ServingStack extends Stack {
     });
     const controllerType = catalog.ec2.instanceTypes.find((x) => x.name === config.controllerInstanceType);
     if (!controllerType) throw new Error(`controllerInstanceType '${config.controllerInstanceType}' is not in the catalog`);
-    this.controller = new ControllerHost(this, 'Controller', {
+    const settings: ControllerHostSettings = {
+      sloMs: config.sloMs,
+      variants: config.variants,
+      instanceTypes: config.instanceTypes,
+      lambdaArch: config.lambdaArchitecture,
+      lambdaPrefix: `${config.fleetName}-`,
+      launchTemplatePattern: '{fleet}-{instanceType}',
+      vmSubnets: this.vpc.publicSubnets.map((s) => s.subnetId),
+      vmPort: this.launchTemplates.serverPort,
+      // Unset = the controller's defaults: its aws-world maxVms, the account's Lambda concurrency.
+      ...(config.maxVms !== undefined ? { maxVms: config.maxVms } : {}),
+      ...(config.lambdaConcurrency !== undefined ? { lambdaConcurrency: config.lambdaConcurrency } : {}),
+      ...(config.vcpuQuota !== undefined ? { vcpuQuota: config.vcpuQuota } : {}),
+    };
+    const controllerParts = {
       vpc: this.vpc,
       fleetName: config.fleetName,
       instanceType: controllerType.name,
       arch: controllerType.arch,
-      securityGroup: controllerSg,
       launchTemplates: [...this.launchTemplates.templates.values()],
       vmRole: this.launchTemplates.role,
       vmSecurityGroup: this.launchTemplates.securityGroup,
       functions: [...this.functions.values()].map((f) => f.fn),
       apiKeySecret: props.stateful.apiKeySecret,
       appBundle,
-      controller: {
-        sloMs: config.sloMs,
-        variants: config.variants,
-        instanceTypes: config.instanceTypes,
-        lambdaArch: config.lambdaArchitecture,
-        lambdaPrefix: `${config.fleetName}-`,
-        launchTemplatePattern: '{fleet}-{instanceType}',
-        vmSubnets: this.vpc.publicSubnets.map((s) => s.subnetId),
-        vmPort: this.launchTemplates.serverPort,
-        // Unset = the controller's defaults: its aws-world maxVms, the account's Lambda concurrency.
-        ...(config.maxVms !== undefined ? { maxVms: config.maxVms } : {}),
-        ...(config.lambdaConcurrency !== undefined ? { lambdaConcurrency: config.lambdaConcurrency } : {}),
-        ...(config.vcpuQuota !== undefined ? { vcpuQuota: config.vcpuQuota } : {}),
-      },
-    });
-    this.controller.instance.node.addDependency(this.reaper.resource);
-    this.endpoint = new PublicEndpoint(this, 'Endpoint', {
+      controller: settings,
+    };
+    const endpointParts = {
       vpc: this.vpc,
-      controllerInstance: this.controller.instance,
       controllerSecurityGroup: controllerSg,
-      controllerPort: this.controller.port,
       apiKeySecret: props.stateful.apiKeySecret,
       accessLogBucket: props.stateful.models.accessLogBucket,
       allowedCidr: config.allowedCidr,
       ...(config.certificateArn ? { certificateArn: config.certificateArn } : {}),
-    });
+    };
+    if (config.routers === undefined) {
+      const controller = new ControllerHost(this, 'Controller', { ...controllerParts, securityGroup: controllerSg });
+      controller.instance.node.addDependency(this.reaper.resource);
+      this.controller = controller;
+      this.routers = undefined;
+      this.endpoint = new PublicEndpoint(this, 'Endpoint', {
+        ...endpointParts,
+        controllerInstance: controller.instance,
+        controllerPort: controller.port,
+      });
+    } else {
+      // The routers answer on the controller's port; the target group checks /readyz, which stays
+      // 200 at the admission limit (a router under overload sheds with 503s, it is not unhealthy).
+      this.endpoint = new PublicEndpoint(this, 'Endpoint', { ...endpointParts, healthCheckPath: '/readyz' });
+      // By name, not by reference (like the model bucket): no cross-stack export to pin the table.
+      const table = dynamodb.Table.fromTableName(this, 'CoordinationTableRef', coordinationTableName(config.fleetName));
+      const routers = new RouterGroup(this, 'Routers', {
+        ...controllerParts,
+        routers: config.routers,
+        table,
+        targetGroup: this.endpoint.targetGroup,
+        securityGroup: controllerSg,
+      });
+      routers.asg.node.addDependency(this.reaper.resource);
+      this.routers = routers;
+      this.controller = undefined;
+    }
     this.dashboard = new SpillwayDashboard(this, 'Observability', {
       fleetName: config.fleetName,
       sloViolationRateThreshold: config.sloViolationRateAlarm,

@@ -1,12 +1,14 @@
 /**
  * StatefulStack: what must survive a redeploy of the serving side — the model bucket (+ access
- * logs) and the API-key secret. Retained on `cdk destroy` unless removalPolicy says otherwise.
+ * logs), the API-key secret and, with spillway:routers, the coordination table (lease, plan,
+ * learned state). Retained on `cdk destroy` unless removalPolicy says otherwise.
  */
 import { join } from 'node:path';
 import { CfnOutput, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { S3_BUCKET_NAME_MAX } from '../config.js';
+import { CoordinationTable, coordinationTableName } from '../constructs/coordination-table.js';
 import { ModelBucket } from '../constructs/model-bucket.js';
 
 export interface StatefulStackProps extends StackProps {
@@ -16,6 +18,8 @@ export interface StatefulStackProps extends StackProps {
   readonly modelDir?: string;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /** Create the router group's coordination table (spillway:routers set). @default false */
+  readonly coordinationTable?: boolean;
 }
 
 /** Deterministic model bucket name, so the serving stack can reference it without an export. */
@@ -35,6 +39,7 @@ export function modelBucketName(scope: Stack, fleetName: string): string {
 export class StatefulStack extends Stack {
   readonly models: ModelBucket;
   readonly apiKeySecret: secretsmanager.Secret;
+  readonly coordination: CoordinationTable | undefined;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -54,6 +59,12 @@ export class StatefulStack extends Stack {
       id: 'AwsSolutions-SMG4',
       reason: 'A static API key read by the controller at boot; rotate by updating the secret and restarting the controller (documented in infra/README.md).',
     });
+    this.coordination = props.coordinationTable
+      ? new CoordinationTable(this, 'Coordination', {
+          tableName: coordinationTableName(props.fleetName),
+          removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+        })
+      : undefined;
     new CfnOutput(this, 'ModelBucketName', { value: this.models.bucket.bucketName });
     new CfnOutput(this, 'ApiKeySecretArn', { value: this.apiKeySecret.secretArn });
   }

@@ -71,7 +71,7 @@ describe('controller host environment round trip (CDK context -> user data -> co
       const vcpuQuota = 'spillway:vcpuQuota' in context ? Number(context['spillway:vcpuQuota']) : undefined;
       expect(config.vcpuQuota).toBe(vcpuQuota);
       expect(config.lambdaPrefix).toBe(`${context['spillway:fleetName']}-`);
-      expect(config.port).toBe(built.serving.controller.port);
+      expect(config.port).toBe(built.serving.controller!.port);
       expect(config.host).toBe('0.0.0.0');
       expect(config.vmSubnets?.length).toBeGreaterThan(0);
       expect(config.vmSubnets?.every((s) => s === TOKEN)).toBe(true);

@@ -11,22 +11,17 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { scriptWithTokens } from '../twin/template.js';
 import { synthApp } from './synth-helper.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-/** The user-data script text, with every CloudFormation token (Ref, GetAtt, ...) as TOKEN. */
-function scriptOf(userData: Json): string {
-  const join = (userData as { 'Fn::Base64'?: Json })['Fn::Base64'];
-  if (typeof join === 'string') return join;
-  const parts = ((join as { 'Fn::Join'?: [string, Json[]] })['Fn::Join'] ?? ['', []])[1];
-  return parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
-}
 
+/** Every user data of the default app and of the router-group app (spillway:routers). */
 function userDataScripts(): Array<{ id: string; script: string }> {
-  const { app } = synthApp();
   const out: Array<{ id: string; script: string }> = [];
-  for (const stack of app.synth().stacks) {
+  const stacks = [synthApp(), synthApp({ 'spillway:routers': '2' })].flatMap(({ app }) => app.synth().stacks);
+  for (const stack of stacks) {
     const resources = (stack.template as { Resources: Record<string, { Type: string; Properties: Record<string, Json> }> }).Resources;
     for (const [id, r] of Object.entries(resources)) {
       const ud =
@@ -35,7 +30,7 @@ function userDataScripts(): Array<{ id: string; script: string }> {
           : r.Type === 'AWS::EC2::LaunchTemplate'
             ? (r.Properties.LaunchTemplateData as { UserData?: Json } | undefined)?.UserData
             : undefined;
-      if (ud) out.push({ id: `${stack.stackName}/${id}`, script: scriptOf(ud) });
+      if (ud) out.push({ id: `${stack.stackName}/${id}`, script: scriptWithTokens(ud) });
     }
   }
   return out;
@@ -49,9 +44,9 @@ describe('user data: no secret in the boot log', () => {
   const dir = mkdtempSync(join(tmpdir(), 'spillway-userdata-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('the controller host reads the API key from Secrets Manager at boot (so there is a step to check)', () => {
+  it('the controller host and the routers read the API key from Secrets Manager at boot (so there is a step to check)', () => {
     expect(scripts.length).toBeGreaterThan(0);
-    expect(withSecret.map((s) => s.id)).toEqual([expect.stringMatching(/Controller/)]);
+    expect(withSecret.map((s) => s.id)).toEqual([expect.stringMatching(/Controller/), expect.stringMatching(/Routers/)]);
   });
 
   it.each(withSecret)('$id: the secret step under bash -x (aws CLI stand-in) writes the key and traces none of it', ({ script }) => {
@@ -67,7 +62,7 @@ describe('user data: no secret in the boot log', () => {
       ...lines.slice(first, last + 1),
     ]
       .join('\n')
-      .replaceAll('/etc/spillway-controller.env', envFile);
+      .replace(/\/etc\/spillway-(controller|router)\.env/g, envFile);
     const bin = join(dir, 'bin');
     spawnSync('mkdir', ['-p', bin]);
     writeFileSync(join(bin, 'aws'), `#!/bin/sh\nprintf '%s\\n' '${SECRET}'\n`);

@@ -68,7 +68,7 @@ describe.each(['x64', 'arm64'] as const)('app bundle linux/%s (real build)', (ar
 
   it('holds the entry points, the Node runtime and the native addons of its architecture only', () => {
     const root = `spillway-${arch}/`;
-    for (const f of ['app/dist/server.mjs', 'app/dist/engine-worker.mjs', 'app/dist/controller.mjs', 'app/package.json', 'node/bin/node', 'BUNDLE.json']) {
+    for (const f of ['app/dist/server.mjs', 'app/dist/engine-worker.mjs', 'app/dist/controller.mjs', 'app/dist/router.mjs', 'app/dist/planner-worker.mjs', 'app/package.json', 'node/bin/node', 'BUNDLE.json']) {
       expect(files).toContain(root + f);
     }
     expect(files).toContain(`${root}app/node_modules/onnxruntime-node/bin/napi-v6/linux/${arch}/onnxruntime_binding.node`);

@@ -67,6 +67,18 @@ export function modelSyncOf(script: string): { bucket: string; prefix: string; d
   return { bucket: m[1]!, prefix: m[2]!, dest: m[3]!.replace(/\/$/, '') };
 }
 
+/**
+ * The user-data script of a synthesized (unresolved) `{ Fn::Base64: { Fn::Join: ... } }` value with
+ * every CloudFormation token (Ref, GetAtt, ...) written as TOKEN: for assertions on the script
+ * and its unit without a deployed stack.
+ */
+export function scriptWithTokens(userData: Json): string {
+  const join = (userData as { 'Fn::Base64'?: Json })['Fn::Base64'];
+  if (typeof join === 'string') return join;
+  const parts = ((join as { 'Fn::Join'?: [string, Json[]] })?.['Fn::Join'] ?? ['', []])[1];
+  return parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+}
+
 /** The decoded user-data script of an already-resolved `{ Fn::Base64: ... }` value or a base64 string. */
 export function decodeUserData(b64: string): string {
   return Buffer.from(b64, 'base64').toString('utf8');
