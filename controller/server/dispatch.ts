@@ -10,11 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isErrorCode } from '../../functions/engine/error-codes.js';
-import type {
-  BackendInferRequestInput,
-  BackendInferResponse,
-  InferInput,
-} from '../../functions/engine/protocol.js';
+import type { BackendInferRequestInput, BackendInferResponse, InferInput } from '../../functions/engine/protocol.js';
 import type { CompletionRecord } from '../core/policy-types.js';
 import {
   BackendResponseError,
@@ -85,39 +81,30 @@ export async function dispatch(
   const rt = deps.runtime;
   const startMs = now();
   // Model-less: only variants that can take this input are candidates (a 400 saying what each takes if none).
-  const acceptedVariants =
-    req.variant === undefined ? acceptedVariantsFor(rt.variants, req.task, req.input) : undefined;
+  const acceptedVariants = req.variant === undefined ? acceptedVariantsFor(rt.variants, req.task, req.input) : undefined;
   // Counted as demand whatever the outcome (a rejected request is load the plan must see).
-  const decision = rt.host.route({
-    nowMs: startMs,
-    task: req.task,
-    sloMs: req.sloMs,
-    minAccuracy: req.minAccuracy,
-    ...(req.budgetMs !== undefined ? { budgetMs: req.budgetMs } : {}),
-    ...(req.variant !== undefined ? { variant: req.variant } : {}),
-    ...(acceptedVariants !== undefined ? { acceptedVariants } : {}),
-    ...(req.acceptLate !== undefined ? { acceptLate: req.acceptLate } : {}),
-    inputs: 1,
-  });
+  const decision = rt.host.route(
+    {
+      nowMs: startMs,
+      task: req.task,
+      sloMs: req.sloMs,
+      minAccuracy: req.minAccuracy,
+      ...(req.budgetMs !== undefined ? { budgetMs: req.budgetMs } : {}),
+      ...(req.variant !== undefined ? { variant: req.variant } : {}),
+      ...(acceptedVariants !== undefined ? { acceptedVariants } : {}),
+      ...(req.acceptLate !== undefined ? { acceptLate: req.acceptLate } : {}),
+      inputs: 1,
+    },
+  );
   if (decision.kind === 'reject') {
     rt.host.rejected(decision.status);
     if (decision.warm) {
       void runWarmUp(
-        {
-          host: deps.runtime.host,
-          pool: deps.pool,
-          timeoutMs: deps.backendTimeoutMs,
-          ...(deps.now ? { now: deps.now } : {}),
-          ...(deps.log ? { log: deps.log } : {}),
-        },
+        { host: deps.runtime.host, pool: deps.pool, timeoutMs: deps.backendTimeoutMs, ...(deps.now ? { now: deps.now } : {}), ...(deps.log ? { log: deps.log } : {}) },
         decision.warm.variant,
       );
     }
-    deps.metrics?.requests.inc({
-      backend: 'rejected',
-      variant: req.variant ?? '',
-      status: String(decision.status),
-    });
+    deps.metrics?.requests.inc({ backend: 'rejected', variant: req.variant ?? '', status: String(decision.status) });
     const code =
       decision.status === 404
         ? 'not_found'
@@ -146,9 +133,7 @@ export async function dispatch(
   // and abandons the backend call (each call's timeout is what is left). acceptLate waits up to
   // backendTimeoutMs instead. Worked number: sloMs 250, a VM call still running at 250 ms -> 504.
   const budgetField = req.budgetMs !== undefined ? 'budgetMs' : 'sloMs';
-  const waitMs = req.acceptLate
-    ? deps.backendTimeoutMs
-    : Math.min(req.budgetMs ?? req.sloMs, deps.backendTimeoutMs);
+  const waitMs = req.acceptLate ? deps.backendTimeoutMs : Math.min(req.budgetMs ?? req.sloMs, deps.backendTimeoutMs);
   const deadlineMs = receivedAtMs + waitMs;
   const body: BackendInferRequestInput = {
     model: variant,
@@ -261,23 +246,12 @@ export async function dispatch(
     } catch (err) {
       lastErr = err;
       // The request itself was bad (e.g. undecodable image): retrying elsewhere cannot help.
-      if (
-        err instanceof BackendResponseError &&
-        err.status >= 400 &&
-        err.status < 500 &&
-        err.status !== 429
-      ) {
+      if (err instanceof BackendResponseError && err.status >= 400 && err.status < 500 && err.status !== 429) {
         throw passThrough(err);
       }
       deps.metrics?.retries.inc({ reason: failedReason(err) });
       deps.log?.warn(
-        {
-          backend: target.kind,
-          vmId: target.kind === 'vm' ? target.vmId : undefined,
-          variant,
-          reason: failedReason(err),
-          err,
-        },
+        { backend: target.kind, vmId: target.kind === 'vm' ? target.vmId : undefined, variant, reason: failedReason(err), err },
         'backend call failed; re-dispatching',
       );
       retries++;
@@ -298,10 +272,7 @@ export async function dispatch(
       if (!target && vmFailed(excluded) && lambdaThrottled && !lambdaFailed) {
         // This request was already accepted by a VM that then failed: rather than turn it away,
         // wait for Lambda concurrency to free up (full-jitter backoff 100 ms .. 1.6 s) until the deadline.
-        const waitMs = Math.min(
-          deadlineMs - now() - 1,
-          10 + Math.random() * 100 * 2 ** Math.min(rescueWaits++, 4),
-        );
+        const waitMs = Math.min(deadlineMs - now() - 1, 10 + Math.random() * 100 * 2 ** Math.min(rescueWaits++, 4));
         if (waitMs > 0) {
           await new Promise((r) => setTimeout(r, waitMs));
           lambdaThrottled = false;
@@ -328,16 +299,9 @@ export async function dispatch(
     );
   }
   if (status === 502) {
-    throw new ApiError(
-      502,
-      'backend_failed',
-      `every backend tried for '${variant}' failed; retry later`,
-      undefined,
-      1,
-      {
-        cause: lastErr,
-      },
-    );
+    throw new ApiError(502, 'backend_failed', `every backend tried for '${variant}' failed; retry later`, undefined, 1, {
+      cause: lastErr,
+    });
   }
   throw new DeadlineError(
     req.acceptLate
