@@ -9,11 +9,8 @@
  * Completions feed policy.observe (via the runtime) and the control loop.
  */
 import { randomUUID } from 'node:crypto';
-import type {
-  BackendInferRequestInput,
-  BackendInferResponse,
-  InferInput,
-} from '../../functions/engine/protocol.js';
+import { isErrorCode } from '../../functions/engine/error-codes.js';
+import type { BackendInferRequestInput, BackendInferResponse, InferInput } from '../../functions/engine/protocol.js';
 import type { CompletionRecord } from '../core/policy-types.js';
 import {
   BackendResponseError,
@@ -384,10 +381,15 @@ export function publicFieldName(backendField: string): string {
   return backendField.replace(/\binputs(?:\.0|\[0\])(?=[.[]|\b|$)/g, 'input');
 }
 
-function passThrough(err: BackendResponseError): ApiError {
+/** A backend's 4xx as the public API's error: its catalogued code, or backend_rejected for a foreign one. */
+export function passThrough(err: BackendResponseError): ApiError {
   const b = err.body as { error?: { code?: string; message?: string; field?: string } } | undefined;
-  const code = b?.error?.code ?? 'invalid_request';
-  const message = publicFieldName(b?.error?.message ?? err.message);
+  // A Spillway backend sends catalogued codes; Lambda's own refusals (RequestTooLargeException,
+  // AccessDeniedException, ...) are not, so they go out as one catalogued code, the name in the message.
+  const raw = b?.error?.code;
+  const code = raw === undefined ? 'invalid_request' : isErrorCode(raw) ? raw : 'backend_rejected';
+  const text = publicFieldName(b?.error?.message ?? err.message);
+  const message = code === 'backend_rejected' ? `${String(raw).slice(0, 64)}: ${text}` : text;
   const field = b?.error?.field === undefined ? undefined : publicFieldName(b.error.field);
   return new ApiError(err.status, code, message, field, undefined, { cause: err });
 }

@@ -2,12 +2,14 @@
  * Errors the public API maps to HTTP statuses. Each names the field and the limit so the
  * caller can fix the request; 5xx messages never carry internals.
  */
+import type { ErrorCode } from '../../functions/engine/error-codes.js';
 import { SpillwayError } from '../../functions/engine/spillway-error.js';
 
 export class ApiError extends SpillwayError {
   constructor(
     readonly status: number,
-    readonly code: string,
+    /** Catalogued in functions/engine/error-codes.ts (status, retry, meaning); docs/error-codes.md. */
+    readonly code: ErrorCode,
     message: string,
     readonly field?: string,
     readonly retryAfterS?: number,

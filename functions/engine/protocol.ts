@@ -5,6 +5,7 @@
  * CONTRACT: other modules code against these schemas; change them only compatibly.
  */
 import { z } from 'zod';
+import { ERROR_CODE_NAMES } from './error-codes.js';
 
 /** Hard limits, named so error messages can quote them. */
 export const LIMITS = {
@@ -121,8 +122,8 @@ export type BackendInferResponse = z.infer<typeof BackendInferResponseSchema>;
 /** Every error reply, from every HTTP surface in Spillway. */
 export const ErrorBodySchema = z.object({
   error: z.object({
-    /** Stable machine-readable code, e.g. 'invalid_request', 'queue_full', 'deadline_exceeded'. */
-    code: z.string(),
+    /** Stable machine-readable code, one of error-codes.ts (e.g. 'invalid_request', 'queue_full'). */
+    code: z.enum(ERROR_CODE_NAMES),
     /** Human message naming the field and the limit; never internals on 5xx. */
     message: z.string(),
     /** Dotted path of the offending field, when there is one. */

@@ -4,6 +4,7 @@
  * generic message (the details go to the log only, never to the client).
  */
 import type { Logger } from 'pino';
+import type { ErrorCode } from '../engine/error-codes.js';
 import type { ErrorBody } from '../engine/protocol.js';
 import { ClientFacingError } from './errors.js';
 
@@ -14,7 +15,7 @@ export interface ErrorReply {
 }
 
 /** Engine errors are matched by name so this module does not depend on the engine's internals. */
-const ENGINE_CLIENT_ERRORS: Record<string, { status: number; code: string }> = {
+const ENGINE_CLIENT_ERRORS: Record<string, { status: number; code: ErrorCode }> = {
   InvalidInputError: { status: 400, code: 'invalid_input' },
   UnknownVariantError: { status: 404, code: 'unknown_model' },
 };

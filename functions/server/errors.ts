@@ -4,6 +4,7 @@
  * mapper (error-reply.ts) never has to guess. Everything else is an internal error: 500 with a
  * generic message, details only in the logs.
  */
+import type { ErrorCode, ErrorCodeOf } from '../engine/error-codes.js';
 import { SpillwayError } from '../engine/spillway-error.js';
 
 export class ServingError extends SpillwayError {}
@@ -12,7 +13,8 @@ export class ServingError extends SpillwayError {}
 export class ClientFacingError extends ServingError {
   constructor(
     readonly status: number,
-    readonly code: string,
+    /** Catalogued in functions/engine/error-codes.ts (status, retry, meaning); docs/error-codes.md. */
+    readonly code: ErrorCode,
     message: string,
     readonly field?: string,
     options?: { cause?: unknown; retryAfterS?: number },
@@ -24,7 +26,7 @@ export class ClientFacingError extends ServingError {
 }
 
 export class InvalidRequestError extends ClientFacingError {
-  constructor(message: string, field?: string, options?: { cause?: unknown; code?: string }) {
+  constructor(message: string, field?: string, options?: { cause?: unknown; code?: ErrorCodeOf<400> }) {
     super(400, options?.code ?? 'invalid_request', message, field, options);
   }
 }
