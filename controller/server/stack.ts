@@ -302,6 +302,7 @@ export async function createWorld(
   );
   const fleet = new LocalVmFleet({
     bootDelayMs: config.vmBootDelayMs,
+    ...(config.vmSpotNoticeMs !== undefined ? { spotNoticeMs: config.vmSpotNoticeMs } : {}),
     ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
     // maxThreadsPerVm left at its default (this machine's cores): a VM runs one intra-op thread per
     // vCPU of the stand-in type (c7a.medium: 1), as the profile's capacity for that type assumes.
