@@ -35,7 +35,9 @@ export interface ImdsStandIn {
   close(): Promise<void>;
 }
 
-export async function startImdsStandIn(opts: { host?: string; now?: () => number } = {}): Promise<ImdsStandIn> {
+export async function startImdsStandIn(
+  opts: { host?: string; now?: () => number } = {},
+): Promise<ImdsStandIn> {
   const now = opts.now ?? Date.now;
   const tokens = new Map<string, number>(); // token -> expiry (ms)
   let answer: { status: number; body: string } = { status: 404, body: 'Not Found' };

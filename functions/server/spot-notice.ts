@@ -57,9 +57,14 @@ export function parseInstanceAction(status: number, body: string): InstanceActio
     return { kind: 'malformed', reason: `body is not JSON: '${body.slice(0, 80)}'` };
   }
   const parsed = InstanceActionSchema.safeParse(raw);
-  if (!parsed.success) return { kind: 'malformed', reason: `body ${JSON.stringify(raw).slice(0, 80)} lacks action (terminate|stop|hibernate) and time` };
+  if (!parsed.success)
+    return {
+      kind: 'malformed',
+      reason: `body ${JSON.stringify(raw).slice(0, 80)} lacks action (terminate|stop|hibernate) and time`,
+    };
   const timeMs = Date.parse(parsed.data.time);
-  if (!Number.isFinite(timeMs)) return { kind: 'malformed', reason: `time '${parsed.data.time.slice(0, 40)}' is not an ISO 8601 date` };
+  if (!Number.isFinite(timeMs))
+    return { kind: 'malformed', reason: `time '${parsed.data.time.slice(0, 40)}' is not an ISO 8601 date` };
   return { kind: 'notice', notice: { action: parsed.data.action, time: parsed.data.time, timeMs } };
 }
 
@@ -138,10 +143,15 @@ export class SpotNoticeWatcher {
     this.polls++;
     if (answer.kind === 'malformed' || answer.kind === 'token-rejected') {
       this.failures++;
-      if (!this.failing) this.opts.log?.warn({ imds: this.endpoint, answer }, 'spot notice watcher: IMDS answer unusable; retrying');
+      if (!this.failing)
+        this.opts.log?.warn(
+          { imds: this.endpoint, answer },
+          'spot notice watcher: IMDS answer unusable; retrying',
+        );
       this.failing = true;
     } else {
-      if (this.failing) this.opts.log?.info({ imds: this.endpoint }, 'spot notice watcher: IMDS answers again');
+      if (this.failing)
+        this.opts.log?.info({ imds: this.endpoint }, 'spot notice watcher: IMDS answers again');
       this.failing = false;
     }
     if (answer.kind === 'notice' && !this.notice && !this.stopped) {
@@ -169,7 +179,10 @@ export class SpotNoticeWatcher {
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     const text = await res.text();
-    if (res.status !== 200 || text.length === 0) throw new ImdsError(`token PUT answered ${res.status}${text.length === 0 ? ' with an empty token' : ''}`);
+    if (res.status !== 200 || text.length === 0)
+      throw new ImdsError(
+        `token PUT answered ${res.status}${text.length === 0 ? ' with an empty token' : ''}`,
+      );
     // Renew at 80 % of the lifetime: 21,600 s -> after 17,280 s, well before IMDS drops it.
     this.token = { value: text, renewAtMs: nowMs + this.tokenTtlS * 800 };
     return text;

@@ -13,7 +13,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LambdaPool } from '../../controller/aws/lambda-pool.js';
 import { BackendResponseError, BackendUnavailableError } from '../../controller/errors.js';
-import { type LocalLambdaRuntime, startLocalLambdaRuntime } from '../../controller/local/lambda-runtime/index.js';
+import {
+  type LocalLambdaRuntime,
+  startLocalLambdaRuntime,
+} from '../../controller/local/lambda-runtime/index.js';
 import { HttpVmClient } from '../../controller/local/vm-client.js';
 import { LocalVmFleet } from '../../controller/local/vm-fleet.js';
 import type { VmRecord } from '../../controller/ports.js';
@@ -60,7 +63,12 @@ describe.skipIf(!photo)('Spot reclaim in the local world (real VM server + real 
       credentials: { accessKeyId: internalToken, secretAccessKey: internalToken },
       variants: [variant],
     });
-    const [launched] = await fleet.launch({ instanceType: 'c7a.medium:spot', variant, count: 1, clientToken: 'spot-1' });
+    const [launched] = await fleet.launch({
+      instanceType: 'c7a.medium:spot',
+      variant,
+      count: 1,
+      clientToken: 'spot-1',
+    });
     const id = launched!.id;
     const pid = fleet.pidOf(id)!;
     let vm: VmRecord = launched!;
@@ -74,7 +82,11 @@ describe.skipIf(!photo)('Spot reclaim in the local world (real VM server + real 
       'Spot VM ready',
     );
     // Warm one Lambda instance first so the fallback is not measured through a cold start alone.
-    const body = { model: variant, inputs: [{ image: readFileSync(photo!.path).toString('base64') }], topK: 1 };
+    const body = {
+      model: variant,
+      inputs: [{ image: readFileSync(photo!.path).toString('base64') }],
+      topK: 1,
+    };
     await pool.invoke(variant, body, 60_000);
 
     // The router's view of the fleet, refreshed like the control loop's describe() (every 100 ms here).
@@ -87,7 +99,15 @@ describe.skipIf(!photo)('Spot reclaim in the local world (real VM server + real 
       });
     }, 100);
 
-    const counts = { sent: 0, vm200: 0, lambda200: 0, clear503: 0, vm503Fallbacks: 0, sentToVmAfterTerminating: 0, lost: 0 };
+    const counts = {
+      sent: 0,
+      vm200: 0,
+      lambda200: 0,
+      clear503: 0,
+      vm503Fallbacks: 0,
+      sentToVmAfterTerminating: 0,
+      lost: 0,
+    };
     const lostDetails: string[] = [];
     const viaLambda = async () => {
       try {
@@ -110,7 +130,9 @@ describe.skipIf(!photo)('Spot reclaim in the local world (real VM server + real 
           if (r.backend.kind === 'vm') counts.vm200++;
           return;
         } catch (err) {
-          const fallback = (err instanceof BackendResponseError && err.status === 503) || err instanceof BackendUnavailableError;
+          const fallback =
+            (err instanceof BackendResponseError && err.status === 503) ||
+            err instanceof BackendUnavailableError;
           if (!fallback) {
             counts.lost++;
             lostDetails.push(String(err));
@@ -131,12 +153,19 @@ describe.skipIf(!photo)('Spot reclaim in the local world (real VM server + real 
     const reclaimAtMs = Date.now();
     const { noticeMs } = fleet.reclaim(id);
     expect(noticeMs).toBe(NOTICE_MS);
-    await waitFor(() => terminatingSeenAtMs !== undefined, NOTICE_MS, 'the VM turns terminating in describe()');
+    await waitFor(
+      () => terminatingSeenAtMs !== undefined,
+      NOTICE_MS,
+      'the VM turns terminating in describe()',
+    );
     const noticeToTerminatingMs = terminatingSeenAtMs! - reclaimAtMs;
     const vmAnswersAtTerminating = counts.vm200;
     // The server itself says why, while EC2 has not taken it yet.
     const readyz = await fetch(`${vm.endpoint}/readyz`);
-    const readyzBody = (await readyz.json()) as { status: string; spotNotice?: { time: string; drained: boolean } };
+    const readyzBody = (await readyz.json()) as {
+      status: string;
+      spotNotice?: { time: string; drained: boolean };
+    };
 
     await fleet.waitForExit([id]);
     const exitedAfterMs = Date.now() - reclaimAtMs;
@@ -149,7 +178,15 @@ describe.skipIf(!photo)('Spot reclaim in the local world (real VM server + real 
     const answered = counts.vm200 + counts.lambda200 + counts.clear503;
     // biome-ignore lint/suspicious/noConsole: the fault test's figures go to the report
     console.log(
-      JSON.stringify({ variant, noticeMs: NOTICE_MS, noticeToTerminatingMs, exitedAfterMs, ...counts, answered, vmAnswersAfterTerminating: counts.vm200 - vmAnswersAtTerminating }),
+      JSON.stringify({
+        variant,
+        noticeMs: NOTICE_MS,
+        noticeToTerminatingMs,
+        exitedAfterMs,
+        ...counts,
+        answered,
+        vmAnswersAfterTerminating: counts.vm200 - vmAnswersAtTerminating,
+      }),
     );
     expect(readyz.status).toBe(503);
     expect(readyzBody.status).toBe('spot-notice');

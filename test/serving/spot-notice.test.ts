@@ -36,7 +36,13 @@ async function standIn(): Promise<ImdsStandIn> {
 }
 
 function watcher(endpoint: string, notices: SpotNotice[]): SpotNoticeWatcher {
-  const w = new SpotNoticeWatcher({ endpoint, pollMs: 20, timeoutMs: 500, onNotice: (n) => notices.push(n), log: quietLogger });
+  const w = new SpotNoticeWatcher({
+    endpoint,
+    pollMs: 20,
+    timeoutMs: 500,
+    onNotice: (n) => notices.push(n),
+    log: quietLogger,
+  });
   closers.push(() => w.stop());
   return w;
 }
@@ -47,7 +53,11 @@ describe('parseInstanceAction (pure)', () => {
     expect(parseInstanceAction(401, '')).toEqual({ kind: 'token-rejected' });
     expect(parseInstanceAction(200, '{"action":"terminate","time":"2026-12-07T09:02:00Z"}')).toEqual({
       kind: 'notice',
-      notice: { action: 'terminate', time: '2026-12-07T09:02:00Z', timeMs: Date.parse('2026-12-07T09:02:00Z') },
+      notice: {
+        action: 'terminate',
+        time: '2026-12-07T09:02:00Z',
+        timeMs: Date.parse('2026-12-07T09:02:00Z'),
+      },
     });
   });
   it.each([
@@ -68,9 +78,14 @@ describe('SpotNoticeWatcher against the loopback IMDS stand-in', () => {
     const imds = await standIn();
     const bare = await fetch(`${imds.endpoint}${IMDS_INSTANCE_ACTION_PATH}`);
     expect(bare.status).toBe(401);
-    const wrong = await fetch(`${imds.endpoint}${IMDS_INSTANCE_ACTION_PATH}`, { headers: { [IMDS_TOKEN_HEADER]: 'made-up' } });
+    const wrong = await fetch(`${imds.endpoint}${IMDS_INSTANCE_ACTION_PATH}`, {
+      headers: { [IMDS_TOKEN_HEADER]: 'made-up' },
+    });
     expect(wrong.status).toBe(401);
-    const badTtl = await fetch(`${imds.endpoint}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '99999' } });
+    const badTtl = await fetch(`${imds.endpoint}/latest/api/token`, {
+      method: 'PUT',
+      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '99999' },
+    });
     expect(badTtl.status).toBe(400);
   });
 
@@ -155,13 +170,17 @@ describe('Spot watch config (the server config reader)', () => {
   it('off by default; SPILLWAY_SPOT=1 watches EC2 IMDS; an endpoint alone turns it on', () => {
     expect(spotWatchEndpoint(readServerEnv(base))).toBeUndefined();
     expect(spotWatchEndpoint(readServerEnv({ ...base, SPILLWAY_SPOT: '1' }))).toBe(IMDS_DEFAULT_ENDPOINT);
-    expect(spotWatchEndpoint(readServerEnv({ ...base, SPILLWAY_IMDS_ENDPOINT: 'http://127.0.0.1:9' }))).toBe('http://127.0.0.1:9');
+    expect(spotWatchEndpoint(readServerEnv({ ...base, SPILLWAY_IMDS_ENDPOINT: 'http://127.0.0.1:9' }))).toBe(
+      'http://127.0.0.1:9',
+    );
     expect(readServerEnv(base).SPILLWAY_SPOT_POLL_MS).toBe(1000);
   });
   it('bad values name the variable', () => {
     expect(() => readServerEnv({ ...base, SPILLWAY_SPOT: 'yes' })).toThrow(ServingConfigError);
     expect(() => readServerEnv({ ...base, SPILLWAY_SPOT: 'yes' })).toThrow(/SPILLWAY_SPOT=/);
-    expect(() => readServerEnv({ ...base, SPILLWAY_IMDS_ENDPOINT: 'nope' })).toThrow(/SPILLWAY_IMDS_ENDPOINT/);
+    expect(() => readServerEnv({ ...base, SPILLWAY_IMDS_ENDPOINT: 'nope' })).toThrow(
+      /SPILLWAY_IMDS_ENDPOINT/,
+    );
     expect(() => readServerEnv({ ...base, SPILLWAY_SPOT_POLL_MS: '5' })).toThrow(/SPILLWAY_SPOT_POLL_MS/);
   });
 });
@@ -171,13 +190,22 @@ describe.skipIf(!SERVED)(`VM server on a Spot notice (${SERVED?.name ?? NO_MODEL
     const engine = createEngine({});
     closers.push(() => engine.close());
     const g = gatedEngine(engine);
-    const server = createVmServer({ engine: g.engine, variants: [SERVED!.name], logger: quietLogger, warmUp: false });
+    const server = createVmServer({
+      engine: g.engine,
+      variants: [SERVED!.name],
+      logger: quietLogger,
+      warmUp: false,
+    });
     await server.load();
     const { port } = await server.listen(0, '127.0.0.1');
     closers.push(() => server.drain({ forceAfterMs: 1000 }));
     const url = `http://127.0.0.1:${port}`;
-    const body = JSON.stringify({ model: SERVED!.name, inputs: [{ image: samples()[0]!.bytes.toString('base64') }] });
-    const post = () => fetch(`${url}/v1/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const body = JSON.stringify({
+      model: SERVED!.name,
+      inputs: [{ image: samples()[0]!.bytes.toString('base64') }],
+    });
+    const post = () =>
+      fetch(`${url}/v1/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
     const accepted = post();
     await g.firstEntered; // held inside the engine: accepted before the notice
@@ -193,13 +221,24 @@ describe.skipIf(!SERVED)(`VM server on a Spot notice (${SERVED?.name ?? NO_MODEL
 
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(503);
-    const readyBody = (await ready.json()) as { status: string; spotNotice: { time: string; drained: boolean; acceptedInFlight: number } };
+    const readyBody = (await ready.json()) as {
+      status: string;
+      spotNotice: { time: string; drained: boolean; acceptedInFlight: number };
+    };
     expect(readyBody.status).toBe('spot-notice');
-    expect(readyBody.spotNotice).toMatchObject({ action: 'terminate', time, drained: false, acceptedInFlight: 1 });
+    expect(readyBody.spotNotice).toMatchObject({
+      action: 'terminate',
+      time,
+      drained: false,
+      acceptedInFlight: 1,
+    });
 
     g.open();
     expect((await accepted).status).toBe(200);
-    const health = (await (await fetch(`${url}/healthz`)).json()) as { status: string; spotNotice: { drained: boolean; acceptedInFlight: number } };
+    const health = (await (await fetch(`${url}/healthz`)).json()) as {
+      status: string;
+      spotNotice: { drained: boolean; acceptedInFlight: number };
+    };
     expect(health.status).toBe('ok');
     expect(health.spotNotice).toMatchObject({ drained: true, acceptedInFlight: 0 });
   });
