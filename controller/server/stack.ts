@@ -7,7 +7,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
-import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
+import { type Catalog, isSpotType, loadCatalog, withSpotTypes } from '../../profiles/catalog.js';
 import { loadRegistry } from '../../functions/engine/registry.js';
 import type { AppConfig } from '../app-config.js';
 import { LambdaPool } from '../aws/lambda-pool.js';
@@ -65,7 +65,9 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
   const home = config.home;
   const modelDir = config.modelDir;
   const registry = loadRegistry(home ? { home } : {});
-  const catalog = loadCatalog(config.catalogPath);
+  // `<type>:spot` types resolve; the policy buys them only when a planned type is one (local: SPILLWAY_INSTANCE_TYPE=c7a.medium:spot).
+  const catalog = withSpotTypes(loadCatalog(config.catalogPath));
+  const spot = plannedInstanceTypes(config).some(isSpotType);
   const served = await resolveServedVariants({
     registry,
     catalog,
@@ -79,7 +81,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
   });
   const names = [...served.keys()];
   const policy =
-    opts.policy ?? (createSpillwayPolicy() as unknown as Policy<unknown>);
+    opts.policy ?? (createSpillwayPolicy(spot ? { spot: true } : {}) as unknown as Policy<unknown>);
 
   const childEnv: Record<string, string> = {};
   if (home) childEnv['SPILLWAY_HOME'] = home;
