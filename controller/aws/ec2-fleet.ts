@@ -27,6 +27,9 @@
  * was bought. A reclaim seen in the describe (a Spot request status `marked-for-termination` or
  * `instance-terminated-*`, a StateReason Server.SpotInstanceTermination, or shutting-down) makes
  * the record 'terminating': the router stops sending to it and the policy replaces it.
+ * A ready Spot instance keeps being probed each describe(); when its server reports EC2's
+ * interruption notice (/readyz 503 'spot-notice'), it turns 'terminating' too (core/vm-readiness.ts,
+ * the rule the local fleet applies).
  */
 import { createHash } from 'node:crypto';
 import {
@@ -42,6 +45,7 @@ import { type Catalog, ec2TypeOf, isSpotType, loadCatalog, SPOT_SUFFIX } from '.
 import { ConfigError, LaunchQuotaError, LaunchTokenSpentError } from '../errors.js';
 import { type ByIdAnswer, keepUnlistedVm, UNLISTED_VM_GRACE_MS } from '../core/unlisted-vm.js';
 import { vmServerLayout } from '../core/vm-layout.js';
+import { type ReadinessAnswer, readinessAnswerOf, stateAfterReadiness } from '../core/vm-readiness.js';
 import type { LaunchSpec, VmFleetPort, VmRecord } from '../ports.js';
 import { type AwsClientOptions, resolveClientConfig } from './client-config.js';
 import { FleetCapacityError, FleetLaunchError, LaunchTemplateMissingError } from './errors.js';
@@ -74,21 +78,33 @@ export interface ReadinessTarget {
   instanceType: string;
   endpoint: string;
 }
-/** Answers whether the VM's inference server is ready (true) or not yet (false); must not throw. */
-export type ReadinessProber = (vm: ReadinessTarget) => Promise<boolean>;
+/**
+ * What the VM's inference server says: ready (true), not yet (false), or the full answer
+ * (core/vm-readiness.ts: ready, not-ready or spot-notice); must not throw.
+ */
+export type ReadinessProber = (vm: ReadinessTarget) => Promise<boolean | ReadinessAnswer>;
 
-/** Default prober: GET <endpoint>/readyz, ready on HTTP 200, 2 s timeout. */
+/** Default prober: GET <endpoint>/readyz, 2 s timeout, read by readinessAnswerOf (200 ready; 503 'spot-notice'). */
 export function httpReadinessProber(timeoutMs = 2000): ReadinessProber {
   return async (vm) => {
     try {
       const res = await fetch(`${vm.endpoint}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
-      await res.body?.cancel();
-      return res.status === 200;
+      const text = await res.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      return readinessAnswerOf(res.status, body);
     } catch {
-      return false;
+      return { kind: 'not-ready' };
     }
   };
 }
+
+const asAnswer = (a: boolean | ReadinessAnswer): ReadinessAnswer =>
+  typeof a === 'boolean' ? { kind: a ? 'ready' : 'not-ready' } : a;
 
 export interface Ec2FleetOptions extends AwsClientOptions {
   /** Use this client instead of building one. */
@@ -128,6 +144,8 @@ interface Tracked {
   privateIp?: string;
   /** Launched by this process: its readiness time measures provisioning latency. */
   launchedHere: boolean;
+  /** A Spot instance: probed while ready too, for EC2's interruption notice. */
+  spot?: boolean;
 }
 
 export class Ec2Fleet implements VmFleetPort {
@@ -360,6 +378,7 @@ export class Ec2Fleet implements VmFleetPort {
       t.privateIp = inst.PrivateIpAddress;
       t.record.endpoint = `http://${inst.PrivateIpAddress}:${this.serverPort}`;
     }
+    if (inst.InstanceLifecycle === 'spot' || isSpotType(instanceType)) t.spot = true;
     const ec2State = inst.State?.Name;
     // stopping/stopped: out of service; describe() terminates it.
     // A Spot reclaim (StateReason) ends a running instance too: it serves nothing from here on.
@@ -419,7 +438,7 @@ export class Ec2Fleet implements VmFleetPort {
     return instances;
   }
 
-  /** Refreshes the fleet from EC2 (adopting tagged instances) and probes readiness of pending ones. */
+  /** Refreshes the fleet from EC2 (adopting tagged instances) and probes pending ones, and ready Spot ones for a notice. */
   async describe(): Promise<VmRecord[]> {
     const instances = await this.describeRaw([
       { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] },
@@ -431,7 +450,8 @@ export class Ec2Fleet implements VmFleetPort {
       const t = this.track(inst, false);
       seen.add(t.record.id);
       const st = inst.State?.Name;
-      if (st === 'running' && t.record.state === 'pending' && t.record.endpoint) toProbe.push(t);
+      const probe = t.record.state === 'pending' || (t.record.state === 'ready' && t.spot === true);
+      if (st === 'running' && probe && t.record.endpoint && !toProbe.includes(t)) toProbe.push(t);
       if (st === 'stopped' || st === 'stopping') stopped.push(t.record.id);
     };
     for (const inst of instances) consider(inst);
@@ -451,8 +471,11 @@ export class Ec2Fleet implements VmFleetPort {
       }
     }
     await this.markSpotReclaims();
-    // A reclaimed Spot VM is not probed into 'ready' again.
-    for (let i = toProbe.length - 1; i >= 0; i--) if (toProbe[i]!.record.state !== 'pending') toProbe.splice(i, 1);
+    // A reclaimed Spot VM is not probed into 'ready' again (pending ones and ready Spot ones stay).
+    for (let i = toProbe.length - 1; i >= 0; i--) {
+      const st = toProbe[i]!.record.state;
+      if (st !== 'pending' && st !== 'ready') toProbe.splice(i, 1);
+    }
     if (stopped.length > 0) {
       // Fleet-tagged and stopped: nobody serves from it, its volume still bills. Terminate.
       try {
@@ -464,15 +487,16 @@ export class Ec2Fleet implements VmFleetPort {
       for (const id of stopped) this.tracked.get(id)!.record.state = 'terminating';
     }
     // Probe in parallel: a tick with 20 booting VMs must not wait 20 probe timeouts in a row.
-    const ready = await Promise.all(
+    const probed = await Promise.all(
       toProbe.map((t) =>
-        this.prober({ id: t.record.id, instanceType: t.record.instanceType, endpoint: t.record.endpoint! }),
+        this.prober({ id: t.record.id, instanceType: t.record.instanceType, endpoint: t.record.endpoint! }).then(asAnswer),
       ),
     );
     const nowMs = this.now();
     toProbe.forEach((t, i) => {
-      if (!ready[i]) return;
-      t.record.state = 'ready';
+      const was = t.record.state;
+      t.record.state = stateAfterReadiness(was, probed[i]!);
+      if (was !== 'pending' || t.record.state !== 'ready') return;
       t.record.readyAtMs = nowMs;
       // Adopted instances were launched by an earlier controller: their request time is
       // unknown (LaunchTime is when EC2 accepted it), so only our own launches are measured.

@@ -18,11 +18,10 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../app-config.js';
 import type { CoordinationStore, Lease } from '../coord/coordination-port.js';
 import type { Policy, PolicyEnv } from '../core/policy-types.js';
-import { createSpillwayPolicy } from '../core/spillway-policy.js';
 import { ControlLoop } from '../loop/control-loop.js';
 import type { LaunchSpec, ServerlessPoolPort, VmFleetPort, VmRecord } from '../ports.js';
 import type { ControllerRuntime, ServedVariant } from '../server/runtime.js';
-import { newControllerRuntime } from '../server/stack.js';
+import { newControllerRuntime, policyOf } from '../server/stack.js';
 import { ingestObservations, type ObservationBody } from './observation-log.js';
 import { buildPlanBody } from './plan-doc.js';
 
@@ -128,7 +127,7 @@ export class ClusterPlanner {
 
   private async takeOver(fence: number): Promise<Leadership> {
     const { config, env, served, log } = this.o;
-    const policy = this.o.policy?.() ?? (createSpillwayPolicy() as unknown as Policy<unknown>);
+    const policy = this.o.policy?.() ?? policyOf(config);
     const runtime = newControllerRuntime(policy, env, served, config, { runId: `${Math.floor(this.now()).toString(36)}f${fence}` });
     const fleet = new RecordingFleet(this.o.fleetFor(() => fence));
     let cursor: Record<string, number> = {};

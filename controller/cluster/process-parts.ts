@@ -10,7 +10,6 @@
  * builds a fleet, so it can never launch. Every launch and terminate carries the lease's fence:
  * locally the fleet service checks it, on AWS FencedFleet re-reads the lease before each action.
  */
-import type { AppConfig } from '../app-config.js';
 import type { LambdaPool } from '../aws/lambda-pool.js';
 import { createAwsAdapters, planLambdaConcurrency } from '../aws/world.js';
 import type { CoordinationStore } from '../coord/coordination-port.js';

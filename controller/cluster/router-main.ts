@@ -12,14 +12,12 @@ import pino from 'pino';
 import { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../../functions/server/ts-worker.js';
 import type { PlanDoc } from '../coord/coordination-port.js';
-import type { Policy } from '../core/policy-types.js';
-import { createSpillwayPolicy } from '../core/spillway-policy.js';
 import { HttpVmClient } from '../local/vm-client.js';
 import { silenceSdkNodeVersionNotice } from '../node-notices.js';
 import { createApiServer } from '../server/app.js';
 import { makeDrainable } from '../server/drain.js';
 import { ApiMetrics } from '../server/metrics.js';
-import { newControllerRuntime } from '../server/stack.js';
+import { newControllerRuntime, policyOf } from '../server/stack.js';
 import { readClusterEnv } from './cluster-env.js';
 import { ObservationLog } from './observation-log.js';
 import { applyPlanBody, type PlanBody } from './plan-doc.js';
@@ -34,7 +32,7 @@ async function main(): Promise<void> {
   const { config, routerId } = cluster;
   const log = pino({ level: config.logLevel, base: { svc: 'spillway-router', router: routerId } }, pino.destination(2));
   const { served, env, store, pool, vmInternalToken } = await processParts(cluster);
-  const runtime = newControllerRuntime(createSpillwayPolicy() as unknown as Policy<unknown>, env, served, config);
+  const runtime = newControllerRuntime(policyOf(config), env, served, config);
   const observations = new ObservationLog();
   observations.install(runtime.host);
 

@@ -20,6 +20,7 @@ export const CONFIG_NAMES: Record<ConfigKey, ConfigName> = {
   sloMs: { env: 'SPILLWAY_SLO_MS', flag: 'slo-ms' },
   tickIntervalMs: { env: 'SPILLWAY_TICK_MS', flag: 'tick-ms' },
   vmBootDelayMs: { env: 'SPILLWAY_VM_BOOT_DELAY_MS', flag: 'vm-boot-delay-ms' },
+  vmSpotNoticeMs: { env: 'SPILLWAY_VM_SPOT_NOTICE_MS', flag: 'vm-spot-notice-ms' },
   maxVms: { env: 'SPILLWAY_MAX_VMS', flag: 'max-vms' },
   routers: { env: 'SPILLWAY_ROUTERS', flag: 'routers' },
   leaseTtlMs: { env: 'SPILLWAY_LEASE_TTL_MS', flag: 'lease-ttl-ms' },

@@ -68,6 +68,11 @@ export const LocalConfigSchema = z.strictObject({
   ...SharedFields,
   /** Local "VM" provisioning stand-in: the server sleeps this long before listening. */
   vmBootDelayMs: intIn(0, 600_000).default(20_000),
+  /**
+   * Notice a reclaimed local Spot VM (`<type>:spot`) gets before its process is killed
+   * (LocalVmFleet.reclaim). @default the catalog's spotNoticeMs: EC2's 120 000
+   */
+  vmSpotNoticeMs: intIn(0, 600_000).optional(),
   /** Cap on local VM processes (a 2-core machine runs 2 single-thread servers comfortably). */
   maxVms: intIn(0, 64).default(2),
   /**

@@ -9,6 +9,11 @@
  * gives the endpoint; a /readyz poll flips the VM to 'ready' and stamps readyAtMs (so the controller
  * measures a real provisioning latency); terminate() sends SIGTERM (the server drains) and SIGKILL
  * after terminateGraceMs; a process that dies on its own shows as 'terminated'.
+ * Spot: a `<type>:spot` type (catalog withSpotTypes) launches the same server as a Spot VM with its
+ * own loopback IMDS stand-in (imds-standin.ts) in SPILLWAY_IMDS_ENDPOINT. A ready Spot VM is
+ * probed every noticePollMs; when its server reports the notice it turns 'terminating'
+ * (core/vm-readiness.ts, the rule the EC2 fleet applies too). reclaim(id) plays EC2: it sets the
+ * stand-in's instance-action and SIGKILLs the process spotNoticeMs later (catalog: 120 s).
  * Cost: each VM bills like the instance type it stands in for (catalog price, per second, 60 s
  * minimum, profiles/pricing.ts) from launch to exit.
  */
@@ -20,9 +25,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import type { LaunchSpec, VmFleetPort, VmRecord } from '../ports.js';
-import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
+import { type Catalog, isSpotType, loadCatalog, spotNoticeMs, withSpotTypes } from '../../profiles/catalog.js';
 import { findInstanceType, vmBilledCostUsd } from '../../profiles/pricing.js';
 import { vmServerLayout } from '../core/vm-layout.js';
+import { readinessAnswerOf, stateAfterReadiness } from '../core/vm-readiness.js';
+import { type ImdsStandIn, startImdsStandIn } from './imds-standin.js';
 import { IdempotentParameterMismatchError, InvalidLaunchSpecError } from './errors.js';
 import { parseOptions } from './options.js';
 
@@ -54,6 +61,12 @@ export const LocalVmFleetOptionsSchema = z.strictObject({
    */
   internalToken: z.string().min(16).optional(),
   catalogPath: z.string().optional(),
+  /** EC2's Spot notice a reclaim() gives (ms). @default the catalog's spotNoticeMs (120 000) */
+  spotNoticeMs: z.number().int().min(0).optional(),
+  /** How often a ready Spot VM's /readyz is read for a notice (ms). */
+  noticePollMs: z.number().int().min(10).default(500),
+  /** The Spot VM server's IMDS poll (SPILLWAY_SPOT_POLL_MS). */
+  imdsPollMs: z.number().int().min(50).default(1_000),
   /** Copy server stderr to this process's stderr, prefixed with the VM id (debugging). */
   echoOutput: z.boolean().default(false),
 });
@@ -84,7 +97,14 @@ interface LocalVm {
   terminatedAtMs?: number;
   exited: Promise<void>;
   killTimer?: NodeJS.Timeout;
+  /** terminate() sent SIGTERM. */
+  stopSent?: boolean;
   pollTimer?: NodeJS.Timeout;
+  /** Spot VMs: the VM's stand-in for EC2's instance metadata service. */
+  imds?: ImdsStandIn;
+  /** Spot VMs: when reclaim() set the notice, and when its server's notice made it terminating (ms). */
+  reclaimedAtMs?: number;
+  terminatingAtMs?: number;
   /** Last stderr lines, for a clear message when a server dies at start. */
   stderrTail: string[];
   exitInfo?: string;
@@ -100,7 +120,8 @@ export class LocalVmFleet implements VmFleetPort {
 
   constructor(options: LocalVmFleetOptions = {}, deps: { now?: () => number; catalog?: Catalog } = {}) {
     this.opts = parseOptions(LocalVmFleetOptionsSchema, options, 'local VM fleet');
-    this.catalog = deps.catalog ?? loadCatalog(this.opts.catalogPath);
+    // `<type>:spot` types resolve (priced at their mean Spot price); on-demand types are unchanged.
+    this.catalog = withSpotTypes(deps.catalog ?? loadCatalog(this.opts.catalogPath));
     this.now = deps.now ?? Date.now;
   }
 
@@ -129,12 +150,16 @@ export class LocalVmFleet implements VmFleetPort {
       throw new InvalidLaunchSpecError((err as Error).message, { cause: err });
     }
     const ids: string[] = [];
-    for (let k = 0; k < spec.count; k++) ids.push(this.start(spec, type.vcpu, type.pricePerHourUsd));
+    const spot = isSpotType(spec.instanceType);
+    for (let k = 0; k < spec.count; k++) {
+      const imds = spot ? await startImdsStandIn({ host: this.opts.host }) : undefined;
+      ids.push(this.start(spec, type.vcpu, type.pricePerHourUsd, imds));
+    }
     this.tokens.set(spec.clientToken, { spec: { ...spec }, ids });
     return ids.map((id) => this.snapshot(id));
   }
 
-  private start(spec: LaunchSpec, vcpu: number, pricePerHourUsd: number): string {
+  private start(spec: LaunchSpec, vcpu: number, pricePerHourUsd: number, imds: ImdsStandIn | undefined): string {
     const id = `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
     const layout = vmServerLayout(vcpu, this.opts.maxThreadsPerVm);
     const threads = layout.intraOpThreads;
@@ -153,6 +178,7 @@ export class LocalVmFleet implements VmFleetPort {
           SPILLWAY_INTRA_OP_THREADS: String(threads),
           SPILLWAY_BOOT_DELAY_MS: String(this.opts.bootDelayMs),
           SPILLWAY_VM_ID: id,
+          ...(imds ? { SPILLWAY_IMDS_ENDPOINT: imds.endpoint, SPILLWAY_SPOT_POLL_MS: String(this.opts.imdsPollMs) } : {}),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -168,6 +194,7 @@ export class LocalVmFleet implements VmFleetPort {
       },
       proc,
       pricePerHourUsd,
+      ...(imds ? { imds } : {}),
       stderrTail: [],
       exited: new Promise((resolve) => {
         proc.once('exit', (code, signal) => {
@@ -176,7 +203,8 @@ export class LocalVmFleet implements VmFleetPort {
           vm.terminatedAtMs ??= this.now();
           clearTimeout(vm.killTimer);
           clearTimeout(vm.pollTimer);
-          resolve();
+          if (vm.imds) void vm.imds.close().then(resolve, resolve);
+          else resolve();
         });
       }),
     };
@@ -210,26 +238,70 @@ export class LocalVmFleet implements VmFleetPort {
     return id;
   }
 
+  /** Polls /readyz while pending (readyPollMs), and while ready for a Spot VM (noticePollMs). */
   private pollReady(vm: LocalVm): void {
+    const watched = (): boolean => vm.record.state === 'pending' || (vm.record.state === 'ready' && vm.imds !== undefined);
     const tick = (): void => {
-      if (vm.record.state !== 'pending' || !vm.record.endpoint) return;
+      if (!watched() || !vm.record.endpoint) return;
       const req = request(`${vm.record.endpoint}/readyz`, { method: 'GET', agent: false, timeout: 1000 }, (res) => {
-        res.resume();
-        if (res.statusCode === 200 && vm.record.state === 'pending') {
-          vm.record.state = 'ready';
-          vm.record.readyAtMs = this.now();
-        } else again();
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let body: unknown;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            body = undefined;
+          }
+          const was = vm.record.state;
+          vm.record.state = stateAfterReadiness(was, readinessAnswerOf(res.statusCode ?? 0, body));
+          if (was === 'pending' && vm.record.state === 'ready') vm.record.readyAtMs = this.now();
+          if (vm.record.state === 'terminating') vm.terminatingAtMs = this.now();
+          again();
+        });
+        res.on('error', () => again());
       });
       req.on('timeout', () => req.destroy());
       req.on('error', () => again());
       req.end();
     };
     const again = (): void => {
-      if (vm.record.state !== 'pending') return;
-      vm.pollTimer = setTimeout(tick, this.opts.readyPollMs);
+      if (!watched()) return;
+      vm.pollTimer = setTimeout(tick, vm.record.state === 'pending' ? this.opts.readyPollMs : this.opts.noticePollMs);
       vm.pollTimer.unref();
     };
     tick();
+  }
+
+  /**
+   * EC2 reclaims a Spot VM: its IMDS stand-in answers instance-action {terminate, now + noticeMs}
+   * from now on, and the process is SIGKILLed noticeMs later (EC2 takes the instance, drained or
+   * not). Returns the termination time. Throws for an unknown, gone or on-demand VM.
+   */
+  reclaim(id: string, opts: { noticeMs?: number } = {}): { time: string; noticeMs: number } {
+    const vm = this.vms.get(id);
+    if (!vm || vm.record.state === 'terminated') throw new InvalidLaunchSpecError(`reclaim: unknown or terminated VM id '${id}'`);
+    if (!vm.imds) throw new InvalidLaunchSpecError(`reclaim: VM '${id}' is ${vm.record.instanceType}, not a Spot type (<type>:spot)`);
+    const noticeMs = opts.noticeMs ?? this.opts.spotNoticeMs ?? spotNoticeMs(this.catalog);
+    vm.reclaimedAtMs ??= this.now();
+    const time = new Date(Date.now() + noticeMs).toISOString();
+    vm.imds.setInstanceAction({ action: 'terminate', time });
+    clearTimeout(vm.killTimer);
+    vm.killTimer = setTimeout(() => {
+      if (vm.proc.exitCode === null && vm.proc.signalCode === null) vm.proc.kill('SIGKILL');
+    }, noticeMs);
+    vm.killTimer.unref();
+    return { time, noticeMs };
+  }
+
+  /** Spot VMs: when reclaim() gave the notice and when the fleet saw the VM turn terminating (ms). */
+  spotTimes(id: string): { reclaimedAtMs?: number; terminatingAtMs?: number } | undefined {
+    const vm = this.vms.get(id);
+    if (!vm) return undefined;
+    return {
+      ...(vm.reclaimedAtMs !== undefined ? { reclaimedAtMs: vm.reclaimedAtMs } : {}),
+      ...(vm.terminatingAtMs !== undefined ? { terminatingAtMs: vm.terminatingAtMs } : {}),
+    };
   }
 
   private snapshot(id: string): VmRecord {
@@ -242,9 +314,12 @@ export class LocalVmFleet implements VmFleetPort {
   async terminate(ids: readonly string[]): Promise<void> {
     for (const id of ids) {
       const vm = this.vms.get(id);
-      if (!vm || vm.record.state === 'terminated' || vm.record.state === 'terminating') continue;
+      // A Spot VM that turned terminating on its notice still runs until EC2 (reclaim) or this takes it.
+      if (!vm || vm.record.state === 'terminated' || vm.stopSent) continue;
       vm.record.state = 'terminating';
+      vm.stopSent = true;
       clearTimeout(vm.pollTimer);
+      clearTimeout(vm.killTimer);
       vm.proc.kill('SIGTERM');
       vm.killTimer = setTimeout(() => {
         if (vm.proc.exitCode === null && vm.proc.signalCode === null) vm.proc.kill('SIGKILL');

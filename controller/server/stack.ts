@@ -7,7 +7,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
-import { type Catalog, loadCatalog } from '../../profiles/catalog.js';
+import { type Catalog, isSpotType, loadCatalog, withSpotTypes } from '../../profiles/catalog.js';
 import { loadRegistry } from '../../functions/engine/registry.js';
 import type { AppConfig } from '../app-config.js';
 import { LambdaPool } from '../aws/lambda-pool.js';
@@ -62,11 +62,10 @@ export interface StartStackOptions {
 export async function startStack(config: AppConfig, opts: StartStackOptions = {}): Promise<Stack> {
   const log = opts.log ?? pino({ level: config.logLevel, base: { svc: 'spillway-controller' } });
   const progress = opts.onProgress ?? ((m: string) => log.info(m));
-  const catalog = loadCatalog(config.catalogPath);
+  const catalog = catalogOf(config);
   const served = await servedVariantsOf(config, progress, catalog);
   const names = [...served.keys()];
-  const policy =
-    opts.policy ?? (createSpillwayPolicy() as unknown as Policy<unknown>);
+  const policy = opts.policy ?? policyOf(config);
 
   const childEnv: Record<string, string> = {};
   if (config.home) childEnv['SPILLWAY_HOME'] = config.home;
@@ -164,6 +163,21 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
 
 /** The policy's environment for this configuration (the cluster's routers and planner build it the same way). */
 /**
+ * The catalog every live process plans with: the file's types plus their `<type>:spot` twins, so
+ * a configured Spot type resolves (local: SPILLWAY_INSTANCE_TYPE=c7a.medium:spot; aws:
+ * SPILLWAY_INSTANCE_TYPES=c5.large,c5.large:spot). A twin is bought only when it is a planned type.
+ */
+export function catalogOf(config: AppConfig): Catalog {
+  return withSpotTypes(loadCatalog(config.catalogPath));
+}
+
+/** The policy every live process (single stack, cluster router, planner) runs: Spot planning on when a planned type is Spot. */
+export function policyOf(config: AppConfig): Policy<unknown> {
+  const spot = plannedInstanceTypes(config).some(isSpotType);
+  return createSpillwayPolicy(spot ? { spot: true } : {}) as unknown as Policy<unknown>;
+}
+
+/**
  * The variants this process serves, from the config: the one place every process (the single
  * stack, the cluster supervisor, each router) resolves them, so they cannot drift apart. Hosts
  * that run models locally need the model files (built here when missing); the AWS controller host
@@ -172,7 +186,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
 export function servedVariantsOf(
   config: AppConfig,
   onProgress: (msg: string) => void = () => {},
-  catalog: Catalog = loadCatalog(config.catalogPath),
+  catalog: Catalog = catalogOf(config),
 ): Promise<Map<string, ServedVariant>> {
   const home = config.home;
   return resolveServedVariants({
@@ -191,7 +205,7 @@ export function buildPolicyEnv(
   config: AppConfig,
   served: ReadonlyMap<string, ServedVariant>,
   lambdaConcurrencyLimit: number,
-  catalog: Catalog = loadCatalog(config.catalogPath),
+  catalog: Catalog = catalogOf(config),
 ): PolicyEnv {
   return {
     catalog,
@@ -315,6 +329,7 @@ export async function createWorld(
   );
   const fleet = new LocalVmFleet({
     bootDelayMs: config.vmBootDelayMs,
+    ...(config.vmSpotNoticeMs !== undefined ? { spotNoticeMs: config.vmSpotNoticeMs } : {}),
     ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
     // maxThreadsPerVm left at its default (this machine's cores): a VM runs one intra-op thread per
     // vCPU of the stand-in type (c7a.medium: 1), as the profile's capacity for that type assumes.

@@ -178,6 +178,13 @@ export const ERROR_CODES = {
     from: BACKEND,
     meaning: "The VM server's queue is at its limit; Retry-After is the time to drain it (at least 1 s).",
   },
+  spot_reclaim: {
+    status: 503,
+    retryable: true,
+    retryAfterS: 1,
+    from: BACKEND,
+    meaning: "This Spot VM got EC2's two-minute interruption notice: it finishes what it accepted and takes nothing new; the router sends the request elsewhere.",
+  },
   draining: {
     status: 503,
     retryable: true,

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { envInt, envNum, readEnv } from './env.js';
 import { SERVING_LIMITS } from './limits.js';
+import { IMDS_DEFAULT_ENDPOINT } from './spot-notice.js';
 
 const variantList = z
   .string()
@@ -32,9 +33,24 @@ export const ServerEnvSchema = z.object({
   /** Optional: the per-start shared secret every non-health route then needs (internal-token.ts). */
   SPILLWAY_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SPILLWAY_HOME: z.string().min(1).optional(),
+  /**
+   * Optional extension: this VM is a Spot instance; watch EC2's interruption notice
+   * (spot-notice.ts). Also on when SPILLWAY_IMDS_ENDPOINT is set. @default 0 (on-demand)
+   */
+  SPILLWAY_SPOT: z.enum(['0', '1'], { message: "must be '0' or '1'" }).default('0'),
+  /** Instance metadata service the watcher polls (the local fleet sets its loopback stand-in). */
+  SPILLWAY_IMDS_ENDPOINT: z.url({ message: 'must be an http(s) URL' }).optional(),
+  /** Between two instance-action polls (EC2 recommends <= 5 s; 1 s leaves 119 s of the 120 s notice). */
+  SPILLWAY_SPOT_POLL_MS: envInt(1_000, 50, 60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type ServerEnv = z.output<typeof ServerEnvSchema>;
+
+/** Where the Spot watcher polls, or undefined when this VM is not Spot. */
+export function spotWatchEndpoint(env: ServerEnv): string | undefined {
+  if (env.SPILLWAY_IMDS_ENDPOINT) return env.SPILLWAY_IMDS_ENDPOINT;
+  return env.SPILLWAY_SPOT === '1' ? IMDS_DEFAULT_ENDPOINT : undefined;
+}
 
 export function readServerEnv(env: NodeJS.ProcessEnv = process.env): ServerEnv {
   return readEnv(ServerEnvSchema, env);

@@ -66,6 +66,22 @@ export class DrainingError extends ClientFacingError {
   }
 }
 
+/** This VM got EC2's Spot interruption notice (spot-notice.ts): it finishes what it accepted and takes nothing new. */
+export class SpotReclaimError extends ClientFacingError {
+  constructor(action: string, time: string) {
+    super(
+      503,
+      'spot_reclaim',
+      `this Spot VM is being reclaimed by EC2 (${action} at ${time}) and accepts no new requests; send them elsewhere`,
+      undefined,
+      { retryAfterS: 1 },
+    );
+  }
+}
+
+/** The instance metadata service gave no usable answer (caught by the watcher, never sent to a client). */
+export class ImdsError extends ServingError {}
+
 export class NotReadyError extends ClientFacingError {
   constructor() {
     super(503, 'not_ready', 'models are still loading; retry later', undefined, { retryAfterS: 1 });

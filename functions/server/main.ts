@@ -3,13 +3,15 @@
  * Wires env -> engine -> createVmServer; sleeps SPILLWAY_BOOT_DELAY_MS (stands in for EC2
  * provisioning), listens, prints exactly one JSON line {"event":"listening",...} on stdout,
  * then loads the models (/readyz turns 200). Logs go to stderr so stdout stays machine-readable.
- * SIGTERM/SIGINT: graceful drain, exit 0.
+ * SIGTERM/SIGINT: graceful drain, exit 0. A Spot VM (SPILLWAY_SPOT=1 or SPILLWAY_IMDS_ENDPOINT)
+ * watches EC2's interruption notice from the listen on and drains on it (spot-notice.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { createEngine } from '../engine/engine.js';
 import { loadRegistry } from '../engine/registry.js';
-import { readServerEnv } from './config.js';
+import { readServerEnv, spotWatchEndpoint } from './config.js';
+import { SpotNoticeWatcher } from './spot-notice.js';
 import { createVmServer } from './vm-server.js';
 import { createWorkerEngine } from './worker-engine.js';
 
@@ -51,10 +53,16 @@ async function main(): Promise<void> {
     ...(env.SPILLWAY_INTERNAL_TOKEN ? { internalToken: env.SPILLWAY_INTERNAL_TOKEN } : {}),
   });
 
+  const imds = spotWatchEndpoint(env);
+  const watcher = imds
+    ? new SpotNoticeWatcher({ endpoint: imds, pollMs: env.SPILLWAY_SPOT_POLL_MS, log, onNotice: (n) => server.spotNotice(n) })
+    : undefined;
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    watcher?.stop();
     log.info({ signal }, 'draining');
     server
       .drain()
@@ -76,6 +84,11 @@ async function main(): Promise<void> {
   const addr = await server.listen(env.PORT, env.HOST);
   process.stdout.write(`${JSON.stringify({ event: 'listening', host: addr.host, port: addr.port })}\n`);
   log.info({ ...addr, variants: env.SPILLWAY_VARIANTS, intraOpThreads: env.SPILLWAY_INTRA_OP_THREADS }, 'listening');
+  // Watching from the listen on: a notice that comes while the models load is reported too.
+  if (watcher) {
+    watcher.start();
+    log.info({ imds, pollMs: env.SPILLWAY_SPOT_POLL_MS }, 'spot notice watcher started');
+  }
   await server.load();
   log.info('ready');
 }

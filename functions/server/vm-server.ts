@@ -3,6 +3,10 @@
  * POST /v1/infer, GET /healthz, GET /readyz (200 once every model is loaded), GET /metrics.
  * drain() implements graceful shutdown: new requests get 503 'draining', requests already
  * accepted (headers received) and everything queued still finish, then the listener closes.
+ * spotNotice() (EC2's Spot interruption notice, spot-notice.ts) is the same drain without closing
+ * the listener: new /v1/infer get 503 'spot_reclaim', /readyz turns 503 'spot-notice' with the
+ * termination time, and /readyz and /healthz report it (`spotNotice`) until EC2 takes the VM, so
+ * the controller, which reads /readyz, sees it and moves this VM's share elsewhere.
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +23,7 @@ import {
   ClientFacingError,
   DrainingError,
   InvalidRequestError,
+  SpotReclaimError,
   NotReadyError,
   PayloadTooLargeError,
   ServingConfigError,
@@ -33,6 +38,7 @@ import { validateInferRequest } from './validate.js';
 import { describeIssues } from '../engine/zod-issues.js';
 import { INTERNAL_TOKEN_HEADER, sameToken } from './internal-token.js';
 import { warmUp } from '../engine/warm-up.js';
+import type { SpotNotice } from './spot-notice.js';
 
 export const VmServerOptionsSchema = z.strictObject({
   engine: z.custom<InferenceEngine>((v) => typeof v === 'object' && v !== null && 'predict' in v, {
@@ -84,7 +90,24 @@ export interface VmServer {
   listen(port?: number, host?: string): Promise<{ host: string; port: number }>;
   /** Graceful: refuse new requests (503 'draining'), finish accepted and queued ones, close. */
   drain(opts?: { forceAfterMs?: number }): Promise<void>;
+  /** EC2 will reclaim this VM: refuse new work (503 'spot_reclaim'), finish what was accepted. Idempotent. */
+  spotNotice(notice: SpotNotice): void;
+  /** What /readyz and /healthz report as `spotNotice` (undefined: no notice). */
+  spotReport(): SpotNoticeReport | undefined;
   readonly http: Server;
+}
+
+/** The `spotNotice` field of /readyz and /healthz. */
+export interface SpotNoticeReport {
+  action: SpotNotice['action'];
+  /** EC2's termination time (ISO 8601, as IMDS gave it). */
+  time: string;
+  /** When this server saw the notice (ISO 8601). */
+  noticedAt: string;
+  /** Accepted /v1/infer requests not yet answered. */
+  acceptedInFlight: number;
+  /** Every request accepted before the notice has been answered. */
+  drained: boolean;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -144,6 +167,7 @@ export function createVmServer(options: VmServerOptions): VmServer {
   const batchers = new Map<string, Batcher>();
   let ready = false;
   let draining = false;
+  let spot: { notice: SpotNotice; noticedAtMs: number; drainedAtMs?: number } | undefined;
   let inFlight = 0;
   const maxInFlight =
     opts.maxInFlight ?? opts.variants.length * (opts.queueLimit + 2 * opts.maxBatch * opts.concurrency);
@@ -290,6 +314,12 @@ export function createVmServer(options: VmServerOptions): VmServer {
         req.resume();
         return;
       }
+      if (spot) {
+        metrics.requests.inc({ status: '503', model: 'other' });
+        sendError(res, new SpotReclaimError(spot.notice.action, spot.notice.time));
+        req.resume();
+        return;
+      }
       if (!ready) {
         metrics.requests.inc({ status: '503', model: 'other' });
         sendError(res, new NotReadyError());
@@ -307,6 +337,7 @@ export function createVmServer(options: VmServerOptions): VmServer {
         await handleInfer(req, res, arrivalMs);
       } finally {
         release();
+        if (spot) checkSpotDrained();
       }
       return;
     }
@@ -320,19 +351,22 @@ export function createVmServer(options: VmServerOptions): VmServer {
       return;
     }
     if (path === '/healthz') {
-      send(res, 200, JSON_HEADERS, JSON.stringify({ status: 'ok', draining }));
+      const report = spotReport();
+      send(res, 200, JSON_HEADERS, JSON.stringify({ status: 'ok', draining, ...(report ? { spotNotice: report } : {}) }));
     } else if (path === '/readyz') {
-      const ok = ready && !draining;
+      const ok = ready && !draining && !spot;
+      const report = spotReport();
       send(
         res,
         ok ? 200 : 503,
         JSON_HEADERS,
         JSON.stringify({
-          status: ok ? 'ready' : draining ? 'draining' : 'loading',
+          status: ok ? 'ready' : draining ? 'draining' : spot ? 'spot-notice' : 'loading',
           variants: [...variants.keys()],
           isa,
           // The same load every answer carries: a cheap way to see the queue without a request.
           load: { outstanding: inferOutstanding },
+          ...(report ? { spotNotice: report } : {}),
         }),
       );
     } else if (path === '/metrics') {
@@ -364,6 +398,27 @@ export function createVmServer(options: VmServerOptions): VmServer {
     else socket.destroy();
   });
 
+  function spotReport(): SpotNoticeReport | undefined {
+    if (!spot) return undefined;
+    const acceptedInFlight = gate.snapshot().inFlight;
+    return {
+      action: spot.notice.action,
+      time: spot.notice.time,
+      noticedAt: new Date(spot.noticedAtMs).toISOString(),
+      acceptedInFlight,
+      drained: spot.drainedAtMs !== undefined,
+    };
+  }
+
+  function checkSpotDrained(): void {
+    if (!spot || spot.drainedAtMs !== undefined || gate.snapshot().inFlight > 0) return;
+    spot.drainedAtMs = Date.now();
+    log.warn(
+      { spotNotice: spotReport(), drainMs: spot.drainedAtMs - spot.noticedAtMs },
+      'spot notice: every accepted request answered; waiting for EC2 to reclaim the VM',
+    );
+  }
+
   let loading: Promise<void> | undefined;
   const server: VmServer = {
     metrics,
@@ -394,6 +449,18 @@ export function createVmServer(options: VmServerOptions): VmServer {
         });
       });
     },
+    spotNotice(notice) {
+      if (spot) return;
+      spot = { notice, noticedAtMs: Date.now() };
+      log.warn(
+        { spotNotice: spotReport(), leftMs: notice.timeMs - spot.noticedAtMs },
+        'spot notice: EC2 reclaims this VM; refusing new requests (503 spot_reclaim), finishing the accepted ones',
+      );
+      // Queued requests stop waiting for batch-mates: dispatch them now.
+      for (const b of batchers.values()) void b.drain();
+      checkSpotDrained();
+    },
+    spotReport,
     async drain({ forceAfterMs = 30_000 } = {}) {
       draining = true;
       const closed = new Promise<void>((r) => http.close(() => r()));

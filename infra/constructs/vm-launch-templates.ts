@@ -50,8 +50,10 @@ export const VM_READY_TIMEOUT_S = 300;
 export function vmUserData(opts: { bundleUrl: string; modelBucket: string; serverPort: number }): string[] {
   return [
     ...bootPreamble('spillway-server'),
-    ...imdsLines({ VARIANT: 'tags/instance/spillway:variant' }),
+    ...imdsLines({ VARIANT: 'tags/instance/spillway:variant', LIFECYCLE: 'instance-life-cycle' }),
     'VCPU=$(nproc)',
+    // A Spot VM watches IMDS for EC2's interruption notice and drains on it (functions/server/spot-notice.ts).
+    'SPOT=0; [ "$LIFECYCLE" = spot ] && SPOT=1',
     `mkdir -p ${BUNDLE_ROOT}/models /var/lib/spillway`,
     ...bundleFetchLines(opts.bundleUrl),
     'step models',
@@ -72,6 +74,7 @@ export function vmUserData(opts: { bundleUrl: string; modelBucket: string; serve
     `Environment=SPILLWAY_MODEL_DIR=${BUNDLE_ROOT}/models`,
     'Environment=SPILLWAY_HOME=/var/lib/spillway',
     'Environment=SPILLWAY_SHARED_DIR=none',
+    'Environment=SPILLWAY_SPOT=$SPOT',
     `ExecStart=${BUNDLE_NODE} ${BUNDLE_APP}/dist/server.mjs`,
     'Restart=on-failure',
     'KillSignal=SIGTERM',

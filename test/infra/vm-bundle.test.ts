@@ -193,7 +193,7 @@ describe('VM boot as deployed (synthesized user data, real bundle, loopback only
         'for a in "$@"; do case "$a" in',
         '  http://169.254.169.254/*)',
         '    if [ "$FAIL_AT" = imds ]; then echo "curl: (22) The requested URL returned error: 404" >&2; exit 22; fi',
-        '    case "$a" in */api/token) echo tok;; */tags/instance/spillway:variant) echo "$' + '{TWIN_VARIANT:-' + VARIANT + '}";; *) exit 22;; esac; exit 0;;',
+        '    case "$a" in */api/token) echo tok;; */tags/instance/spillway:variant) echo "$' + '{TWIN_VARIANT:-' + VARIANT + '}";; */instance-life-cycle) echo on-demand;; *) exit 22;; esac; exit 0;;',
         'esac; done',
         'exec /usr/bin/curl "$@"',
       ].join('\n'),

@@ -23,7 +23,7 @@ describe('deploy twin: template readers', () => {
   it('VM unit: environment with the IMDS variables expanded, ExecStart mapped to the server source', () => {
     const lt = resourcesOfType(template, 'AWS::EC2::LaunchTemplate').find(([, p]) => !String(p.LaunchTemplateName).endsWith('-controller-imdsv2'))![1];
     const script = text((lt.LaunchTemplateData as { UserData: Join }).UserData);
-    const unit = unitFromScript(script, { VARIANT: 'v1', VCPU: '1' });
+    const unit = unitFromScript(script, { VARIANT: 'v1', VCPU: '1', SPOT: '0' });
     expect(unit.name).toBe('spillway-server');
     expect(unit.environment).toMatchObject({ HOST: '0.0.0.0', SPILLWAY_VARIANTS: 'v1', SPILLWAY_INTRA_OP_THREADS: '1', SPILLWAY_MODEL_DIR: '/opt/spillway/models' });
     expect(() => unitFromScript(script, { VARIANT: 'v1' })).toThrow(/\$VCPU/);

@@ -171,7 +171,8 @@ export class VmBacker {
     const vcpu = this.vcpus.get(b.instanceType);
     if (vcpu === undefined) throw new Error(`instance type ${b.instanceType} is not in the catalog`);
     if (!b.variant) throw new Error('no spillway:variant tag (the boot script reads it from IMDS)');
-    const unit = unitFromScript(script, { VARIANT: b.variant, VCPU: String(vcpu) });
+    // SPOT: the twin launches on-demand (IMDS instance-life-cycle 'on-demand' -> the script's SPOT=0).
+    const unit = unitFromScript(script, { VARIANT: b.variant, VCPU: String(vcpu), SPOT: '0' });
     const dirs = { repoRoot: this.o.repoRoot, instanceRoot: join(this.o.workDir, b.id) };
     // step models: `aws s3 sync s3://<bucket>/<prefix> <dest>`, through the S3 API.
     const sync = modelSyncOf(script);
