@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { variantNameProblem } from '../functions/engine/variant-name.js';
-import { loadCatalog } from '../profiles/catalog.js';
+import { ec2TypeOf, isSpotType, loadCatalog, withSpotTypes } from '../profiles/catalog.js';
 import { EMAIL_PATTERN } from './constructs/alarm-topic.js';
 import { describeIssues } from '../functions/engine/zod-issues.js';
 
@@ -40,7 +40,10 @@ export const InfraConfigSchema = z.object({
   fleetName: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, 'lowercase letters, digits, dashes (2-31 chars)'),
   /** spillway:variants — model variants served (one Lambda function each). */
   variants: z.array(z.string()).min(1),
-  /** spillway:instanceTypes — EC2 types with a launch template (must be in profiles/catalog.json). */
+  /**
+   * spillway:instanceTypes — EC2 types the planner may buy (must be in profiles/catalog.json); a
+   * `<type>:spot` entry (e.g. `c5.large,c5.large:spot`) lets it buy that type on the Spot market too.
+   */
   instanceTypes: z.array(z.string()).min(1),
   /**
    * spillway:maxVms — VMs (booting + ready) the controller may run at once.
@@ -169,12 +172,18 @@ export function readInfraConfig(
         `${S3_BUCKET_NAME_MAX - (bucketLen - fleetName.length)} characters`,
     );
   }
-  const catalog = loadCatalog();
+  // `<type>:spot` is accepted for every type with Spot prices in the catalog (bought on the Spot market).
+  const catalog = withSpotTypes(loadCatalog());
   const known = catalog.ec2.instanceTypes.map((t) => t.name);
   for (const t of [...parsed.data.instanceTypes, parsed.data.controllerInstanceType]) {
     if (!known.includes(t)) {
       throw new Error(`invalid deployment configuration: instance type '${t}' is not in profiles/catalog.json (${known.join(', ')})`);
     }
+  }
+  if (isSpotType(parsed.data.controllerInstanceType)) {
+    throw new Error(
+      `invalid deployment configuration: spillway:controllerInstanceType = '${parsed.data.controllerInstanceType}': the controller and routers run on-demand (a reclaim would take the endpoint down); use '${ec2TypeOf(parsed.data.controllerInstanceType)}'`,
+    );
   }
   return parsed.data;
 }

@@ -12,7 +12,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import type { Catalog } from '../../profiles/catalog.js';
+import { type Catalog, ec2TypeOf } from '../../profiles/catalog.js';
 import type { VariantProfile } from '../../profiles/schema.js';
 import type { InfraConfig } from '../config.js';
 import { AlarmTopic } from '../constructs/alarm-topic.js';
@@ -92,7 +92,9 @@ export class ServingStack extends Stack {
       );
     }
 
-    const types = config.instanceTypes.map((name) => {
+    // `c5.large:spot` launches from c5.large's template (with Spot market options): one template per EC2 type.
+    const ec2Types = [...new Set(config.instanceTypes.map(ec2TypeOf))];
+    const types = ec2Types.map((name) => {
       const t = catalog.ec2.instanceTypes.find((x) => x.name === name);
       if (!t) throw new Error(`ServingStack instanceTypes: '${name}' is not in the catalog`);
       return t;

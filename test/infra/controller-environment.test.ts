@@ -49,6 +49,14 @@ const CONTEXTS = [
     'spillway:maxVms': '25',
     'spillway:sloMs': '900',
   },
+  {
+    // Spot too: the controller plans c5.large on both markets (one launch template, below).
+    'spillway:fleetName': 'cfg-spot',
+    'spillway:variants': 'squeezenet-caffe2-fp16',
+    'spillway:instanceTypes': 'c5.large,c5.large:spot',
+    'spillway:maxVms': '4',
+    'spillway:sloMs': '250',
+  },
 ] as const;
 
 describe('controller host environment round trip (CDK context -> user data -> controller config)', () => {
@@ -77,6 +85,20 @@ describe('controller host environment round trip (CDK context -> user data -> co
       expect(config.vmSubnets?.every((s) => s === TOKEN)).toBe(true);
     });
   }
+
+  it('a `<type>:spot` entry shares its type\'s launch template; the controller itself is never Spot', () => {
+    const built = synthApp({ ...CONTEXTS[2], 'spillway:modelDir': join(tmpdir(), 'no-such-model-dir') });
+    const names = Object.values(Template.fromStack(built.serving).findResources('AWS::EC2::LaunchTemplate')).map(
+      (r) => (r as { Properties: { LaunchTemplateName?: string } }).Properties.LaunchTemplateName,
+    );
+    expect(names.filter((n) => n?.startsWith('cfg-spot-c5.large'))).toEqual(['cfg-spot-c5.large']);
+    expect(() =>
+      synthApp({ ...CONTEXTS[2], 'spillway:controllerInstanceType': 'c5.large:spot', 'spillway:modelDir': join(tmpdir(), 'no-such-model-dir') }),
+    ).toThrow(/spillway:controllerInstanceType = 'c5.large:spot'.*on-demand.*use 'c5.large'/);
+    expect(() => synthApp({ 'spillway:instanceTypes': 'c5.large:spott', 'spillway:modelDir': join(tmpdir(), 'no-such-model-dir') })).toThrow(
+      /instance type 'c5.large:spott' is not in profiles\/catalog.json/,
+    );
+  });
 
   it('a value the controller would reject fails synth, naming the key', () => {
     expect(() => synthApp({ 'spillway:maxVms': '5000', 'spillway:modelDir': join(tmpdir(), 'no-such-model-dir') })).toThrow(
