@@ -55,7 +55,8 @@ async function main(): Promise<void> {
     // Locally behind the supervisor's balancer on an ephemeral loopback port; on AWS on the
     // configured port and host the load balancer's target group points at.
     if (cluster.mode === 'aws') server.listen(config.port, config.host, () => resolve());
-    else server.listen(0, '127.0.0.1', () => resolve());
+    // Port 0 on first start; a restarted router gets its old port back (supervisor.ts), so the balancer's backend stays valid.
+    else server.listen(config.port, '127.0.0.1', () => resolve());
   });
 
   // ---- follow the plan

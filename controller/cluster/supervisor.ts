@@ -19,12 +19,15 @@ import { createWorld, servedVariantsOf } from '../server/stack.js';
 import { CLUSTER_ENV, type LocalClusterHandover, ROUTER_MODE_ENV } from './cluster-env.js';
 import { startFleetService, type FleetService } from './fleet-service.js';
 import { startHaproxy, type Haproxy } from './haproxy.js';
+import { nextRestart, type RestartState } from './restart-backoff.js';
 
 export interface RouterProcess {
   id: string;
   pid: number;
   port: number;
   child: ChildProcess;
+  /** Times the supervisor restarted this router after it died (pid and child are the current ones). */
+  restarts: number;
 }
 
 export interface Cluster {
@@ -63,7 +66,9 @@ export async function startCluster(
     closers.push(() => fleetService.close());
 
     const routers: RouterProcess[] = [];
+    let stopping = false;
     const stopRouters = async () => {
+      stopping = true;
       await Promise.all(routers.map((r) => stopChild(r.child, config.drainTimeoutMs + 10_000)));
     };
     closers.push(stopRouters);
@@ -77,7 +82,11 @@ export async function startCluster(
         token,
         config: { ...config, port: 0, host: '127.0.0.1' },
       };
-      routers.push(await startRouter(cluster, o.routerStderr));
+      const r = await startRouter(cluster, o.routerStderr);
+      routers.push(r);
+      // A router that dies is started again on the same port, so HAProxy's health check takes it
+      // back without a reload; its planner candidate rejoins the lease race.
+      superviseRouter(r, { ...cluster, config: { ...cluster.config, port: r.port } }, () => stopping, o);
     }
     const haproxy: Haproxy = await startHaproxy({
       host: config.host,
@@ -110,13 +119,55 @@ async function startRouter(cluster: LocalClusterHandover, onStderr?: (routerId: 
         const m = JSON.parse(line) as { event?: string; port?: number };
         if (m.event === 'router-ready' && m.port) {
           clearTimeout(timer);
-          resolve({ id: cluster.routerId, pid: child.pid!, port: m.port, child });
+          resolve({ id: cluster.routerId, pid: child.pid!, port: m.port, child, restarts: 0 });
         }
       } catch {
         // not a JSON line
       }
     });
   });
+}
+
+/** Restarts `r` whenever its process exits while the cluster is not stopping (restart-backoff.ts decides when). */
+function superviseRouter(
+  r: RouterProcess,
+  cluster: LocalClusterHandover,
+  stopping: () => boolean,
+  o: { log: Logger; routerStderr?: (routerId: string, line: string) => void },
+): void {
+  let state: RestartState = { youngDeaths: 0 };
+  const watch = (child: ChildProcess, startedAtMs: number) => {
+    child.once('exit', (code, signal) => {
+      if (stopping()) return;
+      const step = nextRestart(state, Date.now() - startedAtMs);
+      state = step.next;
+      o.log.warn({ event: 'router-died', router: r.id, code, signal, restartInMs: step.delayMs }, `${r.id} exited (${signal ?? code}); restarting in ${step.delayMs} ms`);
+      const again = () => {
+        if (stopping()) return;
+        startRouter(cluster, o.routerStderr).then(
+          (fresh) => {
+            if (stopping()) {
+              fresh.child.kill('SIGTERM');
+              return;
+            }
+            r.child = fresh.child;
+            r.pid = fresh.pid;
+            r.restarts++;
+            o.log.info({ event: 'router-restarted', router: r.id, pid: r.pid, port: fresh.port, restarts: r.restarts }, `${r.id} restarted (pid ${r.pid})`);
+            watch(fresh.child, Date.now());
+          },
+          (err: unknown) => {
+            o.log.warn({ err, router: r.id }, `${r.id} did not restart; trying again`);
+            const retry = nextRestart(state, 0);
+            state = retry.next;
+            setTimeout(again, retry.delayMs).unref();
+          },
+        );
+      };
+      setTimeout(again, step.delayMs).unref();
+    });
+  };
+  watch(r.child, Date.now());
 }
 
 function stopChild(child: ChildProcess, hardMs: number): Promise<void> {

@@ -158,6 +158,14 @@ describe.skipIf(!HAVE_HAPROXY && !process.env['CI'])('local cluster faults (3 ro
     expect(outcomes.filter((o) => o.atMs >= lateStart && o.status === 200).length).toBeGreaterThan(0);
     const tokens = cluster.fleetService.stats.launches.map((l) => l.clientToken);
     expect(new Set(tokens).size).toBe(tokens.length);
+    // The supervisor restarted the killed router on its old port: a new process answers there.
+    const victimPid = victim.pid;
+    expect(victim.restarts).toBe(1);
+    expect(() => process.kill(victimPid, 0)).not.toThrow();
+    expect((await fetch(`http://127.0.0.1:${victim.port}/healthz`)).status).toBe(200);
+    console.log(
+      `[cluster] ${victim.id} restarted as pid ${victimPid} on :${victim.port}`,
+    );
     console.log(
       `[cluster] SIGKILL failover took ${failoverMs} ms; ${outcomes.length} requests, ${outcomes.filter((o) => o.status === 200).length} ok, ${routerFailed.length} router_failed, statuses ${JSON.stringify(Object.fromEntries(failures.map((f) => [f.status, failures.filter((g) => g.status === f.status).length])))}; launches ${tokens.length}, fleet refusals ${cluster.fleetService.stats.refused}`,
     );
