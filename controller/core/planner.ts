@@ -123,6 +123,12 @@ export interface PlanInput {
   maxSpotShareOfOneReclaim?: number;
   /** EC2's notice before a reclaim (ms), for the reclaim's cost. @default 120,000 */
   spotNoticeMs?: number;
+  /**
+   * Keep the Spot rows (share, absorb, hold): the SLO holds through any one reclaim. planCapacity
+   * drops them itself, and says so (spotReclaimUncovered), only when no plan meets them: buying
+   * Spot that one reclaim can hurt beats buying nothing. @default true
+   */
+  spotReclaimGuarantee?: boolean;
 }
 
 /** Default for PlanInput.maxSpotShareOfOneReclaim. */
@@ -174,6 +180,11 @@ export type PlanResult =
       costUsdPerHour: number;
       /** Average served accuracy of the mix (top-1 %). */
       accuracy: number;
+      /**
+       * Set when no plan could hold the SLO through one Spot reclaim (e.g. Lambda concurrency 6
+       * cannot take a 350 rps VM's load at once), so this plan was solved without that guarantee.
+       */
+      spotReclaimUncovered?: true;
     }
   | { ok: false; reason: string };
 
@@ -223,12 +234,14 @@ export function planCapacity(input: PlanInput): PlanResult {
   const noticeMs = input.spotNoticeMs ?? 120_000;
   const spotGroups = [...new Set(usable.flatMap((v) => v.vmOptions.filter((o) => o.spot && o.capacityRps > 0).map((o) => o.instanceType)))];
   const holdRows = new Set<string>();
-  for (const g of spotGroups) {
+  // Without the guarantee the rows are left undeclared: the solver ignores coefficients of rows it has no constraint for.
+  const guarantee = input.spotReclaimGuarantee !== false;
+  for (const g of guarantee ? spotGroups : []) {
     constraints[`share_${g}`] = { max: 0 };
     constraints[`absorb_${g}`] = { max: constraints.conc.max! };
   }
   usable.forEach((v, i) => {
-    if (v.lambda) return;
+    if (v.lambda || !guarantee) return;
     for (const o of v.vmOptions) if (o.spot && o.capacityRps > 0 && !holdRows.has(`hold${i}_${o.instanceType}`)) {
       holdRows.add(`hold${i}_${o.instanceType}`);
       constraints[`hold${i}_${o.instanceType}`] = { max: 0 };
@@ -331,7 +344,13 @@ export function planCapacity(input: PlanInput): PlanResult {
   } catch (err) {
     return { ok: false, reason: `solver failed: ${(err as Error).message}` };
   }
-  if (!res.feasible) return { ok: false, reason: diagnose(input, planLoad, hasBudget, hasFloor) };
+  if (!res.feasible) {
+    if (guarantee && spotGroups.length > 0) {
+      const uncovered = planCapacity({ ...input, spotReclaimGuarantee: false });
+      if (uncovered.ok) return { ...uncovered, spotReclaimUncovered: true };
+    }
+    return { ok: false, reason: diagnose(input, planLoad, hasBudget, hasFloor) };
+  }
 
   const vms: PlannedVms[] = [];
   const vmRps: Record<string, number> = {};

@@ -867,6 +867,8 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
           notes.push(`plan for ${key} failed (${r.reason}); keeping the current fleet, Lambda takes the rest`);
           continue;
         }
+        if (r.spotReclaimUncovered)
+          notes.push(`plan for ${key}: no Spot plan holds the SLO through one reclaim (Lambda concurrency ${env.lambdaConcurrencyLimit} cannot take a pool's load at once); buying Spot without that guarantee`);
         for (const vm of r.vms) desired[vmKey(vm.instanceType, vm.variant)] = (desired[vmKey(vm.instanceType, vm.variant)] ?? 0) + vm.count;
         notes.push(`plan ${key} (${((s.demand.shares[key] ?? 0) * 100).toFixed(0)} % of demand): $${r.costUsdPerHour.toFixed(4)}/h, accuracy ${r.accuracy.toFixed(2)}, ${r.vms.map((v) => `${v.count}x${v.instanceType}:${v.variant}`).join(' ') || 'no VMs'}`);
       }

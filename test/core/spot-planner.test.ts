@@ -98,6 +98,20 @@ describe('planner: Spot', () => {
     expect(count(roomy, 'c5.large:spot')).toBeGreaterThanOrEqual(8);
   });
 
+  it('when no plan holds the SLO through a reclaim, it buys Spot anyway and says so (never nothing)', () => {
+    // Spot only, one pool, Lambda concurrency 1 (0.8 x 1 / 20 ms = 40 rps of headroom): no VM's
+    // 80 rps can be absorbed at once, so the guaranteed rows are infeasible for 300 rps.
+    const vs = [variant(options({ pools: 1 }).filter((o) => o.spot))];
+    const guaranteed = planCapacity({ loadRps: 300, variants: vs, lambdaConcurrencyLimit: 1, spotReclaimGuarantee: true, maxSpotShareOfOneReclaim: 0.5 });
+    expect(guaranteed.ok).toBe(true);
+    if (!guaranteed.ok) return;
+    expect(guaranteed.spotReclaimUncovered).toBe(true);
+    expect(count(guaranteed, 'c5.large:spot')).toBeGreaterThanOrEqual(4);
+    // Feasible with the guarantee: not flagged.
+    const fine = planCapacity({ loadRps: 600, variants: [variant(options({ pools: 1 }))], lambdaConcurrencyLimit: 3, maxSpotShareOfOneReclaim: 1 });
+    expect(fine.ok && fine.spotReclaimUncovered).toBeFalsy();
+  });
+
   it('a variant without Lambda holds the worst reclaim on its own VMs', () => {
     const vs = [variant(options({ pools: 3 }), false)];
     const r = planCapacity({ loadRps: 380, variants: vs, lambdaConcurrencyLimit: 1000, maxSpotShareOfOneReclaim: 1 });
