@@ -17,7 +17,7 @@ import { silenceSdkNodeVersionNotice } from '../node-notices.js';
 import { createApiServer } from '../server/app.js';
 import { makeDrainable } from '../server/drain.js';
 import { ApiMetrics } from '../server/metrics.js';
-import { newControllerRuntime, policyOf } from '../server/stack.js';
+import { apiOptionsOf, newControllerRuntime, policyOf } from '../server/stack.js';
 import { readClusterEnv } from './cluster-env.js';
 import { ObservationLog } from './observation-log.js';
 import { applyPlanBody, type PlanBody } from './plan-doc.js';
@@ -42,12 +42,7 @@ async function main(): Promise<void> {
     pool,
     metrics: new ApiMetrics({ defaultMetrics: true }),
     log: log.child({ component: 'router' }),
-    backendTimeoutMs: config.backendTimeoutMs,
-    ...(config.home ? { home: config.home } : {}),
-    maxBodyBytes: config.maxBodyBytes,
-    bodyTimeoutMs: config.bodyTimeoutMs,
-    admission: { maxInFlight: config.maxInFlight, maxInFlightBodyBytes: config.maxInFlightBodyBytes },
-    ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+    ...apiOptionsOf(config),
   });
   const drainable = makeDrainable(server);
   await new Promise<void>((resolve, reject) => {

@@ -19,7 +19,7 @@ import { LocalVmFleet } from '../local/vm-fleet.js';
 import { ControlLoop } from '../loop/control-loop.js';
 import type { MetricsPort, ServerlessPoolPort, VmClientPort, VmFleetPort } from '../ports.js';
 import { createAwsAdapters, lambdaSocketsFor, planLambdaConcurrency } from '../aws/world.js';
-import { createApiServer } from './app.js';
+import { type ApiServerOptions, createApiServer } from './app.js';
 import { makeDrainable } from './drain.js';
 import { ApiMetrics } from './metrics.js';
 import { ControllerRuntime, type ServedVariant } from './runtime.js';
@@ -95,12 +95,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       pool,
       metrics,
       log: log.child({ component: 'router' }),
-      backendTimeoutMs: config.backendTimeoutMs,
-      ...(config.home ? { home: config.home } : {}),
-      maxBodyBytes: config.maxBodyBytes,
-      bodyTimeoutMs: config.bodyTimeoutMs,
-      admission: { maxInFlight: config.maxInFlight, maxInFlightBodyBytes: config.maxInFlightBodyBytes },
-      ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+      ...apiOptionsOf(config),
     });
     const drainable = makeDrainable(server);
     await new Promise<void>((resolve, reject) => {
@@ -162,6 +157,20 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
 }
 
 /** The policy's environment for this configuration (the cluster's routers and planner build it the same way). */
+/** The API server's settings from the config: the same for the single stack and every cluster router. */
+export function apiOptionsOf(
+  config: AppConfig,
+): Pick<ApiServerOptions, 'backendTimeoutMs' | 'home' | 'maxBodyBytes' | 'bodyTimeoutMs' | 'admission' | 'apiKey'> {
+  return {
+    backendTimeoutMs: config.backendTimeoutMs,
+    ...(config.home ? { home: config.home } : {}),
+    maxBodyBytes: config.maxBodyBytes,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+    admission: { maxInFlight: config.maxInFlight, maxInFlightBodyBytes: config.maxInFlightBodyBytes },
+    ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+  };
+}
+
 /**
  * The catalog every live process plans with: the file's types plus their `<type>:spot` twins, so
  * a configured Spot type resolves (local: SPILLWAY_INSTANCE_TYPE=c7a.medium:spot; aws:

@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { type AppBundle, bootPreamble, bundleFetchLines } from './app-bundle.js';
-import { checkControllerPermissionsProps, grantControllerPermissions } from './controller-permissions.js';
+import { checkApiPort, checkControllerPermissionsProps, grantControllerPermissions } from './controller-permissions.js';
 import { CONTROLLER_HOME, controllerUnitLines } from './controller-unit.js';
 import { type ControllerEnvironmentInput, controllerEnvironment } from '../../controller/config/controller-environment.js';
 
@@ -63,9 +63,7 @@ export class ControllerHost extends Construct {
   constructor(scope: Construct, id: string, props: ControllerHostProps) {
     super(scope, id);
     this.port = props.port ?? 8080;
-    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65_535) {
-      throw new Error(`ControllerHost port must be an integer in 1..65535, got ${this.port}`);
-    }
+    checkApiPort('ControllerHost', this.port);
     checkControllerPermissionsProps('ControllerHost', props);
     const stack = Stack.of(this);
 

@@ -46,6 +46,11 @@ export function checkControllerPermissionsProps(
   if (props.functions.length === 0) throw new Error(`${owner} functions must not be empty, got []`);
 }
 
+/** The public API port of a controller host or router (the same rule and message for both). */
+export function checkApiPort(owner: string, port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`${owner} port must be an integer in 1..65535, got ${port}`);
+}
+
 /** Adds the controller's statements and grants to `role`, and acknowledges their cdk-nag findings. */
 export function grantControllerPermissions(role: iam.Role, props: ControllerPermissionsProps): void {
   const stack = Stack.of(role);

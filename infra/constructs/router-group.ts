@@ -22,16 +22,14 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { awsRouterEnvironment } from '../../controller/cluster/cluster-env.js';
 import { controllerEnvironment } from '../../controller/config/controller-environment.js';
 import { nagResource } from '../nag.js';
-import { type AppBundle, bootPreamble, bundleFetchLines, imdsLines } from './app-bundle.js';
+import { bootPreamble, bundleFetchLines, imdsLines } from './app-bundle.js';
 import type { ControllerHostSettings } from './controller-host.js';
-import { checkControllerPermissionsProps, grantControllerPermissions } from './controller-permissions.js';
+import { checkApiPort, checkControllerPermissionsProps, type ControllerPermissionsProps, grantControllerPermissions } from './controller-permissions.js';
 import { CONTROLLER_HOME, controllerUnitLines } from './controller-unit.js';
 
 /** Routers a group may run: 2 is the least that survives one instance or AZ; 20 keeps the lease table's load trivial. */
@@ -56,22 +54,13 @@ export const COORD_TABLE_ACTIONS = [
 /** Seconds a new router may take to answer /readyz after boot (bundle download + start) before the update rolls back. */
 const ROUTER_SIGNAL_TIMEOUT_MIN = 10;
 
-export interface RouterGroupProps {
+/** The controller's permission inputs (ControllerPermissionsProps; the group makes its own log group), plus what the routers need. */
+export interface RouterGroupProps extends Omit<ControllerPermissionsProps, 'logGroup'> {
   readonly vpc: ec2.IVpc;
-  readonly fleetName: string;
   /** EC2 type of each router instance (catalog entry). */
   readonly instanceType: string;
-  /** CPU architecture of instanceType. */
-  readonly arch: 'x86_64' | 'arm64';
   /** Routers (instances) to run: desired and minimum capacity, 2..20. */
   readonly routers: number;
-  /** Launch templates the planner may launch from (Ec2Fleet's). */
-  readonly launchTemplates: readonly ec2.LaunchTemplate[];
-  readonly vmRole: iam.IRole;
-  readonly vmSecurityGroup: ec2.ISecurityGroup;
-  readonly functions: readonly lambda.IFunction[];
-  readonly apiKeySecret: secretsmanager.ISecret;
-  readonly appBundle: AppBundle;
   /** The routers' aws-world configuration (the same settings the controller host takes). */
   readonly controller: ControllerHostSettings;
   /** The coordination table (lease, plan, learned state, observations). */
@@ -94,9 +83,7 @@ export class RouterGroup extends Construct {
   constructor(scope: Construct, id: string, props: RouterGroupProps) {
     super(scope, id);
     this.port = props.port ?? 8080;
-    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65_535) {
-      throw new Error(`RouterGroup port must be an integer in 1..65535, got ${this.port}`);
-    }
+    checkApiPort('RouterGroup', this.port);
     if (!Number.isInteger(props.routers) || props.routers < MIN_ROUTERS || props.routers > MAX_ROUTERS) {
       throw new Error(
         `RouterGroup routers must be an integer in ${MIN_ROUTERS}..${MAX_ROUTERS}, got ${props.routers}`,

@@ -14,22 +14,14 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { haproxyAvailable } from '../../controller/cluster/haproxy.js';
 import { repoRoot } from '../../functions/engine/registry.js';
-import { alive, descendants, freePort, portFree, waitUntil } from './process-tree.js';
+import { alive, descendants, freePort, killTree, portFree, waitUntil } from './process-tree.js';
 
 const run = promisify(execFile);
 const HAVE_HAPROXY = haproxyAvailable();
 
 let child: ChildProcess | undefined;
 afterEach(() => {
-  if (child?.pid) {
-    for (const p of [...descendants(child.pid), child.pid]) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
+  if (child?.pid) killTree(child.pid);
   child = undefined;
 });
 

@@ -12,7 +12,7 @@ import { Agent, request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../functions/engine/registry.js';
 import { SMALL_VARIANT } from './helpers.js';
-import { alive, descendants, freePort, portFree, waitUntil } from './process-tree.js';
+import { alive, descendants, freePort, killTree, portFree, waitUntil } from './process-tree.js';
 
 const BODY = JSON.stringify({
   task: 'image-classification',
@@ -60,15 +60,7 @@ function infer(port: number, agent: Agent): Promise<Outcome> {
 
 let child: ChildProcess | undefined;
 afterEach(() => {
-  if (child?.pid) {
-    for (const p of [...descendants(child.pid), child.pid]) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
+  if (child?.pid) killTree(child.pid);
   child = undefined;
 });
 

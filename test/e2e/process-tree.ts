@@ -66,3 +66,14 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, ms: numb
   }
   return cond();
 }
+
+/** SIGKILLs `root` and every process under it (a test's cleanup after a failed assertion). */
+export function killTree(root: number): void {
+  for (const p of [...descendants(root), root]) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
