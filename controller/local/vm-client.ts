@@ -14,6 +14,7 @@ import type { BackendInferRequestInput, BackendInferResponse } from '../../funct
 import { INTERNAL_TOKEN_HEADER } from '../../functions/server/internal-token.js';
 import { BackendResponseError, BackendTimeoutError, BackendUnavailableError } from '../errors.js';
 import type { VmClientPort } from '../ports.js';
+import { encodeBackendBody } from '../server/raw-image-input.js';
 
 export interface HttpVmClientOptions {
   /** Sockets kept per VM; beyond it requests queue in the agent. Default 64. */
@@ -43,7 +44,10 @@ export class HttpVmClient implements VmClientPort {
   }
 
   infer(endpoint: string, body: BackendInferRequestInput, timeoutMs: number): Promise<BackendInferResponse> {
-    const payload = JSON.stringify(body);
+    // The body's pieces (a forwarded image is its caller's bytes, raw-image-input.ts), written in turn.
+    const pieces = encodeBackendBody(body);
+    let contentLength = 0;
+    for (const p of pieces) contentLength += typeof p === 'string' ? Buffer.byteLength(p) : p.length;
     return new Promise<BackendInferResponse>((resolve, reject) => {
       let settled = false;
       const fail = (err: Error): void => {
@@ -67,7 +71,7 @@ export class HttpVmClient implements VmClientPort {
           path: url.pathname,
           method: 'POST',
           agent: this.agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...this.tokenHeader },
+          headers: { 'content-type': 'application/json', 'content-length': contentLength, ...this.tokenHeader },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -111,7 +115,8 @@ export class HttpVmClient implements VmClientPort {
           fail(new BackendUnavailableError(`VM ${endpoint} request failed: ${err.message}`, { cause: err }));
         }
       });
-      req.end(payload);
+      for (let k = 0; k < pieces.length - 1; k++) req.write(pieces[k]!);
+      req.end(pieces[pieces.length - 1]);
     });
   }
 

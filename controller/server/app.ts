@@ -21,6 +21,7 @@ import { readVerifyStore, verificationSummary } from '../../profiles/lib/verify-
 import { type DispatchDeps, dispatch } from './dispatch.js';
 import { AdmissionGate, type AdmissionLimits, DEFAULT_ADMISSION, overloaded } from './admission.js';
 import { ApiError, BodyIncompleteError, DeadlineError, MethodNotAllowedError, UnauthorizedError } from './errors.js';
+import { parseWithRawImage } from './raw-image-input.js';
 import { closeAfterAnswer, parseJsonBody, readBody, sendError, sendJson } from './http-util.js';
 import type { ApiMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -171,7 +172,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (path === '/v1/infer') {
       if (method !== 'POST') throw new MethodNotAllowedError(method, ['POST']);
       checkJson(req);
-      const r = parseJsonBody(await body(), InferRequestSchema);
+      const buf = await body();
+      // The common case (an image) skips parsing the image itself (raw-image-input.ts).
+      const r = parseWithRawImage(buf, InferRequestSchema) ?? parseJsonBody(buf, InferRequestSchema);
       const answer = await dispatch(
         opts,
         {
@@ -203,7 +206,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           'name',
         );
       }
-      const r = parseJsonBody(await body(), ModelInferRequestSchema);
+      const buf = await body();
+      const r = parseWithRawImage(buf, ModelInferRequestSchema) ?? parseJsonBody(buf, ModelInferRequestSchema);
       const answer = await dispatch(
         opts,
         {
