@@ -62,6 +62,13 @@ export function buildPlanBody(
   };
 }
 
+/** A router's two-choices seed: FNV-1a of its id (stable across restarts, distinct per router). */
+export function routerSeed(routerId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < routerId.length; i++) h = Math.imul(h ^ routerId.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 /** Applies a plan to a router's follower host (the router's own in-flight counts stay its own). */
 export function applyPlanBody(
   host: PolicyHost<unknown>,
@@ -74,6 +81,7 @@ export function applyPlanBody(
   // until a fresh report, it keeps to its share of the slots (2 slots, 3 routers -> 1 each), so the
   // routers together do not queue N times the work a VM can take.
   const n = Math.max(1, plan.routers.length);
+  host.setRouters(n, routerSeed(routerId));
   host.fleet.sync(
     plan.vms.map((v) => ({ ...v, slotsWithoutReport: Math.max(1, Math.round(v.slots / n)) })),
     nowMs,

@@ -235,6 +235,13 @@ export interface RouterView {
   nowMs: number;
   vms: readonly VmView[];
   lambda: LambdaView;
+  /**
+   * Routers that send to these VMs (this one included); above 1 the VMs' outstanding counts are
+   * partial between load reports and a VM is picked by two choices (core/router.ts). @default 1
+   */
+  routers?: number;
+  /** Per-router offset of the two-choices draw, so routers with the same plan draw differently. @default 0 */
+  routerSeed?: number;
 }
 
 /**

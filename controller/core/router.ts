@@ -187,6 +187,9 @@ export interface RouteTables {
    * which variant a given request gets, never any learned value, and the sequence is deterministic.
    */
   counter: Uint32Array;
+  /** Scratch for the two-choices pass (view.routers > 1): admissible VMs' indices and delays, grown by ensureCandidates. */
+  candIdx: Uint32Array;
+  candDelay: Float64Array;
 }
 
 const GOLDEN = 0.6180339887498949;
@@ -277,7 +280,19 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
     t.alignedFor = vms;
     t.aligned = new Array<VmCacheEntry | undefined>(vms.length);
   }
+  if (t.candIdx.length < vms.length) {
+    t.candIdx = new Uint32Array(vms.length * 2);
+    t.candDelay = new Float64Array(vms.length * 2);
+  }
   const aligned = t.aligned;
+  // Several routers send to these VMs and each sees only its own dispatches between load reports:
+  // the least-loaded VM in every router's view is the same VM, so they would all pick it (herding).
+  // Two random admissible VMs, the less loaded taken (Mitzenmacher's power of two choices), spreads
+  // the load with no shared queue. Worked number: 3 routers, 4 idle VMs, one report per second:
+  // least-loaded sends each router's next 2 requests to VM 0 (6 on one VM, 2 slots: 4 queued);
+  // two choices puts them on 3-4 different VMs.
+  const twoChoices = (view.routers ?? 1) > 1;
+  let nCand = 0;
   for (let i = 0; i < vms.length; i++) {
     const vm = vms[i]!;
     if (vm.state !== 'ready') continue;
@@ -317,7 +332,11 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
     if (!vmAdmits(k, est.p99Ms, meanMs, ce.sdMs ?? 0, sd, t.vmOverheadMs, budget)) continue;
     const waitMs = k * meanMs * sd;
     const delay = waitMs + est.p50Ms * sd;
-    if (vi === primary) {
+    if (vi === primary && twoChoices) {
+      t.candIdx[nCand] = i;
+      t.candDelay[nCand] = delay;
+      nCand++;
+    } else if (vi === primary) {
       if (delay < bestPDelay) {
         bestPDelay = delay;
         bestP = vm;
@@ -329,6 +348,11 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
       bestO = vm;
       bestOVariant = variants[vi]!.name;
     }
+  }
+  if (nCand > 0) {
+    const k = pickTwoChoices(t, nCand, view.routerSeed ?? 0);
+    bestP = vms[t.candIdx[k]!];
+    bestPDelay = t.candDelay[k]!;
   }
   if (bestP) return { kind: 'vm', vmId: bestP.id, variant: pv.name, expectedMs: bestPDelay + t.vmOverheadMs };
   if (bestO) return { kind: 'vm', vmId: bestO.id, variant: bestOVariant, expectedMs: bestODelay + t.vmOverheadMs };
@@ -385,6 +409,21 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
         ? 'serverless concurrency exhausted and no VM slot fits the latency budget'
         : `no VM slot or Lambda estimate fits the ${budget} ms budget`,
   };
+}
+
+/**
+ * Power of two choices over t.candIdx/candDelay[0, n): two distinct candidates drawn from the
+ * route counter plus the router's seed (a deterministic low-discrepancy sequence, no RNG
+ * state), the smaller delay taken. Returns the candidate's position.
+ */
+function pickTwoChoices(t: RouteTables, n: number, seed: number): number {
+  if (n === 1) return 0;
+  // Every router applies the same plan (the same counter): the seed keeps their draws apart.
+  const c = t.counter[0]! + seed;
+  t.counter[0] = t.counter[0]! + 1;
+  const a = Math.floor(frac(c * GOLDEN * PLASTIC) * n);
+  const b = (a + 1 + Math.floor(frac(c * PLASTIC) * (n - 1))) % n;
+  return t.candDelay[b]! < t.candDelay[a]! ? b : a;
 }
 
 /**

@@ -698,6 +698,8 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       minHealthSamples: interference.minSamples,
       probeIntervalMs: interference.probeIntervalMs,
       counter,
+      candIdx: new Uint32Array(16),
+      candDelay: new Float64Array(16),
     };
     for (const vm of fleet) resolveVm(tables, vm);
     return tables;

@@ -191,6 +191,15 @@ export class PolicyHost<S = unknown> {
     for (let i = 0; i < ticks; i++) this.arrivalRpsHistory.push(rps);
   }
 
+  /**
+   * How many routers send to this fleet (a cluster plan says; 1 alone): above 1, VMs are picked by
+   * two choices, drawn with `seed` (distinct per router) so routers do not draw alike.
+   */
+  setRouters(n: number, seed = 0): void {
+    this.view.routers = Math.max(1, Math.floor(n));
+    this.view.routerSeed = seed >>> 0;
+  }
+
   // ---- per request ---------------------------------------------------------------------------
 
   /** A new request: counted as demand, then routed. */
