@@ -6,6 +6,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 
 export const STAND_IN_HANDLER = fileURLToPath(new URL('./fixtures/stand-in-handler.ts', import.meta.url));
 export const STAND_IN_SERVER = fileURLToPath(new URL('./fixtures/stand-in-server.ts', import.meta.url));
+export const STUCK_HANDLER = fileURLToPath(new URL('./fixtures/stuck-handler.ts', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The SDK client exactly as an application would build it, pointed at the local runtime. No retries: a throttle must surface. */
