@@ -124,8 +124,12 @@ export class AppBundle extends Construct {
  * an ERR trap reports (with the line and exit code) on the console and in the journal, the
  * bundle download and unpack. Nothing is masked: any failed command stops the boot with
  * `SPILLWAY_BOOT_FAILED`. `set -x` is off on purpose (the controller fetches a secret).
+ * `onFailure` runs once after the report (its own failure ignored): a router tells CloudFormation
+ * at once (signal FAILURE), so a bad rolling update rolls back in the boot's seconds rather than
+ * after the 10-minute signal timeout.
  */
-export function bootPreamble(service: string): string[] {
+export function bootPreamble(service: string, opts: { onFailure?: string } = {}): string[] {
+  const hook = opts.onFailure ? ` ( ${opts.onFailure} ) || :;` : '';
   return [
     'set -euo pipefail',
     'set -o errtrace',
@@ -135,7 +139,7 @@ export function bootPreamble(service: string): string[] {
     'step() { STEP="$1"; echo "spillway-boot: step=$STEP t_ms=$(( $(date +%s%3N) - BOOT_T0 ))"; }',
     // /dev/console is what GetConsoleOutput (EC2 console "system log") shows.
     // Inside a command substitution (errtrace) only exit: the shell itself reports, once.
-    'fail() { local rc=$?; [ "$BASH_SUBSHELL" = 0 ] || exit "$rc"; local msg="SPILLWAY_BOOT_FAILED service=$SPILLWAY_SERVICE step=$STEP exit=$rc line=$1"; echo "$msg" >&2; echo "$msg" > /dev/console 2>/dev/null || :; logger -t spillway-boot "$msg" 2>/dev/null || :; exit "$rc"; }',
+    `fail() { local rc=$?; [ "$BASH_SUBSHELL" = 0 ] || exit "$rc"; local msg="SPILLWAY_BOOT_FAILED service=$SPILLWAY_SERVICE step=$STEP exit=$rc line=$1"; echo "$msg" >&2; echo "$msg" > /dev/console 2>/dev/null || :; logger -t spillway-boot "$msg" 2>/dev/null || :;${hook} exit "$rc"; }`,
     'trap \'fail $LINENO\' ERR',
   ];
 }

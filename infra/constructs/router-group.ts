@@ -51,7 +51,7 @@ export const COORD_TABLE_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ] as const;
 
-/** Seconds a new router may take to answer /readyz after boot (bundle download + start) before the update rolls back. */
+/** Minutes a new router may take to answer /readyz after boot (bundle download + start); a boot that fails signals FAILURE at once (bootPreamble onFailure), so this bounds only a hung boot. */
 const ROUTER_SIGNAL_TIMEOUT_MIN = 10;
 
 /** The controller's permission inputs (ControllerPermissionsProps; the group makes its own log group), plus what the routers need. */
@@ -187,8 +187,10 @@ export class RouterGroup extends Construct {
       }),
       ...awsRouterEnvironment({ coordTable: props.table.tableName, routerId: '$INSTANCE_ID' }),
     };
+    const signal = (status: 'SUCCESS' | 'FAILURE') =>
+      `aws cloudformation signal-resource --region ${stack.region} --stack-name ${stack.stackName} --logical-resource-id ${asgLogicalId} --unique-id "$\{INSTANCE_ID:-unknown}" --status ${status}`;
     userData.addCommands(
-      ...bootPreamble('spillway-router'),
+      ...bootPreamble('spillway-router', { onFailure: signal('FAILURE') }),
       ...imdsLines({ INSTANCE_ID: 'instance-id' }),
       ...bundleFetchLines(props.appBundle.assetFor(props.arch).s3ObjectUrl),
       ...controllerUnitLines({
@@ -201,7 +203,7 @@ export class RouterGroup extends Construct {
         readyTimeoutS: 300,
       }),
       'step signal',
-      `aws cloudformation signal-resource --region ${stack.region} --stack-name ${stack.stackName} --logical-resource-id ${asgLogicalId} --unique-id "$INSTANCE_ID" --status SUCCESS`,
+      signal('SUCCESS'),
     );
 
     Validations.of(this.role).acknowledge({

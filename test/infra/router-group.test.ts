@@ -5,7 +5,9 @@
  * controller statements as the single host, the router unit's environment read back by the
  * router's own reader, cdk-nag clean, and context validation. Unset keeps the single host.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -145,7 +147,7 @@ describe('spillway:routers=3: router group and coordination table', () => {
     });
     expect(script).toContain('curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:8080/readyz');
     expect(script).toMatch(
-      /aws cloudformation signal-resource .*--unique-id "\$INSTANCE_ID" --status SUCCESS/,
+      /aws cloudformation signal-resource .*--unique-id "\$\{INSTANCE_ID:-unknown\}" --status SUCCESS/,
     );
     const cluster = readClusterEnv({ ...unit.environment, SPILLWAY_API_KEY: 'k'.repeat(40) });
     expect(cluster).toMatchObject({
@@ -154,6 +156,32 @@ describe('spillway:routers=3: router group and coordination table', () => {
       coordTable: 'spillway-coordination',
     });
     expect(cluster.config.world).toBe('aws');
+  });
+});
+
+describe('a router that fails to boot signals FAILURE at once (no 10-minute wait for the rollback)', () => {
+  it('the boot script, run under bash with a failing step, calls signal-resource --status FAILURE once, then exits non-zero', () => {
+    const serving = synthApp({ 'spillway:routers': '2' }).serving;
+    const [[, lt]] = resourcesOfType(Template.fromStack(serving).toJSON() as never, 'AWS::EC2::LaunchTemplate').filter(([, p]) =>
+      JSON.stringify(p.LaunchTemplateName ?? '').includes('router'),
+    ) as [[string, Record<string, Json>]];
+    const script = scriptWithTokens((lt.LaunchTemplateData as { UserData: Json }).UserData);
+    // The real preamble (strict mode, step marker, ERR trap with the hook), then a step that fails.
+    const lines = script.split('\n');
+    const preamble = lines.slice(0, lines.findIndex((l) => l.startsWith('step ')));
+    expect(preamble.join('\n')).toContain('--status FAILURE');
+    const dir = mkdtempSync(join(tmpdir(), 'router-boot-'));
+    // Stand-in for the AWS CLI (EC2's part): records its arguments.
+    writeFileSync(join(dir, 'aws'), `#!/bin/sh\necho "$@" >> ${dir}/aws.calls\n`, { mode: 0o755 });
+    const r = spawnSync('bash', ['-c', [...preamble, 'INSTANCE_ID=i-0abc', 'step bundle-download', 'false', 'step never'].join('\n')], {
+      env: { PATH: `${dir}:${process.env['PATH']}` },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/SPILLWAY_BOOT_FAILED service=spillway-router step=bundle-download exit=1/);
+    const calls = readFileSync(join(dir, 'aws.calls'), 'utf8').trim().split('\n');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatch(/^cloudformation signal-resource .*--unique-id i-0abc --status FAILURE$/);
   });
 });
 
