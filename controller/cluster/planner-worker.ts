@@ -25,6 +25,7 @@ async function run(): Promise<void> {
     pool: parts.pool,
     log,
     leaseTtlMs: parts.leaseTtlMs,
+    ...(parts.metrics ? { metrics: parts.metrics } : {}),
   });
   let stopped = false;
   let current: Promise<void> = Promise.resolve();

@@ -19,7 +19,7 @@ import type { AppConfig } from '../app-config.js';
 import type { CoordinationStore, Lease } from '../coord/coordination-port.js';
 import type { Policy, PolicyEnv } from '../core/policy-types.js';
 import { ControlLoop } from '../loop/control-loop.js';
-import type { LaunchSpec, ServerlessPoolPort, VmFleetPort, VmRecord } from '../ports.js';
+import type { LaunchSpec, MetricsPort, ServerlessPoolPort, VmFleetPort, VmRecord } from '../ports.js';
 import type { ControllerRuntime, ServedVariant } from '../server/runtime.js';
 import { newControllerRuntime, policyOf } from '../server/stack.js';
 import { ingestObservations, type ObservationBody } from './observation-log.js';
@@ -45,6 +45,8 @@ export interface ClusterPlannerOptions {
   pool: ServerlessPoolPort;
   log: Logger;
   leaseTtlMs: number;
+  /** Fleet gauges each tick while this planner holds the lease (requests are the routers' to send). */
+  metrics?: MetricsPort;
   now?: () => number;
   policy?: () => Policy<unknown>;
 }
@@ -148,6 +150,7 @@ export class ClusterPlanner {
       runtime,
       fleet,
       pool: this.o.pool,
+      ...(this.o.metrics ? { metrics: this.o.metrics } : {}),
       tickIntervalMs: config.tickIntervalMs,
       log: log.child({ component: 'planner', fence }),
       now: this.now,

@@ -12,6 +12,7 @@
  */
 import type { LambdaPool } from '../aws/lambda-pool.js';
 import { createAwsAdapters, planLambdaConcurrency } from '../aws/world.js';
+import type { MetricsPort } from '../ports.js';
 import type { CoordinationStore } from '../coord/coordination-port.js';
 import { DynamoDbCoordinationStore } from '../coord/dynamodb-store.js';
 import { FencedFleet } from '../coord/fenced-fleet.js';
@@ -41,6 +42,13 @@ export interface ProcessParts {
   /** The fleet of a lease holder (planner worker only). */
   fleetFor: (fence: () => number) => VmFleetPort;
   leaseTtlMs: number;
+  /**
+   * CloudWatch (aws mode, unless SPILLWAY_METRICS_MODE=off): a router sends its own requests'
+   * statistic sets (CloudWatch sums them across routers: same names and dimensions as the single
+   * host), the planner the fleet gauges, so the stack's alarms and dashboard read the same
+   * metrics in both shapes. Locally undefined (Prometheus /metrics per router).
+   */
+  metrics: MetricsPort | undefined;
 }
 
 export async function processParts(cluster: ClusterEnv): Promise<ProcessParts> {
@@ -49,11 +57,7 @@ export async function processParts(cluster: ClusterEnv): Promise<ProcessParts> {
     const served = await servedVariantsOf(config);
     const names = [...served.keys()];
     const concurrency = await planLambdaConcurrency(config, names);
-    // Metrics stay with the single controller host for now: a router publishes observations instead.
-    const aws = createAwsAdapters(
-      { ...config, variants: names, metricsMode: 'off' },
-      { lambdaConcurrency: concurrency.limit },
-    );
+    const aws = createAwsAdapters({ ...config, variants: names }, { lambdaConcurrency: concurrency.limit });
     const store = new DynamoDbCoordinationStore({ tableName: cluster.coordTable });
     return {
       served,
@@ -64,6 +68,7 @@ export async function processParts(cluster: ClusterEnv): Promise<ProcessParts> {
       fleetFor: (fence) =>
         new FencedFleet({ inner: aws.fleet, store, holderId: routerId, fence: fence(), nowMs: Date.now }),
       leaseTtlMs: AWS_LEASE_TTL_MS,
+      metrics: aws.metrics,
     };
   }
   const { config } = cluster;
@@ -78,5 +83,6 @@ export async function processParts(cluster: ClusterEnv): Promise<ProcessParts> {
     vmInternalToken: cluster.token,
     fleetFor: (fence) => new FleetClient({ url: cluster.fleetUrl, internalToken: cluster.token, fence }),
     leaseTtlMs: config.world === 'local' ? config.leaseTtlMs : AWS_LEASE_TTL_MS,
+    metrics: undefined,
   };
 }

@@ -31,8 +31,12 @@ async function main(): Promise<void> {
   const cluster = readClusterEnv(process.env);
   const { config, routerId } = cluster;
   const log = pino({ level: config.logLevel, base: { svc: 'spillway-router', router: routerId } }, pino.destination(2));
-  const { served, env, store, pool, vmInternalToken } = await processParts(cluster);
+  const { served, env, store, pool, vmInternalToken, metrics } = await processParts(cluster);
   const runtime = newControllerRuntime(policyOf(config), env, served, config);
+  // This router's requests (processParts: CloudWatch on AWS); sent with each observation publish.
+  runtime.metricsSink = metrics;
+  const flushMetrics = () =>
+    metrics?.flush().catch((err: unknown) => log.warn({ err }, 'metrics: CloudWatch did not take the batch'));
   const observations = new ObservationLog();
   observations.install(runtime.host);
 
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
   const publish = setInterval(() => {
     const toMs = Date.now();
     const doc = { routerId, seq: seq + 1, fromMs, toMs, body: observations.take() };
+    void flushMetrics();
     store.publishObservations(doc).then(
       () => {
         seq = doc.seq;
@@ -121,6 +126,7 @@ async function main(): Promise<void> {
       }, 5_000).unref();
     });
     await Promise.all([closed, drainable.drain(config.drainTimeoutMs)]);
+    await flushMetrics();
     process.exit(0);
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop());

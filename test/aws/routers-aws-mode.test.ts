@@ -5,16 +5,19 @@
  * the twin's helpers), and only what an EC2 host gets from its surroundings substituted: the
  * instance id (IMDS), endpoints and credentials (the SDK's config and the instance profile), a
  * loopback port, a writable home. Exactly one becomes planner (its lease in the table), both
- * answer /readyz, and the follower applies the plan the planner published.
+ * answer /readyz, the follower applies the plan the planner published, and the metrics reach
+ * moto's CloudWatch (requests from the router that served them, fleet gauges from the planner).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { METRIC_NAMESPACE, METRICS } from '../../controller/aws/metric-names.js';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoordinationTable, DynamoDbCoordinationStore } from '../../controller/coord/dynamodb-store.js';
@@ -219,6 +222,35 @@ describe.skipIf(!motoAvailable)(
       );
       expect(applied.version).toBeGreaterThanOrEqual(1);
       expect(applied.fence).toBe(lease.fence);
+    }, 120_000);
+
+    it('metrics reach CloudWatch as from the single host: requests from the router that served them, fleet gauges from the planner', async () => {
+      const lease = await until('a lease', 30_000, () => store.readLease());
+      const follower = routers.find((r) => r.id !== lease.holderId)!;
+      // A few requests on the follower: with no VM they are served by the local Lambda runtime (acceptLate takes the cold start).
+      const image = readFileSync(join(REPO, 'functions/models/samples/ort_cat.jpg')).toString('base64');
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`http://127.0.0.1:${follower.port}/v1/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': 'test-api-key-0123456789' },
+          body: JSON.stringify({ task: 'image-classification', input: { image }, sloMs: 30_000, minAccuracy: 0, acceptLate: true }),
+        });
+        statuses.push(res.status);
+        await res.arrayBuffer();
+      }
+      expect(statuses).toContain(200);
+      const cw = new CloudWatchClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: MOTO_CREDENTIALS });
+      try {
+        const names = await until('Spillway metrics in CloudWatch', 30_000, async () => {
+          const out = await cw.send(new ListMetricsCommand({ Namespace: METRIC_NAMESPACE }));
+          const found = new Set((out.Metrics ?? []).map((m) => m.MetricName));
+          return found.has(METRICS.requests) && found.has(METRICS.vmCount) ? found : undefined;
+        });
+        expect([...names]).toEqual(expect.arrayContaining([METRICS.requests, METRICS.latencyMs, METRICS.vmCount, METRICS.dollarsPerHour]));
+      } finally {
+        cw.destroy();
+      }
     }, 120_000);
   },
 );
