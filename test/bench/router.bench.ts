@@ -17,17 +17,17 @@
  * target rate is reachable on a 2-core machine and the figures isolate the router's own cost.
  * Results then go to router-standin.*.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { loadRegistry, repoRoot, sharedDir } from '../../functions/engine/registry.js';
 import type { ModelVariant } from '../../functions/engine/registry-schema.js';
+import { startChild, waitReady } from './bench-children.js';
 import { wrkPath, wrkThroughput } from './wrk.js';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
@@ -95,7 +95,8 @@ async function routerChild(backend: string, variant: string): Promise<void> {
     runtime: rt as never,
     vmClient: new HttpVmClient({ maxSocketsPerVm: 256 }),
     pool: noLambda,
-    metrics: new ApiMetrics(),
+    // As the cluster routers run it (router-main.ts): Node process metrics too (event-loop delay, for bench:overload).
+    metrics: new ApiMetrics({ defaultMetrics: true }),
     backendTimeoutMs: 10_000,
     maxBodyBytes: 6 * 1024 * 1024,
     log: pino({ level: 'silent' }),
@@ -148,44 +149,6 @@ function proxyChild(backend: string): void {
 }
 
 // ---------------------------------------------------------------- parent helpers
-
-function startChild(args: string[], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const rl = createInterface({ input: proc.stdout! });
-    const timer = setTimeout(() => reject(new Error(`child ${args.join(' ')} did not start`)), 120_000);
-    rl.on('line', (line) => {
-      try {
-        const m = JSON.parse(line) as { port?: number };
-        if (m.port) {
-          clearTimeout(timer);
-          resolve({ proc, port: m.port });
-        }
-      } catch {
-        // not our line
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`child ${args.join(' ')} exited with ${code}`)));
-  });
-}
-
-async function waitReady(url: string): Promise<void> {
-  const end = Date.now() + 120_000;
-  while (Date.now() < end) {
-    try {
-      const r = await fetch(`${url}/readyz`);
-      if (r.status === 200) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('backend never became ready');
-}
 
 /** Router self time of one answer: its end-to-end minus the backend call (queue + inference + transport). */
 function routerSelfMs(text: string): number | undefined {

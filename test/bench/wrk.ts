@@ -19,13 +19,13 @@ export function wrkPath(): string | undefined {
 }
 
 /** Parses wrk's summary: requests/s, and errors (non-2xx answers + socket errors). */
-export function parseWrkSummary(text: string): { rps: number; errors: number } {
+export function parseWrkSummary(text: string): { rps: number; errors: number; socketErrors: number } {
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
   if (!rps) throw new Error(`wrk printed no Requests/sec line:\n${text}`);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
   const socketErrors = sock ? sock.slice(1).reduce((a, x) => a + Number(x), 0) : 0;
-  return { rps: Number(rps[1]), errors: non2xx + socketErrors };
+  return { rps: Number(rps[1]), errors: non2xx + socketErrors, socketErrors };
 }
 
 /** Closed loop with wrk: `connections` keep-alive connections POSTing `body` (JSON) for `seconds`. */
@@ -35,7 +35,8 @@ export async function wrkThroughput(
   body: string,
   connections: number,
   seconds: number,
-): Promise<{ rps: number; errors: number }> {
+  opts: { luaExtra?: readonly string[] } = {},
+): Promise<{ rps: number; errors: number; socketErrors: number; text: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'spillway-wrk-'));
   try {
     const bodyFile = join(dir, 'body.json');
@@ -49,11 +50,12 @@ export async function wrkThroughput(
         'f:close()',
         'wrk.method = "POST"',
         'wrk.headers["content-type"] = "application/json"',
+        ...(opts.luaExtra ?? []),
         '',
       ].join('\n'),
     );
     const out = await new Promise<string>((resolve, reject) => {
-      const p = spawn(wrk, ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', script, url.href], {
+      const p = spawn(wrk, ['-t1', `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '-s', script, url.href], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let text = '';
@@ -65,7 +67,7 @@ export async function wrkThroughput(
         code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}:\n${text}`)),
       );
     });
-    return parseWrkSummary(out);
+    return { ...parseWrkSummary(out), text: out };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
