@@ -85,6 +85,9 @@ function checkPathEscapes(path: string): void {
   }
 }
 
+/** The last-line guard answers this long after a request's own deadline (dispatch's 504 comes first). */
+const GUARD_SLACK_MS = 1_000;
+
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const startedAt = Date.now();
   const gate = new AdmissionGate({
@@ -185,6 +188,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           ...(r.budgetMs !== undefined ? { budgetMs: r.budgetMs } : {}),
           ...(r.topK !== undefined ? { topK: r.topK } : {}),
           ...(r.acceptLate !== undefined ? { acceptLate: r.acceptLate } : {}),
+          onDeadline: (deadlineMs) => guardRearm.get(res)?.(deadlineMs),
         },
         receivedAtMs,
         receivedPerfMs,
@@ -219,6 +223,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           ...(r.budgetMs !== undefined ? { budgetMs: r.budgetMs } : {}),
           ...(r.topK !== undefined ? { topK: r.topK } : {}),
           ...(r.acceptLate !== undefined ? { acceptLate: r.acceptLate } : {}),
+          onDeadline: (deadlineMs) => guardRearm.get(res)?.(deadlineMs),
         },
         receivedAtMs,
         receivedPerfMs,
@@ -248,6 +253,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   // shortly after the dispatch deadline (backendTimeoutMs + 2 s of slack for retries' bookkeeping).
   // While the body is still arriving no backend has been tried: that is the client's 408, not a 504.
   const guardMs = opts.backendTimeoutMs + 2_000;
+  const guardRearm = new WeakMap<ServerResponse, (deadlineMs: number) => void>();
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     if (req.method === 'POST') {
       // Admission from the headers and the in-flight counts alone, before the body is touched.
@@ -263,17 +269,26 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       }
       res.once('close', release);
     }
-    const guard = setTimeout(() => {
+    const fire = (ms: number) => () => {
       if (res.headersSent) return;
       closeAfterAnswer(req, res);
       sendError(
         res,
         req.complete
-          ? new DeadlineError(`no answer within ${guardMs} ms`)
-          : new BodyIncompleteError(`request body not received in full within ${guardMs} ms`),
+          ? new DeadlineError(`no answer within ${Math.round(ms)} ms`)
+          : new BodyIncompleteError(`request body not received in full within ${Math.round(ms)} ms`),
       );
-    }, guardMs);
+    };
+    let guard = setTimeout(fire(guardMs), guardMs);
     guard.unref();
+    const arrivedMs = now();
+    // Once dispatch knows the request's deadline, the guard moves to it + GUARD_SLACK_MS.
+    guardRearm.set(res, (deadlineMs: number) => {
+      clearTimeout(guard);
+      const ms = Math.max(0, deadlineMs + GUARD_SLACK_MS - now());
+      guard = setTimeout(fire(deadlineMs + GUARD_SLACK_MS - arrivedMs), ms);
+      guard.unref();
+    });
     res.on('close', () => clearTimeout(guard));
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {

@@ -52,6 +52,12 @@ export interface DispatchRequest {
    * start that will miss the budget. Default: the answer is due at the budget, 504 after it.
    */
   acceptLate?: boolean;
+  /**
+   * Told the request's deadline (wall clock) once it is known: the API server re-arms its
+   * last-line guard to it (app.ts), so even an adapter that ignores its timeout cannot hold the
+   * caller past the deadline + 1 s (instead of backendTimeoutMs + 2 s, 32 s by default).
+   */
+  onDeadline?: (deadlineMs: number) => void;
 }
 
 type Target = { kind: 'vm'; vmId: string; endpoint: string } | { kind: 'lambda' };
@@ -146,6 +152,7 @@ export async function dispatch(
     ? deps.backendTimeoutMs
     : Math.min(req.budgetMs ?? req.sloMs, deps.backendTimeoutMs);
   const deadlineMs = receivedAtMs + waitMs;
+  req.onDeadline?.(deadlineMs);
   const body: BackendInferRequestInput = {
     model: variant,
     inputs: [req.input],

@@ -141,3 +141,73 @@ describe.skipIf(!SERVED)(`deadlines (slow VM stand-in, ${SERVED?.name ?? NO_MODE
     expect(r.body.error.message).toMatch(/sloMs 1 ms is below the fastest any backend can answer/);
   });
 });
+
+describe.skipIf(!SERVED)(`the last-line guard follows the request's deadline (${SERVED?.name ?? NO_MODEL_MSG})`, () => {
+  let api: Server;
+  let url = '';
+
+  beforeAll(async () => {
+    const name = SERVED!.name;
+    const catalog = loadCatalog();
+    const served = await resolveServedVariants({ registry: loadRegistry(), catalog, wanted: [name], sloMs: 5_000 });
+    const env = {
+      catalog,
+      variants: [...served.values()].map((s) => s.info),
+      sloMs: 5_000,
+      tickIntervalMs: 1_000,
+      instanceTypes: ['c5.large'],
+      lambdaArch: 'x86_64' as const,
+      lambdaConcurrencyLimit: 1,
+    };
+    const rt = new ControllerRuntime(createSpillwayPolicy({ exploreShare: 0 }) as never, env, served, {
+      lambdaMemoryMb: 1024,
+      lambdaKeepAliveMs: 1_000,
+      limits: { maxVms: 1 },
+      nowMs: Date.now(),
+    });
+    const now = Date.now();
+    rt.host.fleet.sync(
+      [{ id: 'i-stuck', instanceType: 'c5.large', variant: name, state: 'ready', launchedAtMs: now - 1_000, readyAtMs: now, endpoint: 'http://127.0.0.1:9', slots: 8 }],
+      now,
+    );
+    // Mocked on purpose: a DEFECTIVE VM client adapter that ignores its timeout and never answers
+    // (no real adapter does; this is what the guard is the last line against).
+    const defectiveVmClient = { infer: () => new Promise<never>(() => {}) };
+    const noLambda = {
+      invoke: () => Promise.reject(new Error('not expected')),
+      warm: () => Promise.reject(new Error('not expected')),
+      setMemory: () => Promise.resolve(),
+      describe: () => Promise.resolve([]),
+    };
+    api = createApiServer({
+      runtime: rt as never,
+      vmClient: defectiveVmClient,
+      pool: noLambda,
+      metrics: new ApiMetrics(),
+      backendTimeoutMs: 30_000,
+      maxBodyBytes: 1024 * 1024,
+      log: pino({ level: 'silent' }),
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    api?.closeAllConnections();
+    await new Promise<void>((r) => (api ? api.close(() => r()) : r()));
+  });
+
+  it('a backend call that never ends is answered 504 at the deadline + 1 s, not at backendTimeoutMs + 2 s (32 s)', async () => {
+    const t0 = performance.now();
+    const res = await fetch(`${url}/v1/models/${SERVED!.name}/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { image: 'AAAA' }, sloMs: 500 }),
+    });
+    const elapsedMs = performance.now() - t0;
+    const body = (await res.json()) as { error: { code: string } };
+    expect(res.status).toBe(504);
+    expect(body.error.code).toBe('deadline_exceeded');
+    expect(elapsedMs).toBeGreaterThanOrEqual(1_400); // 500 ms budget + 1 s slack (timers may fire a little early)
+    expect(elapsedMs).toBeLessThan(10_000); // far below the old 32 s
+  });
+});
