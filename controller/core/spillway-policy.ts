@@ -124,6 +124,11 @@ export interface SpillwayOptions {
   spot?: boolean;
   /** Largest share of capacity one Spot reclaim may take (planner). @default 0.5 */
   maxSpotShareOfOneReclaim?: number;
+  /**
+   * Let Spot's discount buy accuracy the on-demand plan would not (planner PlanInput; the behaviour
+   * before the fix, for comparison). @default false: Spot serves on-demand's accuracy for less
+   */
+  spotDiscountBuysAccuracy?: boolean;
   maxVms?: number;
   interference?: InterferenceOptions;
   selector?: SelectorOptions;
@@ -211,6 +216,7 @@ function planKey(i: PlanInput): string {
     String(i.noNewVms ?? false),
     String(i.maxSpotShareOfOneReclaim),
     String(i.spotNoticeMs),
+    String(i.spotDiscountBuysAccuracy ?? false),
   ];
   for (const v of i.variants) {
     parts.push(v.name, String(v.accuracy));
@@ -444,7 +450,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
         expectedVmLifetimeMs: opts.expectedVmLifetimeMs,
         maxVms: opts.maxVms ?? env.maxVms,
         vcpuLimit: env.vcpuLimit,
-        ...(opts.spot ? { maxSpotShareOfOneReclaim: opts.maxSpotShareOfOneReclaim, spotNoticeMs: spotNoticeMs(env.catalog) } : {}),
+        ...(opts.spot ? { maxSpotShareOfOneReclaim: opts.maxSpotShareOfOneReclaim, spotNoticeMs: spotNoticeMs(env.catalog), spotDiscountBuysAccuracy: opts.spotDiscountBuysAccuracy } : {}),
       };
       const solved = keepRunningUnlessBetter(key, input, solveMemo(input), obs, notes);
       // The routing plan for the fleet that is READY now: VMs bought by the plan above serve nobody
