@@ -25,6 +25,8 @@
  *           (Lambda can take the reclaimed pool's load at once: the SLO holds through it);
  *           a variant without Lambda must hold it on its own VMs: x[v] <= its capacity - pool's.
  *   The expected reclaims x spotInterruptionCostUsd (pricing.ts) are added to its $/h.
+ *   Two solves (spotServesOnDemandAccuracy): without the Spot options first (accuracy A), then with
+ *   them for the fewest dollars at served accuracy >= A: Spot's discount is not spent on accuracy.
  * Lambda memory per variant is chosen outside the IP (chooseLambdaMemory: cheapest size whose
  * latency at the expected warm/cold mix meets the SLO), so the IP stays small: for 6 variants x 12
  * resource options it is 72 integers + 12 continuous, solved in milliseconds.
