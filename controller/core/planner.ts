@@ -193,6 +193,12 @@ export type PlanResult =
        * cannot take a 350 rps VM's load at once), so this plan was solved without that guarantee.
        */
       spotReclaimUncovered?: true;
+      /**
+       * Set when Spot was held to the on-demand plan's accuracy (spotServesOnDemandAccuracy): the
+       * accuracy floor it met, with accuracy valued at 0. Comparisons of this plan with another
+       * (the policy's switch margin) must use the same floor and value.
+       */
+      spotAccuracyFloor?: number;
     }
   | { ok: false; reason: string };
 
@@ -232,7 +238,7 @@ function spotServesOnDemandAccuracy(input: PlanInput): PlanResult | undefined {
   if (!od.ok) return undefined;
   const floor = Math.max(input.minAccuracy ?? 0, od.accuracy - SPOT_ACCURACY_SLACK_PCT);
   const spot = solvePlan({ ...input, minAccuracy: floor, accuracyValueUsdPerMillionPerPct: 0, spotDiscountBuysAccuracy: true });
-  return spot.ok ? spot : od;
+  return spot.ok ? { ...spot, spotAccuracyFloor: floor } : od;
 }
 
 /**

@@ -83,6 +83,10 @@ describe('planner: Spot does not spend its discount on accuracy', () => {
     expect(fixed.accuracy).toBeLessThan(od.accuracy + 1);
     expect(fixed.costUsdPerHour).toBeLessThanOrEqual(od.costUsdPerHour * 0.6);
     expect(fixed.vms.every((v) => v.instanceType === 'c6g.large:spot')).toBe(true);
+    // The floor it met is on the plan, for comparisons on the same terms (the switch margin).
+    expect(fixed.spotAccuracyFloor).toBeCloseTo(od.accuracy - 0.01, 9);
+    expect(old.spotAccuracyFloor).toBeUndefined();
+    expect(od.spotAccuracyFloor).toBeUndefined();
   });
 
   it('a user floor above the on-demand accuracy still binds', () => {
