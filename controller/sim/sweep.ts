@@ -8,6 +8,7 @@
  * it drops requests does not count. Each policy's served accuracy is kept beside its cost, since a
  * cheaper row that served less accurate models is not the same product.
  */
+import { SPOT_POLICIES } from './policies.js';
 import type { ScenarioOptions, ScenarioResult } from './scenario.js';
 import { runScenario } from './scenario.js';
 import { loadTrace } from './trace.js';
@@ -27,6 +28,11 @@ export interface SweepGrid {
   maxViolationPct?: number;
   /** The world every policy runs in (world.ts). @default 'realistic' */
   world?: WorldName;
+  /**
+   * Spot market for the Spot policies (spillway-spot, mark-spot): a configured reclaim rate per
+   * VM-hour for every type (default: the catalog's Advisor bands) and the world's options.
+   */
+  spot?: ScenarioOptions['spot'];
 }
 
 /** Mean and 95 % interval half-width (Student's t over the seeds; 0 for one seed). */
@@ -47,6 +53,8 @@ export interface PolicyAtPoint {
   ratioToBound: Estimate;
   /** Cost / the offline optimum (exact DP over integer fleets with boot lead; a reference, not a bound). */
   ratioToAchievable: Estimate;
+  /** Spot policies only: pool reclaims that took at least one of its VMs, the VMs they took, its Spot VM-hours (per seed). */
+  spot?: { reclaims: Estimate; reclaimedVms: Estimate; spotVmHours: Estimate };
 }
 
 export interface SweepPoint {
@@ -115,6 +123,7 @@ export function summarisePoint(grid: SweepGrid, key: Omit<SweepPoint, 'policies'
       accuracy: accs.length > 0 ? accs.reduce((a, b) => a + b, 0) / accs.length : null,
       ratioToBound: estimate(rows.map((r) => r.ratioToStrictBound)),
       ratioToAchievable: estimate(rows.map((r) => r.ratioToAchievable)),
+      ...(SPOT_POLICIES.includes(policy) ? { spot: spotAtPoint(runs, policy) } : {}),
     };
   });
   const [compared, ...baselines] = simulated;
@@ -130,6 +139,17 @@ export function summarisePoint(grid: SweepGrid, key: Omit<SweepPoint, 'policies'
     point.costRatio = estimate(mine.map((m, i) => (m?.totalUsd ?? Number.NaN) / (theirs[i]?.totalUsd ?? Number.NaN)));
   }
   return point;
+}
+
+/** Reclaims, reclaimed VMs and Spot VM-hours of one Spot policy over the seeds (SimResult.spot). */
+function spotAtPoint(runs: readonly ScenarioResult[], policy: string): NonNullable<PolicyAtPoint['spot']> {
+  const sims = runs.map((r) => r.results.find((x) => x.policy === policy)).filter((x) => x !== undefined);
+  const took = sims.map((x) => x.spot.reclaims.filter((e) => e.vms > 0));
+  return {
+    reclaims: estimate(took.map((t) => t.length)),
+    reclaimedVms: estimate(took.map((t) => t.reduce((a, e) => a + e.vms, 0))),
+    spotVmHours: estimate(sims.map((x) => x.spot.spotVmHours)),
+  };
 }
 
 export async function runSweep(grid: SweepGrid, hooks: SweepHooks = {}): Promise<SweepResult> {
@@ -161,6 +181,7 @@ export async function runSweep(grid: SweepGrid, hooks: SweepHooks = {}): Promise
           policies: [...grid.policies, 'clairvoyant'],
           seed,
           world: grid.world ?? 'realistic',
+          ...(grid.spot ? { spot: grid.spot } : {}),
         });
         for (const res of r.results) requests += res.requests;
         runs.push(r);
@@ -200,6 +221,24 @@ export function sweepTable(r: SweepResult): string {
     lines.push(
       `${head} | ${pct(me?.costUsd, 4)} | ${pct(me?.violationPct, 2)} | ${acc(me?.accuracy)} | ${p.bestBaseline ?? 'none meets the target'} | ${pct(best?.costUsd, 4)} | ${pct(best?.violationPct, 2)} | ${acc(best?.accuracy)} | ${pct(p.costRatio, 3)} | ${pct(me?.ratioToBound, 2)} | ${pct(me?.ratioToAchievable, 2)} |`,
     );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Markdown table: one row per point and policy (dollars, violations, accuracy, Lambda share and, for
+ * the Spot policies, the reclaims that took VMs): the Spot-vs-on-demand view of a sweep.
+ */
+export function sweepPolicyTable(r: SweepResult): string {
+  const lines = ['| trace | rps | SLO ms | min acc | policy | $ | viol % | acc | Lambda % | reclaims (VMs) | Spot VM-h |', '|---|---|---|---|---|---|---|---|---|---|---|'];
+  for (const p of r.points) {
+    if (p.skipped) continue;
+    for (const x of p.policies) {
+      const reclaims = x.spot ? `${pct(x.spot.reclaims, 1)} (${pct(x.spot.reclaimedVms, 1)})` : '-';
+      lines.push(
+        `| ${p.trace} | ${p.meanRps} | ${p.sloMs} | ${p.minAccuracy} | ${x.policy} | ${pct(x.costUsd, 4)} | ${pct(x.violationPct, 2)} | ${x.accuracy === null ? '-' : x.accuracy.toFixed(1)} | ${pct(x.lambdaPct, 1)} | ${reclaims} | ${x.spot ? pct(x.spot.spotVmHours, 2) : '-'} |`,
+      );
+    }
   }
   return lines.join('\n');
 }

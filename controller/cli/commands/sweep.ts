@@ -1,17 +1,18 @@
 /**
  * `spillway sweep --traces a,b [--loads 10,100,1000,3000] [--slos 60,100,200,500]
  *   [--accuracy 0,65,70] [--seeds 3] [--hours H] [--policies spillway,...] [--json FILE]
- *   [--markdown FILE] [--report FILE]`
+ *   [--markdown FILE] [--report FILE] [--spot-rate R]`
  *
  * Wiring only: controller/sim/sweep.ts runs the grid, controller/report/sweep-html.ts draws it.
- * Progress (with a time estimate) on stderr; the table on stdout.
+ * Progress (with a time estimate) on stderr; the table on stdout, and with a Spot policy
+ * (spillway-spot, mark-spot) in --policies a second one per policy with Lambda share and reclaims.
  */
 import { writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
 import { renderSweepHtml } from '../../report/sweep-html.js';
-import { ALL_POLICY_NAMES, CLAIRVOYANT } from '../../sim/policies.js';
-import { runSweep, type SweepGrid, sweepHeadline, sweepTable } from '../../sim/sweep.js';
+import { ALL_POLICY_NAMES, CLAIRVOYANT, SPOT_POLICIES } from '../../sim/policies.js';
+import { runSweep, type SweepGrid, sweepHeadline, sweepPolicyTable, sweepTable } from '../../sim/sweep.js';
 import { list, worldArg } from './simulate.js';
 
 function numbers(flag: string, min: number) {
@@ -46,6 +47,11 @@ export function register(program: Command): void {
     .option('--policies <list>', `first is compared with the rest (${DEFAULT_SWEEP_POLICIES.join(', ')})`, list, DEFAULT_SWEEP_POLICIES)
     .option('--max-violation-pct <p>', 'a baseline is fair at a point when its violations are at most this', (v) => Number(v), 1)
     .option('--world <name>', 'realistic or optimistic (see spillway simulate --help)', worldArg, 'realistic')
+    .option('--spot-rate <perVmHour>', 'Spot reclaims per VM-hour for every type (default: the catalog\'s Advisor bands)', (v) => {
+      const n = Number(v);
+      if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`--spot-rate must be a finite number >= 0 (got "${v}")`);
+      return n;
+    })
     .option('--json <file>', 'write every point as JSON here')
     .option('--markdown <file>', 'write the table as Markdown here')
     .option('--report <file>', 'write the HTML heat maps here')
@@ -62,9 +68,11 @@ export function register(program: Command): void {
         policies: o.policies,
         maxViolationPct: o.maxViolationPct,
         world: o.world,
+        ...(o.spotRate !== undefined ? { spot: { interruptionsPerHour: o.spotRate } } : {}),
       };
       const result = await runSweepWithProgress(grid);
-      const table = sweepTable(result);
+      const withSpot = grid.policies.some((p) => SPOT_POLICIES.includes(p));
+      const table = withSpot ? `${sweepTable(result)}\n\n${sweepPolicyTable(result)}` : sweepTable(result);
       const h = sweepHeadline(result);
       console.log(table);
       console.log('');
