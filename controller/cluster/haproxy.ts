@@ -1,6 +1,7 @@
 /**
  * HAProxy (Debian's `haproxy` package) in front of the local cluster's routers: what the ALB is on
- * AWS. Least-connections balancing; routers health-checked on /healthz every 500 ms (down after 2
+ * AWS. Least-connections balancing; routers health-checked on /healthz (on each router's health
+ * thread and port, health-thread.ts, so the check answers under overload) every 500 ms (down after 2
  * misses, up after 1); a request whose connection to a router failed is sent to another one
  * (`retry-on conn-failure`: it never reached a router, so resending cannot run it twice); a
  * request in flight on a router that dies is answered 502 with a JSON error, never retried.
@@ -26,7 +27,7 @@ function jsonError(status: number, error: string, message: string): string {
   return `  http-error status ${status} content-type application/json string '${body}'`;
 }
 
-export function haproxyConfig(o: { host: string; port: number; backends: ReadonlyArray<{ name: string; port: number }>; timeoutMs: number }): string {
+export function haproxyConfig(o: { host: string; port: number; backends: ReadonlyArray<{ name: string; port: number; healthPort?: number }>; timeoutMs: number }): string {
   return [
     'global',
     '  maxconn 4096',
@@ -52,7 +53,8 @@ export function haproxyConfig(o: { host: string; port: number; backends: Readonl
     '  option httpchk GET /healthz',
     '  http-check expect status 200',
     '  default-server inter 500ms fall 2 rise 1',
-    ...o.backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port} check`),
+    // The check goes to the router's health thread when it has one (health-thread.ts): it answers under overload.
+    ...o.backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port} check${b.healthPort !== undefined ? ` port ${b.healthPort}` : ''}`),
     '',
   ].join('\n');
 }
@@ -72,7 +74,7 @@ function freePort(host: string): Promise<number> {
 export async function startHaproxy(o: {
   host: string;
   port: number;
-  backends: ReadonlyArray<{ name: string; port: number }>;
+  backends: ReadonlyArray<{ name: string; port: number; healthPort?: number }>;
   timeoutMs: number;
 }): Promise<Haproxy> {
   if (!haproxyAvailable()) {

@@ -16,6 +16,7 @@ import { HttpVmClient } from '../local/vm-client.js';
 import { silenceSdkNodeVersionNotice } from '../node-notices.js';
 import { createApiServer } from '../server/app.js';
 import { makeDrainable } from '../server/drain.js';
+import { healthThreadOf } from '../server/health-thread.js';
 import { ApiMetrics } from '../server/metrics.js';
 import { apiOptionsOf, newControllerRuntime, policyOf } from '../server/stack.js';
 import { readClusterEnv } from './cluster-env.js';
@@ -109,13 +110,19 @@ async function main(): Promise<void> {
   worker.on('error', (err) => log.error({ err }, 'planner worker failed'));
   worker.on('message', (m: unknown) => log.debug({ m }, 'planner worker'));
 
+  // The balancer's health check, off this event loop (health-thread.ts); a restarted router gets its old health port back.
+  const health = await healthThreadOf(config, 'spillway-router');
+  health?.setReady(true);
   const port = (server.address() as AddressInfo).port;
-  process.stdout.write(`${JSON.stringify({ event: 'router-ready', routerId, port, pid: process.pid })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ event: 'router-ready', routerId, port, pid: process.pid, ...(health ? { healthPort: health.port } : {}) })}\n`,
+  );
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    health?.setReady(false);
     clearInterval(follow);
     clearInterval(publish);
     const closed = new Promise<void>((resolve) => {
@@ -127,6 +134,7 @@ async function main(): Promise<void> {
     });
     await Promise.all([closed, drainable.drain(config.drainTimeoutMs)]);
     await flushMetrics();
+    await health?.close();
     process.exit(0);
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop());

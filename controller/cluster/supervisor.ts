@@ -25,6 +25,8 @@ export interface RouterProcess {
   id: string;
   pid: number;
   port: number;
+  /** Its health listener's port (health-thread.ts), which HAProxy checks. */
+  healthPort: number | undefined;
   child: ChildProcess;
   /** Times the supervisor restarted this router after it died (pid and child are the current ones). */
   restarts: number;
@@ -80,18 +82,24 @@ export async function startCluster(
         fleetUrl: fleetService.url,
         lambdaEndpoint: world.lambdaEndpoint,
         token,
-        config: { ...config, port: 0, host: '127.0.0.1' },
+        // Each router's health check answers on its own thread and port (ephemeral, reported back).
+        config: { ...config, port: 0, host: '127.0.0.1', healthPort: 0 },
       };
       const r = await startRouter(cluster, o.routerStderr);
       routers.push(r);
       // A router that dies is started again on the same port, so HAProxy's health check takes it
       // back without a reload; its planner candidate rejoins the lease race.
-      superviseRouter(r, { ...cluster, config: { ...cluster.config, port: r.port } }, () => stopping, o);
+      superviseRouter(
+        r,
+        { ...cluster, config: { ...cluster.config, port: r.port, ...(r.healthPort !== undefined ? { healthPort: r.healthPort } : {}) } },
+        () => stopping,
+        o,
+      );
     }
     const haproxy: Haproxy = await startHaproxy({
       host: config.host,
       port: config.port,
-      backends: routers.map((r) => ({ name: r.id, port: r.port })),
+      backends: routers.map((r) => ({ name: r.id, port: r.port, ...(r.healthPort !== undefined ? { healthPort: r.healthPort } : {}) })),
       timeoutMs: config.backendTimeoutMs + 5_000,
     });
     // Closers run in reverse: the balancer stops after the routers have drained behind it.
@@ -116,10 +124,10 @@ async function startRouter(cluster: LocalClusterHandover, onStderr?: (routerId: 
     child.once('exit', (code) => reject(new Error(`${cluster.routerId} exited with ${code} before it was ready`)));
     lines.on('line', (line) => {
       try {
-        const m = JSON.parse(line) as { event?: string; port?: number };
+        const m = JSON.parse(line) as { event?: string; port?: number; healthPort?: number };
         if (m.event === 'router-ready' && m.port) {
           clearTimeout(timer);
-          resolve({ id: cluster.routerId, pid: child.pid!, port: m.port, child, restarts: 0 });
+          resolve({ id: cluster.routerId, pid: child.pid!, port: m.port, healthPort: m.healthPort, child, restarts: 0 });
         }
       } catch {
         // not a JSON line

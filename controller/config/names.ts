@@ -16,6 +16,7 @@ export const CONFIG_NAMES: Record<ConfigKey, ConfigName> = {
   world: { env: 'SPILLWAY_WORLD', flag: 'world' },
   port: { env: 'PORT', flag: 'port' },
   host: { env: 'HOST', flag: 'host' },
+  healthPort: { env: 'SPILLWAY_HEALTH_PORT', flag: 'health-port' },
   apiKey: { env: 'SPILLWAY_API_KEY', flag: 'api-key' },
   sloMs: { env: 'SPILLWAY_SLO_MS', flag: 'slo-ms' },
   tickIntervalMs: { env: 'SPILLWAY_TICK_MS', flag: 'tick-ms' },

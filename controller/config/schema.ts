@@ -14,6 +14,11 @@ const SharedFields = {
   /** Public API port; 0 = ephemeral (tests). */
   port: intIn(0, 65_535).default(8080),
   host: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Port of the health listener on its own thread (server/health-thread.ts: /healthz, /readyz for
+   * the load balancer, answered whatever the request loop does); unset = none. 0 = ephemeral.
+   */
+  healthPort: intIn(0, 65_535).optional(),
   /** When set, every /v1/* call must carry `x-api-key: <value>` (401 otherwise). */
   apiKey: z.string().min(8).optional(),
   /** Default end-to-end latency SLO for requests that do not name one. */

@@ -21,6 +21,7 @@ import type { MetricsPort, ServerlessPoolPort, VmClientPort, VmFleetPort } from 
 import { createAwsAdapters, lambdaSocketsFor, planLambdaConcurrency } from '../aws/world.js';
 import { type ApiServerOptions, createApiServer } from './app.js';
 import { makeDrainable } from './drain.js';
+import { healthThreadOf } from './health-thread.js';
 import { ApiMetrics } from './metrics.js';
 import { ControllerRuntime, type ServedVariant } from './runtime.js';
 import { resolveServedVariants } from './variants.js';
@@ -47,6 +48,8 @@ export interface Stack {
    */
   internalToken: string | undefined;
   server: Server;
+  /** Port of the health listener on its own thread (config healthPort), if any. */
+  healthPort: number | undefined;
   log: Logger;
   close(): Promise<void>;
 }
@@ -133,6 +136,14 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       );
       progress(`warmed ${warmed} Lambda instance(s) of ${names.length} variant(s)`);
     }
+    // The balancer's health check, off the request loop (health-thread.ts): ready from here on;
+    // not ready as soon as shutdown starts (the first closer), its listener closed last.
+    const health = await healthThreadOf(config, 'spillway-controller');
+    if (health) {
+      closers.unshift(() => health.close());
+      health.setReady(true);
+      closers.push(async () => health.setReady(false));
+    }
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     return {
       url: `http://${host}:${port}`,
@@ -147,6 +158,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       lambdaEndpoint: world.lambdaEndpoint,
       internalToken: world.internalToken,
       server,
+      healthPort: health?.port,
       log,
       close: closeAll,
     };

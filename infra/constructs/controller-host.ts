@@ -12,7 +12,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { type AppBundle, bootPreamble, bundleFetchLines } from './app-bundle.js';
 import { checkApiPort, checkControllerPermissionsProps, grantControllerPermissions } from './controller-permissions.js';
-import { CONTROLLER_HOME, controllerUnitLines } from './controller-unit.js';
+import { CONTROLLER_HEALTH_PORT, CONTROLLER_HOME, controllerUnitLines } from './controller-unit.js';
 import { type ControllerEnvironmentInput, controllerEnvironment } from '../../controller/config/controller-environment.js';
 
 /** What the stack decides for the controller; the host itself decides the rest of its environment. */
@@ -92,6 +92,7 @@ export class ControllerHost extends Construct {
         ...props.controller,
         fleet: props.fleetName,
         port: this.port,
+        healthPort: CONTROLLER_HEALTH_PORT,
         host: '0.0.0.0',
         home: CONTROLLER_HOME,
       }),

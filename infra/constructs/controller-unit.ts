@@ -7,6 +7,13 @@ import { BUNDLE_APP, BUNDLE_NODE, readinessLines } from './app-bundle.js';
 
 /** State directory of the controller (and of each router) on its host (registry, profiles cache). */
 export const CONTROLLER_HOME = '/var/lib/spillway';
+/**
+ * The health listener's port on the controller host and every router (SPILLWAY_HEALTH_PORT; not
+ * 8081, the VMs' inference port, so the two rules never read alike;
+ * controller/server/health-thread.ts): the ALB's target health check goes here, so it is answered
+ * off the request loop and an overloaded router is not pulled from the group.
+ */
+export const CONTROLLER_HEALTH_PORT = 8090;
 
 export interface ControllerUnitOptions {
   /** systemd unit name, e.g. spillway-controller. */

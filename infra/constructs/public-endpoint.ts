@@ -26,6 +26,8 @@ export interface PublicEndpointProps {
   readonly allowedCidr?: string;
   /** Target health check path. @default '/healthz' (the router group uses '/readyz') */
   readonly healthCheckPath?: string;
+  /** Target health check port: the health listener on its own thread (CONTROLLER_HEALTH_PORT). @default the API port */
+  readonly healthCheckPort?: number;
   /** ACM certificate ARN for HTTPS on 443. @default undefined (HTTP on 80) */
   readonly certificateArn?: string;
 }
@@ -59,6 +61,14 @@ export class PublicEndpoint extends Construct {
     if (props.certificateArn) sg.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(80), 'redirect to HTTPS');
     sg.addEgressRule(props.controllerSecurityGroup, ec2.Port.tcp(port), 'to the controller');
     props.controllerSecurityGroup.addIngressRule(sg, ec2.Port.tcp(port), 'from the load balancer');
+    const healthPort = props.healthCheckPort ?? port;
+    if (!Number.isInteger(healthPort) || healthPort < 1 || healthPort > 65_535) {
+      throw new Error(`PublicEndpoint healthCheckPort must be an integer port 1..65535, got ${healthPort}`);
+    }
+    if (healthPort !== port) {
+      sg.addEgressRule(props.controllerSecurityGroup, ec2.Port.tcp(healthPort), 'health checks');
+      props.controllerSecurityGroup.addIngressRule(sg, ec2.Port.tcp(healthPort), 'health checks from the load balancer');
+    }
 
     this.alb = new elbv2.ApplicationLoadBalancer(this, 'Alb', {
       vpc: props.vpc,
@@ -74,7 +84,12 @@ export class PublicEndpoint extends Construct {
       protocol: elbv2.ApplicationProtocol.HTTP,
       targetType: elbv2.TargetType.INSTANCE,
       ...(props.controllerInstance ? { targets: [new targets.InstanceTarget(props.controllerInstance, port)] } : {}),
-      healthCheck: { path: healthCheckPath, interval: Duration.seconds(15), healthyThresholdCount: 2 },
+      healthCheck: {
+        path: healthCheckPath,
+        ...(healthPort !== port ? { port: String(healthPort) } : {}),
+        interval: Duration.seconds(15),
+        healthyThresholdCount: 2,
+      },
       deregistrationDelay: Duration.seconds(15),
     });
     const targetGroup = this.targetGroup;

@@ -30,7 +30,7 @@ import { nagResource } from '../nag.js';
 import { bootPreamble, bundleFetchLines, imdsLines } from './app-bundle.js';
 import type { ControllerHostSettings } from './controller-host.js';
 import { checkApiPort, checkControllerPermissionsProps, type ControllerPermissionsProps, grantControllerPermissions } from './controller-permissions.js';
-import { CONTROLLER_HOME, controllerUnitLines } from './controller-unit.js';
+import { CONTROLLER_HEALTH_PORT, CONTROLLER_HOME, controllerUnitLines } from './controller-unit.js';
 
 /** Routers a group may run: 2 is the least that survives one instance or AZ; 20 keeps the lease table's load trivial. */
 export const MIN_ROUTERS = 2;
@@ -182,6 +182,7 @@ export class RouterGroup extends Construct {
         ...props.controller,
         fleet: props.fleetName,
         port: this.port,
+        healthPort: CONTROLLER_HEALTH_PORT,
         host: '0.0.0.0',
         home: CONTROLLER_HOME,
       }),

@@ -25,6 +25,7 @@ import { RouterGroup } from '../constructs/router-group.js';
 import { SpillwayDashboard } from '../constructs/spillway-dashboard.js';
 import { VariantFunction } from '../constructs/variant-function.js';
 import { VmLaunchTemplates } from '../constructs/vm-launch-templates.js';
+import { CONTROLLER_HEALTH_PORT } from '../constructs/controller-unit.js';
 import { type LambdaSizing, rightSizeLambdaMemory } from '../sizing.js';
 import { modelBucketName, type StatefulStack } from './stateful-stack.js';
 
@@ -165,11 +166,16 @@ export class ServingStack extends Stack {
         ...endpointParts,
         controllerInstance: controller.instance,
         controllerPort: controller.port,
+        healthCheckPort: CONTROLLER_HEALTH_PORT,
       });
     } else {
       // The routers answer on the controller's port; the target group checks /readyz, which stays
       // 200 at the admission limit (a router under overload sheds with 503s, it is not unhealthy).
-      this.endpoint = new PublicEndpoint(this, 'Endpoint', { ...endpointParts, healthCheckPath: '/readyz' });
+      this.endpoint = new PublicEndpoint(this, 'Endpoint', {
+        ...endpointParts,
+        healthCheckPath: '/readyz',
+        healthCheckPort: CONTROLLER_HEALTH_PORT,
+      });
       // By name, not by reference (like the model bucket): no cross-stack export to pin the table.
       const table = dynamodb.Table.fromTableName(this, 'CoordinationTableRef', coordinationTableName(config.fleetName));
       const routers = new RouterGroup(this, 'Routers', {

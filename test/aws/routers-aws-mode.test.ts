@@ -131,6 +131,8 @@ describe.skipIf(!motoAvailable)(
               SPILLWAY_API_KEY: 'test-api-key-0123456789',
               SPILLWAY_HOME: join(home, id),
               PORT: String(port),
+              // The unit's 8090 is the instance's own; two routers share this machine.
+              SPILLWAY_HEALTH_PORT: '0',
               HOST: '127.0.0.1',
               AWS_ENDPOINT_URL: moto.endpoint,
               AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
@@ -204,11 +206,16 @@ describe.skipIf(!motoAvailable)(
       expect(elected.map((r) => r.id)).toEqual([lease.holderId]);
     }, 120_000);
 
-    it('both routers answer /readyz', async () => {
+    it('both routers answer /readyz, on the API port and on the health port', async () => {
       for (const r of routers) {
         const res = await fetch(`http://127.0.0.1:${r.port}/readyz`);
         expect(res.status).toBe(200);
         expect(((await res.json()) as { status: string }).status).toBe('ready');
+        // And on the health thread's port, where the ALB's target health check goes.
+        const ready = r.events.find((e) => e.event === 'router-ready') as { healthPort?: number };
+        expect(ready.healthPort).toBeGreaterThan(0);
+        const h = await fetch(`http://127.0.0.1:${ready.healthPort}/readyz`);
+        expect(h.status).toBe(200);
       }
     });
 

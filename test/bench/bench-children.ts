@@ -11,7 +11,7 @@ const ROOT = repoRoot();
 export function startChild(
   args: string[],
   env: Record<string, string> = {},
-): Promise<{ proc: ChildProcess; port: number }> {
+): Promise<{ proc: ChildProcess; port: number; healthPort?: number }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
       cwd: ROOT,
@@ -22,10 +22,10 @@ export function startChild(
     const timer = setTimeout(() => reject(new Error(`child ${args.join(' ')} did not start`)), 120_000);
     rl.on('line', (line) => {
       try {
-        const m = JSON.parse(line) as { port?: number };
+        const m = JSON.parse(line) as { port?: number; healthPort?: number };
         if (m.port) {
           clearTimeout(timer);
-          resolve({ proc, port: m.port });
+          resolve({ proc, port: m.port, ...(m.healthPort !== undefined ? { healthPort: m.healthPort } : {}) });
         }
       } catch {
         // not our line

@@ -100,12 +100,22 @@ async function main(): Promise<void> {
     // The flood, with probes and RSS samples beside it.
     await eventLoopLag(base); // reset the router's lag histogram
     const probes: number[] = [];
+    const healthProbes: number[] = [];
     const rss: number[] = [];
     let flooding = true;
     const probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const healthAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const healthBase = `http://127.0.0.1:${router.healthPort}`;
     const prober = (async () => {
       while (flooding) {
         probes.push(await probe(probeAgent, `${base}/healthz`));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    // The health thread's port (what the ALB and HAProxy check), probed the same way.
+    const healthProber = (async () => {
+      while (flooding) {
+        healthProbes.push(await probe(healthAgent, `${healthBase}/readyz`));
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -115,7 +125,9 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     const lag = await eventLoopLag(base);
     await prober;
+    await healthProber;
     probeAgent.destroy();
+    healthAgent.destroy();
     const alive = router.proc.exitCode === null;
 
     const result = {
@@ -149,6 +161,13 @@ async function main(): Promise<void> {
         maxMs: round(Math.max(...probes), 2),
         failed: probes.filter((x) => !Number.isFinite(x)).length,
       },
+      healthThread: {
+        probes: healthProbes.length,
+        p50Ms: round(pct(healthProbes, 0.5), 2),
+        p99Ms: round(pct(healthProbes, 0.99), 2),
+        maxMs: round(Math.max(...healthProbes), 2),
+        failed: healthProbes.filter((x) => !Number.isFinite(x)).length,
+      },
       eventLoopDelay: { p99Ms: round(lag.p99Ms, 2), maxMs: round(lag.maxMs, 2) },
       routerAlive: alive,
     };
@@ -173,7 +192,8 @@ async function main(): Promise<void> {
         `| refused 503 (overloaded / no capacity) | ${f.refused503} |`,
         `| other statuses; socket errors (wrk: mostly the connections the router closes after a refusal) | ${JSON.stringify(f.otherStatuses)}; ${f.socketErrors} |`,
         `| router RSS idle -> peak | ${result.routerRssMb.idle} -> **${result.routerRssMb.peak} MB** |`,
-        `| /healthz during the flood (${result.healthz.probes} probes, 1 connection) | p50 ${result.healthz.p50Ms} / p99 **${result.healthz.p99Ms}** / max ${result.healthz.maxMs} ms, ${result.healthz.failed} failed |`,
+        `| /healthz on the API port during the flood (${result.healthz.probes} probes, 1 connection) | p50 ${result.healthz.p50Ms} / p99 **${result.healthz.p99Ms}** / max ${result.healthz.maxMs} ms, ${result.healthz.failed} failed |`,
+        `| /readyz on the health thread's port (${result.healthThread.probes} probes; what the ALB and HAProxy check) | p50 ${result.healthThread.p50Ms} / p99 **${result.healthThread.p99Ms}** / max ${result.healthThread.maxMs} ms, ${result.healthThread.failed} failed |`,
         `| router event-loop delay over the flood | p99 ${result.eventLoopDelay.p99Ms} / max ${result.eventLoopDelay.maxMs} ms |`,
         `| router alive after | ${alive ? 'yes' : 'NO'} |`,
         '',

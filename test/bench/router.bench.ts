@@ -101,8 +101,12 @@ async function routerChild(backend: string, variant: string): Promise<void> {
     maxBodyBytes: 6 * 1024 * 1024,
     log: pino({ level: 'silent' }),
   });
+  // The health listener on its own thread, as the deployed routers run it (SPILLWAY_HEALTH_PORT).
+  const { startHealthThread } = await import('../../controller/server/health-thread.js');
+  const health = await startHealthThread({ host: '127.0.0.1', port: 0, service: 'bench-router' });
+  health.setReady(true);
   server.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port, healthPort: health.port })}\n`);
   });
 }
 

@@ -73,7 +73,8 @@ describe(`burst replay of ${HAS_AZURE_TRACE ? 'azure_llm_code (real trace)' : 'b
   it('answers every request: none lost, only 200, a clear 503 with Retry-After or a 504 at the deadline', () => {
     expect(s.sent).toBeGreaterThan(600);
     expect(s.lost, timeline).toBe(0);
-    expect(s.otherErrors).toBe(0);
+    const others = raw.outcomes.filter((o) => typeof o.status === 'number' && ![200, 503, 504].includes(o.status));
+    expect(s.otherErrors, `other answers: ${JSON.stringify(others.slice(0, 5))}`).toBe(0);
     // 503s are clear answers (Lambda concurrency 8 exhausted while its instances cold-start); on a
     // quiet machine most requests get 200, on a shared 2-core box under load far fewer.
     expect(s.ok / s.sent, timeline).toBeGreaterThan(0.2);

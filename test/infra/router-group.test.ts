@@ -14,6 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readClusterEnv } from '../../controller/cluster/cluster-env.js';
 import { COORD_TABLE_KEYS } from '../../controller/coord/dynamodb-store.js';
 import type { BuiltApp } from '../../infra/app.js';
+import { CONTROLLER_HEALTH_PORT } from '../../infra/constructs/controller-unit.js';
 import { COORD_TABLE_ACTIONS } from '../../infra/constructs/router-group.js';
 import { resourcesOfType, scriptWithTokens, unitFromScript } from '../twin/template.js';
 import { synthApp } from './synth-helper.js';
@@ -83,10 +84,16 @@ describe('spillway:routers=3: router group and coordination table', () => {
     expect(r.CreationPolicy.ResourceSignal).toMatchObject({ Count: 3 });
   });
 
-  it('registered in the endpoint target group, health check on /readyz', () => {
+  it('registered in the endpoint target group, health check on /readyz at the health thread port (8081), which the ALB may reach', () => {
     serving.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       HealthCheckPath: '/readyz',
+      HealthCheckPort: String(CONTROLLER_HEALTH_PORT),
       Port: 8080,
+    });
+    serving.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: CONTROLLER_HEALTH_PORT,
+      ToPort: CONTROLLER_HEALTH_PORT,
+      IpProtocol: 'tcp',
     });
     const asg = Object.values(serving.findResources('AWS::AutoScaling::AutoScalingGroup'))[0] as {
       Properties: { TargetGroupARNs: Json };
@@ -142,6 +149,7 @@ describe('spillway:routers=3: router group and coordination table', () => {
       SPILLWAY_ROUTER_MODE: 'aws',
       SPILLWAY_COORD_TABLE: 'spillway-coordination',
       SPILLWAY_ROUTER_ID: 'i-0123456789abcdef0',
+      SPILLWAY_HEALTH_PORT: String(CONTROLLER_HEALTH_PORT),
       SPILLWAY_WORLD: 'aws',
       HOST: '0.0.0.0',
     });

@@ -280,9 +280,12 @@ async function main(): Promise<number> {
       throw new Error(`controller unit: SPILLWAY_WORLD=${env.SPILLWAY_WORLD}, expected aws`);
     for (const v of Object.values(env)) if (v.startsWith(ctlRoot)) mkdirSync(v, { recursive: true });
     const port = await freePort();
+    if (env.SPILLWAY_HEALTH_PORT === undefined) throw new Error('controller unit: no SPILLWAY_HEALTH_PORT (the ALB health check port)');
+    const healthPort = await freePort();
     const substituted = {
-      // 8080 on 0.0.0.0 is the host's; here the port may be taken and nothing may listen beyond loopback.
+      // 8080 and 8090 on 0.0.0.0 are the host's; here they may be taken and nothing may listen beyond loopback.
       PORT: String(port),
+      SPILLWAY_HEALTH_PORT: String(healthPort),
       HOST: '127.0.0.1',
       // What an EC2 host gets from the SDK's config and its instance profile (IMDS).
       AWS_ENDPOINT_URL: moto.endpoint,
@@ -327,6 +330,10 @@ async function main(): Promise<number> {
     cleanups.unshift(() => backer.close());
     await waitHealthy(url, controller, 120_000);
     log(`controller healthy at ${url}`);
+    // What the ALB's target health check asks (PublicEndpoint healthCheckPort): the health thread.
+    const ready = await fetch(`http://127.0.0.1:${healthPort}/healthz`, { signal: AbortSignal.timeout(5_000) }).catch((e: unknown) => e as Error);
+    if (ready instanceof Error || !ready.ok)
+      failures.push(`the health listener (SPILLWAY_HEALTH_PORT) did not answer /healthz 200: ${ready instanceof Error ? ready.message : ready.status}`);
 
     // --- the burst, through the public API ---
     const b = TWIN.burst;
