@@ -112,6 +112,10 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       (r.abandoned > 0 ? log.warn : log.info).call(log, r, 'API drained');
     });
     const port = (server.address() as AddressInfo).port;
+    // The balancer's health check, off the request loop (health-thread.ts), up with the API:
+    // /healthz answers from now, /readyz once the stack is ready (below); its listener closes last.
+    const health = await healthThreadOf(config, 'spillway-controller');
+    if (health) closers.unshift(() => health.close());
     runtime.metricsSink = world.metrics;
     const loop = new ControlLoop({
       runtime,
@@ -136,11 +140,8 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       );
       progress(`warmed ${warmed} Lambda instance(s) of ${names.length} variant(s)`);
     }
-    // The balancer's health check, off the request loop (health-thread.ts): ready from here on;
-    // not ready as soon as shutdown starts (the first closer), its listener closed last.
-    const health = await healthThreadOf(config, 'spillway-controller');
+    // Ready from here on; not ready as soon as shutdown starts (the first closer).
     if (health) {
-      closers.unshift(() => health.close());
       health.setReady(true);
       closers.push(async () => health.setReady(false));
     }
