@@ -12,8 +12,8 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { type AppBundle, bootPreamble, bundleFetchLines } from './app-bundle.js';
 import { checkApiPort, checkControllerPermissionsProps, grantControllerPermissions } from './controller-permissions.js';
-import { CONTROLLER_HEALTH_PORT, CONTROLLER_HOME, controllerUnitLines } from './controller-unit.js';
-import { type ControllerEnvironmentInput, controllerEnvironment } from '../../controller/config/controller-environment.js';
+import { controllerUnitLines, hostControllerEnvironment } from './controller-unit.js';
+import type { ControllerEnvironmentInput } from '../../controller/config/controller-environment.js';
 
 /** What the stack decides for the controller; the host itself decides the rest of its environment. */
 export type ControllerHostSettings = Omit<ControllerEnvironmentInput, 'fleet' | 'port' | 'host' | 'home'>;
@@ -86,17 +86,12 @@ export class ControllerHost extends Construct {
     grantControllerPermissions(this.role, { ...props, logGroup: this.logGroup });
 
     const userData = ec2.UserData.forLinux();
-    const env: Record<string, string> = {
-      AWS_REGION: stack.region,
-      ...controllerEnvironment({
-        ...props.controller,
-        fleet: props.fleetName,
-        port: this.port,
-        healthPort: CONTROLLER_HEALTH_PORT,
-        host: '0.0.0.0',
-        home: CONTROLLER_HOME,
-      }),
-    };
+    const env = hostControllerEnvironment({
+      region: stack.region,
+      controller: props.controller,
+      fleetName: props.fleetName,
+      port: this.port,
+    });
     userData.addCommands(
       ...bootPreamble('spillway-controller'),
       ...bundleFetchLines(props.appBundle.assetFor(props.arch).s3ObjectUrl),

@@ -3,6 +3,7 @@
  * controller host and the router group: the API key fetched into a root-only env file, the systemd
  * unit with the environment the stack decided, start, and the wait for the unit's readiness route.
  */
+import { type ControllerEnvironmentInput, controllerEnvironment } from '../../controller/config/controller-environment.js';
 import { BUNDLE_APP, BUNDLE_NODE, readinessLines } from './app-bundle.js';
 
 /** State directory of the controller (and of each router) on its host (registry, profiles cache). */
@@ -14,6 +15,30 @@ export const CONTROLLER_HOME = '/var/lib/spillway';
  * off the request loop and an overloaded router is not pulled from the group.
  */
 export const CONTROLLER_HEALTH_PORT = 8090;
+
+/**
+ * The environment of a controller process on an EC2 host (the single controller host and every
+ * router): the region, then the aws-world config (controllerEnvironment) with what every such
+ * host shares: its fleet, the API port on all interfaces, the health port, the state directory.
+ */
+export function hostControllerEnvironment(o: {
+  region: string;
+  controller: ControllerEnvironmentInput;
+  fleetName: string;
+  port: number;
+}): Record<string, string> {
+  return {
+    AWS_REGION: o.region,
+    ...controllerEnvironment({
+      ...o.controller,
+      fleet: o.fleetName,
+      port: o.port,
+      healthPort: CONTROLLER_HEALTH_PORT,
+      host: '0.0.0.0',
+      home: CONTROLLER_HOME,
+    }),
+  };
+}
 
 export interface ControllerUnitOptions {
   /** systemd unit name, e.g. spillway-controller. */

@@ -25,12 +25,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { awsRouterEnvironment } from '../../controller/cluster/cluster-env.js';
-import { controllerEnvironment } from '../../controller/config/controller-environment.js';
 import { nagResource } from '../nag.js';
 import { bootPreamble, bundleFetchLines, imdsLines } from './app-bundle.js';
 import type { ControllerHostSettings } from './controller-host.js';
 import { checkApiPort, checkControllerPermissionsProps, type ControllerPermissionsProps, grantControllerPermissions } from './controller-permissions.js';
-import { CONTROLLER_HEALTH_PORT, CONTROLLER_HOME, controllerUnitLines } from './controller-unit.js';
+import { controllerUnitLines, hostControllerEnvironment } from './controller-unit.js';
 
 /** Routers a group may run: 2 is the least that survives one instance or AZ; 20 keeps the lease table's load trivial. */
 export const MIN_ROUTERS = 2;
@@ -177,15 +176,7 @@ export class RouterGroup extends Construct {
     const asgLogicalId = stack.getLogicalId(this.asg.node.defaultChild as CfnElement);
 
     const env: Record<string, string> = {
-      AWS_REGION: stack.region,
-      ...controllerEnvironment({
-        ...props.controller,
-        fleet: props.fleetName,
-        port: this.port,
-        healthPort: CONTROLLER_HEALTH_PORT,
-        host: '0.0.0.0',
-        home: CONTROLLER_HOME,
-      }),
+      ...hostControllerEnvironment({ region: stack.region, controller: props.controller, fleetName: props.fleetName, port: this.port }),
       ...awsRouterEnvironment({ coordTable: props.table.tableName, routerId: '$INSTANCE_ID' }),
     };
     const signal = (status: 'SUCCESS' | 'FAILURE') =>

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { routerSeed } from '../../controller/cluster/plan-doc.js';
 import type { LambdaView, RouteRequest, RouterView, VmView } from '../../controller/core/policy-types.js';
 import { createSpillwayPolicy } from '../../controller/core/spillway-policy.js';
-import { makeEnv, REAL_MODELS } from './fixtures.js';
+import { makeEnv, REAL_MODELS, readyVm } from './fixtures.js';
 
 const env = makeEnv(REAL_MODELS);
 const policy = createSpillwayPolicy({ exploreShare: 0 });
@@ -23,21 +23,8 @@ const req: RouteRequest = {
   inputs: 1,
 };
 
-function vm(id: string): VmView {
-  return {
-    id,
-    instanceType: 'c5.large',
-    variant: primary,
-    state: 'ready',
-    launchedAtMs: 0,
-    readyAtMs: 1_000,
-    outstanding: 0,
-    slots: 2,
-    slowdown: 1,
-    // No fresh report: each router keeps to its share of the slots (2 slots, 3 routers -> 1).
-    slotsWithoutReport: 1,
-  };
-}
+/** No fresh report: each router keeps to its share of the slots (2 slots, 3 routers -> 1). */
+const vm = (id: string): VmView => readyVm(id, { variant: primary, readyAtMs: 1_000, slotsWithoutReport: 1 });
 
 /** `routers` routers each place `perRouter` requests that stay in flight; returns requests per VM. */
 function place(

@@ -9,7 +9,7 @@ import { FleetView } from '../../controller/core/host/fleet-view.js';
 import type { LambdaView, RouteRequest, VmView } from '../../controller/core/policy-types.js';
 import { createSpillwayPolicy } from '../../controller/core/spillway-policy.js';
 import { LOAD_REPORT_FRESH_MS, vmQueue } from '../../controller/core/vm-load.js';
-import { makeEnv, REAL_MODELS } from './fixtures.js';
+import { makeEnv, REAL_MODELS, readyVm } from './fixtures.js';
 
 const env = makeEnv(REAL_MODELS);
 const policy = createSpillwayPolicy({ exploreShare: 0 });
@@ -28,18 +28,7 @@ const req: RouteRequest = {
   minAccuracy: 0,
   inputs: 1,
 };
-const vm = (id: string, over: Partial<VmView> = {}): VmView => ({
-  id,
-  instanceType: 'c5.large',
-  variant: primary,
-  state: 'ready',
-  launchedAtMs: 0,
-  readyAtMs: 1_000,
-  outstanding: 0,
-  slots: 2,
-  slowdown: 1,
-  ...over,
-});
+const vm = (id: string, over: Partial<VmView> = {}): VmView => readyVm(id, { variant: primary, readyAtMs: 1_000, ...over });
 
 describe('vmQueue', () => {
   it('own count only without reports (single process, simulator)', () => {

@@ -14,14 +14,13 @@ import fc from 'fast-check';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../../functions/engine/registry.js';
-import { createSpillwayPolicy } from '../../controller/core/spillway-policy.js';
 import { HttpVmClient } from '../../controller/local/vm-client.js';
 import { type ApiServer, createApiServer } from '../../controller/server/app.js';
 import { ApiMetrics } from '../../controller/server/metrics.js';
-import { ControllerRuntime, type ServedVariant } from '../../controller/server/runtime.js';
+import type { ServedVariant } from '../../controller/server/runtime.js';
 import { resolveServedVariants } from '../../controller/server/variants.js';
 import { loadCatalog } from '../../profiles/catalog.js';
-import { NO_MODEL_MSG, SERVED } from './helpers.js';
+import { NO_MODEL_MSG, SERVED, staticVmRuntime } from './helpers.js';
 
 const MAX_BODY = 8 * 1024 * 1024;
 
@@ -76,28 +75,8 @@ let vmUrl = '';
 
 async function startApi(admission: { maxInFlight: number; maxInFlightBodyBytes?: number }): Promise<Api> {
   const name = SERVED!.name;
-  const catalog = loadCatalog();
-  const env = {
-    catalog,
-    variants: [...served.values()].map((s) => s.info),
-    sloMs: 10_000,
-    tickIntervalMs: 1_000,
-    instanceTypes: ['c5.large'],
-    lambdaArch: 'x86_64' as const,
-    lambdaConcurrencyLimit: 1,
-  };
-  const rt = new ControllerRuntime(createSpillwayPolicy({ exploreShare: 0 }) as never, env, served, {
-    lambdaMemoryMb: 1024,
-    lambdaKeepAliveMs: 1_000,
-    limits: { maxVms: 1 },
-    nowMs: Date.now(),
-  });
-  const now = Date.now();
   // Slots far above the admission limit: the policy always has room, only admission refuses.
-  rt.host.fleet.sync(
-    [{ id: 'i-standin', instanceType: 'c5.large', variant: name, state: 'ready', launchedAtMs: now - 1_000, readyAtMs: now, endpoint: vmUrl, slots: 100_000 }],
-    now,
-  );
+  const rt = await staticVmRuntime({ name, vmId: 'i-standin', endpoint: vmUrl, slots: 100_000, sloMs: 10_000, served });
   const vmClient = new HttpVmClient({ maxSocketsPerVm: 1024 });
   const noLambda = {
     invoke: () => Promise.reject(new Error('stand-in Lambda pool: not expected to be called')),

@@ -13,14 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../functions/engine/engine.js';
 import { loadRegistry } from '../../functions/engine/registry.js';
 import { type VmServer, createVmServer } from '../../functions/server/vm-server.js';
-import { loadCatalog } from '../../profiles/catalog.js';
-import { createSpillwayPolicy } from '../../controller/core/spillway-policy.js';
 import { HttpVmClient } from '../../controller/local/vm-client.js';
 import { createApiServer } from '../../controller/server/app.js';
 import { ApiMetrics } from '../../controller/server/metrics.js';
-import { ControllerRuntime } from '../../controller/server/runtime.js';
-import { resolveServedVariants } from '../../controller/server/variants.js';
-import { NO_MODEL_MSG, SERVED, quietLogger } from './helpers.js';
+import { NO_MODEL_MSG, SERVED, quietLogger, staticVmRuntime } from './helpers.js';
 
 const KEY = 'edge-test-key-0123';
 const H = { 'x-api-key': KEY };
@@ -44,39 +40,7 @@ async function startApi(): Promise<Api> {
   const vm = createVmServer({ engine, variants: [name], logger: quietLogger });
   const vmAddr = await vm.listen(0);
   await vm.load();
-  const catalog = loadCatalog();
-  const served = await resolveServedVariants({ registry, catalog, wanted: [name], sloMs: 5_000 });
-  const env = {
-    catalog,
-    variants: [...served.values()].map((s) => s.info),
-    sloMs: 5_000,
-    tickIntervalMs: 1_000,
-    instanceTypes: ['c5.large'],
-    lambdaArch: 'x86_64' as const,
-    lambdaConcurrencyLimit: 1,
-  };
-  const rt = new ControllerRuntime(createSpillwayPolicy({ exploreShare: 0 }) as never, env, served, {
-    lambdaMemoryMb: 1024,
-    lambdaKeepAliveMs: 1_000,
-    limits: { maxVms: 1 },
-    nowMs: Date.now(),
-  });
-  const now = Date.now();
-  rt.host.fleet.sync(
-    [
-      {
-        id: 'i-edge',
-        instanceType: 'c5.large',
-        variant: name,
-        state: 'ready',
-        launchedAtMs: now - 1_000,
-        readyAtMs: now,
-        endpoint: `http://127.0.0.1:${vmAddr.port}`,
-        slots: 8,
-      },
-    ],
-    now,
-  );
+  const rt = await staticVmRuntime({ name, vmId: 'i-edge', endpoint: `http://127.0.0.1:${vmAddr.port}`, slots: 8, sloMs: 5_000 });
   const lambdaStandIn = {
     invoke: () => Promise.reject(new Error('stand-in Lambda pool: not expected to be called')),
     setMemory: () => Promise.resolve(),

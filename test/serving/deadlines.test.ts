@@ -10,15 +10,10 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../functions/engine/registry.js';
-import { createSpillwayPolicy } from '../../controller/core/spillway-policy.js';
 import { HttpVmClient } from '../../controller/local/vm-client.js';
 import { createApiServer } from '../../controller/server/app.js';
 import { ApiMetrics } from '../../controller/server/metrics.js';
-import { ControllerRuntime } from '../../controller/server/runtime.js';
-import { resolveServedVariants } from '../../controller/server/variants.js';
-import { loadCatalog } from '../../profiles/catalog.js';
-import { NO_MODEL_MSG, SERVED } from './helpers.js';
+import { NO_MODEL_MSG, SERVED, staticVmRuntime } from './helpers.js';
 
 const SLOW_VM_MS = 1_500;
 
@@ -53,30 +48,8 @@ describe.skipIf(!SERVED)(`deadlines (slow VM stand-in, ${SERVED?.name ?? NO_MODE
       }, SLOW_VM_MS);
     });
     await new Promise<void>((r) => vmStandIn.listen(0, '127.0.0.1', r));
-    const registry = loadRegistry();
-    const catalog = loadCatalog();
-    const served = await resolveServedVariants({ registry, catalog, wanted: [name], sloMs: 5_000 });
-    const env = {
-      catalog,
-      variants: [...served.values()].map((s) => s.info),
-      sloMs: 5_000,
-      tickIntervalMs: 1_000,
-      instanceTypes: ['c5.large'],
-      lambdaArch: 'x86_64' as const,
-      lambdaConcurrencyLimit: 1,
-    };
-    const rt = new ControllerRuntime(createSpillwayPolicy({ exploreShare: 0 }) as never, env, served, {
-      lambdaMemoryMb: 1024,
-      lambdaKeepAliveMs: 1_000,
-      limits: { maxVms: 1 },
-      nowMs: Date.now(),
-    });
-    const now = Date.now();
     const port = (vmStandIn.address() as AddressInfo).port;
-    rt.host.fleet.sync(
-      [{ id: 'i-slow', instanceType: 'c5.large', variant: name, state: 'ready', launchedAtMs: now - 1_000, readyAtMs: now, endpoint: `http://127.0.0.1:${port}`, slots: 8 }],
-      now,
-    );
+    const rt = await staticVmRuntime({ name, vmId: 'i-slow', endpoint: `http://127.0.0.1:${port}`, slots: 8, sloMs: 5_000 });
     const noLambda = {
       invoke: () => Promise.reject(new Error('stand-in Lambda pool: not expected to be called')),
       warm: () => Promise.reject(new Error('stand-in Lambda pool: not expected to be called')),
@@ -148,28 +121,7 @@ describe.skipIf(!SERVED)(`the last-line guard follows the request's deadline (${
 
   beforeAll(async () => {
     const name = SERVED!.name;
-    const catalog = loadCatalog();
-    const served = await resolveServedVariants({ registry: loadRegistry(), catalog, wanted: [name], sloMs: 5_000 });
-    const env = {
-      catalog,
-      variants: [...served.values()].map((s) => s.info),
-      sloMs: 5_000,
-      tickIntervalMs: 1_000,
-      instanceTypes: ['c5.large'],
-      lambdaArch: 'x86_64' as const,
-      lambdaConcurrencyLimit: 1,
-    };
-    const rt = new ControllerRuntime(createSpillwayPolicy({ exploreShare: 0 }) as never, env, served, {
-      lambdaMemoryMb: 1024,
-      lambdaKeepAliveMs: 1_000,
-      limits: { maxVms: 1 },
-      nowMs: Date.now(),
-    });
-    const now = Date.now();
-    rt.host.fleet.sync(
-      [{ id: 'i-stuck', instanceType: 'c5.large', variant: name, state: 'ready', launchedAtMs: now - 1_000, readyAtMs: now, endpoint: 'http://127.0.0.1:9', slots: 8 }],
-      now,
-    );
+    const rt = await staticVmRuntime({ name, vmId: 'i-stuck', endpoint: 'http://127.0.0.1:9', slots: 8, sloMs: 5_000 });
     // Mocked on purpose: a DEFECTIVE VM client adapter that ignores its timeout and never answers
     // (no real adapter does; this is what the guard is the last line against).
     const defectiveVmClient = { infer: () => new Promise<never>(() => {}) };

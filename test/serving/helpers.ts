@@ -13,6 +13,10 @@ import type { EngineInput, InferenceEngine, PredictResult } from '../../function
 import { toHalfArray } from '../../functions/engine/float16.js';
 import { builtinModelsDir, loadRegistry, sharedDir } from '../../functions/engine/registry.js';
 import type { ModelVariant } from '../../functions/engine/registry-schema.js';
+import { createSpillwayPolicy } from '../../controller/core/spillway-policy.js';
+import { ControllerRuntime, type ServedVariant as RuntimeServedVariant } from '../../controller/server/runtime.js';
+import { resolveServedVariants } from '../../controller/server/variants.js';
+import { loadCatalog } from '../../profiles/catalog.js';
 
 export const REAL_VARIANT = 'mobilenet-v2-10-int8-zoo';
 
@@ -143,4 +147,43 @@ export function servedTensor(v: ModelVariant): {
   const typed = uint8 ? Uint8Array.from(data) : v.input.dtype === 'float16' ? toHalfArray(data) : Float32Array.from(data);
   const dataBase64 = Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength).toString('base64');
   return { shape, dtype: v.input.dtype, data, dataBase64 };
+}
+
+/**
+ * A controller runtime (real spillway policy, exploreShare 0) serving `name` on one static ready
+ * VM at `endpoint` (c5.large): what the API-server tests route through. One home for the setup
+ * the deadline, admission and edge tests share.
+ */
+export async function staticVmRuntime(o: {
+  name: string;
+  vmId: string;
+  endpoint: string;
+  slots: number;
+  sloMs: number;
+  served?: ReadonlyMap<string, RuntimeServedVariant>;
+}): Promise<ControllerRuntime<unknown>> {
+  const catalog = loadCatalog();
+  const served =
+    o.served ?? (await resolveServedVariants({ registry: loadRegistry(), catalog, wanted: [o.name], sloMs: 5_000 }));
+  const env = {
+    catalog,
+    variants: [...served.values()].map((s) => s.info),
+    sloMs: o.sloMs,
+    tickIntervalMs: 1_000,
+    instanceTypes: ['c5.large'],
+    lambdaArch: 'x86_64' as const,
+    lambdaConcurrencyLimit: 1,
+  };
+  const rt = new ControllerRuntime(createSpillwayPolicy({ exploreShare: 0 }) as never, env, served, {
+    lambdaMemoryMb: 1024,
+    lambdaKeepAliveMs: 1_000,
+    limits: { maxVms: 1 },
+    nowMs: Date.now(),
+  });
+  const now = Date.now();
+  rt.host.fleet.sync(
+    [{ id: o.vmId, instanceType: 'c5.large', variant: o.name, state: 'ready', launchedAtMs: now - 1_000, readyAtMs: now, endpoint: o.endpoint, slots: o.slots }],
+    now,
+  );
+  return rt as ControllerRuntime<unknown>;
 }
