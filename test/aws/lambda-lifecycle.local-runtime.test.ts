@@ -24,14 +24,22 @@ const VARIANT = 'mobilenet-v1-050-128-quant';
 const FN = `spillway-${VARIANT}`;
 const UPDATE_MS = 1_500;
 
-/** A policy that only asks for one memory size (the planner is not under test). */
-function wantsMemory(memoryMb: number): Policy<null> {
+/** A policy that only asks for one memory size and, optionally, warm instances (the planner is not under test). */
+function wantsMemory(memoryMb: number, warm?: number): Policy<null> {
   return {
     name: 'wants-memory',
     usesLambda: true,
     init: () => null,
     tick: (_o, state) => ({
-      decision: { launch: [], terminate: [], lambdaMemoryMb: { [VARIANT]: memoryMb }, variantShares: {}, forecastRps: 0, notes: [] },
+      decision: {
+        launch: [],
+        terminate: [],
+        lambdaMemoryMb: { [VARIANT]: memoryMb },
+        ...(warm !== undefined ? { lambdaWarm: { [VARIANT]: warm } } : {}),
+        variantShares: {},
+        forecastRps: 0,
+        notes: [],
+      },
       state,
     }),
     route: () => ({ kind: 'reject', reason: 'test' }) as never,
@@ -107,6 +115,49 @@ describe('Lambda memory updates against the local Lambda runtime (409 while InPr
       expect(runtime.lambda.memoryMbByVariant[VARIANT]).toBe(target);
       expect(runtime.lambda.warmIdleByVariant[VARIANT]).toBe(0);
       expect((await pool.describe())[0]).toMatchObject({ memoryMb: target, state: 'Active' });
+    } finally {
+      await loop.stop();
+      await fleet.close();
+      pool.client.destroy();
+    }
+  });
+});
+
+describe('warm-ups in the tick that changes the memory (local runtime, update InProgress for 1.5 s)', () => {
+  let rt: LocalLambdaRuntime;
+  beforeAll(async () => {
+    rt = await startLocalLambdaRuntime({ functions: [{ functionName: FN, variant: VARIANT, memoryMb: 1769 }], updateDelayMs: UPDATE_MS });
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  it('wait for the update and warm the new configuration: both instances stay warm after it is applied', async () => {
+    const pool = new LambdaPool({ endpoint: rt.endpoint, variants: [VARIANT] });
+    const env = makeEnv([{ ...REAL_MODELS[0]!, name: VARIANT }]);
+    const served = new Map([[VARIANT, { info: variantInfo({ ...REAL_MODELS[0]!, name: VARIANT }), variant: loadRegistry().get(VARIANT), profileSource: 'measured' as const }]]);
+    const runtime = new ControllerRuntime(wantsMemory(1024, 2), env, served, {
+      lambdaMemoryMb: 1769,
+      lambdaKeepAliveMs: 60_000,
+      limits: { memoryUpdateGuard: false },
+      nowMs: Date.now(),
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const fleet = new LocalVmFleet({ bootDelayMs: 0 });
+    const loop = new ControlLoop({ runtime, fleet, pool, tickIntervalMs: 60_000, callTimeoutMs: 300, log });
+    try {
+      await loop.tick();
+      const tick = lines.find((l) => l.event === 'tick');
+      expect(tick).toMatchObject({ lambdaMemoryMb: { [VARIANT]: 1024 }, warmUps: { [VARIANT]: 2 } });
+      await loop.memoryUpdatesSettled();
+      await loop.warmUpsSettled();
+      expect(lines.some((l) => l.msg === 'act failed')).toBe(false);
+      // Sent on the old configuration, the warm-ups would have been retired by the change (0 warm).
+      expect(runtime.lambda.memoryMbByVariant[VARIANT]).toBe(1024);
+      expect(runtime.lambda.warmIdleByVariant[VARIANT]).toBe(2);
+      const live = rt.stats();
+      expect(live.liveWorkerPids.length).toBe(2);
     } finally {
       await loop.stop();
       await fleet.close();

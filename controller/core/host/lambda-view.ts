@@ -106,13 +106,16 @@ export class LambdaPoolView {
    * ones now and busy ones when their invoke ends (a new configuration means new execution
    * environments), so the router assumes cold starts until new instances have run. E.g. 3 idle +
    * 2 in flight at the change: 0 warm now, and still 0 after those 2 end.
+   * `notSentYet`: of the invokes counted in flight, those whose slot is claimed but which are only
+   * sent after the change (warm-ups that waited for it: loop/control-loop.ts); they run on the new
+   * configuration, so their instances count as warm when they end.
    */
-  memoryApplied(variant: string, memoryMb: number): void {
+  memoryApplied(variant: string, memoryMb: number, notSentYet = 0): void {
     if (this.view.memoryMbByVariant[variant] === memoryMb) return;
     this.view.memoryMbByVariant[variant] = memoryMb;
     this.idleSince.set(variant, []);
     this.view.warmIdleByVariant[variant] = 0;
-    this.retiring.set(variant, this.inFlightBy.get(variant) ?? 0);
+    this.retiring.set(variant, Math.max(0, (this.inFlightBy.get(variant) ?? 0) - notSentYet));
   }
 
   /**

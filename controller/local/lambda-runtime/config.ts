@@ -65,6 +65,16 @@ export const LocalLambdaRuntimeOptionsSchema = z.strictObject({
   passEnv: z.array(z.string()).default(DEFAULT_PASS_ENV),
   /** Price catalog path (default profiles/catalog.json). */
   catalogPath: z.string().optional(),
+  /**
+   * Niceness of an instance while it initialises (process start + handler import + model load);
+   * after init it returns to 0. On AWS an init runs on its own execution environment's CPU; here it
+   * shares the machine's cores with the local VMs and the warm instances that are serving, and four
+   * parallel inits (~1 CPU-s each) on 2 cores stalled a ready VM for ~4 s in the README demo.
+   * At nice 10 the CFS weight is 110 vs 1,024, so serving keeps ~90 % of a contended core.
+   * Returning to 0 needs CAP_SYS_NICE, so the default is 10 only for root on Linux (CI,
+   * containers) and 0 elsewhere (an instance that could not return would stay slow while warm).
+   */
+  initNice: z.number().int().min(0).max(19).default(defaultInitNice()),
   /** Forward instance stdout/stderr lines to this process's stderr (debugging). */
   echoInstanceOutput: z.boolean().default(false),
   /**
@@ -75,5 +85,10 @@ export const LocalLambdaRuntimeOptionsSchema = z.strictObject({
    */
   internalToken: z.string().min(16).optional(),
 });
+/** 10 where an instance may lower its niceness again (root on Linux), else 0 (see initNice). */
+export function defaultInitNice(): number {
+  return process.platform === 'linux' && process.getuid?.() === 0 ? 10 : 0;
+}
+
 export type LocalLambdaRuntimeOptions = z.input<typeof LocalLambdaRuntimeOptionsSchema>;
 export type ResolvedRuntimeOptions = z.infer<typeof LocalLambdaRuntimeOptionsSchema>;

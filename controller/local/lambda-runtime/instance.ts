@@ -6,7 +6,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { LambdaErrorPayload, WorkerMessage } from './worker-protocol.js';
+import { INIT_NICE_ENV, type LambdaErrorPayload, type WorkerMessage } from './worker-protocol.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -31,6 +31,8 @@ export interface InstanceSpawnOptions {
   threads: number;
   configVersion: number;
   echoOutput: boolean;
+  /** Niceness during init (config.ts initNice); 0 = a plain fork. */
+  initNice?: number;
 }
 
 export class LocalInstance {
@@ -54,10 +56,13 @@ export class LocalInstance {
     this.memoryMb = opts.memoryMb;
     this.threads = opts.threads;
     this.configVersion = opts.configVersion;
+    const nice = opts.initNice ?? 0;
+    // `nice -n N node ...` execs node with every thread at N from its first instruction (Linux
+    // niceness is per thread and inherited), so the runtime start and the model load both yield.
     this.proc = fork(WORKER_ENTRY, [], {
       cwd: opts.cwd,
-      env: opts.env,
-      execArgv: ['--import', 'tsx'],
+      env: nice > 0 ? { ...opts.env, [INIT_NICE_ENV]: String(nice) } : opts.env,
+      ...(nice > 0 ? { execPath: 'nice', execArgv: ['-n', String(nice), process.execPath, '--import', 'tsx'] } : { execArgv: ['--import', 'tsx'] }),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     // Always drain the pipes: a full pipe would block the worker's writes.

@@ -201,6 +201,7 @@ export class LambdaPool {
       threads,
       configVersion: e.configVersion,
       echoOutput: this.opts.echoInstanceOutput,
+      initNice: this.opts.initNice,
     });
     e.instances.add(inst);
     inst.proc.once('exit', () => e.instances.delete(inst));

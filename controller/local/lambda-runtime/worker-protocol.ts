@@ -41,3 +41,6 @@ export function toErrorPayload(err: unknown): LambdaErrorPayload {
   }
   return { errorType: 'Error', errorMessage: String(err) };
 }
+
+/** Env telling worker.ts to return to niceness 0 once the handler is loaded (its value: the init niceness). */
+export const INIT_NICE_ENV = 'SPILLWAY_LOCAL_INIT_NICE';

@@ -6,9 +6,11 @@
  * Env (set by the parent): SPILLWAY_LOCAL_HANDLER_MODULE (absolute path), SPILLWAY_LOCAL_HANDLER_EXPORT
  * (default 'handler'), AWS_LAMBDA_FUNCTION_NAME / _MEMORY_SIZE / _VERSION, plus the function's env.
  */
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { type LambdaErrorPayload, type ParentMessage, type WorkerMessage, toErrorPayload } from './worker-protocol.js';
+import { INIT_NICE_ENV, type LambdaErrorPayload, type ParentMessage, type WorkerMessage, toErrorPayload } from './worker-protocol.js';
 
 type Handler = (event: unknown, context: Record<string, unknown>) => unknown;
 
@@ -50,6 +52,7 @@ async function init(): Promise<Handler | null> {
       e.name = 'Runtime.HandlerNotFound';
       throw e;
     }
+    if (process.env[INIT_NICE_ENV]) leaveInitNice();
     send({ type: 'ready', initMs: performance.now() - t0 });
     return fn as Handler;
   } catch (err) {
@@ -57,6 +60,19 @@ async function init(): Promise<Handler | null> {
     if (error.errorType === 'Error') error.errorType = 'Runtime.ImportModuleError';
     send({ type: 'init-error', initMs: performance.now() - t0, error });
     return null;
+  }
+}
+
+/**
+ * Back to niceness 0 on every thread (Linux niceness is per thread: the ORT pool made during the
+ * model load is niced too). Threads made later inherit 0 from their creator. Needs CAP_SYS_NICE;
+ * the runtime only nices where it holds it (config.ts defaultInitNice), so a failure is reported.
+ */
+function leaveInitNice(): void {
+  try {
+    for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), 0);
+  } catch (err) {
+    console.error(`spillway local lambda: could not leave init niceness: ${(err as Error).message}`);
   }
 }
 
