@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   say(`  ${exampleCurl(stack.url, task, Math.max(config.sloMs, 5_000), config.apiKey)}`);
   say(`  curl -s ${stack.url}/v1/status${config.apiKey ? ` -H "x-api-key: $SPILLWAY_API_KEY"` : ''}`);
   if (config.apiKey) say('  (x-api-key is the configured API key; export SPILLWAY_API_KEY=<key> in your shell, it is not printed)');
-  say(`  npx spillway replay --target ${stack.url} --trace builtin:spike --mean-rps 30 --duration 2m`);
+  say(`  npx spillway replay --target ${stack.url} --trace builtin:spike --mean-rps 45 --duration 2m`);
   say(`spillway: ready (${JSON.stringify({ event: 'ready', url: stack.url })})`);
 }
 
