@@ -10,7 +10,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -38,17 +37,6 @@ interface Router {
   child: ChildProcess;
   port: number;
   events: Array<Record<string, unknown>>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 async function until<T>(
@@ -117,7 +105,6 @@ describe.skipIf(!motoAvailable)(
         expect(tokens).toEqual(['SPILLWAY_VM_SUBNETS']);
         delete env.SPILLWAY_VM_SUBNETS;
         expect(env.SPILLWAY_HOME).toBe(CONTROLLER_HOME);
-        const port = await freePort();
         const child = spawn(
           process.execPath,
           ['--import', 'tsx', join(REPO, 'controller/cluster/router-main.ts')],
@@ -130,7 +117,9 @@ describe.skipIf(!motoAvailable)(
               SPILLWAY_COORD_TABLE: table,
               SPILLWAY_API_KEY: 'test-api-key-0123456789',
               SPILLWAY_HOME: join(home, id),
-              PORT: String(port),
+              // Ephemeral, read back from router-ready: a port probed free and closed here was
+              // taken by a parallel test before the router bound it (EADDRINUSE in CI).
+              PORT: '0',
               // The unit's 8090 is the instance's own; two routers share this machine.
               SPILLWAY_HEALTH_PORT: '0',
               HOST: '127.0.0.1',
@@ -142,7 +131,7 @@ describe.skipIf(!motoAvailable)(
             stdio: ['ignore', 'pipe', 'pipe'],
           },
         );
-        const r: Router = { id, child, port, events: [] };
+        const r: Router = { id, child, port: 0, events: [] };
         for (const stream of [child.stdout!, child.stderr!]) {
           createInterface({ input: stream }).on('line', (line) => {
             try {
@@ -163,6 +152,11 @@ describe.skipIf(!motoAvailable)(
           }),
         ),
       );
+      for (const r of routers) {
+        const ready = r.events.find((e) => e.event === 'router-ready') as { port?: number };
+        expect(ready.port).toBeGreaterThan(0);
+        r.port = ready.port!;
+      }
     }, 120_000);
 
     afterAll(async () => {
