@@ -331,7 +331,16 @@ async function main(): Promise<number> {
     await waitHealthy(url, controller, 120_000);
     log(`controller healthy at ${url}`);
     // What the ALB's target health check asks (PublicEndpoint healthCheckPort): the health thread.
-    const ready = await fetch(`http://127.0.0.1:${healthPort}/healthz`, { signal: AbortSignal.timeout(5_000) }).catch((e: unknown) => e as Error);
+    // Up to 5 tries a second apart: one CI run saw a single "fetch failed" here while the
+    // controller was healthy; the cause's code is logged so a recurrence says what it was.
+    let ready: Response | Error = new Error('not probed');
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      ready = await fetch(`http://127.0.0.1:${healthPort}/healthz`, { signal: AbortSignal.timeout(5_000) }).catch((e: unknown) => e as Error);
+      if (!(ready instanceof Error) && ready.ok) break;
+      const why = ready instanceof Error ? `${ready.message} (${String((ready.cause as { code?: string } | undefined)?.code ?? ready.cause ?? '')})` : ready.status;
+      log(`health port ${healthPort} /healthz attempt ${attempt}: ${why}`);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
     if (ready instanceof Error || !ready.ok)
       failures.push(`the health listener (SPILLWAY_HEALTH_PORT) did not answer /healthz 200: ${ready instanceof Error ? ready.message : ready.status}`);
 
