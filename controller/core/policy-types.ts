@@ -87,6 +87,15 @@ export interface LambdaView {
   warmIdleByVariant: Record<string, number>;
   /** Invocations in flight across all functions. */
   inFlight: number;
+  /**
+   * Requests in flight per variant that started on a warm instance: they end within a warm
+   * invoke, so these are the instances a waiting request may take next (a 'wait' decision,
+   * core/router.ts). Cold starts and warm-ups are not counted (they take a whole INIT). Absent:
+   * unknown, so no request waits.
+   */
+  warmBusyByVariant?: Record<string, number>;
+  /** Requests waiting for an instance of the variant to free up, per variant. Absent: none. */
+  waitingByVariant?: Record<string, number>;
   concurrencyLimit: number;
   /** Set after a 429: the pool is throttling until this time. */
   throttledUntilMs?: number;
@@ -104,6 +113,8 @@ export interface CompletionRecord {
   serviceMs: number;
   /** End-to-end time the caller saw, in ms. */
   totalMs: number;
+  /** Of totalMs, the time spent waiting for a busy Lambda instance ('wait' decisions); absent = 0. */
+  waitedMs?: number;
   sloMs: number;
   coldStart: boolean;
   /** totalMs > sloMs or the request failed. */
@@ -219,6 +230,23 @@ export interface WarmUp {
 export type RouteDecision =
   | { kind: 'vm'; vmId: string; variant: string; expectedMs: number }
   | { kind: 'lambda'; variant: string; memoryMb: number; expectedMs: number; cold: boolean }
+  | {
+      /**
+       * No warm instance is idle, but the variant's busy ones free up soon enough: the driver holds
+       * the request until an instance of `variant` ends an invoke (then routes it again with what is
+       * left of its budget) or `maxWaitMs` passes (then 503). Knative's activator does the same
+       * for a revision at its concurrency limit.
+       */
+      kind: 'wait';
+      variant: string;
+      memoryMb: number;
+      /** Longest the request may wait: its budget less a warm invoke's p99. */
+      maxWaitMs: number;
+      /** p99 of wait + warm service (what the budget was checked against). */
+      expectedMs: number;
+      /** An instance to start meanwhile (the spike needs more of them), claimed like a reject's. */
+      warm?: WarmUp;
+    }
   | {
       kind: 'reject';
       /** 400/404: bad request; 422: the SLO is below what any backend can do; 503: not now, retry. */

@@ -98,6 +98,8 @@ export interface SpillwayOptions {
   forecastBucketMs?: number;
   /** Take a late cold start rather than a 503 + warm-up when a warm one would fit (default 'reject'; see router.ts). */
   coldSpill?: 'serve' | 'reject';
+  /** Let a request wait for a busy Lambda instance when its p99 still fits (default true; see router.ts lambdaWait). */
+  lambdaWait?: boolean;
   /**
    * Quantile of Poisson Lambda concurrency demand kept warm ahead of need (core/warm-pool.ts);
    * default 0.999, 0 = no warm pool (instances warm only on demand).
@@ -703,6 +705,7 @@ export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<Spillwa
       tasks,
       exploreShare,
       coldSpill: opts.coldSpill ?? 'reject',
+      lambdaWait: opts.lambdaWait ?? true,
       vmOverheadMs,
       vmCache: new Map(),
       alignedFor: undefined,

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { isErrorCode } from '../../functions/engine/error-codes.js';
 import type { BackendInferRequestInput, BackendInferResponse, InferInput } from '../../functions/engine/protocol.js';
-import type { CompletionRecord } from '../core/policy-types.js';
+import type { CompletionRecord, RouteRequest } from '../core/policy-types.js';
 import {
   BackendResponseError,
   BackendTimeoutError,
@@ -89,8 +89,7 @@ export async function dispatch(
   // Model-less: only variants that can take this input are candidates (a 400 saying what each takes if none).
   const acceptedVariants =
     req.variant === undefined ? acceptedVariantsFor(rt.variants, req.task, req.input) : undefined;
-  // Counted as demand whatever the outcome (a rejected request is load the plan must see).
-  const decision = rt.host.route({
+  const routeReq: RouteRequest = {
     nowMs: startMs,
     task: req.task,
     sloMs: req.sloMs,
@@ -100,21 +99,55 @@ export async function dispatch(
     ...(acceptedVariants !== undefined ? { acceptedVariants } : {}),
     ...(req.acceptLate !== undefined ? { acceptLate: req.acceptLate } : {}),
     inputs: 1,
-  });
+  };
+  const warmUp = (variant: string): void => {
+    void runWarmUp(
+      {
+        host: deps.runtime.host,
+        pool: deps.pool,
+        timeoutMs: deps.backendTimeoutMs,
+        ...(deps.now ? { now: deps.now } : {}),
+        ...(deps.log ? { log: deps.log } : {}),
+      },
+      variant,
+    );
+  };
+  // Counted as demand whatever the outcome (a rejected request is load the plan must see).
+  let decision = rt.host.route(routeReq);
+  // Wait for a busy Lambda instance of the variant (core/router.ts 'wait'), then route again with
+  // what is left of the budget; a wait that runs out is a 503 (the caller may retry at once).
+  const budgetMs = req.budgetMs ?? req.sloMs;
+  let waitedMs = 0;
+  while (decision.kind === 'wait') {
+    if (decision.warm) warmUp(decision.warm.variant);
+    const { variant: waitedFor, maxWaitMs } = decision;
+    const waitStart = performance.now();
+    const released = await rt.lambdaWaiters.wait(waitedFor, maxWaitMs);
+    waitedMs += performance.now() - waitStart;
+    const nowMs = now();
+    decision = released
+      ? rt.host.reroute({ ...routeReq, nowMs, budgetMs: budgetMs - (nowMs - receivedAtMs) })
+      : {
+          kind: 'reject',
+          status: 503,
+          retryAfterS: 1,
+          reason:
+            `every Lambda instance of '${waitedFor}' stayed busy for the ${Math.round(maxWaitMs)} ms this request could wait ` +
+            `and no VM slot or cold start fits the ${Math.round(budgetMs)} ms budget; retry`,
+        };
+    if (decision.kind === 'reject' && decision.status === 422) {
+      // The caller's SLO was attainable: what is left of it after the wait is not. Not the caller's fault.
+      decision = {
+        kind: 'reject',
+        status: 503,
+        retryAfterS: 1,
+        reason: `waited ${Math.round(waitedMs)} ms for a busy Lambda instance of '${waitedFor}'; what is left of the ${Math.round(budgetMs)} ms budget no longer fits any backend; retry`,
+      };
+    }
+  }
   if (decision.kind === 'reject') {
     rt.host.rejected(decision.status);
-    if (decision.warm) {
-      void runWarmUp(
-        {
-          host: deps.runtime.host,
-          pool: deps.pool,
-          timeoutMs: deps.backendTimeoutMs,
-          ...(deps.now ? { now: deps.now } : {}),
-          ...(deps.log ? { log: deps.log } : {}),
-        },
-        decision.warm.variant,
-      );
-    }
+    if (decision.warm) warmUp(decision.warm.variant);
     deps.metrics?.requests.inc({
       backend: 'rejected',
       variant: req.variant ?? '',
@@ -199,7 +232,7 @@ export async function dispatch(
         }
         resourceKey = rt.vms.find((v) => v.id === (target as { vmId: string }).vmId)?.instanceType ?? 'vm';
       } else {
-        rt.host.lambda.started(variant, callStart);
+        const startedWarm = rt.host.lambda.started(variant, callStart, true);
         let ran = false;
         try {
           const inv = await deps.pool.invoke(variant, body, remainingMs);
@@ -210,7 +243,7 @@ export async function dispatch(
           resourceKey = String(inv.memoryMb);
           billing = { billedDurationMs: inv.billedDurationMs, memoryMb: inv.memoryMb };
         } finally {
-          rt.host.lambda.ended(variant, now(), ran);
+          rt.host.lambda.ended(variant, now(), ran, startedWarm);
         }
       }
       const endMs = now();
@@ -228,6 +261,7 @@ export async function dispatch(
         ...(target.kind === 'vm' ? { vmId: target.vmId } : {}),
         serviceMs: inferenceMs,
         totalMs,
+        ...(waitedMs > 0 ? { waitedMs } : {}),
         sloMs: req.sloMs,
         coldStart,
         violated: !sloMet,
@@ -254,6 +288,7 @@ export async function dispatch(
         predictions: res.outputs[0]?.top ?? [],
         latency: {
           queueMs,
+          waitMs: waitedMs,
           inferenceMs,
           coldStartMs,
           transportMs: Math.max(0, callMs - queueMs - inferenceMs - coldStartMs),

@@ -16,6 +16,7 @@ import type {
   VmView,
 } from '../core/policy-types.js';
 import type { MetricsPort } from '../ports.js';
+import { LambdaWaiters } from './lambda-waiters.js';
 
 export interface ServedVariant {
   info: VariantInfo;
@@ -29,6 +30,8 @@ const RECENT_WINDOW_MS = 30_000;
 
 export class ControllerRuntime<S = unknown> {
   readonly host: PolicyHost<S>;
+  /** Requests waiting for a busy Lambda instance ('wait' decisions). */
+  readonly lambdaWaiters: LambdaWaiters;
   /** Optional metrics sink (CloudWatch in the aws world): one record per completed request. */
   metricsSink: MetricsPort | undefined;
   private readonly recent: Array<{ atMs: number; backend: 'vm' | 'lambda'; variant: string }> = [];
@@ -40,6 +43,7 @@ export class ControllerRuntime<S = unknown> {
     opts: PolicyHostOptions,
   ) {
     this.host = new PolicyHost(policy, env, opts);
+    this.lambdaWaiters = new LambdaWaiters(this.host.lambda);
   }
 
   get vms(): readonly VmView[] {

@@ -73,6 +73,8 @@ export type ModelInferRequest = z.infer<typeof ModelInferRequestSchema>;
 export const LatencyBreakdownSchema = z.strictObject({
   /** Time waiting in the backend's batch queue. */
   queueMs: z.number().nonnegative(),
+  /** Time the router held the request for a busy Lambda instance to free up (0 if it did not wait). */
+  waitMs: z.number().nonnegative(),
   /** Decode/resize (preprocessing) plus session.run. */
   inferenceMs: z.number().nonnegative(),
   /** A Lambda cold start's INIT phase (process start + model load), as the runtime reported it; 0 if warm or a VM. */

@@ -216,6 +216,8 @@ export interface SimResult {
   vmUtilisation: number;
   vmLaunches: number;
   coldStarts: number;
+  /** Requests that waited for a busy Lambda instance ('wait' decisions), and those whose wait ran out (rejected). */
+  lambdaWaits: { waited: number; expired: number };
   servedByVariant: Record<string, number>;
   /** Every VM launched: when (ms of simulated time) it was asked for, ready, stopped. */
   vmTimeline: Array<{ id: string; variant: string; launchedAtMs: number; readyAtMs?: number; stoppedAtMs: number }>;
@@ -242,6 +244,7 @@ const EV_SAMPLE = 5;
 const EV_LAMBDA_WARMED = 6; // payload = warm-up index (warmUpVariant / warmUpGen)
 const EV_SPOT_RECLAIM = 7; // payload = pool index
 const EV_SPOT_KILL = 8; // payload = vm index
+const EV_WAIT_EXPIRE = 9; // payload = request index (still waiting iff rqWaitUntil[r] is this event's time)
 const SLOT_SHIFT = 64;
 
 const VM_BOOTING = 0;
@@ -371,8 +374,14 @@ export function simulate<S>(
   let rqVariant = new Int32Array(poolCap);
   let rqMem = new Int32Array(poolCap);
   let rqCold = new Uint8Array(poolCap);
+  /** 1 when the host counted the request's invoke as warm (started()'s answer, handed back to ended()). */
+  let rqHostWarm = new Uint8Array(poolCap);
   let rqStart = new Float64Array(poolCap);
   let rqGen = new Int32Array(poolCap);
+  /** End of the request's current wait for a Lambda instance ('wait' decision), -1 when not waiting. */
+  let rqWaitUntil = new Float64Array(poolCap).fill(-1);
+  /** Time waited so far (ms); while waiting it holds minus the wait's start (the release adds its time). */
+  let rqWaited = new Float64Array(poolCap);
   let freeList = new Int32Array(poolCap);
   let freeTop = 0;
   for (let i = poolCap - 1; i >= 0; i--) freeList[freeTop++] = i;
@@ -391,12 +400,19 @@ export function simulate<S>(
     rqArrival = f64(rqArrival);
     rqDeadline = f64(rqDeadline);
     rqStart = f64(rqStart);
+    rqWaited = f64(rqWaited);
+    const w = new Float64Array(cap).fill(-1);
+    w.set(rqWaitUntil);
+    rqWaitUntil = w;
     rqVariant = i32(rqVariant);
     rqMem = i32(rqMem);
     rqGen = i32(rqGen);
     const c = new Uint8Array(cap);
     c.set(rqCold);
     rqCold = c;
+    const hw = new Uint8Array(cap);
+    hw.set(rqHostWarm);
+    rqHostWarm = hw;
     const fl = new Int32Array(cap);
     fl.set(freeList.subarray(0, freeTop));
     freeList = fl;
@@ -574,7 +590,7 @@ export function simulate<S>(
   };
 
   // ---- reused hot-path objects ----
-  const routeReq: RouteRequest = { nowMs: 0, task, sloMs, minAccuracy: opts.minAccuracy, inputs: 1 };
+  const routeReq: RouteRequest = { nowMs: 0, task, sloMs, budgetMs: sloMs, minAccuracy: opts.minAccuracy, inputs: 1 };
 
   let lastForecast = 0;
   const tickNotes: string[] = [];
@@ -617,6 +633,7 @@ export function simulate<S>(
       vmId,
       serviceMs,
       totalMs,
+      ...(rqWaited[r]! > 0 ? { waitedMs: rqWaited[r]! } : {}),
       sloMs,
       coldStart: cold,
       violated,
@@ -835,7 +852,7 @@ export function simulate<S>(
   const invokeLambda = (r: number, vi: number, memoryMb: number, now: number): boolean => {
     if (lambdaInFlight >= lambdaLimit) return false;
     if (memByVariant[vi] === 0) setMemory(vi, memoryMb);
-    host.lambda.started(variants[vi]!.name, now);
+    rqHostWarm[r] = host.lambda.started(variants[vi]!.name, now, true) ? 1 : 0;
     expireWarm(vi, now);
     let cold = 0;
     if (warmLen[vi]! > 0) {
@@ -866,7 +883,7 @@ export function simulate<S>(
     const vi = rqVariant[r]!;
     lambdaInFlight--;
     if (rqGen[r] === memGen[vi]) pushWarm(vi, now - lambdaTransportMs / 2);
-    host.lambda.ended(variants[vi]!.name, now, true);
+    host.lambda.ended(variants[vi]!.name, now, true, rqHostWarm[r] === 1);
     lambdaServed++;
     const b = bucketOf(rqArrival[r]!);
     bLambda[b] = bLambda[b]! + 1;
@@ -914,11 +931,50 @@ export function simulate<S>(
     host.warmUpEnded(variants[vi]!.name, now, ran);
   };
 
+  // ---- requests waiting for a Lambda instance ('wait' decisions) ----
+  // Per variant, FIFO pairs (request, its wait's end); an entry is stale once that request's wait
+  // ended (released, expired). An invoke's end that leaves a warm instance idle releases the
+  // oldest waiter of its variant, after the event that freed it (host.lambda.onWarmFreed is called
+  // inside ended()); the waiter is routed again with what is left of its SLO.
+  const waitQ: number[][] = variants.map(() => []);
+  const freedVariants: number[] = [];
+  let lambdaWaits = 0;
+  let lambdaWaitsExpired = 0;
+  host.lambda.onWarmFreed = (variant) => {
+    const vi = variantIdx.get(variant);
+    if (vi !== undefined) freedVariants.push(vi);
+  };
+  const releaseWaiters = (now: number): void => {
+    for (let f = 0; f < freedVariants.length; f++) {
+      const q = waitQ[freedVariants[f]!]!;
+      while (q.length > 0) {
+        const r = q.shift()!;
+        const until = q.shift()!;
+        if (rqWaitUntil[r] !== until) continue; // stale
+        rqWaitUntil[r] = -1;
+        rqWaited[r] = rqWaited[r]! + now;
+        host.lambda.waitEnded(variants[rqVariant[r]!]!.name);
+        routeOne(r, now, false);
+        break;
+      }
+    }
+    freedVariants.length = 0;
+  };
+  const waitExpired = (r: number, now: number): void => {
+    if (rqWaitUntil[r] !== now) return; // released before its end (or a later wait of a reused slot)
+    rqWaitUntil[r] = -1;
+    host.lambda.waitEnded(variants[rqVariant[r]!]!.name);
+    lambdaWaitsExpired++;
+    reject(r);
+  };
+
   // ---- routing one arrival ----
   let lastVariantName = '';
   let lastVariantIdx = 0;
   const routeOne = (r: number, now: number, retry: boolean): void => {
     routeReq.nowMs = now;
+    // What is left of the SLO: all of it for a new arrival, less the wait for a released waiter.
+    routeReq.budgetMs = rqDeadline[r]! - now;
     const d = retry ? host.route(routeReq) : host.reroute(routeReq);
     if (d.kind === 'reject') {
       if (d.warm) startWarmUp(d.warm.variant, d.warm.memoryMb, now);
@@ -940,6 +996,17 @@ export function simulate<S>(
       return;
     }
     rqVariant[r] = vi;
+    if (d.kind === 'wait') {
+      if (d.warm) startWarmUp(d.warm.variant, d.warm.memoryMb, now);
+      const until = now + Math.max(0, d.maxWaitMs);
+      rqWaitUntil[r] = until;
+      rqWaited[r] = rqWaited[r]! - now;
+      waitQ[vi]!.push(r, until);
+      host.lambda.waitStarted(d.variant);
+      lambdaWaits++;
+      heap.push(until, EV_WAIT_EXPIRE, r);
+      return;
+    }
     if (d.kind === 'vm') {
       const vm = vmById.get(d.vmId);
       // A VM that is not serving (booting, stopped) refuses the connection: like the real router
@@ -1096,6 +1163,7 @@ export function simulate<S>(
       const r = allocReq();
       rqArrival[r] = now;
       rqDeadline[r] = now + sloMs;
+      rqWaited[r] = 0;
       routeOne(r, now, true);
       tArr = nextArrival(now);
       continue;
@@ -1112,9 +1180,14 @@ export function simulate<S>(
       }
       case EV_LAMBDA_DONE:
         lambdaDone(payload, now);
+        if (freedVariants.length > 0) releaseWaiters(now);
         break;
       case EV_LAMBDA_WARMED:
         warmUpDone(payload, now);
+        if (freedVariants.length > 0) releaseWaiters(now);
+        break;
+      case EV_WAIT_EXPIRE:
+        waitExpired(payload, now);
         break;
       case EV_TICK:
         doTick(now);
@@ -1206,6 +1279,7 @@ export function simulate<S>(
     vmUtilisation: slotReadyMs > 0 ? busyMs / slotReadyMs : 0,
     vmLaunches,
     coldStarts,
+    lambdaWaits: { waited: lambdaWaits, expired: lambdaWaitsExpired },
     servedByVariant: byVariant,
     vmTimeline: vms.map((vm) => ({
       id: vm.id,

@@ -6,7 +6,9 @@
  * configuration means new execution environments), so the estimate restarts at 0.
  *
  * Per variant it also keeps the invokes in flight and the start times of the last `burstWindowMs`,
- * which the memory-update burst rule (core/burst-guard.ts) decides from.
+ * which the memory-update burst rule (core/burst-guard.ts) decides from, and the requests waiting
+ * for an instance to free up (a 'wait' decision: core/router.ts). The driver holds those requests
+ * and learns from `onWarmFreed` when one of them may go.
  */
 import type { LambdaView } from '../policy-types.js';
 
@@ -26,8 +28,16 @@ export class LambdaPoolView {
   readonly view: LambdaView;
   /** Set by a cluster router; undefined everywhere else. */
   tap: LambdaTap | undefined;
+  /**
+   * Called (synchronously, inside ended()) when an invoke's instance of `variant` is idle-warm
+   * again: the driver releases one request waiting for that variant. Undefined: nobody waits.
+   */
+  onWarmFreed: ((variant: string, nowMs: number) => void) | undefined;
   private readonly idleSince = new Map<string, number[]>();
   private readonly inFlightBy = new Map<string, number>();
+  /** = view.warmBusyByVariant and view.waitingByVariant. */
+  private readonly warmBusyBy: Record<string, number>;
+  private readonly waitingBy: Record<string, number>;
   private readonly starts = new Map<string, { times: number[]; head: number }>();
   /** Invokes that were in flight when the memory changed: their environments end with them. */
   private readonly retiring = new Map<string, number>();
@@ -41,14 +51,20 @@ export class LambdaPoolView {
   ) {
     const memoryMbByVariant: Record<string, number> = {};
     const warmIdleByVariant: Record<string, number> = {};
+    const warmBusyByVariant: Record<string, number> = {};
+    const waitingByVariant: Record<string, number> = {};
     for (const v of variants) {
       if (memoryMb > 0) memoryMbByVariant[v] = memoryMb; // 0: not configured yet
       warmIdleByVariant[v] = 0;
-      this.idleSince.set(v, []);
+      warmBusyByVariant[v] = 0;
       this.inFlightBy.set(v, 0);
+      waitingByVariant[v] = 0;
+      this.idleSince.set(v, []);
       this.starts.set(v, { times: [], head: 0 });
     }
-    this.view = { memoryMbByVariant, warmIdleByVariant, inFlight: 0, concurrencyLimit };
+    this.warmBusyBy = warmBusyByVariant;
+    this.waitingBy = waitingByVariant;
+    this.view = { memoryMbByVariant, warmIdleByVariant, warmBusyByVariant, waitingByVariant, inFlight: 0, concurrencyLimit };
   }
 
   private prune(variant: string, nowMs: number): number[] {
@@ -65,8 +81,11 @@ export class LambdaPoolView {
     return list;
   }
 
-  /** An invoke starts; returns whether the estimate expected a warm instance. */
-  started(variant: string, nowMs: number): boolean {
+  /**
+   * An invoke starts; returns whether the estimate expected a warm instance. `request`: it serves a
+   * request (not a warm-up), so when warm it counts in warmBusyByVariant until ended(..., true).
+   */
+  started(variant: string, nowMs: number, request = false): boolean {
     this.tap?.started(variant, nowMs);
     const list = this.prune(variant, nowMs);
     const warm = list.length > 0;
@@ -74,6 +93,7 @@ export class LambdaPoolView {
     this.view.warmIdleByVariant[variant] = list.length;
     (this.view as Mutable<LambdaView>).inFlight++;
     this.inFlightBy.set(variant, (this.inFlightBy.get(variant) ?? 0) + 1);
+    if (warm && request) this.warmBusyBy[variant] = (this.warmBusyBy[variant] ?? 0) + 1;
     const s = this.starts.get(variant);
     if (s) {
       s.times.push(nowMs);
@@ -87,18 +107,37 @@ export class LambdaPoolView {
     return warm;
   }
 
-  /** An invoke ended; `ran` = the function executed (its instance is now idle-warm). */
-  ended(variant: string, nowMs: number, ran: boolean): void {
+  /**
+   * An invoke ended; `ran` = the function executed (its instance is now idle-warm); `warmRequest` =
+   * started() counted it as a warm request (its return value, for a request).
+   */
+  ended(variant: string, nowMs: number, ran: boolean, warmRequest = false): void {
     this.tap?.ended(variant, nowMs, ran);
     (this.view as Mutable<LambdaView>).inFlight = Math.max(0, this.view.inFlight - 1);
     (this.view as Mutable<LambdaView>).throttledUntilMs = undefined;
     this.inFlightBy.set(variant, Math.max(0, (this.inFlightBy.get(variant) ?? 0) - 1));
+    if (warmRequest) this.warmBusyBy[variant] = Math.max(0, (this.warmBusyBy[variant] ?? 0) - 1);
     const list = this.prune(variant, nowMs);
     const retiring = this.retiring.get(variant) ?? 0;
+    let warmed = false;
     // One of the invokes that ran on the old configuration: Lambda does not reuse its environment.
     if (retiring > 0) this.retiring.set(variant, retiring - 1);
-    else if (ran) list.push(nowMs);
+    else if (ran) {
+      list.push(nowMs);
+      warmed = true;
+    }
     this.view.warmIdleByVariant[variant] = list.length;
+    if (warmed && (this.waitingBy[variant] ?? 0) > 0) this.onWarmFreed?.(variant, nowMs);
+  }
+
+  /** A request starts waiting for an instance of `variant` (the driver holds it). */
+  waitStarted(variant: string): void {
+    this.waitingBy[variant] = (this.waitingBy[variant] ?? 0) + 1;
+  }
+
+  /** A waiting request was released or gave up. */
+  waitEnded(variant: string): void {
+    this.waitingBy[variant] = Math.max(0, (this.waitingBy[variant] ?? 0) - 1);
   }
 
   /**
@@ -162,6 +201,8 @@ export class LambdaPoolView {
       ...this.view,
       memoryMbByVariant: { ...this.view.memoryMbByVariant },
       warmIdleByVariant: { ...this.view.warmIdleByVariant },
+      warmBusyByVariant: { ...this.warmBusyBy },
+      waitingByVariant: { ...this.waitingBy },
     };
   }
 }

@@ -253,7 +253,7 @@ export class PolicyHost<S = unknown> {
     this.view.nowMs = req.nowMs;
     this.lambda.refresh(req.nowMs);
     const d = this.policy.route(req, this.view, this.state, this.env);
-    return d.kind === 'reject' && d.warm !== undefined ? this.claimWarmUp(d, req.nowMs) : d;
+    return (d.kind === 'reject' || d.kind === 'wait') && d.warm !== undefined ? this.claimWarmUp(d, req.nowMs) : d;
   }
 
   /**
@@ -261,7 +261,7 @@ export class PolicyHost<S = unknown> {
    * warm-up then counts as an invoke in flight (it occupies a concurrency slot like any other)
    * until the driver reports warmUpEnded. A burst of 40 at concurrency 8 warms 8, not 40.
    */
-  private claimWarmUp(d: Extract<RouteDecision, { kind: 'reject' }>, nowMs: number): RouteDecision {
+  private claimWarmUp(d: Extract<RouteDecision, { kind: 'reject' | 'wait' }>, nowMs: number): RouteDecision {
     if (this.claimWarmUpSlot(d.warm!.variant, nowMs)) return d;
     const { warm: _dropped, ...rest } = d;
     return rest;
