@@ -42,6 +42,8 @@ describe('local world, no VM, Lambda saturated (concurrency 1): every request an
     const target = { url: stack.url, path: '/v1/infer', imageBase64: loadSampleImagesBase64()[0]!, sloMs: SLO_MS, backendTimeoutMs: BACKEND_TIMEOUT_MS };
     // Warm answers teach the router the invoke overhead, which bounds how many may wait (waitersPerInstance).
     await teachWarm(target, 5);
+    // Beyond what may wait for the one busy instance (core/router.ts lambdaWait), on any machine.
+    sent = Math.ceil(1.5 * waitersPerInstance(stack.runtime, SMALL_VARIANT, SLO_MS)) + 12;
     const watch = setInterval(() => {
       vmsSeen = Math.max(vmsSeen, stack.runtime.vms.length);
     }, 100);
@@ -49,8 +51,7 @@ describe('local world, no VM, Lambda saturated (concurrency 1): every request an
       outcomes = await burstAgainstDeadline({
         ...target,
         waves: 5,
-        // Beyond what may wait for the one busy instance (core/router.ts lambdaWait), on any machine.
-        perWave: (sent = Math.ceil(1.5 * waitersPerInstance(stack.runtime, SMALL_VARIANT, SLO_MS)) + 12),
+        perWave: sent,
         waveGapMs: 300,
         acceptLateEvery: 6,
       });
