@@ -32,6 +32,7 @@ import { readinessAnswerOf, stateAfterReadiness } from '../core/vm-readiness.js'
 import { type ImdsStandIn, startImdsStandIn } from './imds-standin.js';
 import { IdempotentParameterMismatchError, InvalidLaunchSpecError } from './errors.js';
 import { parseOptions } from './options.js';
+import { defaultInitNice, nicedCommand, reniceThreads } from './init-nice.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_SERVER_ENTRY = fileURLToPath(new URL('../../functions/server/main.ts', import.meta.url));
@@ -69,6 +70,12 @@ export const LocalVmFleetOptionsSchema = z.strictObject({
   imdsPollMs: z.number().int().min(50).default(1_000),
   /** Copy server stderr to this process's stderr, prefixed with the VM id (debugging). */
   echoOutput: z.boolean().default(false),
+  /**
+   * Niceness a VM boots at (process start, model load), back to 0 on every thread once /readyz
+   * says ready (init-nice.ts): a booting EC2 VM has its own CPU, a local one shares the cores with
+   * the VMs serving. @default 10 for root on Linux, else 0
+   */
+  bootNice: z.number().int().min(0).max(19).default(defaultInitNice()),
 });
 export type LocalVmFleetOptions = z.input<typeof LocalVmFleetOptionsSchema>;
 
@@ -163,9 +170,16 @@ export class LocalVmFleet implements VmFleetPort {
     const id = `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
     const layout = vmServerLayout(vcpu, this.opts.maxThreadsPerVm);
     const threads = layout.intraOpThreads;
+    const [file, args] = nicedCommand(this.opts.bootNice, process.execPath, [
+      '--import',
+      'tsx',
+      '--import',
+      PARENT_WATCH,
+      this.opts.serverEntry ?? DEFAULT_SERVER_ENTRY,
+    ]);
     const proc = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--import', PARENT_WATCH, this.opts.serverEntry ?? DEFAULT_SERVER_ENTRY],
+      file,
+      args,
       {
         cwd: REPO_ROOT,
         env: {
@@ -238,6 +252,16 @@ export class LocalVmFleet implements VmFleetPort {
     return id;
   }
 
+  /** Serves at niceness 0 from now on (its boot ran at bootNice). */
+  private leaveBootNice(vm: LocalVm): void {
+    if (this.opts.bootNice <= 0 || vm.proc.pid === undefined) return;
+    try {
+      reniceThreads(vm.proc.pid, 0);
+    } catch (err) {
+      vm.stderrTail.push(`could not leave boot niceness: ${(err as Error).message}`);
+    }
+  }
+
   /** Polls /readyz while pending (readyPollMs), and while ready for a Spot VM (noticePollMs). */
   private pollReady(vm: LocalVm): void {
     const watched = (): boolean => vm.record.state === 'pending' || (vm.record.state === 'ready' && vm.imds !== undefined);
@@ -255,7 +279,10 @@ export class LocalVmFleet implements VmFleetPort {
           }
           const was = vm.record.state;
           vm.record.state = stateAfterReadiness(was, readinessAnswerOf(res.statusCode ?? 0, body));
-          if (was === 'pending' && vm.record.state === 'ready') vm.record.readyAtMs = this.now();
+          if (was === 'pending' && vm.record.state === 'ready') {
+            vm.record.readyAtMs = this.now();
+            this.leaveBootNice(vm);
+          }
           if (vm.record.state === 'terminating') vm.terminatingAtMs = this.now();
           again();
         });

@@ -5,6 +5,7 @@
  * local default is 8.
  */
 import { z } from 'zod';
+import { defaultInitNice } from '../init-nice.js';
 
 export const LocalFunctionSchema = z.strictObject({
   /** Lambda's rule: 1-64 of [A-Za-z0-9-_]. */
@@ -85,10 +86,7 @@ export const LocalLambdaRuntimeOptionsSchema = z.strictObject({
    */
   internalToken: z.string().min(16).optional(),
 });
-/** 10 where an instance may lower its niceness again (root on Linux), else 0 (see initNice). */
-export function defaultInitNice(): number {
-  return process.platform === 'linux' && process.getuid?.() === 0 ? 10 : 0;
-}
+export { defaultInitNice };
 
 export type LocalLambdaRuntimeOptions = z.input<typeof LocalLambdaRuntimeOptionsSchema>;
 export type ResolvedRuntimeOptions = z.infer<typeof LocalLambdaRuntimeOptionsSchema>;

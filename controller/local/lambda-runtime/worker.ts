@@ -6,10 +6,9 @@
  * Env (set by the parent): SPILLWAY_LOCAL_HANDLER_MODULE (absolute path), SPILLWAY_LOCAL_HANDLER_EXPORT
  * (default 'handler'), AWS_LAMBDA_FUNCTION_NAME / _MEMORY_SIZE / _VERSION, plus the function's env.
  */
-import { readdirSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { reniceThreads } from '../init-nice.js';
 import { INIT_NICE_ENV, type LambdaErrorPayload, type ParentMessage, type WorkerMessage, toErrorPayload } from './worker-protocol.js';
 
 type Handler = (event: unknown, context: Record<string, unknown>) => unknown;
@@ -70,7 +69,7 @@ async function init(): Promise<Handler | null> {
  */
 function leaveInitNice(): void {
   try {
-    for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), 0);
+    reniceThreads('self', 0);
   } catch (err) {
     console.error(`spillway local lambda: could not leave init niceness: ${(err as Error).message}`);
   }
