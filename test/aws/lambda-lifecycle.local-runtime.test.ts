@@ -47,6 +47,28 @@ function wantsMemory(memoryMb: number, warm?: number): Policy<null> {
   };
 }
 
+const SPEC = { ...REAL_MODELS[0]!, name: VARIANT };
+
+/** The live controller's runtime around `policy`, the function at `lambdaMemoryMb` (no burst guard: the tests change memory at will). */
+function runtimeWith(policy: Policy<null>, lambdaMemoryMb: number): ControllerRuntime<null> {
+  const served = new Map([[VARIANT, { info: variantInfo(SPEC), variant: loadRegistry().get(VARIANT), profileSource: 'measured' as const }]]);
+  return new ControllerRuntime(policy, makeEnv([SPEC]), served, {
+    lambdaMemoryMb,
+    lambdaKeepAliveMs: 60_000,
+    limits: { memoryUpdateGuard: false },
+    nowMs: Date.now(),
+  });
+}
+
+/** A real control loop over `runtime` and `pool` (a local fleet with no VMs), its log lines collected. */
+function loopWith(runtime: ControllerRuntime<null>, pool: LambdaPool, callTimeoutMs?: number) {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+  const fleet = new LocalVmFleet({ bootDelayMs: 0 });
+  const loop = new ControlLoop({ runtime, fleet, pool, tickIntervalMs: 60_000, ...(callTimeoutMs !== undefined ? { callTimeoutMs } : {}), log });
+  return { loop, lines, fleet };
+}
+
 describe('Lambda memory updates against the local Lambda runtime (409 while InProgress)', () => {
   let rt: LocalLambdaRuntime;
   beforeAll(async () => {
@@ -80,16 +102,9 @@ describe('Lambda memory updates against the local Lambda runtime (409 while InPr
 
   it('the control loop runs the update in the background past its call timeout; later ticks see it; the warm estimate restarts at 0', async () => {
     const pool = new LambdaPool({ endpoint: rt.endpoint, variants: [VARIANT] });
-    const env = makeEnv([{ ...REAL_MODELS[0]!, name: VARIANT }]);
-    const served = new Map([[VARIANT, { info: variantInfo({ ...REAL_MODELS[0]!, name: VARIANT }), variant: loadRegistry().get(VARIANT), profileSource: 'measured' as const }]]);
     const current = (await pool.describe())[0]!.memoryMb;
     const target = current === 3008 ? 2048 : 3008;
-    const runtime = new ControllerRuntime(wantsMemory(target), env, served, {
-      lambdaMemoryMb: current,
-      lambdaKeepAliveMs: 60_000,
-      limits: { memoryUpdateGuard: false },
-      nowMs: Date.now(),
-    });
+    const runtime = runtimeWith(wantsMemory(target), current);
     // Two instances warm before the change (as the router's estimate sees them).
     const t = Date.now();
     runtime.host.lambda.started(VARIANT, t);
@@ -97,10 +112,7 @@ describe('Lambda memory updates against the local Lambda runtime (409 while InPr
     runtime.host.lambda.ended(VARIANT, t, true);
     runtime.host.lambda.ended(VARIANT, t, true);
     expect(runtime.lambda.warmIdleByVariant[VARIANT]).toBe(2);
-    const lines: Array<Record<string, unknown>> = [];
-    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
-    const fleet = new LocalVmFleet({ bootDelayMs: 0 });
-    const loop = new ControlLoop({ runtime, fleet, pool, tickIntervalMs: 60_000, callTimeoutMs: 300, log });
+    const { loop, lines, fleet } = loopWith(runtime, pool, 300);
     try {
       await loop.tick();
       // The tick returned with the update still running (it takes >= UPDATE_MS, the call timeout is 300 ms).
@@ -121,31 +133,14 @@ describe('Lambda memory updates against the local Lambda runtime (409 while InPr
       pool.client.destroy();
     }
   });
-});
 
-describe('warm-ups in the tick that changes the memory (local runtime, update InProgress for 1.5 s)', () => {
-  let rt: LocalLambdaRuntime;
-  beforeAll(async () => {
-    rt = await startLocalLambdaRuntime({ functions: [{ functionName: FN, variant: VARIANT, memoryMb: 1769 }], updateDelayMs: UPDATE_MS });
-  });
-  afterAll(async () => {
-    await rt?.close();
-  });
-
-  it('wait for the update and warm the new configuration: both instances stay warm after it is applied', async () => {
+  it('warm-ups in the tick that changes the memory wait for the update and warm the new configuration: both stay warm after it', async () => {
     const pool = new LambdaPool({ endpoint: rt.endpoint, variants: [VARIANT] });
-    const env = makeEnv([{ ...REAL_MODELS[0]!, name: VARIANT }]);
-    const served = new Map([[VARIANT, { info: variantInfo({ ...REAL_MODELS[0]!, name: VARIANT }), variant: loadRegistry().get(VARIANT), profileSource: 'measured' as const }]]);
-    const runtime = new ControllerRuntime(wantsMemory(1024, 2), env, served, {
-      lambdaMemoryMb: 1769,
-      lambdaKeepAliveMs: 60_000,
-      limits: { memoryUpdateGuard: false },
-      nowMs: Date.now(),
-    });
-    const lines: Array<Record<string, unknown>> = [];
-    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
-    const fleet = new LocalVmFleet({ bootDelayMs: 0 });
-    const loop = new ControlLoop({ runtime, fleet, pool, tickIntervalMs: 60_000, callTimeoutMs: 300, log });
+    // The function is at 2,048 or 3,008 MB after the case above: 1,024 is a change.
+    const current = (await pool.describe())[0]!.memoryMb;
+    expect(current).not.toBe(1024);
+    const runtime = runtimeWith(wantsMemory(1024, 2), current);
+    const { loop, lines, fleet } = loopWith(runtime, pool, 300);
     try {
       await loop.tick();
       const tick = lines.find((l) => l.event === 'tick');
@@ -170,18 +165,8 @@ describe('stopping the loop during a long memory update (local runtime holding t
   it('stop() aborts the wait instead of holding shutdown for the waiter', async () => {
     const slow = await startLocalLambdaRuntime({ functions: [{ functionName: FN, variant: VARIANT, memoryMb: 1769 }], updateDelayMs: 600_000 });
     const pool = new LambdaPool({ endpoint: slow.endpoint, variants: [VARIANT], updateWaitSeconds: 900 });
-    const spec = { ...REAL_MODELS[0]!, name: VARIANT };
-    const served = new Map([[VARIANT, { info: variantInfo(spec), variant: loadRegistry().get(VARIANT), profileSource: 'measured' as const }]]);
-    const runtime = new ControllerRuntime(wantsMemory(1024), makeEnv([spec]), served, {
-      lambdaMemoryMb: 1769,
-      lambdaKeepAliveMs: 60_000,
-      limits: { memoryUpdateGuard: false },
-      nowMs: Date.now(),
-    });
-    const lines: Array<Record<string, unknown>> = [];
-    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
-    const fleet = new LocalVmFleet({ bootDelayMs: 0 });
-    const loop = new ControlLoop({ runtime, fleet, pool, tickIntervalMs: 60_000, log });
+    const runtime = runtimeWith(wantsMemory(1024), 1769);
+    const { loop, lines, fleet } = loopWith(runtime, pool);
     try {
       await loop.tick();
       expect(loop.memoryUpdatesInFlight()).toEqual({ [VARIANT]: 1024 });
