@@ -54,19 +54,32 @@ export async function startMoto(): Promise<Moto> {
     await waitUp(existing);
     return { endpoint: existing, stop: async () => {} };
   }
-  const port = await freePort();
-  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
-    stdio: 'ignore',
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  await waitUp(endpoint, child);
+  // moto.server cannot bind port 0 and say which it got: a probed port can be taken by a parallel
+  // test before moto binds it, and moto then exits at once. Probe again and retry (5 tries).
+  let child: ChildProcess | undefined;
+  let endpoint = '';
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    endpoint = `http://127.0.0.1:${port}`;
+    try {
+      await waitUp(endpoint, child);
+      break;
+    } catch (err) {
+      if (child.exitCode === null || attempt >= 5) {
+        child.kill('SIGKILL');
+        throw err;
+      }
+    }
+  }
   return {
     endpoint,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
+        const c = child!;
+        if (c.exitCode !== null) return resolve();
+        c.once('exit', () => resolve());
+        c.kill('SIGTERM');
       }),
   };
 }
