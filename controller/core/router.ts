@@ -396,15 +396,19 @@ export function routeRequest(req: RouteRequest, view: RouterView, t: RouteTables
   let coldOnly: RouteDecision | undefined;
   if (!throttled && lv.inFlight < lv.concurrencyLimit) {
     const strict =
-      tryLambda(pv, budget, view, false) ?? (task ? otherLambda(t, task, primary, minAcc, accepted, budget, view, false) : undefined);
+      tryLambda(pv, budget, view, false) ??
+      (task ? otherVariants(t, task, primary, minAcc, accepted, (row) => tryLambda(row, budget, view, false)) : undefined);
     if (strict) return strict;
     // Only a cold start is free and it would miss the budget (a warm instance would fit).
-    coldOnly = tryLambda(pv, budget, view, true) ?? (task ? otherLambda(t, task, primary, minAcc, accepted, budget, view, true) : undefined);
+    coldOnly =
+      tryLambda(pv, budget, view, true) ??
+      (task ? otherVariants(t, task, primary, minAcc, accepted, (row) => tryLambda(row, budget, view, true)) : undefined);
     if (coldOnly && (req.acceptLate ?? t.coldSpill === 'serve')) return coldOnly;
   }
   // Wait for a busy instance (throttled or at the concurrency limit too: an invoke's end frees the slot).
   if (t.lambdaWait && lv.warmBusyByVariant !== undefined) {
-    const wait = tryWait(pv, budget, lv) ?? (task ? otherWait(t, task, primary, minAcc, accepted, budget, lv) : undefined);
+    const wait =
+      tryWait(pv, budget, lv) ?? (task ? otherVariants(t, task, primary, minAcc, accepted, (row) => tryWait(row, budget, lv)) : undefined);
     if (wait) {
       // A cold start that would have been refused is still worth starting: the next requests need it.
       return coldOnly?.kind === 'lambda' ? { ...wait, warm: { variant: coldOnly.variant, memoryMb: coldOnly.memoryMb } } : wait;
@@ -493,21 +497,20 @@ function eligible(row: VariantRow, minAcc: number, accepted: ReadonlySet<string>
   return row.accuracy >= minAcc && (accepted === undefined || accepted.has(row.name));
 }
 
-function otherLambda(
+/** The first decision `tryRow` gives for the task's other eligible variants, cheapest first (the Lambda fallbacks; reached only once the primary missed, so its closure is off the common path). */
+function otherVariants<D>(
   t: RouteTables,
   task: TaskRow,
   primary: number,
   minAcc: number,
   accepted: ReadonlySet<string> | undefined,
-  budget: number,
-  view: RouterView,
-  acceptLateCold: boolean,
-): RouteDecision | undefined {
+  tryRow: (row: VariantRow) => D | undefined,
+): D | undefined {
   for (const vi of task.byCost) {
     if (vi === primary) continue;
     const row = t.variants[vi]!;
     if (!eligible(row, minAcc, accepted)) continue;
-    const d = tryLambda(row, budget, view, acceptLateCold);
+    const d = tryRow(row);
     if (d) return d;
   }
   return undefined;
@@ -559,25 +562,6 @@ function tryWait(row: VariantRow, budget: number, lv: RouterView['lambda']): Wai
   // Released later than this, a warm invoke's p99 no longer fits what is left of the budget.
   const maxWaitMs = budget - lambdaExpectedMs(est, false);
   return { kind: 'wait', variant: row.name, memoryMb: mem, maxWaitMs, expectedMs: fits.expectedMs };
-}
-
-function otherWait(
-  t: RouteTables,
-  task: TaskRow,
-  primary: number,
-  minAcc: number,
-  accepted: ReadonlySet<string> | undefined,
-  budget: number,
-  lv: RouterView['lambda'],
-): WaitDecision | undefined {
-  for (const vi of task.byCost) {
-    if (vi === primary) continue;
-    const row = t.variants[vi]!;
-    if (!eligible(row, minAcc, accepted)) continue;
-    const d = tryWait(row, budget, lv);
-    if (d) return d;
-  }
-  return undefined;
 }
 
 /** Resolves and caches a VM's static lookups (first sight, or its variant/type changed). */

@@ -17,6 +17,7 @@ import { type LocalLambdaRuntime, startLocalLambdaRuntime } from '../../controll
 import { LocalVmFleet } from '../../controller/local/vm-fleet.js';
 import { ControlLoop } from '../../controller/loop/control-loop.js';
 import { ControllerRuntime } from '../../controller/server/runtime.js';
+import { emptyDecision } from '../../controller/sim/baselines/common.js';
 import { loadRegistry } from '../../functions/engine/registry.js';
 import { makeEnv, REAL_MODELS, variantInfo } from '../core/fixtures.js';
 
@@ -32,13 +33,9 @@ function wantsMemory(memoryMb: number, warm?: number): Policy<null> {
     init: () => null,
     tick: (_o, state) => ({
       decision: {
-        launch: [],
-        terminate: [],
+        ...emptyDecision(),
         lambdaMemoryMb: { [VARIANT]: memoryMb },
         ...(warm !== undefined ? { lambdaWarm: { [VARIANT]: warm } } : {}),
-        variantShares: {},
-        forecastRps: 0,
-        notes: [],
       },
       state,
     }),

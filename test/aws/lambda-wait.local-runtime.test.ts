@@ -19,6 +19,7 @@ import {
 import { dispatch } from '../../controller/server/dispatch.js';
 import { ApiError } from '../../controller/server/errors.js';
 import { ControllerRuntime } from '../../controller/server/runtime.js';
+import { emptyDecision } from '../../controller/sim/baselines/common.js';
 import { defaultModelDir } from '../../functions/engine/model-sources.js';
 import { loadRegistry } from '../../functions/engine/registry.js';
 import { makeEnv, REAL_MODELS, variantInfo } from '../core/fixtures.js';
@@ -39,17 +40,7 @@ function waitingPolicy(variant: string, maxWaitMs: () => number): Policy<null> {
     name: 'waits-when-busy',
     usesLambda: true,
     init: () => null,
-    tick: (_o, state) => ({
-      decision: {
-        launch: [],
-        terminate: [],
-        lambdaMemoryMb: {},
-        variantShares: {},
-        forecastRps: 0,
-        notes: [],
-      },
-      state,
-    }),
+    tick: (_o, state) => ({ decision: emptyDecision(), state }),
     route: (_req, view) => {
       const lv = view.lambda;
       if ((lv.warmIdleByVariant[variant] ?? 0) > 0)
