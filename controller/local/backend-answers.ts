@@ -166,7 +166,7 @@ export async function startBackendAnswers(o: BackendAnswersOptions): Promise<Bac
       return Promise.all([vmRun(variant, inputs), lambdaRun(variant, inputs)]);
     },
     async close() {
-      vmClient.agent.destroy();
+      vmClient.close();
       await fleet.close();
       await lambdaRt.close();
     },
