@@ -75,68 +75,10 @@ export class HttpVmClient implements VmClientPort {
     const pieces = encodeBackendBody(body);
     const payload = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
     return new Promise<BackendInferResponse>((resolve, reject) => {
-      let settled = false;
-      let abortCall: ((reason: Error) => void) | undefined;
-      let timedOut: Error | undefined;
-      let status = 0;
-      const chunks: Buffer[] = [];
-      const fail = (err: Error): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(err);
-      };
-      const timer = setTimeout(() => {
-        timedOut = new BackendTimeoutError(`VM ${endpoint} did not answer within ${timeoutMs} ms`, timeoutMs);
-        fail(timedOut);
-        // The connection may carry a late reply: undici destroys it rather than reuse it.
-        abortCall?.(timedOut);
-      }, timeoutMs);
-      // undici's dispatch handler (its own request() builds a stream and a promise on top of this):
-      // the reply is small JSON, collected in chunks and parsed once.
+      const call = new VmCall(endpoint, timeoutMs, resolve, reject);
       this.dispatcher.dispatch(
         { origin, path: '/v1/infer', method: 'POST', headers: this.headers, body: payload },
-        {
-          onConnect: (abort: (reason?: Error) => void) => {
-            abortCall = abort;
-            if (timedOut) abort(timedOut); // still queued in the pool when the timer fired
-          },
-          onHeaders: (statusCode: number) => {
-            status = statusCode;
-            return true;
-          },
-          onData: (chunk: Buffer) => {
-            chunks.push(chunk);
-            return true;
-          },
-          onComplete: () => {
-            if (settled) return;
-            const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown;
-            try {
-              parsed = text ? JSON.parse(text) : undefined;
-            } catch (err) {
-              if (status < 300) {
-                fail(new BackendResponseError(`VM ${endpoint} answered ${status} with invalid JSON`, status, text, { cause: err }));
-                return;
-              }
-              parsed = text;
-            }
-            if (status >= 200 && status < 300) {
-              settled = true;
-              clearTimeout(timer);
-              resolve(parsed as BackendInferResponse);
-              return;
-            }
-            const msg = (parsed as { error?: { message?: string } } | undefined)?.error?.message ?? String(text).slice(0, 200);
-            fail(new BackendResponseError(`VM ${endpoint} answered ${status}: ${msg}`, status, parsed));
-          },
-          onError: (err: Error & { code?: string; cause?: { code?: string } }) => {
-            if (settled) return;
-            // Refused, reset, closed mid-reply: the VM (or its process) is gone or going.
-            fail(new BackendUnavailableError(`VM ${endpoint} unavailable: ${err.cause?.code ?? err.code ?? err.message}`, { cause: err }));
-          },
-        } as unknown as Dispatcher.DispatchHandler,
+        call as unknown as Dispatcher.DispatchHandler,
       );
     });
   }
@@ -144,5 +86,86 @@ export class HttpVmClient implements VmClientPort {
   /** Close idle keep-alive connections (shutdown). */
   close(): void {
     void this.dispatcher.destroy();
+  }
+}
+
+/**
+ * One call as undici's dispatch handler (its own request() builds a stream and a promise on top of
+ * this): the reply is small JSON, collected in chunks and parsed once. A class, not closures, so a
+ * call allocates one object (the router makes one per request).
+ */
+class VmCall {
+  private settled = false;
+  private abortCall: ((reason: Error) => void) | undefined;
+  private timedOut: Error | undefined;
+  private status = 0;
+  private readonly chunks: Buffer[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly endpoint: string,
+    private readonly timeoutMs: number,
+    private readonly resolve: (r: BackendInferResponse) => void,
+    private readonly reject: (err: Error) => void,
+  ) {
+    this.timer = setTimeout(VmCall.onTimeout, timeoutMs, this);
+  }
+
+  private static onTimeout(call: VmCall): void {
+    call.timedOut = new BackendTimeoutError(`VM ${call.endpoint} did not answer within ${call.timeoutMs} ms`, call.timeoutMs);
+    call.fail(call.timedOut);
+    // The connection may carry a late reply: undici destroys it rather than reuse it.
+    call.abortCall?.(call.timedOut);
+  }
+
+  private fail(err: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.reject(err);
+  }
+
+  onConnect(abort: (reason: Error) => void): void {
+    this.abortCall = abort;
+    if (this.timedOut) abort(this.timedOut); // still queued in the pool when the timer fired
+  }
+
+  onHeaders(statusCode: number): boolean {
+    this.status = statusCode;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.settled) return;
+    const { chunks, status, endpoint } = this;
+    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch (err) {
+      if (status < 300) {
+        this.fail(new BackendResponseError(`VM ${endpoint} answered ${status} with invalid JSON`, status, text, { cause: err }));
+        return;
+      }
+      parsed = text;
+    }
+    if (status >= 200 && status < 300) {
+      this.settled = true;
+      clearTimeout(this.timer);
+      this.resolve(parsed as BackendInferResponse);
+      return;
+    }
+    const msg = (parsed as { error?: { message?: string } } | undefined)?.error?.message ?? String(text).slice(0, 200);
+    this.fail(new BackendResponseError(`VM ${endpoint} answered ${status}: ${msg}`, status, parsed));
+  }
+
+  onError(err: Error & { code?: string; cause?: { code?: string } }): void {
+    // Refused, reset, closed mid-reply: the VM (or its process) is gone or going.
+    this.fail(new BackendUnavailableError(`VM ${this.endpoint} unavailable: ${err.cause?.code ?? err.code ?? err.message}`, { cause: err }));
   }
 }

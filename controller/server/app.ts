@@ -26,7 +26,7 @@ import { closeAfterAnswer, parseJsonBody, readBody, sendError, sendJson } from '
 import type { ApiMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { DASHBOARD_ECHARTS_PATH, dashboardHtml, echartsBrowserBuild } from './dashboard.js';
-import { handleProtocolRoutes } from './protocols/routes.js';
+import { handleProtocolRoutes, isProtocolPath } from './protocols/routes.js';
 import {
   type HistoryResponse,
   InferRequestSchema,
@@ -123,7 +123,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const path = q >= 0 ? url.slice(0, q) : url;
     const method = req.method ?? 'GET';
     // OIP (/v2) and SageMaker (/endpoints/) check the key and shape their errors themselves.
-    if (await handleProtocolRoutes(protocolDeps, req, res, path, method, receivedAtMs, receivedPerfMs)) return;
+    if (isProtocolPath(path) && (await handleProtocolRoutes(protocolDeps, req, res, path, method, receivedAtMs, receivedPerfMs))) return;
     checkPathEscapes(path);
     // Key first, before any routing: without it a caller learns nothing (not even which routes exist).
     if (!isPublicPath(path)) checkKey(req);

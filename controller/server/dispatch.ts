@@ -100,18 +100,6 @@ export async function dispatch(
     ...(req.acceptLate !== undefined ? { acceptLate: req.acceptLate } : {}),
     inputs: 1,
   };
-  const warmUp = (variant: string): void => {
-    void runWarmUp(
-      {
-        host: deps.runtime.host,
-        pool: deps.pool,
-        timeoutMs: deps.backendTimeoutMs,
-        ...(deps.now ? { now: deps.now } : {}),
-        ...(deps.log ? { log: deps.log } : {}),
-      },
-      variant,
-    );
-  };
   // Counted as demand whatever the outcome (a rejected request is load the plan must see).
   let decision = rt.host.route(routeReq);
   // Wait for a busy Lambda instance of the variant (core/router.ts 'wait'), then route again with
@@ -119,7 +107,7 @@ export async function dispatch(
   const budgetMs = req.budgetMs ?? req.sloMs;
   let waitedMs = 0;
   while (decision.kind === 'wait') {
-    if (decision.warm) warmUp(decision.warm.variant);
+    if (decision.warm) warmUp(deps, decision.warm.variant);
     const { variant: waitedFor, maxWaitMs } = decision;
     const waitStart = performance.now();
     const released = await rt.lambdaWaiters.wait(waitedFor, maxWaitMs);
@@ -147,7 +135,7 @@ export async function dispatch(
   }
   if (decision.kind === 'reject') {
     rt.host.rejected(decision.status);
-    if (decision.warm) warmUp(decision.warm.variant);
+    if (decision.warm) warmUp(deps, decision.warm.variant);
     deps.metrics?.requests.inc({
       backend: 'rejected',
       variant: req.variant ?? '',
@@ -386,6 +374,20 @@ export async function dispatch(
           `the backend call was abandoned (send acceptLate: true to wait up to ${deps.backendTimeoutMs} ms)`,
     budgetField,
     { cause: lastErr },
+  );
+}
+
+/** Starts a warm-up of one of the variant's Lambda instances (a router decision asked for it). */
+function warmUp(deps: DispatchDeps, variant: string): void {
+  void runWarmUp(
+    {
+      host: deps.runtime.host,
+      pool: deps.pool,
+      timeoutMs: deps.backendTimeoutMs,
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.log ? { log: deps.log } : {}),
+    },
+    variant,
   );
 }
 

@@ -48,12 +48,13 @@ export class RawImageInput {
   }
 }
 
-const WS = new Set([0x20, 0x0a, 0x0d, 0x09]);
+/** JSON whitespace: space, \n, \r, \t. */
+const isWs = (c: number | undefined): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 function skipWs(b: Buffer, i: number): number {
-  while (i < b.length && WS.has(b[i]!)) i++;
+  while (i < b.length && isWs(b[i])) i++;
   return i;
 }
 
@@ -95,7 +96,7 @@ function skipValue(b: Buffer, i: number): number {
   }
   // Number or literal: up to the next delimiter.
   let j = i;
-  while (j < b.length && !WS.has(b[j]!) && b[j] !== 0x2c && b[j] !== 0x7d && b[j] !== 0x5d) j++;
+  while (j < b.length && !isWs(b[j]) && b[j] !== 0x2c && b[j] !== 0x7d && b[j] !== 0x5d) j++;
   return j > i ? j : -1;
 }
 

@@ -80,6 +80,12 @@ async function routerChild(backend: string, variant: string): Promise<void> {
     limits: { maxVms: 1 },
     nowMs: Date.now(),
   });
+  // As a cluster router runs (router-main.ts): its host is a follower whose events go to an
+  // observation log, handed out once per tick interval (here dropped: no planner reads them).
+  const { ObservationLog } = await import('../../controller/cluster/observation-log.js');
+  const observations = new ObservationLog();
+  observations.install(rt.host);
+  setInterval(() => observations.take(), env.tickIntervalMs).unref();
   // A static fleet of one ready VM: the benchmark measures routing, not procurement.
   rt.host.fleet.sync(
     [{ id: 'i-bench', instanceType: 'c5.large', variant, state: 'ready', launchedAtMs: Date.now() - 1000, readyAtMs: Date.now(), endpoint: backend, slots: 8 }],

@@ -78,4 +78,17 @@ describe('ObservationLog -> ingestObservations', () => {
     ingestObservations(planner, body);
     expect(planner.ledger.lambdaUsd).toBeCloseTo(host.ledger.lambdaUsd, 12);
   });
+
+  it('a router host (a follower, with a log) keeps no completions of its own: memory stays flat under load', () => {
+    const router = newHost();
+    const log = new ObservationLog(50);
+    log.install(router);
+    for (let i = 0; i < 5_000; i++) router.completed(completion(i, 40), undefined);
+    // Its own tick input stays empty (a follower never ticks; were it to, nothing would have piled up).
+    expect((router as unknown as { completions: unknown[] }).completions).toHaveLength(0);
+    const body = log.take();
+    expect(body.completions).toHaveLength(50);
+    expect(body.unsampledCompletions).toBe(4_950);
+    expect(router.totals.lambda).toBe(5_000);
+  });
 });

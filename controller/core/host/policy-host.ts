@@ -37,6 +37,9 @@ import { learnedBootDelayMs } from '../spillway-policy.js';
  * A copy of the demand and outcome events a host is fed. A cluster router (controller/cluster/)
  * sets one so that the planner, in another thread or process, sees every router's requests as if
  * it had served them itself. Lambda invoke start/end events are tapped in LambdaPoolView.
+ * A host with a tap is a follower: it never ticks (the planner does), so it keeps no completions
+ * of its own for a tick; they go to the tap only (else a router at 1 k req/s would hold 3.6 M
+ * records an hour, and its garbage collector would scan all of them).
  */
 export interface HostTap {
   arrival(req: Pick<RouteRequest, 'task' | 'minAccuracy' | 'variant'>): void;
@@ -322,11 +325,11 @@ export class PolicyHost<S = unknown> {
     } catch {
       // A learning hiccup must never fail a request that was answered.
     }
-    this.completions.push(c);
+    if (this.tap) this.tap.completed(c, lambdaBilling);
+    else this.completions.push(c);
     if (c.backend === 'vm') this.totals.vm++;
     else this.totals.lambda++;
     if (lambdaBilling) this.ledger.lambdaInvoked(lambdaBilling.memoryMb, lambdaBilling.billedDurationMs);
-    this.tap?.completed(c, lambdaBilling);
   }
 
   // ---- per tick ------------------------------------------------------------------------------

@@ -8,6 +8,11 @@ import { handleSageMaker } from './sagemaker.js';
 
 export type { ProtocolDeps };
 
+/** Paths a foreign protocol owns: app.ts asks the handlers below only for these (a sync check on the hot path). */
+export function isProtocolPath(path: string): boolean {
+  return path === '/v2' || path.startsWith('/v2/') || path.startsWith('/endpoints/');
+}
+
 /** True when the path belonged to a protocol (and the request was answered). */
 export async function handleProtocolRoutes(
   deps: ProtocolDeps,
