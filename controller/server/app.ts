@@ -85,6 +85,14 @@ function checkPathEscapes(path: string): void {
   }
 }
 
+/**
+ * Where a response keeps the function that moves its guard to the request's deadline. A property,
+ * not a WeakMap: a WeakMap entry per request is an ephemeron the garbage collector must revisit,
+ * and at 1 k req/s its table was a measurable share of every scavenge.
+ */
+const REARM_GUARD = Symbol('rearmGuard');
+type GuardedResponse = ServerResponse & { [REARM_GUARD]?: (deadlineMs: number) => void };
+
 /** The last-line guard answers this long after a request's own deadline (dispatch's 504 comes first). */
 const GUARD_SLACK_MS = 1_000;
 
@@ -188,7 +196,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           ...(r.budgetMs !== undefined ? { budgetMs: r.budgetMs } : {}),
           ...(r.topK !== undefined ? { topK: r.topK } : {}),
           ...(r.acceptLate !== undefined ? { acceptLate: r.acceptLate } : {}),
-          onDeadline: (deadlineMs) => guardRearm.get(res)?.(deadlineMs),
+          onDeadline: (deadlineMs) => (res as GuardedResponse)[REARM_GUARD]?.(deadlineMs),
         },
         receivedAtMs,
         receivedPerfMs,
@@ -223,7 +231,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           ...(r.budgetMs !== undefined ? { budgetMs: r.budgetMs } : {}),
           ...(r.topK !== undefined ? { topK: r.topK } : {}),
           ...(r.acceptLate !== undefined ? { acceptLate: r.acceptLate } : {}),
-          onDeadline: (deadlineMs) => guardRearm.get(res)?.(deadlineMs),
+          onDeadline: (deadlineMs) => (res as GuardedResponse)[REARM_GUARD]?.(deadlineMs),
         },
         receivedAtMs,
         receivedPerfMs,
@@ -253,7 +261,6 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   // shortly after the dispatch deadline (backendTimeoutMs + 2 s of slack for retries' bookkeeping).
   // While the body is still arriving no backend has been tried: that is the client's 408, not a 504.
   const guardMs = opts.backendTimeoutMs + 2_000;
-  const guardRearm = new WeakMap<ServerResponse, (deadlineMs: number) => void>();
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     if (req.method === 'POST') {
       // Admission from the headers and the in-flight counts alone, before the body is touched.
@@ -283,12 +290,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     guard.unref();
     const arrivedMs = now();
     // Once dispatch knows the request's deadline, the guard moves to it + GUARD_SLACK_MS.
-    guardRearm.set(res, (deadlineMs: number) => {
+    (res as GuardedResponse)[REARM_GUARD] = (deadlineMs: number) => {
       clearTimeout(guard);
       const ms = Math.max(0, deadlineMs + GUARD_SLACK_MS - now());
       guard = setTimeout(fire(deadlineMs + GUARD_SLACK_MS - arrivedMs), ms);
       guard.unref();
-    });
+    };
     res.on('close', () => clearTimeout(guard));
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {

@@ -2,18 +2,26 @@
  * Child processes of the benchmarks: start one (a tsx entry printing `{"port": N}` or
  * `{"event":"listening","port": N}` on a stdout line) and wait for a backend's /readyz.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../../functions/engine/registry.js';
+import { SERVING_NODE_FLAGS } from '../../functions/server/serving-node-flags.js';
 
 const ROOT = repoRoot();
 
+/**
+ * `cpus` (taskset's list, e.g. '1'): the child runs on those cores only (benchmarks that give the
+ * process they measure a core of its own, as it would have its own host).
+ */
 export function startChild(
   args: string[],
   env: Record<string, string> = {},
+  opts: { cpus?: string } = {},
 ): Promise<{ proc: ChildProcess; port: number; healthPort?: number }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    // As the processes users run are started (functions/server/serving-node-flags.ts).
+    const argv = [...SERVING_NODE_FLAGS, '--import', 'tsx', ...args];
+    const proc = spawn(opts.cpus ? 'taskset' : process.execPath, opts.cpus ? ['-c', opts.cpus, process.execPath, ...argv] : argv, {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -47,4 +55,17 @@ export async function waitReady(url: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('backend never became ready');
+}
+
+/**
+ * Pins this process (all its threads) and every child it starts from now on to `cpus`; false when
+ * taskset is missing or refused (the benchmark then runs unpinned and says so).
+ */
+export function pinSelf(cpus: string): boolean {
+  try {
+    execFileSync('taskset', ['-a', '-cp', cpus, String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -348,7 +348,7 @@ function controllerHostEnvironment(): Record<string, string> {
   }>;
   const ud = instances[0]!.Properties.UserData['Fn::Base64'];
   const text = typeof ud === 'string' ? ud : ud['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : '<token>')).join(ud['Fn::Join'][0]);
-  expect(text).toContain('ExecStart=/opt/spillway/node/bin/node /opt/spillway/app/dist/controller.mjs');
+  expect(text).toContain('ExecStart=/opt/spillway/node/bin/node --max-semi-space-size=64 /opt/spillway/app/dist/controller.mjs');
   const env: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const m = /^Environment=([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
