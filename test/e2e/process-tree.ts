@@ -42,12 +42,37 @@ export function alive(pid: number): boolean {
   }
 }
 
+/**
+ * A loopback port nobody listens on, for a child told to listen there. Drawn at random below the
+ * kernel's ephemeral range (ip_local_port_range, 32768-60999 by default), never twice in this
+ * process: a port from `listen(0)` is an ephemeral one, which the kernel may hand to an outgoing
+ * connection or another `listen(0)` between the probe closing it and the child binding it.
+ */
 export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
+  const [low] = ephemeralRange();
+  const lo = 10_000;
+  const hi = Math.max(lo + 1_000, low);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = lo + Math.floor(Math.random() * (hi - lo));
+    if (handedOut.has(port)) continue;
+    if (await portFree(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free loopback port found in ${lo}-${hi}`);
+}
+
+const handedOut = new Set<number>();
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [a, b] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (a && b) return [a, b];
+  } catch {
+    // not Linux: the IANA range
+  }
+  return [49_152, 65_535];
 }
 
 export async function portFree(port: number): Promise<boolean> {

@@ -51,6 +51,7 @@ import type { Json } from '../localstack/free-edition.js';
 import { type AwsTarget, awsJson, deployToMoto, type SynthStack } from './deploy.js';
 import { resourcesOfType, secretIdOf, unitFromScript } from './template.js';
 import { localExecStart, mapEnvPaths, VmBacker } from './vm-backer.js';
+import { freePort } from '../e2e/process-tree.js';
 
 silenceSdkNodeVersionNotice();
 const REPO = repoRoot();
@@ -145,18 +146,6 @@ async function waitHealthy(url: string, p: ChildProcess, ms: number): Promise<vo
   throw new Error(`controller /healthz did not answer within ${ms} ms`);
 }
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function instanceStates(aws: AwsTarget, fleet: string): Promise<Map<string, string>> {
   const ec2 = new EC2Client({ endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials });
