@@ -33,6 +33,15 @@ export interface LaunchSpec {
   fence?: number;
 }
 
+/**
+ * Faults a world can inject on request (POST /v1/vms/{id}/reclaim): the local world only, where
+ * the fleet plays EC2. On AWS, EC2 gives the notice and nothing is injected.
+ */
+export interface FaultInjectionPort {
+  /** Gives the Spot VM EC2's interruption notice; it is killed `noticeMs` later. Returns the termination time. */
+  reclaimVm(id: string, opts: { noticeMs?: number }): { time: string; noticeMs: number };
+}
+
 export interface VmFleetPort {
   launch(spec: LaunchSpec): Promise<VmRecord[]>;
   terminate(ids: readonly string[]): Promise<void>;

@@ -6,6 +6,7 @@
  *   GET  /v1/status                 fleet, current plan, traffic split, forecast, cost so far by tier
  *   GET  /v1/history[?since=ms]     the last hour, one sample per tick, and the last decisions in words
  *   GET  /                          the live dashboard (dashboard.ts), its echarts at /dashboard/echarts.min.js
+ *   POST /v1/vms/{id}/reclaim       local world: give a Spot VM EC2's interruption notice (reclaim-route.ts)
  *   GET  /healthz, /readyz, /metrics (Prometheus), /openapi.json
  * Every POST passes admission (admission.ts) before its body is read: beyond the in-flight limits
  * it gets 503 `overloaded` + Retry-After at once, its body unread; GET routes never wait behind it.
@@ -35,6 +36,8 @@ import {
   type StatusResponse,
 } from './schemas.js';
 import type { PlannerFacts } from '../core/policy-types.js';
+import type { FaultInjectionPort, VmFleetPort } from '../ports.js';
+import { RECLAIM_ROUTE, reclaimVm } from './reclaim-route.js';
 
 export interface ApiServerOptions extends DispatchDeps {
   /** $SPILLWAY_HOME whose verify.json (`spillway models verify`) GET /v1/models reports; default spillwayHome(). */
@@ -44,6 +47,10 @@ export interface ApiServerOptions extends DispatchDeps {
   maxBodyBytes: number;
   /** The whole body must arrive within this; 408 otherwise (default 10 s). */
   bodyTimeoutMs?: number;
+  /** The world's fault injection (local world only): POST /v1/vms/{id}/reclaim (reclaim-route.ts). */
+  faults?: FaultInjectionPort;
+  /** The fleet the reclaim route checks a VM against (local world). */
+  fleet?: Pick<VmFleetPort, 'describe'>;
   /** Admission limits (admission.ts); default DEFAULT_ADMISSION. */
   admission?: Partial<Omit<AdmissionLimits, 'maxBodyBytes'>>;
 }
@@ -237,6 +244,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         receivedPerfMs,
       );
       sendJson(res, 200, answer);
+      return;
+    }
+    const reclaim = RECLAIM_ROUTE.exec(path);
+    if (reclaim) {
+      if (method !== 'POST') throw new MethodNotAllowedError(method, ['POST']);
+      checkJson(req);
+      sendJson(res, 200, await reclaimVm(opts, reclaim[1]!, await body()));
       return;
     }
     if (path === '/v1/models') {

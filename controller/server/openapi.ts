@@ -13,6 +13,8 @@ import {
   InferResponseSchema,
   ModelInferRequestSchema,
   ModelsResponseSchema,
+  ReclaimRequestSchema,
+  ReclaimResponseSchema,
   StatusResponseSchema,
 } from './schemas.js';
 
@@ -133,6 +135,22 @@ export function buildOpenApiDocument(opts: {
           },
         },
       },
+      '/v1/vms/{id}/reclaim': {
+        post: {
+          operationId: 'reclaimVm',
+          summary: "Local world: give a Spot VM EC2's interruption notice (it is killed noticeMs later; the router moves its share, the planner replaces it)",
+          security,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: false, content: json('ReclaimRequest') },
+          responses: {
+            '200': { description: 'Notice given', content: json('ReclaimResponse') },
+            '400': errorResponse('Invalid body: the message names the field and the limit.'),
+            '401': errorResponse('Missing or wrong x-api-key.'),
+            '404': errorResponse('No running VM with that id, or a world that injects no faults (AWS).'),
+            '409': errorResponse('not_spot: the VM is on-demand.'),
+          },
+        },
+      },
       '/': {
         get: {
           operationId: 'dashboard',
@@ -183,6 +201,8 @@ export function buildOpenApiDocument(opts: {
         StatusResponse: component(StatusResponseSchema, 'output'),
         HistoryResponse: component(HistoryResponseSchema, 'output'),
         HealthResponse: component(HealthResponseSchema, 'output'),
+        ReclaimRequest: component(ReclaimRequestSchema, 'input'),
+        ReclaimResponse: component(ReclaimResponseSchema, 'output'),
         ErrorBody: component(ErrorBodySchema, 'output'),
         ...Object.fromEntries(
           Object.entries(PROTOCOL_COMPONENTS).map(([name, c]) => [name, component(c.schema, c.io)]),

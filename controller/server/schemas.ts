@@ -140,6 +140,19 @@ export const ModelsResponseSchema = z
   .strictObject({ models: z.array(ModelSummarySchema) });
 export type ModelsResponse = z.infer<typeof ModelsResponseSchema>;
 
+/** POST /v1/vms/{id}/reclaim (local world): the notice EC2 would give; default the configured one. */
+export const ReclaimRequestSchema = z.strictObject({
+  noticeMs: z.number().int().min(0).max(600_000).optional(),
+});
+
+export const ReclaimResponseSchema = z.strictObject({
+  id: z.string(),
+  /** When the VM is killed (ISO 8601): the instance-action's `time`. */
+  time: z.string(),
+  noticeMs: z.number(),
+});
+export type ReclaimResponse = z.infer<typeof ReclaimResponseSchema>;
+
 export const HealthResponseSchema = z
   .strictObject({ status: z.literal('ok'), uptimeS: z.number() });
 

@@ -199,6 +199,13 @@ export const ERROR_CODES = {
     from: BACKEND,
     meaning: 'The VM server is still loading its models.',
   },
+  not_spot: {
+    status: 409,
+    retryable: false,
+    retryAfterS: null,
+    from: API,
+    meaning: 'POST /v1/vms/{id}/reclaim named an on-demand VM: only a Spot VM (`<type>:spot`) can be reclaimed.',
+  },
   deadline_exceeded: {
     status: 504,
     retryable: true,

@@ -2,19 +2,24 @@
  * The embedded default with Spot VMs, end to end: SPILLWAY_INSTANCE_TYPE=c7a.medium:spot, so the
  * policy plans Spot and the local fleet launches Spot VMs (real servers, each with its loopback IMDS
  * stand-in); under closed-loop load a Spot VM is reclaimed with an 8 s notice (vmSpotNoticeMs).
- * Expected: the policy host sees it terminating within ~1 s, the router moves its share to Lambda
+ * The reclaim goes in as a user injects one: `spillway reclaim <id> --target <url> --notice-ms 8000`
+ * (the CLI, POST /v1/vms/{id}/reclaim). Expected: the policy host sees it terminating within ~1 s, the router moves its share to Lambda
  * or the other VM at once, a replacement is launched, every request gets 200 or a clear 503 (none
  * lost), and the reclaimed VM's process is gone after the notice.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../../controller/server/stack.js';
 import { samplePhoto } from '../local/helpers.js';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { repoRoot } from '../../functions/engine/registry.js';
 import { startTestStack, writeVmFavouringCatalog } from './helpers.js';
 
 // 8 s: the host must see the notice (one tick + one readiness probe) before the VM is gone, also on a loaded 2-core CI machine.
 const NOTICE_MS = 8_000;
 const photo = samplePhoto();
+const execFileAsync = promisify(execFile);
 
 describe.skipIf(!photo)('Spot reclaim through the local stack (policy plans c7a.medium:spot)', () => {
   let stack: Stack | undefined;
@@ -77,8 +82,15 @@ describe.skipIf(!photo)('Spot reclaim through the local stack (policy plans c7a.
         await new Promise((r) => setTimeout(r, 100));
       const before = new Set((await s.fleet.describe()).map((r) => r.id));
       const vmAnswersBefore = backends.vm;
-      const reclaimAtMs = Date.now();
-      s.localFleet.reclaim(spotId!);
+      // The CLI as a user runs it; the notice's instant is the answer's time minus its noticeMs.
+      const cli = await execFileAsync(
+        process.execPath,
+        ['--import', 'tsx', 'controller/cli/spillway.ts', 'reclaim', spotId!, '--target', s.url, '--notice-ms', String(NOTICE_MS)],
+        { cwd: repoRoot(), encoding: 'utf8', timeout: 60_000 },
+      );
+      const answer = JSON.parse(cli.stdout) as { id: string; time: string; noticeMs: number };
+      expect(answer).toMatchObject({ id: spotId, noticeMs: NOTICE_MS });
+      const reclaimAtMs = Date.parse(answer.time) - answer.noticeMs;
       let hostTerminatingMs: number | undefined;
       while (hostTerminatingMs === undefined && Date.now() - reclaimAtMs < NOTICE_MS) {
         // The host's view (core/host/fleet-view.ts) names a terminating VM 'draining': the router skips it.
