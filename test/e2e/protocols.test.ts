@@ -69,7 +69,16 @@ describe('Open Inference Protocol and SageMaker InvokeEndpoint (real stack, loop
   const H = { 'x-api-key': API_KEY };
 
   beforeAll(async () => {
-    stack = await startTestStack({ apiKey: API_KEY, vmBootDelayMs: 1_000 });
+    // Protocol conformance, not latency: the stack is warmed first (one Lambda instance kept warm
+    // for the whole file) and the SLO is one a loaded 2-core CI machine meets. At this load the
+    // planner keeps everything on Lambda, and a cold start there took over 15 s with the other
+    // test file's processes on both cores.
+    stack = await startTestStack({ apiKey: API_KEY, vmBootDelayMs: 1_000, sloMs: 15_000, lambdaKeepAliveMs: 600_000, backendTimeoutMs: 60_000 });
+    const warm = await call(stack.url, '/v1/infer', {
+      headers: H,
+      body: { task: TASK, input: { image: CAT.toString('base64') }, sloMs: 15_000, minAccuracy: 0, acceptLate: true },
+    });
+    expect(warm.status, JSON.stringify(warm.body)).toBe(200);
   });
   afterAll(async () => {
     await stack?.close();

@@ -44,13 +44,19 @@ export const BUNDLE_ENTRY_SOURCES: Readonly<Record<string, string>> = {
   [`${BUNDLE_APP}/dist/controller.mjs`]: 'controller/main.ts',
 };
 
-/** What a unit's ExecStart becomes here: the bundled node + entry -> this node + tsx + the entry's source. */
+/**
+ * What a unit's ExecStart becomes here: the bundled node + its flags + entry -> this node + the
+ * same flags + tsx + the entry's source.
+ */
 export function localExecStart(unit: SystemdUnit, repoRoot: string): string[] {
-  const [bin, entry, ...rest] = unit.execStart;
+  const [bin, ...args] = unit.execStart;
   if (bin !== BUNDLE_NODE) throw new Error(`unit ${unit.name}: ExecStart runs ${bin}, not the bundle's node ${BUNDLE_NODE}`);
+  const flags: string[] = [];
+  while (args[0]?.startsWith('--')) flags.push(args.shift()!);
+  const [entry, ...rest] = args;
   const source = entry ? BUNDLE_ENTRY_SOURCES[entry] : undefined;
   if (!source) throw new Error(`unit ${unit.name}: ExecStart entry ${entry} is not a known bundle entry`);
-  return [process.execPath, '--import', 'tsx', join(repoRoot, source), ...rest];
+  return [process.execPath, ...flags, '--import', 'tsx', join(repoRoot, source), ...rest];
 }
 
 /** Maps a host path of the deployed layout onto the twin's directories. */
