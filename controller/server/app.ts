@@ -94,8 +94,8 @@ function checkPathEscapes(path: string): void {
 
 /**
  * Where a response keeps the function that moves its guard to the request's deadline. A property,
- * not a WeakMap: a WeakMap entry per request is an ephemeron the garbage collector must revisit,
- * and at 1 k req/s its table was a measurable share of every scavenge.
+ * not a WeakMap: a WeakMap entry per request (1,000 a second at the router's target rate) is an
+ * ephemeron every garbage collection must process; a property dies with its response.
  */
 const REARM_GUARD = Symbol('rearmGuard');
 type GuardedResponse = ServerResponse & { [REARM_GUARD]?: (deadlineMs: number) => void };
