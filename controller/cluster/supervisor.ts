@@ -11,7 +11,7 @@
  * then the balancer, the fleet, the Lambda runtime and the store.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { SERVING_NODE_FLAGS } from '../../functions/server/serving-node-flags.js';
+import { ROUTER_NODE_FLAGS } from '../server/router-node-flags.js';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import type { LocalConfig } from '../app-config.js';
@@ -114,7 +114,7 @@ export async function startCluster(
 }
 
 async function startRouter(cluster: LocalClusterHandover, onStderr?: (routerId: string, line: string) => void): Promise<RouterProcess> {
-  const child = spawn(process.execPath, [...SERVING_NODE_FLAGS, '--import', 'tsx', new URL('./router-main.ts', import.meta.url).pathname], {
+  const child = spawn(process.execPath, [...ROUTER_NODE_FLAGS, '--import', 'tsx', new URL('./router-main.ts', import.meta.url).pathname], {
     env: { ...process.env, [ROUTER_MODE_ENV]: 'local', [CLUSTER_ENV]: JSON.stringify(cluster) },
     stdio: ['ignore', 'pipe', onStderr ? 'pipe' : 'inherit'],
   });

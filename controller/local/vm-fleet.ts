@@ -1,7 +1,7 @@
 /**
  * LocalVmFleet: the embedded default's "EC2". Each VM is a child process running the real VM
  * inference server (functions/server/main.ts) on a loopback ephemeral port:
- *   node --max-semi-space-size=64 --import tsx --import parent-watch.ts functions/server/main.ts
+ *   node --import tsx --import parent-watch.ts functions/server/main.ts
  * with PORT=0, SPILLWAY_VARIANTS=<variant>, SPILLWAY_INTRA_OP_THREADS = min(instance type vCPUs,
  * maxThreadsPerVm) (core/vm-layout.ts, as on EC2) and SPILLWAY_BOOT_DELAY_MS = bootDelayMs (stands in for EC2 provisioning).
  *
@@ -18,7 +18,6 @@
  * minimum, profiles/pricing.ts) from launch to exit.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { SERVING_NODE_FLAGS } from '../../functions/server/serving-node-flags.js';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { availableParallelism } from 'node:os';
@@ -172,7 +171,6 @@ export class LocalVmFleet implements VmFleetPort {
     const layout = vmServerLayout(vcpu, this.opts.maxThreadsPerVm);
     const threads = layout.intraOpThreads;
     const [file, args] = nicedCommand(this.opts.bootNice, process.execPath, [
-      ...SERVING_NODE_FLAGS,
       '--import',
       'tsx',
       '--import',

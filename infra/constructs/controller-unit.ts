@@ -5,7 +5,7 @@
  */
 import { type ControllerEnvironmentInput, controllerEnvironment } from '../../controller/config/controller-environment.js';
 import { BUNDLE_APP, BUNDLE_NODE, readinessLines } from './app-bundle.js';
-import { SERVING_NODE_FLAGS } from '../../functions/server/serving-node-flags.js';
+import { ROUTER_NODE_FLAGS } from '../../controller/server/router-node-flags.js';
 
 /** State directory of the controller (and of each router) on its host (registry, profiles cache). */
 export const CONTROLLER_HOME = '/var/lib/spillway';
@@ -75,7 +75,7 @@ export function controllerUnitLines(o: ControllerUnitOptions): string[] {
     `WorkingDirectory=${BUNDLE_APP}`,
     `EnvironmentFile=${envFile}`,
     ...Object.entries(o.env).map(([k, v]) => `Environment=${k}=${v}`),
-    `ExecStart=${BUNDLE_NODE} ${SERVING_NODE_FLAGS.join(' ')} ${BUNDLE_APP}/dist/${o.entry}`,
+    `ExecStart=${BUNDLE_NODE} ${ROUTER_NODE_FLAGS.join(' ')} ${BUNDLE_APP}/dist/${o.entry}`,
     'Restart=on-failure',
     '[Install]',
     'WantedBy=multi-user.target',

@@ -14,7 +14,6 @@ import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { allowSessionManager } from './session-manager.js';
 import { type AppBundle, BUNDLE_APP, BUNDLE_NODE, BUNDLE_ROOT, bootPreamble, bundleFetchLines, imdsLines, readinessLines } from './app-bundle.js';
-import { SERVING_NODE_FLAGS } from '../../functions/server/serving-node-flags.js';
 import { GRANT_READ_ACTIONS, nagAssetBucketObjects, nagResource } from '../nag.js';
 import type { InstanceType as CatalogInstanceType } from '../../profiles/catalog.js';
 
@@ -76,7 +75,7 @@ export function vmUserData(opts: { bundleUrl: string; modelBucket: string; serve
     'Environment=SPILLWAY_HOME=/var/lib/spillway',
     'Environment=SPILLWAY_SHARED_DIR=none',
     'Environment=SPILLWAY_SPOT=$SPOT',
-    `ExecStart=${BUNDLE_NODE} ${SERVING_NODE_FLAGS.join(' ')} ${BUNDLE_APP}/dist/server.mjs`,
+    `ExecStart=${BUNDLE_NODE} ${BUNDLE_APP}/dist/server.mjs`,
     'Restart=on-failure',
     'KillSignal=SIGTERM',
     'TimeoutStopSec=30',

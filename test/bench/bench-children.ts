@@ -5,22 +5,22 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../../functions/engine/registry.js';
-import { SERVING_NODE_FLAGS } from '../../functions/server/serving-node-flags.js';
+import { ROUTER_NODE_FLAGS } from '../../controller/server/router-node-flags.js';
 
 const ROOT = repoRoot();
 
 /**
  * `cpus` (taskset's list, e.g. '1'): the child runs on those cores only (benchmarks that give the
- * process they measure a core of its own, as it would have its own host).
+ * process they measure a core of its own, as it would have its own host). `nodeFlags`: node's own
+ * flags, as the process users run gets them (ROUTER_NODE_FLAGS for a router).
  */
 export function startChild(
   args: string[],
   env: Record<string, string> = {},
-  opts: { cpus?: string } = {},
+  opts: { cpus?: string; nodeFlags?: readonly string[] } = {},
 ): Promise<{ proc: ChildProcess; port: number; healthPort?: number }> {
   return new Promise((resolve, reject) => {
-    // As the processes users run are started (functions/server/serving-node-flags.ts).
-    const argv = [...SERVING_NODE_FLAGS, '--import', 'tsx', ...args];
+    const argv = [...(opts.nodeFlags ?? []), '--import', 'tsx', ...args];
     const proc = spawn(opts.cpus ? 'taskset' : process.execPath, opts.cpus ? ['-c', opts.cpus, process.execPath, ...argv] : argv, {
       cwd: ROOT,
       env: { ...process.env, ...env },

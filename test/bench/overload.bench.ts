@@ -13,6 +13,7 @@
  * Reported: offered rate / C, the status mix, RSS idle and peak, /healthz p50/p99/max, event-loop
  * delay p99/max. Results: test/bench/results/overload.json and overload.md. Needs wrk (Debian).
  */
+import { ROUTER_NODE_FLAGS } from '../../controller/server/router-node-flags.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
   });
 
   const standIn = await startChild([ROUTER_BENCH, 'stand-in', variant]);
-  const router = await startChild([ROUTER_BENCH, 'router', `http://127.0.0.1:${standIn.port}`, variant]);
+  const router = await startChild([ROUTER_BENCH, 'router', `http://127.0.0.1:${standIn.port}`, variant], {}, { nodeFlags: ROUTER_NODE_FLAGS });
   const stop = () => {
     for (const c of [router.proc, standIn.proc]) c.kill('SIGKILL');
   };

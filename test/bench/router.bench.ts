@@ -28,6 +28,7 @@ import * as hdr from 'hdr-histogram-js';
 import { loadRegistry, repoRoot, sharedDir } from '../../functions/engine/registry.js';
 import type { ModelVariant } from '../../functions/engine/registry-schema.js';
 import { pinSelf, startChild, waitReady } from './bench-children.js';
+import { ROUTER_NODE_FLAGS } from '../../controller/server/router-node-flags.js';
 import { wrkPath, wrkThroughput } from './wrk.js';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
@@ -361,11 +362,12 @@ async function main(): Promise<void> {
     children.push(vm.proc);
     const backend = `http://127.0.0.1:${vm.port}`;
     await waitReady(backend);
-    const router = await startChild([THIS_FILE, 'router', backend, variant.name], {}, midCpus);
+    // Routers and the bare proxies get the routers' node flags (controller/server/router-node-flags.ts).
+    const router = await startChild([THIS_FILE, 'router', backend, variant.name], {}, { ...midCpus, nodeFlags: ROUTER_NODE_FLAGS });
     children.push(router.proc);
-    const proxy = await startChild([THIS_FILE, 'proxy', backend], {}, midCpus);
+    const proxy = await startChild([THIS_FILE, 'proxy', backend], {}, { ...midCpus, nodeFlags: ROUTER_NODE_FLAGS });
     children.push(proxy.proc);
-    const proxyU = await startChild([THIS_FILE, 'proxy-undici', backend], {}, midCpus);
+    const proxyU = await startChild([THIS_FILE, 'proxy-undici', backend], {}, { ...midCpus, nodeFlags: ROUTER_NODE_FLAGS });
     children.push(proxyU.proc);
 
     const directUrl = new URL('/v1/infer', backend);

@@ -141,7 +141,7 @@ describe('VmLaunchTemplates', () => {
     const lines = vmUserData({ bundleUrl: 's3://b/k.tar.gz', modelBucket: 'mb', serverPort: 8081 }).join('\n');
     expect(lines).toContain('meta-data/tags/instance/spillway:variant');
     expect(lines).toContain('Environment=PORT=8081');
-    expect(lines).toContain('ExecStart=/opt/spillway/node/bin/node --max-semi-space-size=64 /opt/spillway/app/dist/server.mjs');
+    expect(lines).toContain('ExecStart=/opt/spillway/node/bin/node /opt/spillway/app/dist/server.mjs');
     expect(lines).toContain('systemctl enable --now spillway-server.service');
     expect(lines).toContain('aws s3 cp --only-show-errors s3://b/k.tar.gz /opt/spillway/bundle.tar.gz');
     expect(lines).toContain('aws s3 sync --only-show-errors s3://mb/models/ /opt/spillway/models/\n');

@@ -431,7 +431,7 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
       const ud = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: inst.InstanceId, Attribute: 'userData' }));
       const script = Buffer.from(ud.UserData?.Value ?? '', 'base64').toString('utf8');
       // Boots from the shipped bundle only: no package manager, strict mode, checked downloads.
-      expect(script).toContain('ExecStart=/opt/spillway/node/bin/node --max-semi-space-size=64 /opt/spillway/app/dist/server.mjs');
+      expect(script).toContain('ExecStart=/opt/spillway/node/bin/node /opt/spillway/app/dist/server.mjs');
       expect(script).toMatch(/^#!\/bin\/bash\nset -euo pipefail\n/);
       expect(script).not.toMatch(/\b(dnf|yum|npm|npx|tsx)\b|\|\|\s*true/);
       const asset = /aws s3 cp --only-show-errors s3:\/\/([^/\s]+)\/(\S+)/.exec(script);

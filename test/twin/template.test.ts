@@ -27,7 +27,7 @@ describe('deploy twin: template readers', () => {
     expect(unit.name).toBe('spillway-server');
     expect(unit.environment).toMatchObject({ HOST: '0.0.0.0', SPILLWAY_VARIANTS: 'v1', SPILLWAY_INTRA_OP_THREADS: '1', SPILLWAY_MODEL_DIR: '/opt/spillway/models' });
     expect(() => unitFromScript(script, { VARIANT: 'v1' })).toThrow(/\$VCPU/);
-    expect(localExecStart(unit, '/repo').slice(1)).toEqual(['--max-semi-space-size=64', '--import', 'tsx', join('/repo', 'functions/server/main.ts')]);
+    expect(localExecStart(unit, '/repo').slice(1)).toEqual(['--import', 'tsx', join('/repo', 'functions/server/main.ts')]);
     expect(mapEnvPaths(unit.environment, { repoRoot: '/repo', instanceRoot: '/i' }).SPILLWAY_MODEL_DIR).toBe('/i/opt-spillway/models');
     expect(modelSyncOf(script)).toMatchObject({ prefix: 'models/', dest: '/opt/spillway/models' });
   });
