@@ -36,7 +36,7 @@ import {
   type StatusResponse,
 } from './schemas.js';
 import type { PlannerFacts } from '../core/policy-types.js';
-import type { FaultInjectionPort, VmFleetPort } from '../ports.js';
+import type { FaultInjectionPort } from '../ports.js';
 import { RECLAIM_ROUTE, reclaimVm } from './reclaim-route.js';
 
 export interface ApiServerOptions extends DispatchDeps {
@@ -49,8 +49,6 @@ export interface ApiServerOptions extends DispatchDeps {
   bodyTimeoutMs?: number;
   /** The world's fault injection (local world only): POST /v1/vms/{id}/reclaim (reclaim-route.ts). */
   faults?: FaultInjectionPort;
-  /** The fleet the reclaim route checks a VM against (local world). */
-  fleet?: Pick<VmFleetPort, 'describe'>;
   /** Admission limits (admission.ts); default DEFAULT_ADMISSION. */
   admission?: Partial<Omit<AdmissionLimits, 'maxBodyBytes'>>;
 }
@@ -250,7 +248,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (reclaim) {
       if (method !== 'POST') throw new MethodNotAllowedError(method, ['POST']);
       checkJson(req);
-      sendJson(res, 200, await reclaimVm(opts, reclaim[1]!, await body()));
+      sendJson(res, 200, reclaimVm(opts, reclaim[1]!, await body()));
       return;
     }
     if (path === '/v1/models') {

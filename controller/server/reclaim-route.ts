@@ -6,7 +6,8 @@
  * Answers 404 `not_found` where no world injects faults (AWS: EC2 gives the notice), for an
  * unknown or terminated VM; 409 `not_spot` for an on-demand VM; 400 naming the field for a bad body.
  */
-import type { FaultInjectionPort, VmFleetPort } from '../ports.js';
+import type { VmView } from '../core/policy-types.js';
+import type { FaultInjectionPort } from '../ports.js';
 import { ApiError } from './errors.js';
 import { type ReclaimResponse, ReclaimRequestSchema } from './schemas.js';
 import { parseJsonBody } from './http-util.js';
@@ -14,17 +15,19 @@ import { SPOT_SUFFIX } from '../../profiles/catalog.js';
 
 export const RECLAIM_ROUTE = /^\/v1\/vms\/([^/]+)\/reclaim$/;
 
-export async function reclaimVm(
-  deps: { faults?: FaultInjectionPort | undefined; fleet?: Pick<VmFleetPort, 'describe'> | undefined },
+export function reclaimVm(
+  deps: { faults?: FaultInjectionPort | undefined; runtime: { readonly vms: readonly VmView[] } },
   rawId: string,
   body: Buffer,
-): Promise<ReclaimResponse> {
-  if (!deps.faults || !deps.fleet) {
+): ReclaimResponse {
+  if (!deps.faults) {
     throw new ApiError(404, 'not_found', 'Spot reclaims are injected by the single-process local stack only (npm start without --routers); on AWS, EC2 gives the notice', 'id');
   }
   const id = decodeURIComponent(rawId);
   const req = body.length === 0 ? {} : parseJsonBody(body, ReclaimRequestSchema);
-  const vm = (await deps.fleet.describe()).find((r) => r.id === id && r.state !== 'terminated');
+  // The host's own view of the fleet (refreshed every tick): no I/O, and a VM the host has
+  // already dropped cannot be reclaimed twice.
+  const vm = deps.runtime.vms.find((v) => v.id === id);
   if (!vm) throw new ApiError(404, 'not_found', `no running VM '${id.slice(0, 128)}'; see GET /v1/status for the fleet`, 'id');
   if (!vm.instanceType.endsWith(SPOT_SUFFIX)) {
     throw new ApiError(409, 'not_spot', `VM '${id}' is ${vm.instanceType}, on-demand: only a Spot VM (<type>${SPOT_SUFFIX}) can be reclaimed`, 'id');

@@ -100,7 +100,7 @@ export async function startStack(config: AppConfig, opts: StartStackOptions = {}
       log: log.child({ component: 'router' }),
       ...apiOptionsOf(config),
       // The local world plays EC2, Spot notices included (POST /v1/vms/{id}/reclaim).
-      ...(world.localFleet ? { faults: { reclaimVm: (id, o) => world.localFleet!.reclaim(id, o) }, fleet } : {}),
+      ...(world.localFleet ? { faults: { reclaimVm: (id, o) => world.localFleet!.reclaim(id, o) } } : {}),
     });
     const drainable = makeDrainable(server);
     await new Promise<void>((resolve, reject) => {

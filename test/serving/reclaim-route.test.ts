@@ -1,6 +1,6 @@
 /**
- * POST /v1/vms/{id}/reclaim on a real loopback API (the real app and runtime) in front of a fleet
- * stand-in (describe() lists one on-demand and one Spot VM; reclaimVm records the call): every
+ * POST /v1/vms/{id}/reclaim on a real loopback API (the real app and runtime; the runtime's fleet
+ * view holds one on-demand and one Spot VM; a fault-port stand-in records the call): every
  * refusal names the field and says why, and no input gets a 5xx. The whole path with a real Spot
  * VM, the local fleet and the CLI is test/e2e/spot-reclaim.test.ts.
  */
@@ -21,6 +21,7 @@ const vm = (id: string, instanceType: string): VmRecord =>
 
 async function start(withFaults: boolean): Promise<{ url: string; calls: Array<[string, number | undefined]>; close: () => Promise<void> }> {
   const rt = await staticVmRuntime({ name: SERVED!.name, vmId: 'i-od', endpoint: 'http://127.0.0.1:1', slots: 1, sloMs: 5_000 });
+  rt.host.fleet.sync([vm('i-od', 'c7a.medium'), vm('i-spot', 'c7a.medium:spot')], Date.now());
   const calls: Array<[string, number | undefined]> = [];
   const server: Server = createApiServer({
     runtime: rt as never,
@@ -33,7 +34,6 @@ async function start(withFaults: boolean): Promise<{ url: string; calls: Array<[
     log: quietLogger,
     ...(withFaults
       ? {
-          fleet: { describe: async () => [vm('i-od', 'c7a.medium'), vm('i-spot', 'c7a.medium:spot')] },
           faults: {
             reclaimVm: (id: string, o: { noticeMs?: number }) => {
               calls.push([id, o.noticeMs]);
