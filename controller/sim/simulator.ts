@@ -625,6 +625,7 @@ export function simulate<S>(
       accSum += acc;
       accCount++;
     }
+    // One literal, one shape: a conditional spread here cost a quarter of the simulator's time.
     const rec: CompletionRecord = {
       atMs: now,
       variant: variants[vi]!.name,
@@ -633,7 +634,7 @@ export function simulate<S>(
       vmId,
       serviceMs,
       totalMs,
-      ...(rqWaited[r]! > 0 ? { waitedMs: rqWaited[r]! } : {}),
+      waitedMs: rqWaited[r]! > 0 ? rqWaited[r]! : undefined,
       sloMs,
       coldStart: cold,
       violated,
