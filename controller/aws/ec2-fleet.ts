@@ -29,7 +29,8 @@
  * the record 'terminating': the router stops sending to it and the policy replaces it.
  * A ready Spot instance keeps being probed each describe(); when its server reports EC2's
  * interruption notice (/readyz 503 'spot-notice'), it turns 'terminating' too (core/vm-readiness.ts,
- * the rule the local fleet applies).
+ * the rule the local fleet applies). With `spotNotices` (the EventBridge warning through SQS,
+ * spot-notice-queue.ts, as AWS recommends) the warning makes it 'terminating' on the next describe.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -60,6 +61,7 @@ import {
   THROTTLE_CODES,
 } from './launch-order.js';
 import { type BackoffOptions, fullJitterDelayMs, sdkErrorCode, sleepMs } from './retry.js';
+import type { SpotNotice, SpotNoticeSource } from './spot-warning-event.js';
 
 export const TAG_FLEET = 'spillway:fleet';
 export const TAG_VARIANT = 'spillway:variant';
@@ -137,7 +139,23 @@ export interface Ec2FleetOptions extends AwsClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Where launch fallbacks are reported (pino-compatible). @default none */
   log?: { warn(fields: object, msg: string): void };
+  /** EC2's Spot warnings from EventBridge (spot-notice-queue.ts), drained on every describe(). @default none */
+  spotNotices?: SpotNoticeSource;
+  /**
+   * While `spotNotices` answers, the DescribeSpotInstanceRequests fallback runs this often instead
+   * of on every describe() (one EC2 call per tick, 86,400 a day, for what the queue already says).
+   * @default 30 000
+   */
+  spotDescribeFallbackMs?: number;
 }
+
+/**
+ * A notice about an instance this fleet does not track (yet) is kept this long: EC2 may list a new
+ * instance late (eventual consistency), and the warning may come before it is listed. Notices about
+ * other fleets' instances in the account expire with it. Worked number: the notice's 120 s plus a
+ * minute of listing delay.
+ */
+export const HELD_SPOT_NOTICE_MS = 180_000;
 
 interface Tracked {
   record: VmRecord;
@@ -160,6 +178,9 @@ export class Ec2Fleet implements VmFleetPort {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly tracked = new Map<string, Tracked>();
   private readonly bootDelays = new Map<string, number[]>();
+  /** Spot notices about instances not tracked yet, with when they were received. */
+  private readonly heldNotices = new Map<string, { notice: SpotNotice; receivedAtMs: number }>();
+  private lastSpotDescribeMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: Ec2FleetOptions) {
     if (!opts.fleetName || !/^[A-Za-z0-9._-]{1,64}$/.test(opts.fleetName)) {
@@ -470,7 +491,14 @@ export class Ec2Fleet implements VmFleetPort {
         seen.add(t.record.id);
       }
     }
-    await this.markSpotReclaims();
+    // The queue first (EventBridge's warning, as AWS recommends); the describe-based fallback on
+    // every describe without a working queue, every spotDescribeFallbackMs with one.
+    const queueAnswered = await this.applySpotNotices();
+    const nowSpot = this.now();
+    if (!queueAnswered || nowSpot - this.lastSpotDescribeMs >= (this.opts.spotDescribeFallbackMs ?? 30_000)) {
+      this.lastSpotDescribeMs = nowSpot;
+      await this.markSpotReclaims();
+    }
     // A reclaimed Spot VM is not probed into 'ready' again (pending ones and ready Spot ones stay).
     for (let i = toProbe.length - 1; i >= 0; i--) {
       const st = toProbe[i]!.record.state;
@@ -514,6 +542,41 @@ export class Ec2Fleet implements VmFleetPort {
       }
     }
     return [...this.tracked.values()].map((t) => ({ ...t.record }));
+  }
+
+  /**
+   * Drains the Spot notice source: a tracked live instance it names turns 'terminating' (the router
+   * moves its share at once, the planner replaces it); a notice about an instance not tracked yet is
+   * held HELD_SPOT_NOTICE_MS. False when there is no source or it failed (the caller falls back).
+   */
+  private async applySpotNotices(): Promise<boolean> {
+    const source = this.opts.spotNotices;
+    if (!source) return false;
+    let fresh: SpotNotice[];
+    try {
+      fresh = await source.poll();
+    } catch (err) {
+      this.opts.log?.warn({ code: sdkErrorCode(err) }, `Spot notice queue unreadable: ${sdkErrorCode(err)}; using DescribeSpotInstanceRequests`);
+      return false;
+    }
+    const nowMs = this.now();
+    for (const notice of fresh) this.heldNotices.set(notice.instanceId, { notice, receivedAtMs: nowMs });
+    for (const [id, held] of this.heldNotices) {
+      const t = this.tracked.get(id);
+      if (t) {
+        this.heldNotices.delete(id);
+        if (t.record.state === 'pending' || t.record.state === 'ready') {
+          t.record.state = 'terminating';
+          this.opts.log?.warn(
+            { id, instanceType: t.record.instanceType, action: held.notice.action, noticedAt: new Date(held.notice.noticedAtMs).toISOString() },
+            `Spot reclaim of ${id}: EC2 interruption warning (${held.notice.action})`,
+          );
+        }
+      } else if (nowMs - held.receivedAtMs > HELD_SPOT_NOTICE_MS) {
+        this.heldNotices.delete(id);
+      }
+    }
+    return true;
   }
 
   /**
@@ -568,6 +631,7 @@ export class Ec2Fleet implements VmFleetPort {
     const alive = (await this.describe()).filter((r) => r.state !== 'terminated' && r.state !== 'terminating');
     await this.terminate(alive.map((r) => r.id));
     this.client.destroy();
+    this.opts.spotNotices?.close?.();
   }
 }
 

@@ -9,11 +9,12 @@ import { CloudWatchMetrics } from './cloudwatch-metrics.js';
 import { Ec2Fleet, type Ec2FleetOptions } from './ec2-fleet.js';
 import { type AccountConcurrency, readLambdaConcurrencyLimit } from './lambda-concurrency.js';
 import { LambdaPool } from './lambda-pool.js';
+import { SqsSpotNotices } from './spot-notice-queue.js';
 
 /** The slice of the config the adapters use (fleet names, types, metrics), not the API settings. */
 export type AwsWorldConfig = Pick<
   AwsConfig,
-  'fleet' | 'lambdaPrefix' | 'variants' | 'instanceTypes' | 'launchTemplatePattern' | 'vmSubnets' | 'vmPort' | 'metricsMode'
+  'fleet' | 'lambdaPrefix' | 'variants' | 'instanceTypes' | 'launchTemplatePattern' | 'vmSubnets' | 'vmPort' | 'metricsMode' | 'spotQueueUrl'
 >;
 
 export interface AwsAdapters {
@@ -54,6 +55,9 @@ export function createAwsAdapters(
     serverPort: config.vmPort,
     instanceTypes: config.instanceTypes,
     ...(config.vmSubnets ? { subnetIds: config.vmSubnets } : {}),
+    ...(config.spotQueueUrl
+      ? { spotNotices: new SqsSpotNotices({ queueUrl: config.spotQueueUrl, ...(opts.log ? { log: opts.log } : {}) }) }
+      : {}),
   });
   const prefix = functionPrefix(config);
   const pool = new LambdaPool({

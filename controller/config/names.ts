@@ -49,6 +49,7 @@ export const CONFIG_NAMES: Record<ConfigKey, ConfigName> = {
   launchTemplatePattern: { env: 'SPILLWAY_LAUNCH_TEMPLATE_PATTERN', flag: 'launch-template-pattern' },
   vmSubnets: { env: 'SPILLWAY_VM_SUBNETS', flag: 'vm-subnets', list: true },
   vmPort: { env: 'SPILLWAY_VM_PORT', flag: 'vm-port' },
+  spotQueueUrl: { env: 'SPILLWAY_SPOT_QUEUE_URL', flag: 'spot-queue-url' },
   metricsMode: { env: 'SPILLWAY_METRICS_MODE', flag: 'metrics-mode' },
 };
 

@@ -127,6 +127,12 @@ export const AwsConfigSchema = z.strictObject({
   vmSubnets: z.array(z.string().min(1)).optional(),
   /** Port the VM inference server listens on. */
   vmPort: intIn(1, 65_535).default(8081),
+  /**
+   * SQS queue EventBridge puts EC2's Spot interruption warnings into (the deployment makes one when
+   * a Spot type is planned); unset = the VM's own notice and DescribeSpotInstanceRequests only.
+   * A string here (the deployment writes a CDK token at synth); the adapter checks the URL at start.
+   */
+  spotQueueUrl: z.string().min(1).optional(),
   /** api: PutMetricData each tick; emf: embedded-metric-format log lines; off: no metrics. */
   metricsMode: z.enum(['api', 'emf', 'off']).default('api'),
   /** VMs (booting + ready) the planner may hold: 10 keeps a runaway plan's bill bounded. */

@@ -17,6 +17,7 @@ import { METRIC_NAMESPACE } from '../../controller/aws/metric-names.js';
 import { GRANT_READ_ACTIONS, nagAccount, nagAssetBucketObjects, nagRegion } from '../nag.js';
 import type { AppBundle, BundleArch } from './app-bundle.js';
 import { allowSessionManager } from './session-manager.js';
+import type { SpotInterruptionQueue } from './spot-interruption-queue.js';
 
 export interface ControllerPermissionsProps {
   readonly fleetName: string;
@@ -34,6 +35,8 @@ export interface ControllerPermissionsProps {
   readonly arch: BundleArch;
   /** The host's own log group. */
   readonly logGroup: logs.ILogGroup;
+  /** EventBridge's Spot warnings, which the controller receives and deletes. @default none (no Spot type planned) */
+  readonly spotWarnings?: SpotInterruptionQueue;
 }
 
 /** Validates what both hosts need (names the prop and the value, like a construct's own checks). */
@@ -180,6 +183,7 @@ export function grantControllerPermissions(role: iam.Role, props: ControllerPerm
   props.logGroup.grantWrite(role);
   props.apiKeySecret.grantRead(role);
   props.appBundle.grantRead(props.arch, role);
+  props.spotWarnings?.grantConsume(role);
 
   Validations.of(role).acknowledge(
     {

@@ -12,10 +12,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { type Catalog, ec2TypeOf } from '../../profiles/catalog.js';
+import { type Catalog, ec2TypeOf, isSpotType } from '../../profiles/catalog.js';
 import type { VariantProfile } from '../../profiles/schema.js';
 import type { InfraConfig } from '../config.js';
 import { AlarmTopic } from '../constructs/alarm-topic.js';
+import { SpotInterruptionQueue } from '../constructs/spot-interruption-queue.js';
 import { AppBundle } from '../constructs/app-bundle.js';
 import { ControllerHost, type ControllerHostSettings } from '../constructs/controller-host.js';
 import { coordinationTableName } from '../constructs/coordination-table.js';
@@ -53,6 +54,8 @@ export class ServingStack extends Stack {
   readonly dashboard: SpillwayDashboard;
   readonly reaper: FleetReaper;
   readonly alarms: AlarmTopic;
+  /** EventBridge's Spot interruption warnings for the controller; undefined when no Spot type is planned. */
+  readonly spotWarnings: SpotInterruptionQueue | undefined;
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
@@ -120,6 +123,10 @@ export class ServingStack extends Stack {
       repoRoot: props.repoRoot,
       outlives: [this.vpc, this.launchTemplates.securityGroup, this.launchTemplates.role, controllerSg],
     });
+    // EC2's Spot warnings through EventBridge, when the planner may buy Spot (`<type>:spot`).
+    this.spotWarnings = config.instanceTypes.some(isSpotType)
+      ? new SpotInterruptionQueue(this, 'SpotWarnings', { fleetName: config.fleetName })
+      : undefined;
     const controllerType = catalog.ec2.instanceTypes.find((x) => x.name === config.controllerInstanceType);
     if (!controllerType) throw new Error(`controllerInstanceType '${config.controllerInstanceType}' is not in the catalog`);
     const settings: ControllerHostSettings = {
@@ -131,6 +138,7 @@ export class ServingStack extends Stack {
       launchTemplatePattern: '{fleet}-{instanceType}',
       vmSubnets: this.vpc.publicSubnets.map((s) => s.subnetId),
       vmPort: this.launchTemplates.serverPort,
+      ...(this.spotWarnings ? { spotQueueUrl: this.spotWarnings.queue.queueUrl } : {}),
       // Unset = the controller's defaults: its aws-world maxVms, the account's Lambda concurrency.
       ...(config.maxVms !== undefined ? { maxVms: config.maxVms } : {}),
       ...(config.lambdaConcurrency !== undefined ? { lambdaConcurrency: config.lambdaConcurrency } : {}),
@@ -148,6 +156,7 @@ export class ServingStack extends Stack {
       apiKeySecret: props.stateful.apiKeySecret,
       appBundle,
       controller: settings,
+      ...(this.spotWarnings ? { spotWarnings: this.spotWarnings } : {}),
     };
     const endpointParts = {
       vpc: this.vpc,

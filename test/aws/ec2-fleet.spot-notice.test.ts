@@ -6,17 +6,11 @@
  * instances run no inference server, so the readiness prober is a stand-in the test answers for
  * (mocked: no VM server runs inside moto); the answer is read by the same rule as a real one.
  */
-import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Ec2Fleet,
-  type ReadinessProber,
-  TAG_FLEET,
-  TAG_INSTANCE_TYPE,
-  TAG_VARIANT,
-} from '../../controller/aws/ec2-fleet.js';
+import { Ec2Fleet, type ReadinessProber } from '../../controller/aws/ec2-fleet.js';
 import type { ReadinessAnswer } from '../../controller/core/vm-readiness.js';
-import { MOTO_CREDENTIALS, type Moto, motoAvailable, startMoto, uniqueName } from './moto.js';
+import { MOTO_CREDENTIALS, type Moto, motoAvailable, runFleetTaggedInstance, startMoto, uniqueName } from './moto.js';
 
 describe.skipIf(!motoAvailable)(
   'Ec2Fleet: Spot interruption notice via the readiness probe (moto; prober stand-in)',
@@ -37,28 +31,7 @@ describe.skipIf(!motoAvailable)(
       await moto?.stop();
     });
 
-    async function runTagged(fleetName: string, spot: boolean): Promise<string> {
-      const out = await admin.send(
-        new RunInstancesCommand({
-          ImageId: imageId,
-          InstanceType: 'c5.large',
-          MinCount: 1,
-          MaxCount: 1,
-          ...(spot ? { InstanceMarketOptions: { MarketType: 'spot' } } : {}),
-          TagSpecifications: [
-            {
-              ResourceType: 'instance',
-              Tags: [
-                { Key: TAG_FLEET, Value: fleetName },
-                { Key: TAG_VARIANT, Value: 'm' },
-                { Key: TAG_INSTANCE_TYPE, Value: 'c5.large' },
-              ],
-            },
-          ],
-        }),
-      );
-      return out.Instances![0]!.InstanceId!;
-    }
+    const runTagged = (fleetName: string, spot: boolean) => runFleetTaggedInstance(admin, { imageId, fleetName, spot });
 
     it('ready Spot VM + spot-notice -> terminating; the on-demand VM stays ready and is not probed again', async () => {
       const fleetName = uniqueName('spotfleet');

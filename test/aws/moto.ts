@@ -8,6 +8,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { crc32 } from 'node:zlib';
+import { type EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { TAG_FLEET, TAG_INSTANCE_TYPE, TAG_VARIANT } from '../../controller/aws/ec2-fleet.js';
 
 export const motoAvailable: boolean =
   Boolean(process.env.MOTO_ENDPOINT) ||
@@ -86,6 +88,36 @@ export async function startMoto(): Promise<Moto> {
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A c5.large carrying a fleet's tags, started with RunInstances (Spot: InstanceMarketOptions spot),
+ * so an Ec2Fleet of that fleet adopts it on describe(). `typeTag` is its spillway:instance-type.
+ */
+export async function runFleetTaggedInstance(
+  ec2: EC2Client,
+  o: { imageId: string; fleetName: string; spot: boolean; typeTag?: string },
+): Promise<string> {
+  const out = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: o.imageId,
+      InstanceType: 'c5.large',
+      MinCount: 1,
+      MaxCount: 1,
+      ...(o.spot ? { InstanceMarketOptions: { MarketType: 'spot' } } : {}),
+      TagSpecifications: [
+        {
+          ResourceType: 'instance',
+          Tags: [
+            { Key: TAG_FLEET, Value: o.fleetName },
+            { Key: TAG_VARIANT, Value: 'm' },
+            { Key: TAG_INSTANCE_TYPE, Value: o.typeTag ?? 'c5.large' },
+          ],
+        },
+      ],
+    }),
+  );
+  return out.Instances![0]!.InstanceId!;
 }
 
 /** Emulator credentials: moto accepts any. */

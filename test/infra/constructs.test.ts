@@ -22,6 +22,7 @@ import { PublicEndpoint } from '../../infra/constructs/public-endpoint.js';
 import { SpillwayDashboard } from '../../infra/constructs/spillway-dashboard.js';
 import { AlarmTopic } from '../../infra/constructs/alarm-topic.js';
 import { FleetReaper } from '../../infra/constructs/fleet-reaper.js';
+import { SpotInterruptionQueue } from '../../infra/constructs/spot-interruption-queue.js';
 import { VariantFunction } from '../../infra/constructs/variant-function.js';
 import { launchTemplateName, VmLaunchTemplates, vmUserData } from '../../infra/constructs/vm-launch-templates.js';
 import { idleCostPerHour, rightSizeLambdaMemory } from '../../infra/sizing.js';
@@ -308,6 +309,13 @@ describe('AlarmTopic and FleetReaper', () => {
     expect(code).toContain('TerminateInstancesCommand');
     expect(code).toMatch(/from\s*"@aws-sdk\/client-ec2"/);
     expect(code.length).toBeLessThan(50_000);
+  });
+  it('SpotInterruptionQueue: retention within SQS range, named prop and value otherwise', () => {
+    const q = new SpotInterruptionQueue(newStack(), 'S', { fleetName: 'f', retentionS: 120 });
+    Template.fromStack(Stack.of(q)).hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 120 });
+    expect(() => new SpotInterruptionQueue(newStack(), 'S', { fleetName: 'f', retentionS: 30 })).toThrow(
+      /SpotInterruptionQueue retentionS must be an integer in 60\.\.1209600 \(SQS's range\), got 30/,
+    );
   });
   it('FleetReaper: validates the fleet name', () => {
     expect(() => new FleetReaper(newStack(), 'R', { fleetName: 'bad name', repoRoot: REPO_ROOT, outlives: [] })).toThrow(

@@ -289,6 +289,31 @@ describe('Spillway CDK app: options and failure modes', () => {
     expect([...built.serving.functions.values()].every((f) => f.packagedModelFiles.length === 0)).toBe(true);
   });
 
+  it("a Spot type planned: EventBridge's Spot warnings go to a TLS-only queue the controller role consumes, and its environment names the queue; without one, no queue (cdk-nag clean both ways)", () => {
+    const built = synthApp({ 'spillway:modelDir': join(tmpdir(), 'no-such-model-dir'), 'spillway:instanceTypes': 'c5.large,c5.large:spot' });
+    expect(validationErrors(built.app.outdir)).toEqual([]);
+    const t = Template.fromStack(built.serving);
+    t.resourceCountIs('AWS::SQS::Queue', 1);
+    t.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 300 });
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Spot Instance Interruption Warning'] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SpotWarningsQueue'), 'Arn'] } })],
+    });
+    // The queue policy: EventBridge may send (this rule only), nobody without TLS.
+    const policy = JSON.stringify(t.findResources('AWS::SQS::QueuePolicy'));
+    expect(policy).toContain('events.amazonaws.com');
+    expect(policy).toContain('aws:SecureTransport');
+    // The controller role receives and deletes.
+    const roles = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    expect(roles).toMatch(/sqs:ReceiveMessage/);
+    expect(roles).toMatch(/sqs:DeleteMessage/);
+    const userData = JSON.stringify(t.findResources('AWS::EC2::Instance'));
+    expect(userData).toMatch(/SPILLWAY_SPOT_QUEUE_URL=/);
+    const none = Template.fromStack(synthApp({ 'spillway:modelDir': join(tmpdir(), 'no-such-model-dir'), 'spillway:instanceTypes': 'c5.large' }).serving);
+    none.resourceCountIs('AWS::SQS::Queue', 0);
+    none.resourceCountIs('AWS::Events::Rule', 0);
+  });
+
   it('spillway:certificateArn switches the endpoint to HTTPS', () => {
     const built = synthApp({
       'spillway:modelDir': join(tmpdir(), 'no-such-model-dir'),

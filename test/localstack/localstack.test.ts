@@ -37,12 +37,16 @@ import {
   DescribeSubnetsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
+import { DescribeRuleCommand, EventBridgeClient, ListTargetsByRuleCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudWatchMetrics } from '../../controller/aws/cloudwatch-metrics.js';
 import { Ec2Fleet } from '../../controller/aws/ec2-fleet.js';
+import { SqsSpotNotices } from '../../controller/aws/spot-notice-queue.js';
+import { SPOT_WARNING_DETAIL_TYPE } from '../../controller/aws/spot-warning-event.js';
 import { LambdaPool } from '../../controller/aws/lambda-pool.js';
 import { createAwsAdapters } from '../../controller/aws/world.js';
 import { type LocalLambdaRuntime, startLocalLambdaRuntime } from '../../controller/local/lambda-runtime/index.js';
@@ -266,6 +270,12 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
     AWS_REGION: region,
   };
   const ec2 = new EC2Client({ endpoint: ep, region, credentials: CREDS });
+  /** The deployed SpotWarnings queue (an AWS::SQS::Queue's physical id is its URL). */
+  const spotQueueUrl = (): string => {
+    const urls = [...resources.entries()].filter(([logical]) => /^SpotWarningsQueue[0-9A-F]{8}$/.test(logical)).map(([, v]) => v);
+    expect(urls).toHaveLength(1);
+    return urls[0]!;
+  };
 
   afterAll(() => {
     ec2.destroy();
@@ -279,7 +289,14 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
     // (spillway:buildAppBundle): cdklocal publishes them and the launch-template test reads them back.
     const app = new App({
       outdir: synthDir,
-      context: { 'aws:cdk:bundling-stacks': [], 'spillway:buildAppBundle': true, 'spillway:fleetName': fleet, 'spillway:region': region },
+      context: {
+        'aws:cdk:bundling-stacks': [],
+        'spillway:buildAppBundle': true,
+        'spillway:fleetName': fleet,
+        'spillway:region': region,
+        // A Spot type, so the stack carries the EventBridge rule and queue for EC2's Spot warnings.
+        'spillway:instanceTypes': 'c5.large,c6g.large,c5.xlarge,c5.large:spot',
+      },
       builtinCloudFormationValidation: false,
     });
     buildApp(app).app.synth();
@@ -363,6 +380,8 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
     const ud = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'userData' }));
     const userData = Buffer.from(ud.UserData?.Value ?? '', 'base64').toString('utf8');
     expect(userData).toContain('SPILLWAY_WORLD=aws');
+    // The controller reads the deployed Spot-warning queue (its URL, resolved at deploy).
+    expect(userData).toContain(`SPILLWAY_SPOT_QUEUE_URL=${spotQueueUrl()}`);
     expect(userData).toContain('ExecStart=/opt/spillway/node/bin/node --max-semi-space-size=64 /opt/spillway/app/dist/controller.mjs');
     expect(userData).not.toMatch(/\b(dnf|yum|npm|npx|tsx)\b|\|\|\s*true/);
   });
@@ -448,6 +467,63 @@ describe.skipIf(!endpoint)(`cdklocal deploy of what the free edition supports${S
     expect(vms.filter((v) => left.includes(v.id))).toEqual([]);
     await fleetApi.close();
     s3.destroy();
+  });
+
+  it("EventBridge -> SQS -> Ec2Fleet: EC2's Spot warning on the default bus reaches the deployed queue through the deployed rule, and the fleet turns that Spot VM 'terminating' (others untouched, foreign and unreadable messages dropped)", async () => {
+    const queueUrl = spotQueueUrl();
+    const events = new EventBridgeClient({ endpoint: ep, region, credentials: CREDS });
+    const sqs = new SQSClient({ endpoint: ep, region, credentials: CREDS });
+    // The deployed rule: EC2's warnings only, into this queue.
+    const ruleName = [...resources.entries()].find(([logical]) => /^SpotWarningsRule/.test(logical))?.[1] ?? '';
+    const rule = await events.send(new DescribeRuleCommand({ Name: ruleName.split('|').at(-1) }));
+    expect(JSON.parse(rule.EventPattern ?? '{}')).toEqual({ source: ['aws.ec2'], 'detail-type': [SPOT_WARNING_DETAIL_TYPE] });
+    const targetsOf = await events.send(new ListTargetsByRuleCommand({ Rule: rule.Name }));
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+    expect(targetsOf.Targets?.map((t) => t.Arn)).toEqual([queueArn]);
+
+    const warnings: string[] = [];
+    const subnets = [...resources.entries()].filter(([k]) => /^VpcpublicSubnet\dSubnet/.test(k)).map(([, v]) => v);
+    const fleetApi = new Ec2Fleet({
+      endpoint: ep,
+      region,
+      credentials: CREDS,
+      fleetName: fleet,
+      instanceTypes: ['c5.large', 'c5.large:spot'],
+      subnetIds: subnets,
+      readinessProber: async () => true,
+      spotNotices: new SqsSpotNotices({ endpoint: ep, region, credentials: CREDS, queueUrl, log: { warn: (_f, m) => warnings.push(m) } }),
+    });
+    const spot = await fleetApi.launch({ instanceType: 'c5.large:spot', variant: 'squeezenet-caffe2-fp16', count: 1, clientToken: uniqueName('t') });
+    const onDemand = await fleetApi.launch({ instanceType: 'c5.large', variant: 'squeezenet-caffe2-fp16', count: 1, clientToken: uniqueName('t') });
+    const ids = [spot[0]!.id, onDemand[0]!.id];
+    const stateOf = async () => new Map((await fleetApi.describe()).filter((v) => ids.includes(v.id)).map((v) => [v.id, v.state]));
+    expect([...(await stateOf()).values()]).toEqual(['ready', 'ready']);
+
+    const warning = (instanceId: string) => ({
+      Source: 'aws.ec2',
+      DetailType: SPOT_WARNING_DETAIL_TYPE,
+      Detail: JSON.stringify({ 'instance-id': instanceId, 'instance-action': 'terminate' }),
+      Resources: [`arn:aws:ec2:${region}a:instance/${instanceId}`],
+    });
+    const put = await events.send(new PutEventsCommand({ Entries: [warning('i-0123456789abcdef0'), warning(spot[0]!.id)] }));
+    expect(put.FailedEntryCount ?? 0).toBe(0);
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'not an event' }));
+    let states = await stateOf();
+    for (let i = 0; i < 50 && states.get(spot[0]!.id) !== 'terminating'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      states = await stateOf();
+    }
+    expect(states.get(spot[0]!.id)).toBe('terminating');
+    expect(states.get(onDemand[0]!.id)).toBe('ready');
+    expect(warnings.some((m) => /ignored: not JSON/.test(m))).toBe(true);
+    // Everything received was deleted: the foreign warning and the unreadable message too.
+    await fleetApi.describe();
+    const left = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    expect(Number(left.Attributes?.ApproximateNumberOfMessages) + Number(left.Attributes?.ApproximateNumberOfMessagesNotVisible)).toBe(0);
+    await fleetApi.terminate(ids);
+    await fleetApi.close();
+    events.destroy();
+    sqs.destroy();
   });
 
   // Runs only where the ALB can be deployed (LocalStack Pro, NOT_DEPLOYABLE without ELBv2).

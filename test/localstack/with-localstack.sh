@@ -101,7 +101,7 @@ start_localstack() {
       GATEWAY_LISTEN="127.0.0.1:$port" LOCALSTACK_HOST="127.0.0.1:$port" \
       DISABLE_EVENTS=1 PERSISTENCE=0 SKIP_SSL_CERT_DOWNLOAD=1 DNS_ADDRESS=0 \
       EAGER_SERVICE_LOADING=0 \
-      SERVICES="s3,ec2,ssm,secretsmanager,cloudwatch,cloudformation,iam,sts,lambda,logs,sns" \
+      SERVICES="s3,ec2,ssm,secretsmanager,cloudwatch,cloudformation,iam,sts,lambda,logs,sns,sqs,events" \
       setsid "$venv/bin/python" -m localstack.runtime.main
   ) >"$log" 2>&1 &
   EMU_PID=$!
