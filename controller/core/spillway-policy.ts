@@ -15,6 +15,7 @@
  * 'booting' until ready), so a launch is never repeated.
  */
 import { warmPoolTargets } from './warm-pool.js';
+import { checkSpillwayOptions } from './spillway-options-schema.js';
 import { type Catalog, isSpotType, spotAzs, spotInterruptionsPerHour, spotNoticeMs } from '../../profiles/catalog.js';
 import { instanceEstimate, predictLatencyMs } from '../../profiles/schema.js';
 import { breakEvenBurstMs, breakEvenUtilisation } from './break-even.js';
@@ -265,11 +266,13 @@ export function mixOfPlans(
 }
 
 export function createSpillwayPolicy(opts: SpillwayOptions = {}): Policy<SpillwayState> {
+  // Strict ranges, no clamping (spillway-options-schema.ts).
+  checkSpillwayOptions(opts);
   const util = opts.targetUtilisation ?? 0.9;
-  const scaleDownTicks = Math.max(1, Math.floor(opts.scaleDownTicks ?? 4));
-  const maxWindowMs = Math.max(0, opts.maxScaleDownWindowMs ?? 600_000);
+  const scaleDownTicks = opts.scaleDownTicks ?? 4;
+  const maxWindowMs = opts.maxScaleDownWindowMs ?? 600_000;
   const warmQuantile = opts.warmPoolQuantile ?? 0.999;
-  const exploreShare = Math.min(0.1, Math.max(0, opts.exploreShare ?? 0.02));
+  const exploreShare = opts.exploreShare ?? 0.02;
   const vmOverheadMs = opts.vmOverheadMs ?? DEFAULT_VM_OVERHEAD_MS;
   let forecaster: PeakForecaster<CombinedState> | undefined;
   let forecasterKey = '';

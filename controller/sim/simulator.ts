@@ -61,6 +61,7 @@ import { PolicyHost } from '../core/host/policy-host.js';
 import type { TickActions } from '../core/host/tick-actions.js';
 import type { CompletionRecord, Policy, PolicyEnv, RouteRequest } from '../core/policy-types.js';
 import { SimConfigError } from './errors.js';
+import { checkSimOptions, SIM_SLOT_SHIFT } from './sim-options-schema.js';
 import { Rng, sigmaForP99OverP50 } from './rng.js';
 import type { Trace } from './trace.js';
 import { EventHeap } from './event-heap.js';
@@ -124,6 +125,12 @@ export interface SimOptions {
    * host's CPU contention), ms per input, by backend and variant; added to the service time.
    */
   extraServiceMs?: { vm?: Record<string, number>; lambda?: Record<string, number> };
+  /**
+   * The same measured time as per-request samples (one per live answer), drawn uniformly for each
+   * request instead of the constant extraServiceMs and the lognormal noise: the service time then
+   * has the world's own spread and tail (a busy 2-core host's CPU contention), not the profile's.
+   */
+  extraServiceSamplesMs?: { vm?: Record<string, ArrayLike<number>>; lambda?: Record<string, ArrayLike<number>> };
   /** True Lambda INIT per variant (ms) instead of the profile's coldStartMs (the world's own, measured). */
   lambdaColdStartMs?: Record<string, number>;
   /** Lambda keep-alive (ms) instead of the catalog's (the local runtime keeps idle instances 60 s). */
@@ -245,7 +252,7 @@ const EV_LAMBDA_WARMED = 6; // payload = warm-up index (warmUpVariant / warmUpGe
 const EV_SPOT_RECLAIM = 7; // payload = pool index
 const EV_SPOT_KILL = 8; // payload = vm index
 const EV_WAIT_EXPIRE = 9; // payload = request index (still waiting iff rqWaitUntil[r] is this event's time)
-const SLOT_SHIFT = 64;
+const SLOT_SHIFT = SIM_SLOT_SHIFT;
 
 const VM_BOOTING = 0;
 const VM_READY = 1;
@@ -259,6 +266,9 @@ interface VariantRt {
   trueMult: number;
   vmExtraMs: number;
   lambdaExtraMs: number;
+  /** Measured per-request extras (SimOptions.extraServiceSamplesMs); undefined = constant + noise. */
+  vmExtraSamples: ArrayLike<number> | undefined;
+  lambdaExtraSamples: ArrayLike<number> | undefined;
   accuracy: number | null;
   profileIdx: number;
 }
@@ -315,6 +325,7 @@ export function simulate<S>(
   partial: Partial<SimOptions> = {},
 ): SimResult {
   const opts: SimOptions = { ...DEFAULT_SIM_OPTIONS, ...partial };
+  checkSimOptions(opts);
   const wallStart = performance.now();
   const catalog: Catalog = env.catalog;
   if (env.variants.length === 0) throw new SimConfigError('env.variants is empty: no variant to serve');
@@ -336,6 +347,8 @@ export function simulate<S>(
     trueMult: opts.trueLatencyMultiplier?.[v.name] ?? 1,
     vmExtraMs: opts.extraServiceMs?.vm?.[v.name] ?? 0,
     lambdaExtraMs: opts.extraServiceMs?.lambda?.[v.name] ?? 0,
+    vmExtraSamples: opts.extraServiceSamplesMs?.vm?.[v.name],
+    lambdaExtraSamples: opts.extraServiceSamplesMs?.lambda?.[v.name],
     accuracy: v.accuracyTop1,
     profileIdx: i,
   }));
@@ -532,6 +545,12 @@ export function simulate<S>(
     const stall = t.stallProbability > 0 && rng.uniform() < t.stallProbability ? t.stallFactor : 1;
     return rng.lognormalMedian1(sigma * t.sigmaFactor) * stall;
   };
+  /** Sum of n draws (with replacement) from measured samples. */
+  const drawSamples = (samples: ArrayLike<number>, n: number): number => {
+    let sum = 0;
+    for (let k = 0; k < n; k++) sum += samples[Math.floor(rng.uniform() * samples.length)]!;
+    return sum;
+  };
   const vmTransportMs = transportMs(world, 'vm', opts.vmOverheadMs);
   const lambdaTransportMs = transportMs(world, 'lambda', opts.lambdaOverheadMs);
   // Warm pool per variant: ring of idle-since times, newest at the top.
@@ -670,7 +689,9 @@ export function simulate<S>(
       vm.busySlots++;
       vm.batchStartMs[s] = now;
       const serviceMs =
-        Math.max(0.1, predictLatencyMs(v.model, n, vm.threads) * v.trueMult + n * v.vmExtraMs) * vm.interference * drawNoise(v.sigma);
+        v.vmExtraSamples === undefined
+          ? Math.max(0.1, predictLatencyMs(v.model, n, vm.threads) * v.trueMult + n * v.vmExtraMs) * vm.interference * drawNoise(v.sigma)
+          : Math.max(0.1, predictLatencyMs(v.model, n, vm.threads) * v.trueMult + drawSamples(v.vmExtraSamples, n)) * vm.interference;
       heap.push(now + serviceMs, EV_VM_DONE, vm.idx * SLOT_SHIFT + s);
     }
   };
@@ -780,7 +801,8 @@ export function simulate<S>(
     const est = instanceEstimate(prof, instanceType);
     const slots = opts.vmSlots ?? est?.replicas ?? type.vcpu;
     const threads = opts.vmThreads ?? est?.intraOpThreads ?? 1;
-    const maxBatch = Math.max(1, Math.min(SLOT_SHIFT, opts.maxBatch ?? est?.batchSize ?? 8));
+    // opts.maxBatch is checked to 1..SLOT_SHIFT (sim-options-schema.ts); a profile's batch size is capped.
+    const maxBatch = opts.maxBatch ?? Math.max(1, Math.min(SLOT_SHIFT, est?.batchSize ?? 8));
     const capacityRps =
       (opts.vmSlots === undefined && opts.vmThreads === undefined ? est?.throughputRps : undefined) ?? (slots * maxBatch * 1000) / predictLatencyMs(prof.latencyModel, maxBatch, threads);
     const bootBase = opts.bootDelayMs?.[instanceType] ?? type.typicalBootDelayMs;
@@ -865,7 +887,9 @@ export function simulate<S>(
     }
     const v = variants[vi]!;
     const serviceMs =
-      Math.max(0.1, lambdaLatencyMs(v.model, 1, vcpuByVariant[vi]!) * v.trueMult + v.lambdaExtraMs) * drawNoise(v.sigma);
+      v.lambdaExtraSamples === undefined
+        ? Math.max(0.1, lambdaLatencyMs(v.model, 1, vcpuByVariant[vi]!) * v.trueMult + v.lambdaExtraMs) * drawNoise(v.sigma)
+        : Math.max(0.1, lambdaLatencyMs(v.model, 1, vcpuByVariant[vi]!) * v.trueMult + drawSamples(v.lambdaExtraSamples, 1));
     const initMs = cold ? drawColdMs(vi) : 0;
     const mem = memByVariant[vi]!;
     const billedMs = lambdaBilledDurationMs(catalog, serviceMs + (opts.lambdaBilledOverheadMs ?? 0), opts.billLambdaInit ? initMs : 0);

@@ -11,6 +11,12 @@ import type { z } from 'zod';
 
 export type ZodIssue = z.core.$ZodIssue;
 
+/**
+ * `true` only when a schema's output and a documented interface have the same keys: assigning
+ * `true` to it fails to compile when an option is added to one and not the other.
+ */
+export type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+
 /** The dotted path of the issue ('' at the root), e.g. 'variants.2.name'. */
 export function issuePath(issue: ZodIssue): string {
   return issue.path.map(String).join('.');
