@@ -125,7 +125,7 @@ describe('model-less selection only among variants that accept the input (RouteR
         fc.subarray(names, { minLength: 1 }),
         fc.subarray(names),
         fc.integer({ min: 1, max: 500 }),
-        fc.double({ min: 0, max: 0.5, noNaN: true }),
+        fc.double({ min: 0, max: 0.1, noNaN: true }), // the option's range (spillway-options-schema.ts)
         (accepted, withVm, requests, exploreShare) => {
           const p = createSpillwayPolicy({ exploreShare });
           const st = p.init(realEnv, 0);
