@@ -15,6 +15,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ec2Fleet, HELD_SPOT_NOTICE_MS, TAG_FLEET } from '../../controller/aws/ec2-fleet.js';
 import { SqsSpotNotices } from '../../controller/aws/spot-notice-queue.js';
+import { createAwsAdapters } from '../../controller/aws/world.js';
+import { loadAppConfig } from '../../controller/app-config.js';
 import { parseSpotWarning, SPOT_WARNING_DETAIL_TYPE } from '../../controller/aws/spot-warning-event.js';
 import { MOTO_CREDENTIALS, type Moto, motoAvailable, motoSkipReason, runFleetTaggedInstance, startMoto, uniqueName } from './moto.js';
 
@@ -187,6 +189,35 @@ describe.skipIf(!motoAvailable)(`Ec2Fleet + SqsSpotNotices against moto (EC2, Ev
     await ec2.send(new CreateTagsCommand({ Resources: [late], Tags: [{ Key: TAG_FLEET, Value: fleetName }] }));
     expect((await fleet.describe()).find((r) => r.id === late)?.state).toBe('ready');
     fleet.client.destroy();
+  });
+
+  it("as deployed: SPILLWAY_SPOT_QUEUE_URL in the controller's environment -> loadAppConfig -> createAwsAdapters gives the fleet the queue, and a warning on the bus reaches it", async () => {
+    const fleetName = uniqueName('spotq');
+    const queueUrl = await warningQueue();
+    const spotId = await runTagged(fleetName, true);
+    const config = loadAppConfig({
+      SPILLWAY_WORLD: 'aws',
+      SPILLWAY_API_KEY: 'spot-queue-test-key-0123',
+      SPILLWAY_FLEET: fleetName,
+      SPILLWAY_INSTANCE_TYPES: 'c5.large,c5.large:spot',
+      SPILLWAY_SPOT_QUEUE_URL: queueUrl,
+      SPILLWAY_METRICS_MODE: 'off',
+    });
+    expect(config.world === 'aws' && config.spotQueueUrl).toBe(queueUrl);
+    const prevEndpoint = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = moto.endpoint; // the SDK's own configuration, as on a host pointed at an emulator
+    try {
+      const aws = createAwsAdapters({ ...(config as Extract<typeof config, { world: 'aws' }>), variants: ['m'] });
+      // moto's instances run no server: the fleet's real prober gets no answer, so the VM stays pending.
+      expect((await aws.fleet.describe()).find((r) => r.id === spotId)?.state).toBe('pending');
+      await warn(spotId);
+      expect((await aws.fleet.describe()).find((r) => r.id === spotId)?.state).toBe('terminating');
+      aws.fleet.client.destroy();
+      aws.pool.client.destroy();
+    } finally {
+      if (prevEndpoint === undefined) delete process.env.AWS_ENDPOINT_URL;
+      else process.env.AWS_ENDPOINT_URL = prevEndpoint;
+    }
   });
 
   it('an unreadable queue: each describe logs it and runs the DescribeSpotInstanceRequests fallback instead', async () => {
