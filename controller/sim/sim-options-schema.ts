@@ -34,32 +34,30 @@ const WorldSchema = z.strictObject({
 
 const SpotEventSchema = z.strictObject({ atMs: nonNeg, instanceType: z.string().min(1), az: z.string().min(1) });
 
-/** Ascending, finite, >= 0 (checked in one pass: a typed array of a million times is fine). */
-const ArrivalTimesSchema = z.custom<ArrayLike<number>>(
-  (v) => {
-    if (v === null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number') return false;
-    const a = v as ArrayLike<number>;
-    let prev = 0;
-    for (let i = 0; i < a.length; i++) {
-      const t = a[i]!;
-      if (!(t >= prev) || !Number.isFinite(t)) return false;
-      prev = t;
-    }
-    return true;
-  },
-  { message: 'must be ascending finite times >= 0 (ms)' },
-);
-
+/**
+ * A list of finite ms (an array or a typed array, checked in one pass: a million arrival times is
+ * fine): `ascending` also wants each >= the one before and the first >= 0, `nonEmpty` at least one.
+ */
+const msList = (o: { ascending?: boolean; nonEmpty?: boolean }, message: string) =>
+  z.custom<ArrayLike<number>>(
+    (v) => {
+      if (v === null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number') return false;
+      const a = v as ArrayLike<number>;
+      if (o.nonEmpty && a.length === 0) return false;
+      let prev = o.ascending ? 0 : Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < a.length; i++) {
+        const t = a[i]!;
+        if (!Number.isFinite(t) || t < prev) return false;
+        if (o.ascending) prev = t;
+      }
+      return true;
+    },
+    { message },
+  );
+const ArrivalTimesSchema = msList({ ascending: true }, 'must be ascending finite times >= 0 (ms)');
 /** Measured samples: at least one, every one finite. */
-const SamplesSchema = z.custom<ArrayLike<number>>(
-  (v) => {
-    if (v === null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number' || (v as ArrayLike<number>).length === 0) return false;
-    const a = v as ArrayLike<number>;
-    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
-    return true;
-  },
-  { message: 'must be a non-empty list of finite ms' },
-);
+const SamplesSchema = msList({ nonEmpty: true }, 'must be a non-empty list of finite ms');
+
 
 export const SimOptionsSchema = z.strictObject({
   seed: z.number().int(),

@@ -9,7 +9,6 @@ import {
   CreateLaunchTemplateCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
-  type DescribeInstancesCommandOutput,
   DescribeSubnetsCommand,
   EC2Client,
   EC2ServiceException,
@@ -20,7 +19,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ec2Fleet, TAG_FLEET } from '../../controller/aws/ec2-fleet.js';
 import { LaunchQuotaError } from '../../controller/errors.js';
-import { MOTO_CREDENTIALS, type Moto, motoAvailable, startMoto, uniqueName } from './moto.js';
+import { injectSpotRequests, MOTO_CREDENTIALS, type Moto, motoAvailable, startMoto, uniqueName } from './moto.js';
 
 const TYPES = ['c5.large', 'c6g.large'];
 
@@ -271,36 +270,7 @@ describe.skipIf(!motoAvailable)('Ec2Fleet Spot against moto', () => {
   it('injected reclaim notice (moto makes no Spot request): marked-for-termination turns a running Spot VM terminating, not probed ready', async () => {
     const client = newClient();
     const marked = new Set<string>();
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'DescribeSpotInstanceRequestsCommand') {
-          const ids = (args.input as { SpotInstanceRequestIds?: string[] }).SpotInstanceRequestIds ?? [];
-          return {
-            response: {},
-            output: {
-              $metadata: {},
-              SpotInstanceRequests: ids.map((r) => {
-                const instanceId = r.replace(/^sir-/, '');
-                return {
-                  SpotInstanceRequestId: r,
-                  InstanceId: instanceId,
-                  Status: { Code: marked.has(instanceId) ? 'marked-for-termination' : 'fulfilled' },
-                };
-              }),
-            },
-          } as never;
-        }
-        const out = await next(args);
-        if (context.commandName === 'DescribeInstancesCommand') {
-          for (const r of (out.output as DescribeInstancesCommandOutput).Reservations ?? []) {
-            for (const i of r.Instances ?? [])
-              if (i.InstanceLifecycle === 'spot') i.SpotInstanceRequestId = `sir-${i.InstanceId}`;
-          }
-        }
-        return out;
-      },
-      { step: 'initialize', name: 'injectSpotRequests' },
-    );
+    injectSpotRequests(client, (id) => (marked.has(id) ? 'marked-for-termination' : 'fulfilled'));
     const fleet = newFleet(client);
     const [a, b] = [
       ...(await fleet.launch({

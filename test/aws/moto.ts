@@ -8,7 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { crc32 } from 'node:zlib';
-import { type EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { type DescribeInstancesCommandOutput, type EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { TAG_FLEET, TAG_INSTANCE_TYPE, TAG_VARIANT } from '../../controller/aws/ec2-fleet.js';
 
 export const motoAvailable: boolean =
@@ -118,6 +118,38 @@ export async function runFleetTaggedInstance(
     }),
   );
   return out.Instances![0]!.InstanceId!;
+}
+
+/**
+ * moto makes no Spot request for a Spot RunInstances (mocked here, since moto has none): an SDK
+ * middleware on `client` gives each Spot instance a request `sir-<instanceId>` in DescribeInstances
+ * and answers DescribeSpotInstanceRequests for those with `statusOf(instanceId)`. Returns the
+ * number of DescribeSpotInstanceRequests calls so far.
+ */
+export function injectSpotRequests(client: EC2Client, statusOf: (instanceId: string) => string = () => 'fulfilled'): { calls: number } {
+  const count = { calls: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'DescribeSpotInstanceRequestsCommand') {
+        count.calls++;
+        const ids = (args.input as { SpotInstanceRequestIds?: string[] }).SpotInstanceRequestIds ?? [];
+        const SpotInstanceRequests = ids.map((r) => {
+          const InstanceId = r.replace(/^sir-/, '');
+          return { SpotInstanceRequestId: r, InstanceId, Status: { Code: statusOf(InstanceId) } };
+        });
+        return { response: {}, output: { $metadata: {}, SpotInstanceRequests } } as never;
+      }
+      const out = await next(args);
+      if (context.commandName === 'DescribeInstancesCommand') {
+        for (const r of (out.output as DescribeInstancesCommandOutput).Reservations ?? []) {
+          for (const i of r.Instances ?? []) if (i.InstanceLifecycle === 'spot') i.SpotInstanceRequestId = `sir-${i.InstanceId}`;
+        }
+      }
+      return out;
+    },
+    { step: 'initialize', name: 'injectSpotRequests' },
+  );
+  return count;
 }
 
 /** Emulator credentials: moto accepts any. */

@@ -8,7 +8,7 @@
  * that answers ready (mocked: no VM server runs inside moto). The deployed rule and queue are
  * checked against LocalStack (test/localstack).
  */
-import { CreateTagsCommand, DescribeImagesCommand, type DescribeInstancesCommandOutput, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
@@ -18,7 +18,7 @@ import { SqsSpotNotices } from '../../controller/aws/spot-notice-queue.js';
 import { createAwsAdapters } from '../../controller/aws/world.js';
 import { loadAppConfig } from '../../controller/app-config.js';
 import { parseSpotWarning, SPOT_WARNING_DETAIL_TYPE } from '../../controller/aws/spot-warning-event.js';
-import { MOTO_CREDENTIALS, type Moto, motoAvailable, motoSkipReason, runFleetTaggedInstance, startMoto, uniqueName } from './moto.js';
+import { injectSpotRequests, MOTO_CREDENTIALS, type Moto, motoAvailable, motoSkipReason, runFleetTaggedInstance, startMoto, uniqueName } from './moto.js';
 
 const warningBody = (id: string, action = 'terminate') =>
   JSON.stringify({
@@ -109,33 +109,8 @@ describe.skipIf(!motoAvailable)(`Ec2Fleet + SqsSpotNotices against moto (EC2, Ev
       }),
     );
 
-  /**
-   * Counts the fleet's DescribeSpotInstanceRequests calls (the fallback). moto makes no Spot request
-   * for a Spot RunInstances, so an SDK middleware injects one per Spot instance (`sir-<id>`, status
-   * fulfilled) into DescribeInstances and answers DescribeSpotInstanceRequests for it (mocked).
-   */
-  function countSpotDescribes(fleet: Ec2Fleet): { n: number } {
-    const count = { n: 0 };
-    fleet.client.middlewareStack.add(
-      (next, ctx) => async (args) => {
-        if (ctx.commandName === 'DescribeSpotInstanceRequestsCommand') {
-          count.n++;
-          const ids = (args.input as { SpotInstanceRequestIds?: string[] }).SpotInstanceRequestIds ?? [];
-          const SpotInstanceRequests = ids.map((r) => ({ SpotInstanceRequestId: r, InstanceId: r.replace(/^sir-/, ''), Status: { Code: 'fulfilled' } }));
-          return { response: {}, output: { $metadata: {}, SpotInstanceRequests } } as never;
-        }
-        const out = await next(args);
-        if (ctx.commandName === 'DescribeInstancesCommand') {
-          for (const r of (out.output as DescribeInstancesCommandOutput).Reservations ?? []) {
-            for (const i of r.Instances ?? []) if (i.InstanceLifecycle === 'spot') i.SpotInstanceRequestId = `sir-${i.InstanceId}`;
-          }
-        }
-        return out;
-      },
-      { step: 'initialize', name: 'countSpotDescribes' },
-    );
-    return count;
-  }
+  /** Counts the fleet's DescribeSpotInstanceRequests calls (the fallback); moto's missing Spot requests are stood in (moto.ts). */
+  const countSpotDescribes = (fleet: Ec2Fleet) => injectSpotRequests(fleet.client);
 
   it("a warning on the bus -> the Spot VM is 'terminating' on the next describe; the on-demand VM stays ready; foreign and unreadable messages are deleted", async () => {
     const fleetName = uniqueName('spotq');
@@ -161,11 +136,11 @@ describe.skipIf(!motoAvailable)(`Ec2Fleet + SqsSpotNotices against moto (EC2, Ev
     const left = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
     expect(Number(left.Attributes?.ApproximateNumberOfMessages) + Number(left.Attributes?.ApproximateNumberOfMessagesNotVisible)).toBe(0);
     // With the queue answering, the describe-based fallback ran once (the first describe), not per tick.
-    expect(fallback.n).toBe(1);
+    expect(fallback.calls).toBe(1);
     nowMs += 30_000;
     await fleet.describe();
     // Its spot VM is terminating now: no live Spot VM is left to ask about.
-    expect(fallback.n).toBe(1);
+    expect(fallback.calls).toBe(1);
     fleet.client.destroy();
   });
 
@@ -232,7 +207,7 @@ describe.skipIf(!motoAvailable)(`Ec2Fleet + SqsSpotNotices against moto (EC2, Ev
       nowMs += 1_000;
     }
     expect(warnings.filter((m) => /Spot notice queue unreadable: .*; using DescribeSpotInstanceRequests/.test(m))).toHaveLength(3);
-    expect(fallback.n).toBe(3);
+    expect(fallback.calls).toBe(3);
     fleet.client.destroy();
   });
 });

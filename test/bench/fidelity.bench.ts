@@ -61,6 +61,7 @@ function samplesSummary(s: Record<string, number[]>): string {
 
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
+/** One operating point's section of fidelity.md. */
 function markdown(r: FidelityResult, traceNote: string): string {
   const s = r.setting;
   const L = r.live;
@@ -86,7 +87,7 @@ function markdown(r: FidelityResult, traceNote: string): string {
     x.vmTimeline.map((v) => `launch ${fmt(v.launchS, 1)} s, ready ${v.readyS === null ? '-' : `${fmt(v.readyS, 1)} s`}, end ${v.endS === null ? 'run end' : `${fmt(v.endS, 1)} s`}`).join('; ') || 'none';
   const c = r.calibration;
   return [
-    '# Sim-vs-live fidelity',
+    `## Mean ${r.setting.meanRps} rps`,
     '',
     `Trace: ${s.trace}${s.traceSynthetic ? ' (SYNTHETIC)' : ''}, window t=${s.windowStartS} s for ${s.durationS} s, rescaled to mean ${s.meanRps} rps (1 s peak ${fmt(s.peakRps1s, 1)} rps); ${traceNote}.`,
     `Requests: ${r.arrivals} (the same arrival times on both sides, seed ${s.seed}), min accuracy ${s.minAccuracy} %, variants served: ${s.variants.join(', ')}.`,
@@ -97,18 +98,18 @@ function markdown(r: FidelityResult, traceNote: string): string {
     '|---|---|---|',
     ...rows.map(([a, b, d]) => `| ${a} | ${b} | ${d} |`),
     '',
-    '## Targets',
+    '### Targets',
     '',
     '| metric | live | sim | difference | target | met |',
     '|---|---|---|---|---|---|',
     ...r.checks.map((k) => `| ${k.metric} | ${k.metric === 'dollars' ? k.live.toExponential(3) : fmt(k.live)} | ${k.metric === 'dollars' ? k.sim.toExponential(3) : fmt(k.sim)} | ${k.diff} | ${k.target} | ${k.met ? 'yes' : 'NO'} |`),
     '',
-    '## VM timelines (s from the start of the replay)',
+    '### VM timelines (s from the start of the replay)',
     '',
     `- live: ${tl(L)}`,
     `- sim: ${tl(S)}`,
     '',
-    '## World constants given to the simulator (measured on the live run)',
+    '### World constants given to the simulator (measured on the live run)',
     '',
     `- VM boot delay ${fmt(c.vmBootDelayMs, 0)} ms (${c.vmBootDelaySource})`,
     `- Lambda INIT ${JSON.stringify(c.lambdaColdStartMs)} ms (${c.coldStartSource})`,
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
       seed: SEED,
       onProgress: (m) => console.log(m),
     });
-    const md = markdown(r, t.note).replace(/^# Sim-vs-live fidelity/, `## Mean ${meanRps} rps`).replace(/^## /gm, (h, off) => (off === 0 ? h : '### '));
+    const md = markdown(r, t.note);
     console.log(md);
     sections.push(md);
     // The per-answer samples (thousands of numbers) are summarised, not written out.
